@@ -1,0 +1,68 @@
+"""Writing and reading the audit log. `record` joins the caller's transaction, so a change and its
+audit event commit together or not at all."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.audit.models import AuditEvent
+from app.auth import Principal
+
+
+def record(
+    *,
+    session: Session,
+    actor: Principal | None,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    unit_code: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Adds one audit event to the session (committed with the change it describes)."""
+    event = AuditEvent(
+        at=at or clock.now(),
+        actor_id=actor.user_id if actor else None,
+        actor_name=actor.name if actor else "system",
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        unit_code=unit_code,
+        before=before,
+        after=after,
+        note=note[:500] if note else None,
+    )
+    session.add(event)
+    return event
+
+
+def list_events(
+    *,
+    session: Session,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    action: str | None = None,
+    units: frozenset[str] | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AuditEvent]:
+    """Newest first; `units` limits to events of those units (None = all)."""
+    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
+    if entity_type:
+        query = query.where(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if units is not None:
+        query = query.where(col(AuditEvent.unit_code).in_(units))
+    if before_id:
+        query = query.where(col(AuditEvent.id) < before_id)
+    return list(session.exec(query))

@@ -1,0 +1,99 @@
+"""The `huiying` command: serve, migrate, demo, users create (and more, added by each domain)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from app.db import get_engine, migrate
+
+    migrate(get_engine())
+    print("数据库已迁移到最新版本 (migrated to head)")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from app.demo import load_demo
+
+    summary = load_demo(data_dir=args.data)
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    from app.auth import SYSTEM
+    from app.db import session_scope
+    from app.users import service
+    from app.users.models import Role, UserCreate
+
+    with session_scope() as session:
+        user, token = service.create(
+            session=session,
+            actor=SYSTEM,
+            data=UserCreate(name=args.name or args.role, role=Role(args.role), unit_code=args.unit),
+        )
+        print(f"user {user.id} ({user.role}{'@' + user.unit_code if user.unit_code else ''})")
+        print(f"token: {token}")
+        print("令牌只显示这一次，请妥善保存。")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="huiying", description="回应 Huiying — 政务新媒体留言统一办理")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=_serve)
+
+    sub.add_parser("migrate", help="migrate the database to the newest schema").set_defaults(func=_migrate)
+
+    demo = sub.add_parser("demo", help="load demo data (idempotent)")
+    demo.add_argument("--data", default=None, help="folder with dev_eval.json and wenzheng-2020/")
+    demo.set_defaults(func=_demo)
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="users_command", required=True)
+    create = users.add_parser("create", help="create a user and print its token once")
+    create.add_argument(
+        "--role", required=True, choices=["admin", "supervisor", "leader", "reviewer", "operator", "auditor"]
+    )
+    create.add_argument("--unit", default=None)
+    create.add_argument("--name", default=None)
+    create.set_defaults(func=_users_create)
+
+    from app.cli_extra import register
+
+    register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""Sub-commands that belong to single domains (imports, routing training …), registered in one place."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Adds the domains' sub-commands to the `huiying` parser."""
+    _ = argparse  # domains add their commands here

@@ -1,0 +1,118 @@
+"""Demo data: the development units and Q&A set, one account per platform, and the real 2020 board
+messages with their real times. Idempotent: running it again adds nothing twice."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from app.accounts import service as accounts
+from app.accounts.models import Account, AccountCreate, Platform
+from app.auth import SYSTEM
+from app.db import session_scope
+from app.messages import service as messages
+from app.messages.models import Author, MessageCreate, MessageKind
+from app.units import service as units
+from app.units.models import UnitCreate
+
+REPO = Path(__file__).resolve().parent.parent
+SUPERVISOR = UnitCreate(code="zfb", name="县政府办公室（督办）", keywords=[])
+
+# Extra demo loaders registered by domains (KB entries, replies …): each gets (session, data_dir, summary).
+EXTRA_LOADERS: list[Callable[[Session, Path, dict[str, Any]], None]] = []
+
+
+def default_data_dir() -> Path:
+    configured = os.environ.get("HUIYING_DEMO_DATA")
+    return Path(configured) if configured else REPO.parent / "shared" / "data"
+
+
+def parse_local_time(value: str, tz: ZoneInfo) -> datetime:
+    """Board times look like 2020/1/6 12:09:38 or 2019-04-25 09:32:09 (local time)."""
+    value = value.strip().replace("/", "-")
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
+
+
+def _ensure_account(
+    session: Session, platform: Platform, name: str, external_id: str, unit_code: str
+) -> Account:
+    existing = session.exec(
+        select(Account).where(Account.platform == platform.value, Account.external_id == external_id)
+    ).first()
+    if existing:
+        return existing
+    return accounts.create(
+        session=session,
+        actor=SYSTEM,
+        data=AccountCreate(platform=platform, name=name, external_id=external_id, unit_code=unit_code),
+    )
+
+
+def load_demo(*, data_dir: str | Path | None = None) -> dict[str, Any]:
+    """Loads the demo set from `data_dir` (default ../shared/data beside the checkout)."""
+    folder = Path(data_dir) if data_dir else default_data_dir()
+    dev_eval = folder / "dev_eval.json"
+    if not dev_eval.exists():
+        raise SystemExit(
+            f"demo data not found in {folder}: set HUIYING_DEMO_DATA to the folder with dev_eval.json"
+        )
+    data = json.loads(dev_eval.read_text(encoding="utf-8"))
+    summary: dict[str, Any] = {"units": 0, "accounts": 0, "messages": 0}
+    tz = ZoneInfo("Asia/Shanghai")
+    with session_scope() as session:
+        if units.get_by_code(session=session, code=SUPERVISOR.code) is None:
+            units.create(session=session, actor=SYSTEM, data=SUPERVISOR)
+            summary["units"] += 1
+        for item in data["units"]:
+            if units.get_by_code(session=session, code=item["code"]) is None:
+                units.create(
+                    session=session,
+                    actor=SYSTEM,
+                    data=UnitCreate(
+                        code=item["code"],
+                        name=item["name"],
+                        keywords=item["keywords"],
+                        parent_code=SUPERVISOR.code,
+                        supervisor_code=SUPERVISOR.code,
+                    ),
+                )
+                summary["units"] += 1
+        board = _ensure_account(session, Platform.generic, "县政府网站留言板", "gov-board", SUPERVISOR.code)
+        for platform, name in (
+            (Platform.wechat, "青禾发布"),
+            (Platform.weibo, "青禾发布微博"),
+            (Platform.douyin, "青禾发布抖音号"),
+        ):
+            _ensure_account(session, platform, name, f"demo-{platform.value}", SUPERVISOR.code)
+        summary["accounts"] = len(session.exec(select(Account)).all())
+
+        replies_csv = folder / "wenzheng-2020" / "messages_with_replies.csv"
+        if replies_csv.exists():
+            with replies_csv.open(encoding="utf-8") as fh:
+                for row in csv.DictReader(fh):
+                    assert board.id is not None
+                    _, created = messages.ingest(
+                        session=session,
+                        actor=SYSTEM,
+                        account=board,
+                        data=MessageCreate(
+                            account_id=board.id,
+                            external_id=f"wz-{row['id']}",
+                            kind=MessageKind.comment,
+                            author=Author(id=row["user"], name=row["user"]),
+                            content=f"{row['subject']}。{row['content']}",
+                            received_at=parse_local_time(row["posted_at"], tz),
+                        ),
+                    )
+                    summary["messages"] += int(created)
+        for loader in EXTRA_LOADERS:
+            loader(session, folder, summary)
+    return summary

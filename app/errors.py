@@ -1,0 +1,56 @@
+"""One error family, mapped to HTTP in one place: `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HuiyingError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details
+
+
+class BadRequest(HuiyingError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(HuiyingError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(HuiyingError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(HuiyingError):
+    status, code = 404, "not_found"
+
+
+class Conflict(HuiyingError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(HuiyingError):
+    status, code = 413, "payload_too_large"
+
+
+class Invalid(HuiyingError):
+    status, code = 422, "invalid"
+
+
+class TooManyRequests(HuiyingError):
+    status, code = 429, "rate_limited"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}

@@ -1,0 +1,234 @@
+"""The ASGI application: routers, the one error format, body-size limit, metrics, start-up checks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import Settings, get_settings
+from app.db import get_engine, is_migrated, session_scope
+from app.errors import HuiyingError, error_body
+from app.ops import metrics
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+**回应（Huiying）**：政务新媒体留言统一办理。各平台（微信公众号、微博、抖音、网站/App、12345 导入）的
+评论与私信进入同一队列 → 分办到责任单位 → 从统一问答库给出答复建议（口径一致）→ 先审后发 →
+5个工作日内答复，超时督办。
+
+使用方法：点右上角 **Authorize**，填入访问令牌（管理员令牌来自 `HUIYING_ADMIN_TOKEN`，
+其他用户由 `POST /api/v1/users` 或 `huiying users create` 签发）。
+
+错误统一为 `{"error": {"code": "...", "message": "..."}}`。
+"""
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+STATUS_MESSAGES = {
+    404: "接口不存在",
+    405: "不支持该请求方法",
+    413: "请求体过大",
+}
+
+
+class BodyLimit:
+    """Refuses request bodies over `max_bytes` with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    too_large = int(value) > self.max_bytes
+                except ValueError:
+                    too_large = False
+                if too_large:
+                    await _too_large(send, self.max_bytes)
+                    return
+                await self.app(scope, receive, send)
+                return
+        # No Content-Length (chunked): read it all here, within the limit, then replay.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            event = await receive()
+            if event["type"] != "http.request":
+                await self.app(scope, receive, send)
+                return
+            chunk = event.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return
+            chunks.append(chunk)
+            more = event.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class Metrics:
+    """Counts requests and their latency per route template (pure ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(event: Message) -> None:
+            nonlocal status
+            if event["type"] == "http.response.start":
+                status = event["status"]
+            await send(event)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.http_latency.labels(route=route).observe(time.perf_counter() - start)
+            metrics.http_requests.labels(method=scope["method"], route=route, status=str(status)).inc()
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    import orjson
+
+    body = orjson.dumps(error_body("payload_too_large", f"请求体超过上限 {limit} 字节"))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> tuple[int, str, str]:
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            return 400, "malformed_json", "请求体不是合法的 JSON"
+    parts = []
+    for err in errors[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc or '请求体'}: {err.get('msg', '')}")
+    return 422, "invalid", "请求参数有误：" + "；".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HuiyingError)
+    async def _huiying(_: Request, exc: HuiyingError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [dict(e) for e in exc.errors()]
+        status, code, message = _validation_message(errors)
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:20]
+        ]
+        return JSONResponse(error_body(code, message, details), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODES.get(exc.status_code, "error")
+        message = STATUS_MESSAGES.get(exc.status_code) or (
+            "请求体无法解析（编码错误？请使用 UTF-8）" if exc.status_code == 400 else str(exc.detail)
+        )
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(error_body("internal", "服务器内部错误，已记录"), status_code=500)
+
+
+def _startup(settings: Settings) -> None:
+    if not is_migrated(get_engine()):
+        raise RuntimeError(
+            "数据库未迁移到最新版本（database is not migrated）：请先运行 `huiying migrate`"
+            f"（HUIYING_DATABASE_URL={get_engine().url.render_as_string(hide_password=True)}）"
+        )
+    if settings.admin_token:
+        from app.auth import ensure_admin_token
+
+        with session_scope() as session:
+            ensure_admin_token(session, settings.admin_token)
+
+
+def create_app(settings: Settings | None = None, *, start_scheduler: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _startup(settings)
+        scheduler = None
+        run_jobs = settings.scheduler == "on" if start_scheduler is None else start_scheduler
+        if run_jobs:
+            from app.scheduler import start
+
+            scheduler = start(settings)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+
+    app = FastAPI(
+        title=settings.docs_title,
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True, "docExpansion": "none", "filter": True},
+    )
+    install_error_handlers(app)
+
+    app.add_middleware(Metrics)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    from app.routes import include_routers
+
+    include_routers(app, API_PREFIX)
+    return app

@@ -1,0 +1,125 @@
+"""HTTP routes for messages: ingest, read, list, reveal, and the pipeline's parked items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.audit.service import record
+from app.deps import CurrentUser, SessionDep
+from app.messages import service
+from app.messages.models import (
+    InboundItemPublic,
+    MessageCreate,
+    MessageKind,
+    MessagePage,
+    MessagePublic,
+    SlaState,
+)
+from app.messages.present import to_public
+from app.users.models import Role
+
+router = APIRouter(prefix="/messages", tags=["留言"])
+pipeline_router = APIRouter(prefix="/pipeline", tags=["处理流水线"])
+
+
+@router.post(
+    "",
+    response_model=MessagePublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="接收一条留言",
+    responses={200: {"description": "重复投递：返回已保存的同一条留言"}},
+)
+def create_message(
+    data: MessageCreate, session: SessionDep, user: CurrentUser, response: Response
+) -> MessagePublic:
+    """把一条留言/评论/私信写入统一队列。同一账号的同一 `external_id` 只保存一次：
+    首次返回 201，重复投递返回 200 和同一个 `id`。"""
+    message, created = service.ingest(session=session, actor=user, data=data)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return to_public(message)
+
+
+@router.get("", response_model=MessagePage, summary="留言列表")
+def list_messages(
+    session: SessionDep,
+    user: CurrentUser,
+    status: Annotated[
+        str | None,
+        Query(description="状态：received/open/drafting/in_review/approved/publishing/published/closed"),
+    ] = None,
+    unit_code: str | None = None,
+    sla_state: SlaState | None = None,
+    account_id: int | None = None,
+    platform: str | None = None,
+    kind: MessageKind | None = None,
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
+    sort: Annotated[str, Query(description="-id（最新在前）、id、due_at（最紧急在前）")] = "-id",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> MessagePage:
+    """按状态、单位、时限状态等筛选；用 `next_cursor` 翻页。只列出当前用户可见单位的留言。"""
+    items, next_cursor = service.list_messages(
+        session=session,
+        principal=user,
+        status=status,
+        unit_code=unit_code,
+        sla_state=sla_state.value if sla_state else None,
+        account_id=account_id,
+        platform=platform,
+        kind=kind.value if kind else None,
+        received_from=received_from,
+        received_to=received_to,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    return MessagePage(items=[to_public(m) for m in items], next_cursor=next_cursor)
+
+
+@router.get("/{message_id}", response_model=MessagePublic, summary="留言详情")
+def get_message(message_id: int, session: SessionDep, user: CurrentUser) -> MessagePublic:
+    """留言详情，含分办结果、时限、标记与答复建议。个人信息已脱敏。"""
+    return to_public(service.get(session=session, message_id=message_id, principal=user))
+
+
+@router.post("/{message_id}/reveal", summary="查看原文（留痕）")
+def reveal(
+    message_id: int, session: SessionDep, user: CurrentUser, reason: str = Query(min_length=2, max_length=200)
+) -> dict[str, object]:
+    """返回未脱敏的原文，用于回访等确需个人信息的场合；每次查看都记入审计日志。审计员不可用。"""
+    user.require(Role.admin, Role.supervisor, Role.leader, Role.reviewer, Role.operator)
+    message = service.get(session=session, message_id=message_id, principal=user)
+    record(
+        session=session,
+        actor=user,
+        action="message.reveal",
+        entity_type="message",
+        entity_id=message_id,
+        unit_code=message.unit_code,
+        note=reason,
+    )
+    session.commit()
+    return {
+        "id": message_id,
+        "content": message.content,
+        "author": {"id": message.author_id, "name": message.author_name},
+    }
+
+
+@pipeline_router.get("/parked", response_model=list[InboundItemPublic], summary="搁置项（死信）")
+def parked(
+    session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> object:
+    """流水线多次重试仍失败而搁置的条目及其错误信息。"""
+    user.require(Role.admin, Role.supervisor, Role.auditor)
+    return service.parked_items(session=session, limit=limit)
+
+
+@pipeline_router.post("/parked/{item_id}/retry", response_model=InboundItemPublic, summary="重新处理搁置项")
+def retry(item_id: int, session: SessionDep, user: CurrentUser) -> object:
+    return service.retry_parked(session=session, actor=user, item_id=item_id)

@@ -1,0 +1,192 @@
+"""Messages (留言/评论/私信) and the inbound queue that the pipeline drains."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import JSONType, UTCDateTime
+
+
+class MessageKind(StrEnum):
+    comment = "comment"
+    private = "private"
+    mention = "mention"
+
+
+class MessageStatus(StrEnum):
+    received = "received"  # stored, waiting for the pipeline
+    open = "open"  # routed, waiting for a draft
+    drafting = "drafting"
+    in_review = "in_review"
+    approved = "approved"
+    publishing = "publishing"
+    published = "published"
+    closed = "closed"  # closed without a reply, for a stated reason
+
+
+OPEN_STATUSES = frozenset(
+    {
+        MessageStatus.received,
+        MessageStatus.open,
+        MessageStatus.drafting,
+        MessageStatus.in_review,
+        MessageStatus.approved,
+        MessageStatus.publishing,
+    }
+)
+
+
+class SlaState(StrEnum):
+    on_track = "on_track"
+    due_soon = "due_soon"
+    overdue = "overdue"
+    met = "met"
+    missed = "missed"
+
+
+class Author(SQLModel):
+    id: str = Field(default="", max_length=128, description="平台上的用户标识")
+    name: str = Field(default="", max_length=128, description="昵称")
+
+
+class MessageCreate(SQLModel):
+    account_id: int = Field(description="账号ID", schema_extra={"examples": [1]})
+    external_id: str = Field(
+        min_length=1,
+        max_length=128,
+        description="平台上的消息ID（同一账号内去重）",
+        schema_extra={"examples": ["m-1001"]},
+    )
+    kind: MessageKind = Field(default=MessageKind.comment)
+    author: Author = Field(default_factory=Author)
+    content: str = Field(
+        min_length=1,
+        max_length=20000,
+        schema_extra={"examples": ["我身份证下个月就过期了，现在能提前去换吗？"]},
+    )
+    received_at: datetime | None = Field(default=None, description="收到时间（含时区）；为空取当前时间")
+    thread_ref: dict[str, Any] = Field(default_factory=dict, description="回复所需的平台上下文")
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("account_id", "external_id", name="uq_messages_account_external_id"),
+        Index("ix_messages_unit_due", "unit_code", "due_at"),
+        Index("ix_messages_status_id", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=128)
+    kind: str = Field(max_length=16)
+    author_id: str = Field(default="", max_length=128, index=True)
+    author_name: str = Field(default="", max_length=128)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    thread_ref: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=MessageStatus.received, max_length=16)
+    close_reason: str | None = Field(default=None, max_length=200)
+
+    # routing
+    unit_code: str | None = Field(
+        default=None, sa_column=Column(String(64), ForeignKey("units.code"), nullable=True)
+    )
+    routing: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    out_of_scope: bool = False
+    transfer_count: int = 0
+
+    # moderation and suggestions
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    moderation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    suggestions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+
+    # deadline and SLA
+    working_days: int | None = None
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provisional: bool = False
+    deadline_basis: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    sla_state: str | None = Field(default=None, max_length=16)
+    due_soon_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    escalation_level: int = 0
+    first_replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    platform_window_closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RoutingPublic(SQLModel):
+    unit_code: str | None
+    confidence: float
+    reason: str
+
+
+class MessagePublic(SQLModel):
+    id: int
+    account_id: int
+    platform: str
+    external_id: str
+    kind: str
+    author: Author
+    content: str = Field(description="个人信息已脱敏；需要原文请调用 reveal")
+    received_at: datetime
+    status: str
+    close_reason: str | None = None
+    unit_code: str | None
+    routing: RoutingPublic | None
+    out_of_scope: bool
+    transfer_count: int
+    due_at: datetime | None
+    provisional: bool
+    sla_state: str | None
+    escalation_level: int
+    first_replied_at: datetime | None
+    platform_window_closes_at: datetime | None
+    flags: list[str]
+    suggestions: list[dict[str, Any]]
+
+
+class MessagePage(SQLModel):
+    items: list[MessagePublic]
+    next_cursor: str | None = Field(description="下一页游标；为空表示没有更多")
+
+
+class InboundState(StrEnum):
+    pending = "pending"
+    done = "done"
+    parked = "parked"
+
+
+class InboundItem(SQLModel, table=True):
+    """One unit of pipeline work: a stored message waiting to be normalised, checked, routed, suggested."""
+
+    __tablename__ = "inbound_items"
+    __table_args__ = (Index("ix_inbound_items_state_available", "state", "available_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("messages.id"), unique=True, nullable=False))
+    state: str = Field(default=InboundState.pending, max_length=16)
+    attempts: int = 0
+    available_at: datetime = Field(sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class InboundItemPublic(SQLModel):
+    id: int
+    message_id: int
+    state: str
+    attempts: int
+    available_at: datetime
+    last_error: str | None
+    updated_at: datetime

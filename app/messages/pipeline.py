@@ -1,0 +1,175 @@
+"""The pipeline: drains the inbound queue in batches and runs each message through a list of steps
+(normalise → moderation → routing → KB suggestions → deadline). The one place this flow is wired.
+
+Items are claimed by pushing their `available_at` forward by a lease (with `FOR UPDATE SKIP LOCKED`
+on PostgreSQL), so several workers share the queue and a crashed worker's items come back. Each
+item runs in its own savepoint: a failing item is rolled back, retried with backoff and, after
+`max_attempts`, parked with its error; it never blocks the others."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts.models import Account
+from app.config import Settings, get_settings
+from app.db import is_postgres, session_scope
+from app.messages.models import InboundItem, InboundState, Message, MessageStatus
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+
+
+@dataclass
+class PipelineContext:
+    """What a step sees: the message (changes to it are saved), its account, the time, the settings."""
+
+    session: Session
+    message: Message
+    account: Account
+    now: datetime
+    settings: Settings
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def text(self) -> str:
+        """The message normalised once for every step (Traditional→Simplified, full-width, noise)."""
+        from kb.normalise import normalise
+
+        return normalise(self.message.content)
+
+
+Step = Callable[[PipelineContext], None]
+
+
+def default_steps() -> list[tuple[str, Step]]:
+    """The production steps, in order."""
+    return []
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    done: int = 0
+    retried: int = 0
+    parked: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try: 2, 4, 8 … seconds, at most 10 minutes."""
+    return timedelta(seconds=min(2**attempts, 600))
+
+
+class Pipeline:
+    def __init__(
+        self,
+        steps: Sequence[tuple[str, Step]] | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
+        self.steps = list(default_steps() if steps is None else steps)
+        self.settings = settings or get_settings()
+
+    def claim(self, *, now: datetime, limit: int) -> list[int]:
+        """Leases up to `limit` due items to this worker; returns their ids."""
+        with session_scope() as session:
+            query = (
+                select(InboundItem.id)
+                .where(InboundItem.state == InboundState.pending, col(InboundItem.available_at) <= now)
+                .order_by(col(InboundItem.id))
+                .limit(limit)
+            )
+            if is_postgres(session):
+                query = query.with_for_update(skip_locked=True)
+            ids = [i for i in session.exec(query) if i is not None]
+            if ids:
+                session.execute(
+                    update(InboundItem)
+                    .where(col(InboundItem.id).in_(ids))
+                    .values(available_at=now + LEASE, updated_at=now)
+                )
+            return ids
+
+    def run_once(self, *, now: datetime | None = None, limit: int | None = None) -> BatchResult:
+        """Claims one batch and processes it; returns the counts."""
+        now = now or clock.now()
+        ids = self.claim(now=now, limit=limit or self.settings.pipeline_batch_size)
+        result = BatchResult(claimed=len(ids))
+        if not ids:
+            return result
+        with session_scope() as session:
+            items = session.exec(select(InboundItem).where(col(InboundItem.id).in_(ids))).all()
+            messages = {
+                m.id: m
+                for m in session.exec(
+                    select(Message).where(col(Message.id).in_([i.message_id for i in items]))
+                )
+            }
+            account_ids = {m.account_id for m in messages.values()}
+            accounts = {
+                a.id: a for a in session.exec(select(Account).where(col(Account.id).in_(account_ids)))
+            }
+            for item in sorted(items, key=lambda i: i.id or 0):
+                message = messages[item.message_id]
+                ctx = PipelineContext(
+                    session=session,
+                    message=message,
+                    account=accounts[message.account_id],
+                    now=now,
+                    settings=self.settings,
+                )
+                savepoint = session.begin_nested()
+                try:
+                    for _name, step in self.steps:
+                        step(ctx)
+                    if message.status == MessageStatus.received:
+                        message.status = MessageStatus.open
+                    message.updated_at = now
+                    session.add(message)
+                    session.flush()
+                    savepoint.commit()
+                except Exception as exc:
+                    savepoint.rollback()
+                    session.expire(message)
+                    self._failed(item, exc, now, result)
+                    session.add(item)
+                    continue
+                item.state, item.updated_at, item.last_error = InboundState.done, now, None
+                session.add(item)
+                result.done += 1
+        return result
+
+    def _failed(self, item: InboundItem, exc: Exception, now: datetime, result: BatchResult) -> None:
+        item.attempts += 1
+        item.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        item.updated_at = now
+        if item.attempts >= self.settings.pipeline_max_attempts:
+            item.state = InboundState.parked
+            result.parked += 1
+            log.error("pipeline parked item %s after %s tries: %s", item.id, item.attempts, item.last_error)
+            log.debug("%s", traceback.format_exception(exc))
+        else:
+            item.available_at = now + backoff(item.attempts)
+            result.retried += 1
+            log.warning("pipeline item %s failed (try %s): %s", item.id, item.attempts, item.last_error)
+
+    def drain(self, *, now: datetime | None = None, max_batches: int = 1000) -> BatchResult:
+        """Runs batches until nothing due is left (tests, CLI, demo)."""
+        total = BatchResult()
+        for _ in range(max_batches):
+            result = self.run_once(now=now)
+            if result.claimed == 0:
+                break
+            for name in ("claimed", "done", "retried", "parked"):
+                setattr(total, name, getattr(total, name) + getattr(result, name))
+        return total

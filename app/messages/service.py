@@ -1,0 +1,241 @@
+"""Messages: durable, idempotent ingest into the inbound queue; scoped reading and listing."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts import service as accounts
+from app.accounts.models import Account
+from app.audit.service import record
+from app.auth import Principal
+from app.errors import BadRequest, NotFound
+from app.messages.models import InboundItem, InboundState, Message, MessageCreate
+from app.users.models import Role
+
+INGEST_ROLES = (Role.admin, Role.supervisor, Role.leader, Role.reviewer, Role.operator)
+
+
+def ingest(
+    *, session: Session, actor: Principal, data: MessageCreate, account: Account | None = None
+) -> tuple[Message, bool]:
+    """Stores a message and its queue item in one transaction; returns (message, created).
+
+    A repeated delivery (same account and external id) returns the stored message untouched."""
+    if actor.user_id is not None:
+        actor.require(*INGEST_ROLES)
+    if account is None:
+        account = accounts.get(session=session, account_id=data.account_id, principal=actor)
+    if not account.active:
+        raise BadRequest(f"账号 {account.id} 已停用，不再接收消息")
+    existing = find(session=session, account_id=data.account_id, external_id=data.external_id)
+    if existing is not None:
+        return existing, False
+    now = clock.now()
+    received_at = data.received_at or now
+    if received_at.tzinfo is None:
+        raise BadRequest("received_at 必须带时区，例如 2026-01-05T09:30:00+08:00")
+    message = Message(
+        account_id=data.account_id,
+        platform=account.platform,
+        external_id=data.external_id,
+        kind=data.kind.value,
+        author_id=data.author.id,
+        author_name=data.author.name,
+        content=data.content,
+        thread_ref=data.thread_ref,
+        received_at=received_at.astimezone(UTC),
+        created_at=now,
+        updated_at=now,
+        unit_code=account.unit_code,
+    )
+    session.add(message)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request stored the same delivery between our check and our insert.
+        session.rollback()
+        existing = find(session=session, account_id=data.account_id, external_id=data.external_id)
+        if existing is None:
+            raise
+        return existing, False
+    assert message.id is not None
+    session.add(InboundItem(message_id=message.id, available_at=now, created_at=now, updated_at=now))
+    record(
+        session=session,
+        actor=actor,
+        action="message.ingest",
+        entity_type="message",
+        entity_id=message.id,
+        unit_code=message.unit_code,
+        after={"account_id": message.account_id, "external_id": message.external_id, "kind": message.kind},
+        at=now,
+    )
+    session.commit()
+    return message, True
+
+
+def find(*, session: Session, account_id: int, external_id: str) -> Message | None:
+    """The message already stored for (account, external id), if any."""
+    return session.exec(
+        select(Message).where(Message.account_id == account_id, Message.external_id == external_id)
+    ).first()
+
+
+def get(
+    *, session: Session, message_id: int, principal: Principal | None = None, lock: bool = False
+) -> Message:
+    """The message if the principal may see it; otherwise 404 (never 403, so existence does not leak)."""
+    query = select(Message).where(Message.id == message_id)
+    if lock:
+        query = query.with_for_update()
+    message = session.exec(query).first()
+    if message is None or (principal is not None and not principal.sees_unit(message.unit_code)):
+        raise NotFound(f"消息 {message_id} 不存在")
+    return message
+
+
+SORTS = ("-id", "id", "due_at")
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = "|".join(
+        "" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v)) for v in values
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, parts: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest("cursor 无效") from exc
+    values = raw.split("|")
+    if len(values) != parts:
+        raise BadRequest("cursor 无效")
+    return values
+
+
+def list_messages(
+    *,
+    session: Session,
+    principal: Principal,
+    status: str | None = None,
+    unit_code: str | None = None,
+    sla_state: str | None = None,
+    account_id: int | None = None,
+    platform: str | None = None,
+    kind: str | None = None,
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
+    sort: str = "-id",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Message], str | None]:
+    """A page of the messages the principal may see; returns (items, next cursor or None)."""
+    query = select(Message)
+    if principal.units is not None:
+        query = query.where(col(Message.unit_code).in_(principal.units))
+    for column, value in (
+        (Message.status, status),
+        (Message.unit_code, unit_code),
+        (Message.sla_state, sla_state),
+        (Message.account_id, account_id),
+        (Message.platform, platform),
+        (Message.kind, kind),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if received_from:
+        query = query.where(col(Message.received_at) >= received_from)
+    if received_to:
+        query = query.where(col(Message.received_at) < received_to)
+    if sort == "-id":
+        if cursor:
+            query = query.where(col(Message.id) < _int(decode_cursor(cursor, 1)[0]))
+        query = query.order_by(col(Message.id).desc())
+    elif sort == "id":
+        if cursor:
+            query = query.where(col(Message.id) > _int(decode_cursor(cursor, 1)[0]))
+        query = query.order_by(col(Message.id))
+    elif sort == "due_at":
+        # Messages without a deadline come last; keyset on (due_at is null, due_at, id).
+        if cursor:
+            due_raw, id_raw = decode_cursor(cursor, 2)
+            last_id = _int(id_raw)
+            if due_raw:
+                due = _datetime(due_raw)
+                query = query.where(
+                    or_(
+                        col(Message.due_at) > due,
+                        and_(col(Message.due_at) == due, col(Message.id) > last_id),
+                        col(Message.due_at).is_(None),
+                    )
+                )
+            else:
+                query = query.where(col(Message.due_at).is_(None), col(Message.id) > last_id)
+        query = query.order_by(col(Message.due_at).is_(None), col(Message.due_at), col(Message.id))
+    else:
+        raise BadRequest(f"sort 只能是 {', '.join(SORTS)}")
+    rows = list(session.exec(query.limit(limit + 1)))
+    items = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor([last.due_at, last.id] if sort == "due_at" else [last.id])
+    return items, next_cursor
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise BadRequest("cursor 无效") from exc
+
+
+def _datetime(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise BadRequest("cursor 无效") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parked_items(*, session: Session, limit: int = 100) -> list[InboundItem]:
+    """Queue items the pipeline gave up on, with their errors (the dead letters)."""
+    return list(
+        session.exec(
+            select(InboundItem)
+            .where(InboundItem.state == InboundState.parked)
+            .order_by(col(InboundItem.id))
+            .limit(limit)
+        )
+    )
+
+
+def retry_parked(*, session: Session, actor: Principal, item_id: int) -> InboundItem:
+    """Puts a parked item back in the queue with a fresh try count."""
+    actor.require(Role.admin)
+    item = session.get(InboundItem, item_id)
+    if item is None or item.state != InboundState.parked:
+        raise NotFound(f"搁置项 {item_id} 不存在")
+    now = clock.now()
+    item.state, item.attempts, item.available_at, item.updated_at = InboundState.pending, 0, now, now
+    session.add(item)
+    record(
+        session=session,
+        actor=actor,
+        action="pipeline.retry",
+        entity_type="inbound_item",
+        entity_id=item_id,
+        note=item.last_error,
+    )
+    session.commit()
+    return item

@@ -1,0 +1,106 @@
+"""Users and their tokens: a token is shown once when issued; only its hash is kept."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.audit.service import record
+from app.auth import Principal, token_cache
+from app.errors import Invalid, NotFound
+from app.security import hash_token, new_token
+from app.units import service as units
+from app.users.models import UNIT_SCOPED_ROLES, ApiToken, Role, User, UserCreate
+
+
+def create(*, session: Session, actor: Principal, data: UserCreate) -> tuple[User, str]:
+    """Creates a user with a first token; returns (user, token) — the token is not stored."""
+    actor.require(Role.admin)
+    if data.role in UNIT_SCOPED_ROLES and not data.unit_code:
+        raise Invalid(f"角色 {data.role.value} 必须指定所属单位 unit_code")
+    if data.unit_code:
+        units.require(session=session, code=data.unit_code)
+    user = User(name=data.name, role=data.role.value, unit_code=data.unit_code, created_at=clock.now())
+    session.add(user)
+    session.flush()
+    token = _issue(session, user)
+    record(
+        session=session,
+        actor=actor,
+        action="user.create",
+        entity_type="user",
+        entity_id=user.id,
+        unit_code=user.unit_code,
+        after=user.model_dump(mode="json"),
+    )
+    session.commit()
+    return user, token
+
+
+def _issue(session: Session, user: User) -> str:
+    assert user.id is not None
+    token = new_token()
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=clock.now()))
+    return token
+
+
+def issue_token(*, session: Session, actor: Principal, user_id: int, revoke_others: bool) -> str:
+    """A new token for the user, optionally revoking the old ones."""
+    actor.require(Role.admin)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"用户 {user_id} 不存在")
+    if revoke_others:
+        _revoke_all(session, user_id)
+    token = _issue(session, user)
+    record(
+        session=session,
+        actor=actor,
+        action="user.token_issue",
+        entity_type="user",
+        entity_id=user_id,
+        unit_code=user.unit_code,
+        note="revoke_others" if revoke_others else None,
+    )
+    session.commit()
+    token_cache.clear()
+    return token
+
+
+def _revoke_all(session: Session, user_id: int) -> None:
+    now = clock.now()
+    for row in session.exec(
+        select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
+    ):
+        row.revoked_at = now
+        session.add(row)
+
+
+def deactivate(*, session: Session, actor: Principal, user_id: int) -> User:
+    """Disables the user and revokes every token."""
+    actor.require(Role.admin)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"用户 {user_id} 不存在")
+    user.active = False
+    session.add(user)
+    _revoke_all(session, user_id)
+    record(
+        session=session,
+        actor=actor,
+        action="user.deactivate",
+        entity_type="user",
+        entity_id=user_id,
+        unit_code=user.unit_code,
+    )
+    session.commit()
+    token_cache.clear()
+    return user
+
+
+def list_users(*, session: Session, principal: Principal) -> list[User]:
+    principal.require(Role.admin, Role.supervisor, Role.auditor, Role.leader)
+    query = select(User).order_by(col(User.id))
+    if principal.units is not None:
+        query = query.where(col(User.unit_code).in_(principal.units))
+    return list(session.exec(query))

@@ -1,0 +1,275 @@
+"""What every connector shares: the inbound item, the publish result, the poll page, errors, tokens.
+
+Connectors never import `app/`; the app hands them an `AccountContext` and stores what they return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+import httpx
+
+Kind = Literal["comment", "private", "mention"]
+Outcome = Literal["sent", "refused", "retry", "unknown"]
+
+# Webhook bodies larger than this are refused before any parsing (platform pushes are a few KB).
+MAX_BODY_BYTES = 256 * 1024
+# Pushes whose signed timestamp is further than this from our clock (either way) are replays.
+REPLAY_WINDOW = timedelta(minutes=5)
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class InboundItem:
+    """One citizen message as a platform delivered it, ready for the inbound queue."""
+
+    external_id: str
+    kind: Kind
+    author_id: str
+    author_name: str
+    content: str
+    received_at: datetime
+    # Everything a reply needs (all values strings): openid, msg_data_id + user_comment_id, cid + status_id…
+    thread_ref: dict[str, str]
+    is_echo: bool = False  # the account's own message coming back: link it to its reply, never ingest it
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlatformEvent:
+    """A push that is not a message (subscribe, menu click…); useful for the 48-hour reply windows."""
+
+    dedupe_key: str
+    name: str
+    author_id: str
+    occurred_at: datetime
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """A verification request the platform expects echoed back (Douyin `verify_webhook`)."""
+
+    body: str
+    media_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What happened to one reply. `reason` and `alternative` are shown to the operator (Chinese)."""
+
+    outcome: Outcome
+    platform_reply_id: str | None = None
+    error_code: str | None = None
+    reason: str = ""
+    alternative: str | None = None
+    retry_after: float | None = None  # seconds, for `retry` caused by a platform rate limit
+
+
+@dataclass(frozen=True)
+class PollPage:
+    items: list[InboundItem]
+    next_cursor: str | None
+    has_more: bool
+
+
+class AfterUnknown(StrEnum):
+    """What the outbox may do after a timeout or a reset left the outcome unknown."""
+
+    CHECK = "check"  # `find_published` can tell whether the reply is on the platform
+    RETRY = "retry"  # the receiver deduplicates on the idempotency key, so sending again is safe
+    HOLD = "hold"  # nothing can tell: hold the reply for a person rather than risk a double post
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises; `message` is Chinese, for the operator."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class SignatureError(ConnectorError):
+    """The push is not signed by the platform (or was signed for another account): 401, store nothing."""
+
+
+class ReplayError(ConnectorError):
+    """The push's signed timestamp is outside the replay window."""
+
+
+class PayloadError(ConnectorError):
+    """Malformed, oversize, or hostile body (XML bombs, external entities)."""
+
+
+class RateLimited(ConnectorError):
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class TokenExpired(ConnectorError):
+    """The account's credentials or authorisation must be renewed by a person; nothing was sent."""
+
+
+class PlatformError(ConnectorError):
+    """Any other failure talking to the platform; `transient` ones are worth retrying later."""
+
+    def __init__(self, message: str, *, code: str | None = None, transient: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.transient = transient
+
+
+# --- tokens -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    access_token: str
+    expires_at: datetime
+    refresh_token: str | None = None
+
+    def fresh(self, now: datetime, *, margin: timedelta = timedelta(minutes=1)) -> bool:
+        return self.expires_at - margin > now
+
+
+class TokenStore(Protocol):
+    """Access tokens shared by all processes (the app backs this with its database)."""
+
+    def get(self, key: str) -> StoredToken | None: ...
+
+    def set(self, key: str, token: StoredToken) -> None: ...
+
+
+class InMemoryTokenStore:
+    """A `TokenStore` for tests and single-process use."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, StoredToken] = {}
+
+    def get(self, key: str) -> StoredToken | None:
+        return self._tokens.get(key)
+
+    def set(self, key: str, token: StoredToken) -> None:
+        self._tokens[key] = token
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    """One account as a connector sees it: who it is on the platform, its secrets, and the shared tools."""
+
+    key: str  # the app's account id
+    external_id: str  # the account on the platform: WeChat gh_…, Weibo uid, Douyin open_id
+    secrets: Mapping[str, str]
+    http: httpx.Client
+    tokens: TokenStore
+
+    def secret(self, name: str) -> str:
+        value = self.secrets.get(name)
+        if not value:
+            raise TokenExpired(f"账号缺少密钥 {name}，请在账号设置中补充", code="missing_secret")
+        return value
+
+
+# --- helpers shared by the platform modules -------------------------------------------------------
+
+
+def sorted_sha1(*parts: str) -> str:
+    """SHA-1 hex of the parts sorted and concatenated (WeChat and Weibo push signatures)."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()  # noqa: S324 - the platforms' scheme
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time string comparison."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def check_window(timestamp: str, *, now: datetime, window: timedelta = REPLAY_WINDOW) -> datetime:
+    """Parse a Unix timestamp (seconds or milliseconds) and refuse it outside `now ± window`."""
+    try:
+        value = int(timestamp)
+    except (TypeError, ValueError) as exc:
+        raise ReplayError("时间戳缺失或格式错误") from exc
+    if value > 10**11:  # milliseconds (Weibo pushes)
+        value //= 1000
+    at = datetime.fromtimestamp(value, UTC)
+    if abs(at - now) > window:
+        raise ReplayError("时间戳超出允许范围，疑似重放")
+    return at
+
+
+def check_size(body: bytes, max_bytes: int) -> None:
+    if len(body) > max_bytes:
+        raise PayloadError(f"请求体过大（{len(body)} 字节，上限 {max_bytes}）")
+
+
+def from_timestamp(value: Any) -> datetime:
+    """A platform time as UTC: Unix seconds or milliseconds, int or numeric string."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(f"时间格式错误：{value!r}") from exc
+    if number > 10**11:
+        number //= 1000
+    return datetime.fromtimestamp(number, UTC)
+
+
+def seconds_until_next_hour(now: datetime) -> float:
+    """Hourly platform quotas (Weibo) reset on the hour."""
+    start = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return max(1.0, (start - now).total_seconds())
+
+
+def seconds_until_china_midnight(now: datetime) -> float:
+    """Daily platform quotas (WeChat, Douyin) reset at midnight Beijing time."""
+    local = now.astimezone(CHINA_TZ)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1.0, (midnight - local).total_seconds())
+
+
+def backoff(
+    attempt: int, *, base: float = 30.0, cap: float = 3600.0, retry_after: float | None = None
+) -> float:
+    """Seconds to wait before try number `attempt + 1`: exponential, capped, never below `retry_after`.
+
+    Computed, never slept: callers schedule the next try at `now + backoff(...)`.
+    """
+    delay = min(cap, base * math.pow(2, max(0, attempt - 1)))
+    return max(delay, retry_after or 0.0)
+
+
+def transport_outcome(exc: httpx.HTTPError) -> PublishResult:
+    """A publish that failed in transport: not sent if the connection never opened, else unknown."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return PublishResult("retry", error_code="network", reason="无法连接平台，回复未发出，将稍后重试")
+    return PublishResult(
+        "unknown",
+        error_code="network",
+        reason="请求已发出但未收到平台应答（超时或连接中断），无法确定是否已发布",
+    )
+
+
+def json_of(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object a platform answered; a non-JSON answer is a (transient if 5xx) platform error."""
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise PlatformError(
+            f"平台返回了无法解析的应答（HTTP {response.status_code}）",
+            code=f"http_{response.status_code}",
+            transient=response.status_code >= 500,
+        ) from exc
+    if not isinstance(data, dict):
+        raise PlatformError("平台应答格式错误", code="bad_response")
+    return data

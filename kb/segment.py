@@ -1,0 +1,134 @@
+"""Word segmentation (jieba with a government-services dictionary), stop-words, synonyms, char n-grams.
+
+All functions expect text that already went through `kb.normalise.normalise`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+import jieba
+
+_DATA = Path(__file__).resolve().parent / "data"
+# A token is kept only if it carries a CJK character, a latin letter or a digit.
+_CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
+# Runs of matchable characters; n-grams never straddle punctuation or spaces.
+_RUN = re.compile(r"[0-9a-z\u3400-\u9fff]+")
+
+_lock = threading.Lock()
+_tokenizer: jieba.Tokenizer | None = None
+
+
+def _read_list(name: str) -> list[str]:
+    lines = (_DATA / name).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """Words that never count as evidence for a match."""
+    return frozenset(_read_list("stopwords.txt"))
+
+
+@cache
+def _synonyms() -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for line in _read_list("synonyms.txt"):
+        words = line.split()
+        for word in words:
+            mapping[word] = words[0]
+    return mapping
+
+
+def _get_tokenizer() -> jieba.Tokenizer:
+    global _tokenizer
+    if _tokenizer is not None:
+        return _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            # A private instance so that nobody else's add_word changes our segmentation.
+            jieba.setLogLevel(logging.WARNING)
+            tk = jieba.Tokenizer()
+            tk.tmp_dir = tempfile.gettempdir()
+            tk.initialize()
+            for word in _read_list("user_dict.txt"):
+                tk.add_word(word)
+            # Synonym variants must come out of the cutter whole to be canonicalised.
+            for word in _synonyms():
+                tk.add_word(word)
+            _tokenizer = tk
+    return _tokenizer
+
+
+def warm_up() -> None:
+    """Load the dictionary now (about a second) instead of on the first message."""
+    _get_tokenizer()
+
+
+def is_word(word: str) -> bool:
+    """Whether `word` is in the segmentation dictionary."""
+    return _get_tokenizer().FREQ.get(word, 0) > 0
+
+
+def tokens(text: str) -> list[str]:
+    """Words of normalised `text`, in order, without punctuation, spaces and stop-words."""
+    if not text:
+        return []
+    stop = stopwords()
+    return [w for w in _get_tokenizer().lcut(text) if w not in stop and _CONTENT.search(w)]
+
+
+def canonical(word: str) -> str:
+    """The canonical member of `word`'s synonym set, or `word` itself."""
+    return _synonyms().get(word, word)
+
+
+def canonicalise(words: Iterable[str]) -> list[str]:
+    """Map every word to its canonical synonym."""
+    table = _synonyms()
+    return [table.get(w, w) for w in words]
+
+
+def search_terms(text: str) -> list[str]:
+    """Canonical words of normalised `text` plus dictionary sub-words of long words.
+
+    "城乡居民养老保险" also yields "养老保险" and "养老", so a query that names the thing in
+    fewer characters still meets it (jieba's search-engine mode, applied after stop-words).
+    """
+    freq = _get_tokenizer().FREQ
+    table = _synonyms()
+    stop = stopwords()
+    out: list[str] = []
+    for word in tokens(text):
+        out.append(table.get(word, word))
+        if len(word) > 2:
+            for n in (2, 3, 4):
+                if len(word) <= n:
+                    break
+                for i in range(len(word) - n + 1):
+                    sub = word[i : i + n]
+                    if freq.get(sub) and sub not in stop:
+                        out.append(table.get(sub, sub))
+    return out
+
+
+def char_ngrams(text: str, n: Sequence[int] = (2, 3)) -> list[str]:
+    """Character n-grams of every run of letters, digits and CJK characters in `text`.
+
+    A run shorter than the smallest n contributes itself, so a one-character query still matches.
+    """
+    out: list[str] = []
+    smallest = min(n)
+    for run in _RUN.findall(text):
+        if len(run) < smallest:
+            out.append(run)
+            continue
+        for size in n:
+            out.extend(run[i : i + size] for i in range(len(run) - size + 1))
+    return out
