@@ -123,6 +123,10 @@ class TokenExpired(ConnectorError):
     """The account's credentials or authorisation must be renewed by a person; nothing was sent."""
 
 
+class OutcomeUnknown(ConnectorError):
+    """A send reached the platform but its answer cannot be read: it may or may not have been published."""
+
+
 class PlatformError(ConnectorError):
     """Any other failure talking to the platform; `transient` ones are worth retrying later."""
 
@@ -273,3 +277,16 @@ def json_of(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PlatformError("平台应答格式错误", code="bad_response")
     return data
+
+
+def reply_json(response: httpx.Response) -> dict[str, Any]:
+    """`json_of` for the answer to a send: unreadable means the outcome is unknown (503: not taken)."""
+    try:
+        return json_of(response)
+    except PlatformError as exc:
+        if response.status_code == 503:
+            raise PlatformError("平台暂不可用（HTTP 503），请求未被受理", code="http_503", transient=True) from exc
+        raise OutcomeUnknown(
+            f"平台返回了无法解析的应答（HTTP {response.status_code}），无法确定是否已发布",
+            code=f"http_{response.status_code}",
+        ) from exc

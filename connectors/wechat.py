@@ -27,6 +27,7 @@ from connectors.base import (
     AccountContext,
     AfterUnknown,
     InboundItem,
+    OutcomeUnknown,
     PayloadError,
     PlatformError,
     PlatformEvent,
@@ -40,6 +41,7 @@ from connectors.base import (
     check_window,
     from_timestamp,
     json_of,
+    reply_json,
     same,
     seconds_until_china_midnight,
     sorted_sha1,
@@ -191,6 +193,8 @@ def publish(
         _call(ctx, path, payload, now=now)
     except httpx.HTTPError as exc:
         return transport_outcome(exc)
+    except OutcomeUnknown as exc:
+        return PublishResult("unknown", error_code=exc.code, reason=exc.message)
     except _WeChatError as exc:
         return _refusal(exc, now=now)
     except RateLimited as exc:  # while getting a token: nothing was sent
@@ -320,7 +324,7 @@ def _call(ctx: AccountContext, path: str, payload: Mapping[str, Any], *, now: da
         response = ctx.http.post(
             f"{API}/{path}", params={"access_token": token}, content=orjson.dumps(payload), headers=_JSON
         )
-        data = json_of(response)
+        data = reply_json(response)
         code = int(data.get("errcode") or 0)  # errors arrive with HTTP 200
         if code == 0:
             return data

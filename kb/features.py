@@ -16,6 +16,10 @@ ANSWER = 3
 CHANNELS = (WORD, CHAR, PINYIN, ANSWER)
 # Only words this long get an initials term: two letters (ba, sz, ...) collide with too many words.
 _MIN_ABBREVIATION = 3
+CHAR_N = (2, 3)
+ANSWER_N = (2,)
+SYLLABLE_N = (2,)
+ANSWER_PINYIN = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +34,14 @@ class QuestionTerms:
 
 
 def syllable_bigrams(text: str) -> list[str]:
-    """Adjacent syllable pairs ("shen fen") of normalised `text`; a lone syllable stands for itself."""
+    """Syllable n-grams ("shen fen") of normalised `text`; a lone syllable stands for itself."""
     out: list[str] = []
     for run in pinyin.syllables(text):
-        if len(run) == 1:
-            out.append(run[0])
-        else:
-            out.extend(f"{a} {b}" for a, b in zip(run, run[1:], strict=False))
+        if len(run) < min(SYLLABLE_N):
+            out.extend(run)
+            continue
+        for n in SYLLABLE_N:
+            out.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
     return out
 
 
@@ -53,7 +58,7 @@ def question_terms(text: str) -> QuestionTerms:
     return QuestionTerms(
         text=text,
         words=tuple(words),
-        chars=tuple(segment.char_ngrams(text)),
+        chars=tuple(segment.char_ngrams(text, CHAR_N)),
         pinyin=tuple(pinyin_terms),
         abbreviations=abbreviations,
     )
@@ -61,17 +66,20 @@ def question_terms(text: str) -> QuestionTerms:
 
 def answer_terms(text: str) -> list[str]:
     """Character bigrams of an answer: cheap to compute for long texts, and robust to segmentation."""
-    return segment.char_ngrams(text, (2,))
+    out = segment.char_ngrams(text, ANSWER_N)
+    if ANSWER_PINYIN:
+        out += ["@" + s for s in syllable_bigrams(text)]
+    return out
 
 
 def query_terms(text: str) -> dict[int, list[str]]:
     """Terms of normalised query `text` per channel."""
     words = segment.search_terms(text)
-    chars = segment.char_ngrams(text)
+    chars = segment.char_ngrams(text, CHAR_N)
     pinyin_terms = syllable_bigrams(text) + ["~" + a for a in pinyin.abbreviations(text)]
     return {
         WORD: words,
         CHAR: chars,
         PINYIN: pinyin_terms,
-        ANSWER: segment.char_ngrams(text, (2,)),
+        ANSWER: answer_terms(text),
     }

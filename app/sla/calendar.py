@@ -216,9 +216,9 @@ class Deadline:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready explanation for the API and the message view (ISO dates, Chinese labels)."""
         tz = ZoneInfo(self.timezone)
-        counted = [{"n": i, **info.to_dict()} for i, info in enumerate(self.counted, start=1)]
-        if self.working_days == 0:
-            counted = [{"n": 0, **info.to_dict()} for info in self.counted]
+        # `n` is the ordinal of each counted working day; the out-of-scope rule's single day is 0.
+        first = 0 if self.working_days == 0 else 1
+        counted = [{"n": n, **info.to_dict()} for n, info in enumerate(self.counted, start=first)]
         return {
             "due_at": _iso_utc(self.due_at),
             "due_at_local": self.due_at.astimezone(tz).isoformat(),

@@ -1,0 +1,470 @@
+"""Douyin (抖音) enterprise accounts: webhooks for private messages, comment polling, replies, tokens.
+
+Reading order: `parse_webhook` (signature, `verify_webhook` handshake, `im_receive_msg` / echoes),
+then `poll` (video comments), `publish`, `find_published`, `after_unknown`; `client_token` for
+app-level calls. Replies use the operator's OAuth token (secrets `access_token` / `refresh_token`),
+refreshed through `oauth/refresh_token/` and shared through the TokenStore.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+
+from connectors.base import (
+    MAX_BODY_BYTES,
+    AccountContext,
+    AfterUnknown,
+    Handshake,
+    InboundItem,
+    OutcomeUnknown,
+    PayloadError,
+    PlatformError,
+    PlatformEvent,
+    PollPage,
+    PublishResult,
+    RateLimited,
+    SignatureError,
+    StoredToken,
+    TokenExpired,
+    check_size,
+    from_timestamp,
+    json_of,
+    reply_json,
+    same,
+    seconds_until_china_midnight,
+    transport_outcome,
+)
+
+API = "https://open.douyin.com"
+SIGNATURE_HEADER = "X-Douyin-Signature"
+DELIVERY_HEADER = "Msg-Id"
+PAGE_SIZE = 50
+
+# Old and new generations of the platform's common codes.
+TOKEN_EXPIRED_CODES = frozenset({10008, 2190002, 2190008, 28001003, 28001008})
+REAUTHORIZE_CODES = frozenset({10010, 10020, 28001012})  # refresh token dead or scope not granted
+RATE_LIMIT_CODES = frozenset({28003018})
+QUOTA_CODES = frozenset({2190001, 28003017})
+TRANSIENT_CODES = frozenset({-1, 2100004, 28001005, 28001006})
+_REFUSALS: dict[int, tuple[str, str | None]] = {
+    2100005: ("抖音认为请求参数不合法（会话或评论可能已失效）", "请在抖音企业号后台人工回复"),
+    28001007: ("抖音认为请求参数不合法（会话或评论可能已失效）", "请在抖音企业号后台人工回复"),
+    2100007: ("账号没有该操作的权限", "请在抖音开放平台申请相应能力后重试，或在后台人工回复"),
+    2100009: ("用户被封禁，无法回复", None),
+}
+
+
+def parse_webhook(
+    *,
+    client_secret: str,
+    account_open_id: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    max_bytes: int = MAX_BODY_BYTES,
+) -> InboundItem | PlatformEvent | Handshake:
+    """Verify and parse one webhook POST.
+
+    `X-Douyin-Signature` = SHA-1 hex of (client_secret + raw body), compared in constant time.
+    The body carries no signed timestamp, so replays are stopped by deduplication on the message id
+    (`Msg-Id` / `server_message_id`), not by a time window.
+    Raises SignatureError, PayloadError.
+    """
+    check_size(body, max_bytes)
+    signature = _header(headers, SIGNATURE_HEADER)
+    expected = hashlib.sha1(client_secret.encode() + body).hexdigest()  # noqa: S324 - the platform's scheme
+    event = _json_object(body)
+    name = str(event.get("event", ""))
+    if name == "verify_webhook" and not signature:
+        # The URL check may arrive unsigned; echoing its challenge reveals nothing and stores nothing.
+        return _handshake(event)
+    if not client_secret or not signature or not same(expected, signature):
+        raise SignatureError("抖音推送签名（X-Douyin-Signature）不匹配")
+    if name == "verify_webhook":
+        return _handshake(event)
+    content = _content_object(event.get("content"))
+    delivery = _header(headers, DELIVERY_HEADER)
+    sender, receiver = str(event.get("from_user_id", "")), str(event.get("to_user_id", ""))
+    if name in ("im_receive_msg", "im_send_msg"):
+        return _im_item(name, event, content, delivery=delivery, account_open_id=account_open_id)
+    if not delivery:
+        raise PayloadError("推送缺少 Msg-Id")
+    occurred = from_timestamp(content.get("create_time") or event.get("create_time") or 0)
+    return PlatformEvent(dedupe_key=delivery, name=name, author_id=sender or receiver, occurred_at=occurred, raw=event)
+
+
+def poll(ctx: AccountContext, *, target: str, cursor: str | None, now: datetime) -> PollPage:
+    """One page of a video's comments (`target` = item_id), oldest first so the cursor keeps moving.
+
+    When the platform says there is no more, the returned cursor is kept: the next poll resumes
+    there and sees comments added since. Raises RateLimited, TokenExpired, PlatformError.
+    """
+    params = {
+        "open_id": ctx.external_id,
+        "item_id": target,
+        "cursor": cursor or "0",
+        "count": str(PAGE_SIZE),
+        "sort_type": "time_asc",
+    }
+    data = _poll_call(ctx, "GET", "/video/comment/list/", params=params, now=now)
+    comments = data.get("list") or []
+    items = [_comment_item(c, item_id=target, account_open_id=ctx.external_id) for c in comments]
+    next_cursor = str(data.get("cursor") if data.get("cursor") is not None else cursor or "0")
+    return PollPage(items=items, next_cursor=next_cursor, has_more=bool(data.get("has_more")) and bool(comments))
+
+
+def publish(
+    ctx: AccountContext, *, thread_ref: Mapping[str, str], text: str, idempotency_key: str, now: datetime
+) -> PublishResult:
+    """Reply to a video comment (`item_id` + `comment_id`) or to a private message (conversation).
+
+    Douyin has no idempotency key; `idempotency_key` is accepted for the common interface only.
+    Raises TokenExpired when the operator must authorise the app again; nothing was sent then.
+    """
+    if _is_comment(thread_ref):
+        path = "/video/comment/reply/"
+        payload: dict[str, Any] = {
+            "item_id": thread_ref["item_id"],
+            "comment_id": thread_ref["comment_id"],
+            "content": text,
+        }
+    elif thread_ref.get("conversation_id") and thread_ref.get("msg_id") and thread_ref.get("to_user_id"):
+        path = "/im/send/msg/"
+        payload = {
+            "msg_id": thread_ref["msg_id"],
+            "conversation_id": thread_ref["conversation_id"],
+            "to_user_id": thread_ref["to_user_id"],
+            "scene": "im_reply_msg",  # replying to a message the user sent
+            "content": {"msg_type": 1, "text": {"text": text}},
+        }
+    else:
+        return PublishResult("refused", error_code="bad_thread", reason="缺少回复所需的评论或会话信息")
+    try:
+        data = _call(ctx, "POST", path, params={"open_id": ctx.external_id}, payload=payload, now=now)
+    except httpx.HTTPError as exc:
+        return transport_outcome(exc)
+    except OutcomeUnknown as exc:
+        return PublishResult("unknown", error_code=exc.code, reason=exc.message)
+    except RateLimited as exc:
+        return PublishResult("retry", error_code=exc.code, reason=exc.message, retry_after=exc.retry_after)
+    except PlatformError as exc:  # getting a token, or the platform busy: nothing was sent
+        return PublishResult("retry", error_code=exc.code, reason=exc.message, retry_after=30.0)
+    except _DouyinError as exc:
+        reason, alternative = _REFUSALS.get(
+            exc.code, (f"抖音拒绝发送：{exc.message}（错误码 {exc.code}）", "请在抖音企业号后台人工回复")
+        )
+        return PublishResult("refused", error_code=str(exc.code), reason=reason, alternative=alternative)
+    reply_id = str(data.get("comment_id") or data.get("msg_id") or "") or None
+    return PublishResult("sent", platform_reply_id=reply_id, reason="已发送")
+
+
+def find_published(
+    ctx: AccountContext, *, thread_ref: Mapping[str, str], text: str, now: datetime, pages: int = 5
+) -> PublishResult | None:
+    """After an unknown outcome: is a reply by the account with this text under the comment?"""
+    if not _is_comment(thread_ref):
+        raise PlatformError("抖音私信无法在平台核实是否已送达", code="not_checkable")
+    cursor = "0"
+    for _ in range(pages):
+        params = {
+            "open_id": ctx.external_id,
+            "item_id": thread_ref["item_id"],
+            "comment_id": thread_ref["comment_id"],
+            "cursor": cursor,
+            "count": str(PAGE_SIZE),
+        }
+        data = _poll_call(ctx, "GET", "/video/comment/reply/list/", params=params, now=now)
+        for reply in data.get("list") or []:
+            mine = str(reply.get("comment_user_id", "")) == ctx.external_id
+            if mine and str(reply.get("content", "")).strip() == text.strip():
+                reply_id = str(reply.get("comment_id", "")) or None
+                return PublishResult("sent", platform_reply_id=reply_id, reason="已在平台核实到该回复")
+        if not data.get("has_more"):
+            return None
+        cursor = str(data.get("cursor", cursor))
+    return None
+
+
+def after_unknown(thread_ref: Mapping[str, str]) -> AfterUnknown:
+    """Comment replies can be listed; a private reply cannot be queried (an `im_send_msg` echo may
+    still arrive and be linked by the app), so it is held for a person."""
+    return AfterUnknown.CHECK if _is_comment(thread_ref) else AfterUnknown.HOLD
+
+
+def max_reply_chars(thread_ref: Mapping[str, str]) -> int | None:
+    """Douyin documents no fixed limit for these replies; an over-long one comes back as a refusal."""
+    return None
+
+
+def client_token(ctx: AccountContext, *, now: datetime) -> str:
+    """The app-level `client_token` (2 hours), cached in the TokenStore. Raises TokenExpired, PlatformError."""
+    key = f"douyin:{ctx.secret('client_key')}:client"
+    cached = ctx.tokens.get(key)
+    if cached and cached.fresh(now):
+        return cached.access_token
+    payload = {
+        "client_key": ctx.secret("client_key"),
+        "client_secret": ctx.secret("client_secret"),
+        "grant_type": "client_credential",
+    }
+    try:
+        response = ctx.http.post(f"{API}/oauth/client_token/", content=orjson.dumps(payload), headers=_JSON)
+    except httpx.HTTPError as exc:
+        raise PlatformError("获取抖音 client_token 时网络错误", code="network", transient=True) from exc
+    data = _token_data(_token_json(response), now=now, what="client_token")
+    token = StoredToken(str(data["access_token"]), now + timedelta(seconds=int(data.get("expires_in") or 7200)))
+    ctx.tokens.set(key, token)
+    return token.access_token
+
+
+# --- user access token ------------------------------------------------------------------------------------
+
+
+def _user_token_key(ctx: AccountContext) -> str:
+    return f"douyin:{ctx.secret('client_key')}:{ctx.external_id}"
+
+
+def _user_token(ctx: AccountContext, *, now: datetime, rejected: str | None = None) -> str:
+    """The operator's access token: from the store, else the configured one; refreshed when it expired
+    (by date, or `rejected` by the platform) and another process has not refreshed it already."""
+    key = _user_token_key(ctx)
+    stored = ctx.tokens.get(key)
+    if stored is None:
+        # Seeded from the account's secrets; its lifetime is unknown until the platform says otherwise.
+        stored = StoredToken(ctx.secret("access_token"), now + timedelta(days=15), ctx.secrets.get("refresh_token"))
+    if stored.fresh(now) and stored.access_token != rejected:
+        return stored.access_token
+    refreshed = _refresh(ctx, stored, now=now)
+    ctx.tokens.set(key, refreshed)
+    return refreshed.access_token
+
+
+def _refresh(ctx: AccountContext, stored: StoredToken, *, now: datetime) -> StoredToken:
+    if not stored.refresh_token:
+        raise TokenExpired("抖音授权已过期且没有 refresh_token，请重新扫码授权", code="no_refresh_token")
+    form = {"client_key": ctx.secret("client_key"), "grant_type": "refresh_token", "refresh_token": stored.refresh_token}
+    try:
+        response = ctx.http.post(f"{API}/oauth/refresh_token/", data=form)
+    except httpx.HTTPError as exc:
+        raise PlatformError("刷新抖音 access_token 时网络错误", code="network", transient=True) from exc
+    data = _token_data(_token_json(response), now=now, what="access_token")
+    expires_in = int(data.get("expires_in") or 0) or 15 * 24 * 3600  # sent as a string, e.g. "86400"
+    # Refreshing keeps the same refresh_token unless the platform hands out a new one.
+    return StoredToken(
+        str(data["access_token"]),
+        now + timedelta(seconds=expires_in),
+        str(data.get("refresh_token") or stored.refresh_token),
+    )
+
+
+def _token_json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        return json_of(response)
+    except PlatformError as exc:
+        raise PlatformError(exc.message, code=exc.code, transient=True) from exc
+
+
+def _token_data(body: dict[str, Any], *, now: datetime, what: str) -> dict[str, Any]:
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    code = _code(body)
+    if code == 0 and data.get("access_token"):
+        return data
+    if code in TRANSIENT_CODES:
+        raise PlatformError(f"抖音系统繁忙，获取 {what} 失败", code=str(code), transient=True)
+    if code in RATE_LIMIT_CODES:
+        raise RateLimited(f"获取 {what} 过于频繁", retry_after=60.0, code=str(code))
+    description = str(data.get("description") or body.get("message") or "")
+    raise TokenExpired(f"抖音授权失效：{description}（错误码 {code}），请重新扫码授权", code=str(code))
+
+
+# --- calls ------------------------------------------------------------------------------------------------
+
+
+class _DouyinError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _call(
+    ctx: AccountContext,
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, str],
+    payload: Mapping[str, Any] | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Call the API with the operator's token; on an expired token refresh once and repeat.
+
+    Returns `data`; raises _DouyinError for a refusal, RateLimited / PlatformError / TokenExpired.
+    Transport errors of the call itself propagate as httpx errors (token errors never do).
+    """
+    token = _user_token(ctx, now=now)
+    for attempt in (1, 2):
+        headers = {**_JSON, "access-token": token}
+        content = orjson.dumps(payload) if payload is not None else None
+        response = ctx.http.request(method, f"{API}{path}", params=params, content=content, headers=headers)
+        body = reply_json(response)
+        code = _code(body)  # errors arrive with HTTP 200, in data.error_code / extra.error_code / err_no
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        if code == 0:
+            return data
+        if code in TOKEN_EXPIRED_CODES and attempt == 1:
+            token = _user_token(ctx, now=now, rejected=token)
+            continue
+        if code in TOKEN_EXPIRED_CODES or code in REAUTHORIZE_CODES:
+            raise TokenExpired("抖音授权已失效，请运营人员重新扫码授权", code=str(code))
+        if code in RATE_LIMIT_CODES:
+            raise RateLimited("抖音接口调用过于频繁", retry_after=60.0, code=str(code))
+        if code in QUOTA_CODES:
+            raise RateLimited("抖音接口今日配额已用完", retry_after=seconds_until_china_midnight(now), code=str(code))
+        message = str(data.get("description") or body.get("err_msg") or (body.get("extra") or {}).get("description") or "")
+        if code in TRANSIENT_CODES:
+            raise PlatformError(f"抖音系统繁忙：{message}", code=str(code), transient=True)
+        raise _DouyinError(code, message)
+    raise AssertionError("unreachable")
+
+
+def _poll_call(
+    ctx: AccountContext, method: str, path: str, *, params: Mapping[str, str], now: datetime
+) -> dict[str, Any]:
+    try:
+        return _call(ctx, method, path, params=params, now=now)
+    except httpx.HTTPError as exc:
+        raise PlatformError(f"连接抖音失败：{exc.__class__.__name__}", code="network", transient=True) from exc
+    except OutcomeUnknown as exc:
+        raise PlatformError(exc.message, code=exc.code, transient=True) from exc
+    except _DouyinError as exc:
+        raise PlatformError(f"抖音返回错误：{exc.message}（错误码 {exc.code}）", code=str(exc.code)) from exc
+
+
+def _code(body: Mapping[str, Any]) -> int:
+    """The first non-zero error code among the places Douyin puts them."""
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
+    for value in (data.get("error_code"), extra.get("error_code"), body.get("err_no"), body.get("error_code")):
+        try:
+            code = int(value) if value is not None else 0
+        except (TypeError, ValueError):
+            code = -1
+        if code:
+            return code
+    return 0
+
+
+# --- parsing ----------------------------------------------------------------------------------------------
+
+
+def _im_item(
+    name: str, event: Mapping[str, Any], content: Mapping[str, Any], *, delivery: str, account_open_id: str
+) -> InboundItem:
+    sender, receiver = str(event.get("from_user_id", "")), str(event.get("to_user_id", ""))
+    message_id = str(content.get("server_message_id") or delivery)
+    if not message_id or not sender:
+        raise PayloadError("私信推送缺少消息编号或发送方")
+    # im_send_msg is the account's own message coming back (including our API replies).
+    is_echo = name == "im_send_msg" or sender == account_open_id
+    citizen = receiver if is_echo else sender
+    nickname = next(
+        (str(u.get("nick_name", "")) for u in content.get("user_infos") or [] if str(u.get("open_id")) == citizen),
+        "",
+    )
+    return InboundItem(
+        external_id=message_id,
+        kind="private",
+        author_id=sender,
+        author_name=nickname if not is_echo else "",
+        content=_im_text(content),
+        received_at=from_timestamp(content.get("create_time") or 0),  # 13-digit milliseconds
+        thread_ref={
+            "conversation_id": str(content.get("conversation_short_id", "")),
+            "msg_id": message_id,
+            "to_user_id": citizen,
+        },
+        is_echo=is_echo,
+        raw={**event, "content": dict(content), "msg_id_header": delivery},
+    )
+
+
+def _im_text(content: Mapping[str, Any]) -> str:
+    message_type = str(content.get("message_type", ""))
+    text = content.get("text")
+    if isinstance(text, dict):
+        text = text.get("text")
+    if message_type in ("text", "") and text:
+        return str(text)
+    label = {"image": "[图片]", "user_local_image": "[图片]", "emoji": "[表情]", "video": "[视频]"}
+    return label.get(message_type, f"[{message_type or '未知消息'}]")
+
+
+def _comment_item(comment: Mapping[str, Any], *, item_id: str, account_open_id: str) -> InboundItem:
+    comment_id = str(comment.get("comment_id", ""))
+    if not comment_id:
+        raise PayloadError("评论缺少 comment_id")
+    author = str(comment.get("comment_user_id", ""))
+    return InboundItem(
+        external_id=comment_id,
+        kind="comment",
+        author_id=author,
+        author_name="",
+        content=str(comment.get("content", "")),
+        received_at=from_timestamp(comment.get("create_time") or 0),
+        thread_ref={"item_id": item_id, "comment_id": comment_id},
+        is_echo=bool(account_open_id) and author == account_open_id,
+        raw=dict(comment),
+    )
+
+
+def _content_object(value: Any) -> dict[str, Any]:
+    """`content` is an object in some events and a JSON string in others."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise PayloadError("推送的 content 不是合法的 JSON") from exc
+        if isinstance(parsed, dict):
+            return parsed
+    if value in (None, ""):
+        return {}
+    raise PayloadError("推送的 content 格式错误")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError("推送不是合法的 JSON") from exc
+    if not isinstance(value, dict):
+        raise PayloadError("推送应为 JSON 对象")
+    return value
+
+
+def _handshake(event: Mapping[str, Any]) -> Handshake:
+    challenge = _content_object(event.get("content")).get("challenge")
+    if challenge is None:
+        raise PayloadError("verify_webhook 缺少 challenge")
+    return Handshake(body=orjson.dumps({"challenge": challenge}).decode())
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return ""
+
+
+def _is_comment(thread_ref: Mapping[str, str]) -> bool:
+    return bool(thread_ref.get("item_id") and thread_ref.get("comment_id"))
