@@ -65,10 +65,12 @@ class Job:
 def jobs(settings: Settings) -> list[Job]:
     """Every background job of the service."""
     from app.messages.pipeline import Pipeline
+    from app.replies import outbox
 
     pipeline = Pipeline(settings=settings)
     return [
-        Job("pipeline", lambda: pipeline.drain(max_batches=20), settings.pipeline_interval_seconds, False)
+        Job("pipeline", lambda: pipeline.drain(max_batches=20), settings.pipeline_interval_seconds, False),
+        Job("replies-outbox", lambda: outbox.drain(max_batches=5), outbox.INTERVAL_SECONDS, False),
     ]
 
 

@@ -213,6 +213,20 @@ def check_window(timestamp: str, *, now: datetime, window: timedelta = REPLAY_WI
     return at
 
 
+def header(headers: Mapping[str, str], name: str) -> str:
+    """A header by case-insensitive name from any mapping (Starlette headers or a plain dict)."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return ""
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (platforms omit or null out sub-objects)."""
+    return value if isinstance(value, dict) else {}
+
+
 def check_size(body: bytes, max_bytes: int) -> None:
     if len(body) > max_bytes:
         raise PayloadError(f"请求体过大（{len(body)} 字节，上限 {max_bytes}）")
@@ -285,7 +299,9 @@ def reply_json(response: httpx.Response) -> dict[str, Any]:
         return json_of(response)
     except PlatformError as exc:
         if response.status_code == 503:
-            raise PlatformError("平台暂不可用（HTTP 503），请求未被受理", code="http_503", transient=True) from exc
+            raise PlatformError(
+                "平台暂不可用（HTTP 503），请求未被受理", code="http_503", transient=True
+            ) from exc
         raise OutcomeUnknown(
             f"平台返回了无法解析的应答（HTTP {response.status_code}），无法确定是否已发布",
             code=f"http_{response.status_code}",

@@ -32,8 +32,10 @@ from connectors.base import (
     SignatureError,
     StoredToken,
     TokenExpired,
+    as_dict,
     check_size,
     from_timestamp,
+    header,
     json_of,
     reply_json,
     same,
@@ -63,9 +65,9 @@ _REFUSALS: dict[int, tuple[str, str | None]] = {
 def parse_webhook(
     *,
     client_secret: str,
-    account_open_id: str,
     headers: Mapping[str, str],
     body: bytes,
+    account_open_id: str | None = None,
     max_bytes: int = MAX_BODY_BYTES,
 ) -> InboundItem | PlatformEvent | Handshake:
     """Verify and parse one webhook POST.
@@ -73,10 +75,12 @@ def parse_webhook(
     `X-Douyin-Signature` = SHA-1 hex of (client_secret + raw body), compared in constant time.
     The body carries no signed timestamp, so replays are stopped by deduplication on the message id
     (`Msg-Id` / `server_message_id`), not by a time window.
-    Raises SignatureError, PayloadError.
+    Douyin sends every authorised account's events to the app's one webhook URL: a private message
+    names its account in `thread_ref["account_open_id"]`; given `account_open_id`, a message of
+    another account is refused (SignatureError). Raises SignatureError, PayloadError.
     """
     check_size(body, max_bytes)
-    signature = _header(headers, SIGNATURE_HEADER)
+    signature = header(headers, SIGNATURE_HEADER)
     expected = hashlib.sha1(client_secret.encode() + body).hexdigest()  # noqa: S324 - the platform's scheme
     event = _json_object(body)
     name = str(event.get("event", ""))
@@ -88,14 +92,16 @@ def parse_webhook(
     if name == "verify_webhook":
         return _handshake(event)
     content = _content_object(event.get("content"))
-    delivery = _header(headers, DELIVERY_HEADER)
+    delivery = header(headers, DELIVERY_HEADER)
     sender, receiver = str(event.get("from_user_id", "")), str(event.get("to_user_id", ""))
     if name in ("im_receive_msg", "im_send_msg"):
         return _im_item(name, event, content, delivery=delivery, account_open_id=account_open_id)
     if not delivery:
         raise PayloadError("推送缺少 Msg-Id")
     occurred = from_timestamp(content.get("create_time") or event.get("create_time") or 0)
-    return PlatformEvent(dedupe_key=delivery, name=name, author_id=sender or receiver, occurred_at=occurred, raw=event)
+    return PlatformEvent(
+        dedupe_key=delivery, name=name, author_id=sender or receiver, occurred_at=occurred, raw=event
+    )
 
 
 def poll(ctx: AccountContext, *, target: str, cursor: str | None, now: datetime) -> PollPage:
@@ -115,7 +121,9 @@ def poll(ctx: AccountContext, *, target: str, cursor: str | None, now: datetime)
     comments = data.get("list") or []
     items = [_comment_item(c, item_id=target, account_open_id=ctx.external_id) for c in comments]
     next_cursor = str(data.get("cursor") if data.get("cursor") is not None else cursor or "0")
-    return PollPage(items=items, next_cursor=next_cursor, has_more=bool(data.get("has_more")) and bool(comments))
+    return PollPage(
+        items=items, next_cursor=next_cursor, has_more=bool(data.get("has_more")) and bool(comments)
+    )
 
 
 def publish(
@@ -166,7 +174,11 @@ def publish(
 def find_published(
     ctx: AccountContext, *, thread_ref: Mapping[str, str], text: str, now: datetime, pages: int = 5
 ) -> PublishResult | None:
-    """After an unknown outcome: is a reply by the account with this text under the comment?"""
+    """After an unknown outcome: is a reply by the account with this text under the comment?
+
+    `sent` if found, None if all replies were read without finding it; PlatformError if the
+    search had to stop early (the outbox should then hold the reply for a person).
+    """
     if not _is_comment(thread_ref):
         raise PlatformError("抖音私信无法在平台核实是否已送达", code="not_checkable")
     cursor = "0"
@@ -187,7 +199,8 @@ def find_published(
         if not data.get("has_more"):
             return None
         cursor = str(data.get("cursor", cursor))
-    return None
+    # Not seen, but not everything was read: "not sent" would risk a double post.
+    raise PlatformError("回复过多，未能核实是否已发布，请人工确认", code="inconclusive")
 
 
 def after_unknown(thread_ref: Mapping[str, str]) -> AfterUnknown:
@@ -217,7 +230,9 @@ def client_token(ctx: AccountContext, *, now: datetime) -> str:
     except httpx.HTTPError as exc:
         raise PlatformError("获取抖音 client_token 时网络错误", code="network", transient=True) from exc
     data = _token_data(_token_json(response), now=now, what="client_token")
-    token = StoredToken(str(data["access_token"]), now + timedelta(seconds=int(data.get("expires_in") or 7200)))
+    token = StoredToken(
+        str(data["access_token"]), now + timedelta(seconds=int(data.get("expires_in") or 7200))
+    )
     ctx.tokens.set(key, token)
     return token.access_token
 
@@ -236,7 +251,9 @@ def _user_token(ctx: AccountContext, *, now: datetime, rejected: str | None = No
     stored = ctx.tokens.get(key)
     if stored is None:
         # Seeded from the account's secrets; its lifetime is unknown until the platform says otherwise.
-        stored = StoredToken(ctx.secret("access_token"), now + timedelta(days=15), ctx.secrets.get("refresh_token"))
+        stored = StoredToken(
+            ctx.secret("access_token"), now + timedelta(days=15), ctx.secrets.get("refresh_token")
+        )
     if stored.fresh(now) and stored.access_token != rejected:
         return stored.access_token
     refreshed = _refresh(ctx, stored, now=now)
@@ -247,7 +264,11 @@ def _user_token(ctx: AccountContext, *, now: datetime, rejected: str | None = No
 def _refresh(ctx: AccountContext, stored: StoredToken, *, now: datetime) -> StoredToken:
     if not stored.refresh_token:
         raise TokenExpired("抖音授权已过期且没有 refresh_token，请重新扫码授权", code="no_refresh_token")
-    form = {"client_key": ctx.secret("client_key"), "grant_type": "refresh_token", "refresh_token": stored.refresh_token}
+    form = {
+        "client_key": ctx.secret("client_key"),
+        "grant_type": "refresh_token",
+        "refresh_token": stored.refresh_token,
+    }
     try:
         response = ctx.http.post(f"{API}/oauth/refresh_token/", data=form)
     except httpx.HTTPError as exc:
@@ -270,7 +291,7 @@ def _token_json(response: httpx.Response) -> dict[str, Any]:
 
 
 def _token_data(body: dict[str, Any], *, now: datetime, what: str) -> dict[str, Any]:
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    data = as_dict(body.get("data"))
     code = _code(body)
     if code == 0 and data.get("access_token"):
         return data
@@ -316,7 +337,7 @@ def _call(
         response = ctx.http.request(method, f"{API}{path}", params=params, content=content, headers=headers)
         body = reply_json(response)
         code = _code(body)  # errors arrive with HTTP 200, in data.error_code / extra.error_code / err_no
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        data = as_dict(body.get("data"))
         if code == 0:
             return data
         if code in TOKEN_EXPIRED_CODES and attempt == 1:
@@ -327,8 +348,15 @@ def _call(
         if code in RATE_LIMIT_CODES:
             raise RateLimited("抖音接口调用过于频繁", retry_after=60.0, code=str(code))
         if code in QUOTA_CODES:
-            raise RateLimited("抖音接口今日配额已用完", retry_after=seconds_until_china_midnight(now), code=str(code))
-        message = str(data.get("description") or body.get("err_msg") or (body.get("extra") or {}).get("description") or "")
+            raise RateLimited(
+                "抖音接口今日配额已用完", retry_after=seconds_until_china_midnight(now), code=str(code)
+            )
+        message = str(
+            data.get("description")
+            or body.get("err_msg")
+            or (body.get("extra") or {}).get("description")
+            or ""
+        )
         if code in TRANSIENT_CODES:
             raise PlatformError(f"抖音系统繁忙：{message}", code=str(code), transient=True)
         raise _DouyinError(code, message)
@@ -341,7 +369,9 @@ def _poll_call(
     try:
         return _call(ctx, method, path, params=params, now=now)
     except httpx.HTTPError as exc:
-        raise PlatformError(f"连接抖音失败：{exc.__class__.__name__}", code="network", transient=True) from exc
+        raise PlatformError(
+            f"连接抖音失败：{exc.__class__.__name__}", code="network", transient=True
+        ) from exc
     except OutcomeUnknown as exc:
         raise PlatformError(exc.message, code=exc.code, transient=True) from exc
     except _DouyinError as exc:
@@ -350,9 +380,14 @@ def _poll_call(
 
 def _code(body: Mapping[str, Any]) -> int:
     """The first non-zero error code among the places Douyin puts them."""
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
-    for value in (data.get("error_code"), extra.get("error_code"), body.get("err_no"), body.get("error_code")):
+    data = as_dict(body.get("data"))
+    extra = as_dict(body.get("extra"))
+    for value in (
+        data.get("error_code"),
+        extra.get("error_code"),
+        body.get("err_no"),
+        body.get("error_code"),
+    ):
         try:
             code = int(value) if value is not None else 0
         except (TypeError, ValueError):
@@ -366,17 +401,28 @@ def _code(body: Mapping[str, Any]) -> int:
 
 
 def _im_item(
-    name: str, event: Mapping[str, Any], content: Mapping[str, Any], *, delivery: str, account_open_id: str
+    name: str,
+    event: Mapping[str, Any],
+    content: Mapping[str, Any],
+    *,
+    delivery: str,
+    account_open_id: str | None,
 ) -> InboundItem:
     sender, receiver = str(event.get("from_user_id", "")), str(event.get("to_user_id", ""))
     message_id = str(content.get("server_message_id") or delivery)
     if not message_id or not sender:
         raise PayloadError("私信推送缺少消息编号或发送方")
     # im_send_msg is the account's own message coming back (including our API replies).
-    is_echo = name == "im_send_msg" or sender == account_open_id
-    citizen = receiver if is_echo else sender
+    is_echo = name == "im_send_msg"
+    citizen, account = (receiver, sender) if is_echo else (sender, receiver)
+    if account_open_id is not None and account != account_open_id:
+        raise SignatureError("推送不属于本账号")
     nickname = next(
-        (str(u.get("nick_name", "")) for u in content.get("user_infos") or [] if str(u.get("open_id")) == citizen),
+        (
+            str(u.get("nick_name", ""))
+            for u in content.get("user_infos") or []
+            if str(u.get("open_id")) == citizen
+        ),
         "",
     )
     return InboundItem(
@@ -390,6 +436,7 @@ def _im_item(
             "conversation_id": str(content.get("conversation_short_id", "")),
             "msg_id": message_id,
             "to_user_id": citizen,
+            "account_open_id": account,
         },
         is_echo=is_echo,
         raw={**event, "content": dict(content), "msg_id_header": delivery},
@@ -456,14 +503,6 @@ def _handshake(event: Mapping[str, Any]) -> Handshake:
     if challenge is None:
         raise PayloadError("verify_webhook 缺少 challenge")
     return Handshake(body=orjson.dumps({"challenge": challenge}).decode())
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return ""
 
 
 def _is_comment(thread_ref: Mapping[str, str]) -> bool:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, cast
 
 import httpx
@@ -28,6 +29,7 @@ from connectors.base import (
     SignatureError,
     check_size,
     check_window,
+    header,
     same,
     transport_outcome,
 )
@@ -59,8 +61,8 @@ def verify(
 
     Raises SignatureError or ReplayError; returns nothing when the request is authentic and fresh.
     """
-    timestamp = _header(headers, TIMESTAMP_HEADER)
-    signature = _header(headers, SIGNATURE_HEADER)
+    timestamp = header(headers, TIMESTAMP_HEADER)
+    signature = header(headers, SIGNATURE_HEADER)
     if not secret or not timestamp or not signature or not same(sign(secret, timestamp, body), signature):
         raise SignatureError("签名缺失或不匹配")
     check_window(timestamp, now=now, window=window)
@@ -195,16 +197,6 @@ def _retry_after(response: httpx.Response, *, now: datetime) -> float | None:
     if value.isdigit():
         return float(value)
     try:
-        from email.utils import parsedate_to_datetime
-
         return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
     except (TypeError, ValueError):
         return None
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return ""

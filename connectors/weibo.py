@@ -29,6 +29,7 @@ from connectors.base import (
     RateLimited,
     SignatureError,
     TokenExpired,
+    as_dict,
     check_size,
     check_window,
     json_of,
@@ -58,7 +59,12 @@ _REFUSALS: dict[int, tuple[str, str | None]] = {
     20206: ("博主设置了仅关注者可评论", "请通过私信或其他渠道答复"),
     20207: ("博主设置了仅可信用户可评论", "请通过私信或其他渠道答复"),
 }
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1
+    )
+}
 
 
 # --- comments ---------------------------------------------------------------------------------------
@@ -79,7 +85,9 @@ def poll(ctx: AccountContext, *, target: str | None = None, cursor: str | None, 
     try:
         data = _check(json_of(ctx.http.get(f"{API}/comments/to_me.json", params=params)), now=now)
     except httpx.HTTPError as exc:
-        raise PlatformError(f"连接微博失败：{exc.__class__.__name__}", code="network", transient=True) from exc
+        raise PlatformError(
+            f"连接微博失败：{exc.__class__.__name__}", code="network", transient=True
+        ) from exc
     except _WeiboError as exc:
         raise _poll_error(exc) from exc
     comments = data.get("comments") or []
@@ -87,7 +95,7 @@ def poll(ctx: AccountContext, *, target: str | None = None, cursor: str | None, 
     if not items:
         return PollPage(items=[], next_cursor=top or since, has_more=False)
     ids = [int(item.external_id) for item in items]
-    newest = str(max(ids + [int(top)] if top else ids))
+    newest = str(max([*ids, int(top)] if top else ids))
     return PollPage(items=items, next_cursor=f"{since}/{min(ids) - 1}/{newest}", has_more=True)
 
 
@@ -136,7 +144,8 @@ def find_published(
 ) -> PublishResult | None:
     """After an unknown outcome: look through the account's recent comments (`comments/by_me`).
 
-    Returns `sent` with the comment id when our reply to `cid` is there, None otherwise.
+    Returns `sent` with the comment id when our reply to `cid` is there, None when all the account's
+    comments were read without it; PlatformError when `pages` ran out first (hold for a person).
     """
     if not _is_comment(thread_ref):
         raise PlatformError("微博私信无法在平台核实是否已送达", code="not_checkable")
@@ -152,11 +161,14 @@ def find_published(
         for comment in comments:
             replied_to = str((comment.get("reply_comment") or {}).get("idstr", ""))
             # Weibo prefixes replies with "回复@name:", so compare the ending.
-            if replied_to == thread_ref["cid"] and str(comment.get("text", "")).strip().endswith(text.strip()):
+            if replied_to == thread_ref["cid"] and str(comment.get("text", "")).strip().endswith(
+                text.strip()
+            ):
                 return PublishResult("sent", platform_reply_id=_id(comment), reason="已在平台核实到该回复")
-        if not comments:
-            break
-    return None
+        if len(comments) < 50:
+            return None  # reached the end of the account's comments
+    # Not seen, but older comments were not read: "not sent" would risk a double post.
+    raise PlatformError("未能在最近的评论中核实是否已发布，请人工确认", code="inconclusive")
 
 
 def after_unknown(thread_ref: Mapping[str, str]) -> AfterUnknown:
@@ -224,7 +236,7 @@ def parse_push(
         raise SignatureError("推送不属于本账号")
     received_at = parse_created_at(str(event.get("created_at", "")))
     push_type = str(event.get("type", ""))
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    data = as_dict(event.get("data"))
     if push_type == "event":
         name = str(data.get("subtype", "")).lower()
         key = f"{sender}:{int(received_at.timestamp())}:{name}"
@@ -276,7 +288,9 @@ def _check(data: dict[str, Any], *, now: datetime) -> dict[str, Any]:
 
 def _poll_error(exc: _WeiboError) -> PlatformError:
     return PlatformError(
-        f"微博返回错误：{exc.message}（错误码 {exc.code}）", code=str(exc.code), transient=exc.code in TRANSIENT_CODES
+        f"微博返回错误：{exc.message}（错误码 {exc.code}）",
+        code=str(exc.code),
+        transient=exc.code in TRANSIENT_CODES,
     )
 
 
@@ -289,20 +303,28 @@ def _publish_result(response: httpx.Response, *, now: datetime) -> PublishResult
         if response.status_code == 503:
             return PublishResult("retry", error_code="http_503", reason="微博服务暂不可用，回复未发出")
         return PublishResult(
-            "unknown", error_code=f"http_{response.status_code}", reason="微博返回异常应答，无法确定是否已发布"
+            "unknown",
+            error_code=f"http_{response.status_code}",
+            reason="微博返回异常应答，无法确定是否已发布",
         )
     except _WeiboError as exc:
         if exc.code in TRANSIENT_CODES:
-            return PublishResult("retry", error_code=str(exc.code), reason="微博系统繁忙，回复未发出", retry_after=60.0)
+            return PublishResult(
+                "retry", error_code=str(exc.code), reason="微博系统繁忙，回复未发出", retry_after=60.0
+            )
         if exc.code == 20016:
-            return PublishResult("retry", error_code="20016", reason="发布过于频繁，稍后重试", retry_after=300.0)
+            return PublishResult(
+                "retry", error_code="20016", reason="发布过于频繁，稍后重试", retry_after=300.0
+            )
         reason, alternative = _REFUSALS.get(
             exc.code, (f"微博拒绝发送：{exc.message}（错误码 {exc.code}）", "请在微博后台人工处理该回复")
         )
         return PublishResult("refused", error_code=str(exc.code), reason=reason, alternative=alternative)
     if response.status_code >= 400:
         return PublishResult(
-            "unknown", error_code=f"http_{response.status_code}", reason="微博返回异常应答，无法确定是否已发布"
+            "unknown",
+            error_code=f"http_{response.status_code}",
+            reason="微博返回异常应答，无法确定是否已发布",
         )
     reply_id = _id(data) or None
     return PublishResult("sent", platform_reply_id=reply_id, reason="已发送")
@@ -351,5 +373,7 @@ def _is_comment(thread_ref: Mapping[str, str]) -> bool:
 
 
 def _placeholder(push_type: str, text: str) -> str:
-    label = {"image": "[图片]", "voice": "[语音]", "position": "[位置]"}.get(push_type, f"[{push_type or '未知消息'}]")
+    label = {"image": "[图片]", "voice": "[语音]", "position": "[位置]"}.get(
+        push_type, f"[{push_type or '未知消息'}]"
+    )
     return f"{label} {text}".strip()

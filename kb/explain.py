@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from kb import pinyin, segment
-from kb.features import WORD, QuestionTerms
+from kb.features import QuestionTerms
 
 _MAX_TERMS = 8
 _RUN = re.compile(r"[0-9a-z\u3400-\u9fff]+")
@@ -46,13 +46,13 @@ def _variant_evidence(norm: str, words: Sequence[str], variant: QuestionTerms) -
 
 
 def evidence(
-    norm: str, terms: dict[int, list[str]], variants: Sequence[QuestionTerms], answer: str
+    norm: str, words: Sequence[str], variants: Sequence[QuestionTerms], answer: str
 ) -> tuple[list[str], str]:
-    """Matched terms and the field they came from, for a normalised query and one entry."""
+    """Matched terms and the field they came from, for a normalised query, its words and one entry."""
     best: list[str] = []
     field = ""
     for i, variant in enumerate(variants):
-        matched = _variant_evidence(norm, terms[WORD], variant)
+        matched = _variant_evidence(norm, words, variant)
         if sum(map(len, matched)) > sum(map(len, best)):
             best, field = matched, ("question" if i == 0 else "alt")
     if not best:

@@ -1,6 +1,9 @@
 """Terms of each matching channel (words, characters, pinyin, answer text) for entries and queries.
 
 Input text is already normalised; the same functions serve both sides so that they always agree.
+Characters and syllables come from the content text (stop-words cut out, synonyms canonical), so
+filler such as "请问" or "怎么" never counts, while n-grams still span words jieba split wrongly.
+Syllables are pinyin-encoded characters (see `kb.pinyin.encode`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ CHAR = 1
 PINYIN = 2
 ANSWER = 3
 CHANNELS = (WORD, CHAR, PINYIN, ANSWER)
+
+# Unigrams make four-character queries and reworded questions meet; trigrams reward longer runs.
+CHAR_SIZES = (1, 2, 3)
+SYLLABLE_SIZES = (1, 2)
+ANSWER_SIZES = (1, 2)
+# Initials terms carry a prefix that no encoded syllable or character can produce.
+_ABBREVIATION = "~"
 # Only words this long get an initials term: two letters (ba, sz, ...) collide with too many words.
 _MIN_ABBREVIATION = 3
-CHAR_N = (2, 3)
-ANSWER_N = (2,)
-SYLLABLE_N = (2,)
-ANSWER_PINYIN = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,53 +39,40 @@ class QuestionTerms:
     abbreviations: dict[str, str]
 
 
-def syllable_bigrams(text: str) -> list[str]:
-    """Syllable n-grams ("shen fen") of normalised `text`; a lone syllable stands for itself."""
-    out: list[str] = []
-    for run in pinyin.syllables(text):
-        if len(run) < min(SYLLABLE_N):
-            out.extend(run)
-            continue
-        for n in SYLLABLE_N:
-            out.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
-    return out
+def syllable_ngrams(text: str, sizes: tuple[int, ...] = SYLLABLE_SIZES) -> list[str]:
+    """Encoded syllable n-grams of normalised `text`."""
+    return segment.ngrams(pinyin.SYLLABLE_RUN.findall(pinyin.encode(text)), sizes)
 
 
 def question_terms(text: str) -> QuestionTerms:
     """Terms of a question wording, as indexed."""
-    words = segment.search_terms(text)
+    raw_words, body = segment.content(text)
     abbreviations: dict[str, str] = {}
-    for word in segment.tokens(text):
+    for word in raw_words:
         if len(word) >= _MIN_ABBREVIATION:
             letters = pinyin.initials(word)
             if letters:
                 abbreviations.setdefault(letters, word)
-    pinyin_terms = syllable_bigrams(text) + ["~" + a for a in abbreviations]
     return QuestionTerms(
         text=text,
-        words=tuple(words),
-        chars=tuple(segment.char_ngrams(text, CHAR_N)),
-        pinyin=tuple(pinyin_terms),
+        words=tuple(segment.expand(raw_words)),
+        chars=tuple(segment.char_ngrams(body, CHAR_SIZES)),
+        pinyin=tuple(syllable_ngrams(body) + [_ABBREVIATION + a for a in abbreviations]),
         abbreviations=abbreviations,
     )
 
 
 def answer_terms(text: str) -> list[str]:
-    """Character bigrams of an answer: cheap to compute for long texts, and robust to segmentation."""
-    out = segment.char_ngrams(text, ANSWER_N)
-    if ANSWER_PINYIN:
-        out += ["@" + s for s in syllable_bigrams(text)]
-    return out
+    """Character and syllable uni/bigrams of an answer; no jieba, so long answers index fast."""
+    return segment.char_ngrams(text, ANSWER_SIZES) + syllable_ngrams(text, ANSWER_SIZES)
 
 
-def query_terms(text: str) -> dict[int, list[str]]:
-    """Terms of normalised query `text` per channel."""
-    words = segment.search_terms(text)
-    chars = segment.char_ngrams(text, CHAR_N)
-    pinyin_terms = syllable_bigrams(text) + ["~" + a for a in pinyin.abbreviations(text)]
-    return {
-        WORD: words,
-        CHAR: chars,
-        PINYIN: pinyin_terms,
-        ANSWER: answer_terms(text),
-    }
+def query_terms(text: str) -> list[list[str]]:
+    """Terms of normalised query `text`, one list per channel."""
+    raw_words, body = segment.content(text)
+    syllables = syllable_ngrams(body)
+    chars = segment.char_ngrams(body, CHAR_SIZES)
+    abbreviations = [_ABBREVIATION + a for a in pinyin.abbreviations(body)]
+    answer = [c for c in chars if len(c) in ANSWER_SIZES]
+    answer += syllables if ANSWER_SIZES == SYLLABLE_SIZES else syllable_ngrams(body, ANSWER_SIZES)
+    return [segment.expand(raw_words), chars, syllables + abbreviations, answer]

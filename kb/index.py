@@ -1,6 +1,9 @@
-"""In-memory ranked index over Q&A entries: word, character, pinyin and answer channels fused.
+"""Ranked, explainable search over Q&A entries: word, character, pinyin and answer channels fused.
 
-Rebuilt lazily from per-entry terms after a change, so incremental edits rank exactly like a fresh build.
+Each channel is BM25 over its own terms, divided by the query's total idf mass so that it reads as
+"share of the query this entry explains" (0..1); the score is a weighted mean of the channels. The
+index compiles lazily from per-entry terms after a change, so incremental edits rank exactly as a
+fresh build of the same entries would.
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,16 +23,20 @@ from kb.normalise import normalise
 # BM25 saturation and length normalisation, the usual values.
 K1 = 1.2
 B = 0.75
-# Channel weights of the query-coverage part: what share of the query's evidence the entry explains.
-QUERY_WEIGHTS = {WORD: 0.40, CHAR: 0.30, PINYIN: 0.15, ANSWER: 0.15}
-# Channel weights of the entry-coverage part: what share of the entry's question the query names.
-ENTRY_WEIGHTS = {WORD: 0.40, CHAR: 0.40, PINYIN: 0.20}
-# Share of the entry-coverage part in the final score.
-ENTRY_SHARE = 0.5
-CONFIDENT_SCORE = 0.45
-CONFIDENT_MARGIN = 0.10
-UNIT_BOOST = 0.05
-_CANDIDATES = 20
+# The answer text weighs as much as the question wordings; the three views of the wordings
+# (words, characters, pinyin) share the question's half equally.
+CHANNEL_WEIGHTS = {WORD: 1 / 3, CHAR: 1 / 3, PINYIN: 1 / 3, ANSWER: 1.0}
+# Confident = the best entry explains a fair share of the query and passes the ratio test: it
+# scores at least twice the runner-up (the same rule as Lowe's test for ambiguous matches).
+CONFIDENT_SCORE = 0.15
+CONFIDENT_RATIO = 2.0
+# unit_code multiplies that unit's scores: it settles near-ties but never hides a clear answer
+# that another unit owns (routing may be wrong; the Q&A base is shared).
+UNIT_BOOST = 1.1
+# Terms in more than 1/DENSE_SHARE of the entries (common characters and syllables) are scored
+# only for the best candidates, from a dense matrix, instead of walking their long posting lists.
+DENSE_SHARE = 32
+CANDIDATES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,10 @@ class KBEntry:
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    """A ranked entry for a query, with the evidence that put it there."""
+    """A ranked entry for a query, with the evidence that put it there.
+
+    `matched_field` is "question", "alt" (an alternative wording) or "answer".
+    """
 
     entry_id: int
     score: float
@@ -55,7 +65,9 @@ class Suggestion:
 
 
 @dataclass(frozen=True, slots=True)
-class _Doc:
+class _Terms:
+    """Everything the index keeps about one entry, before term ids are assigned."""
+
     entry_id: int
     unit_code: str | None
     variants: tuple[QuestionTerms, ...]
@@ -64,125 +76,184 @@ class _Doc:
     lengths: tuple[float, ...]
 
 
-def _make_doc(entry_id: int, question: str, answer: str, alts: Sequence[str], unit_code: str | None) -> _Doc:
-    texts = [normalise(question), *(normalise(a) for a in alts)]
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    terms: _Terms
+    ids: tuple[np.ndarray, ...]
+    tfs: tuple[np.ndarray, ...]
+
+
+_VARIANT_TERMS: tuple[Callable[[QuestionTerms], tuple[str, ...]], ...] = (
+    lambda v: v.words,
+    lambda v: v.chars,
+    lambda v: v.pinyin,
+)
+
+
+def _entry_terms(entry: KBEntry) -> _Terms:
+    texts = [normalise(entry.question), *(normalise(a) for a in entry.alt_questions)]
     variants = tuple(features.question_terms(t) for t in dict.fromkeys(t for t in texts if t))
-    answer_norm = normalise(answer)
+    answer = normalise(entry.answer)
     counts: list[dict[str, int]] = []
     lengths: list[float] = []
-    for getter in (
-        lambda v: v.words,
-        lambda v: v.chars,
-        lambda v: v.pinyin,
-    ):
+    for terms_of in _VARIANT_TERMS:
         # tf = how many wordings carry the term; length = the mean wording, so alternatives add
         # evidence without making the entry look long.
         counter: Counter[str] = Counter()
         total = 0
         for v in variants:
-            terms = getter(v)
+            terms = terms_of(v)
             counter.update(set(terms))
             total += len(terms)
         counts.append(dict(counter))
         lengths.append(total / len(variants) if variants else 0.0)
-    answer_terms = features.answer_terms(answer_norm)
+    answer_terms = features.answer_terms(answer)
     counts.append(dict(Counter(answer_terms)))
     lengths.append(float(len(answer_terms)))
-    return _Doc(entry_id, unit_code, variants, answer_norm, tuple(counts), tuple(lengths))
+    return _Terms(entry.entry_id, entry.unit_code, variants, answer, tuple(counts), tuple(lengths))
+
+
+def _attach(terms: _Terms, vocab: list[dict[str, int]]) -> _Doc:
+    """Give the entry's terms ids in the (growing) vocabularies."""
+    ids = []
+    tfs = []
+    for c in CHANNELS:
+        table = vocab[c]
+        counts = terms.counts[c]
+        ids.append(np.array([table.setdefault(t, len(table)) for t in counts], dtype=np.int64))
+        tfs.append(np.array(list(counts.values()), dtype=np.float64))
+    return _Doc(terms, tuple(ids), tuple(tfs))
+
+
+def _csr(major: np.ndarray, minor: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+    """(indptr, minor, values) grouped by `major`; a stable sort keeps the given order inside groups."""
+    order = np.argsort(major, kind="stable")
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(major, minlength=size), out=indptr[1:])
+    return indptr, minor[order], values[order]
+
+
+def _gather(indptr: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of all members of `groups` in a CSR layout, and each group's size."""
+    starts = indptr[groups]
+    lens = indptr[groups + 1] - starts
+    ends = np.cumsum(lens)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lens), lens), lens
 
 
 class _Compiled:
-    """Immutable sparse matrices (term rows × entry columns) built from the documents."""
+    """Read-only matrices built from the entries in id order.
 
-    def __init__(self, docs: list[_Doc]) -> None:
+    All postings are kept term-major (CSR: term rows → entry columns) and walked for the query's
+    rare terms over all entries. Postings of common terms (characters and syllables found in more
+    than 1/DENSE_SHARE of the entries) are also kept entry-major and read for the best
+    candidates only, so a long query never walks thousands of postings per common character.
+    The summation order per entry follows the query or the entry text, never the term ids, so
+    that an index grown by edits ranks bit-for-bit like a fresh build.
+    """
+
+    def __init__(self, docs: list[_Doc], vocab_sizes: list[int]) -> None:
         n = len(docs)
         self.n = n
         self.docs = docs
-        self.ids = np.array([d.entry_id for d in docs], dtype=np.int64)
-        self.units = [d.unit_code for d in docs]
-        self.vocab: list[dict[str, int]] = []
-        self.unknown_idf: list[float] = []
-        rows_all: list[np.ndarray] = []
-        cols_all: list[np.ndarray] = []
-        bm25_all: list[np.ndarray] = []
-        share_all: list[np.ndarray] = []
-        idf_all: list[np.ndarray] = []
-        offset = 0
+        self.ids = np.array([d.terms.entry_id for d in docs], dtype=np.int64)
+        self.sizes = list(vocab_sizes)
+        self.offsets = np.concatenate([[0], np.cumsum(vocab_sizes)]).astype(np.int64).tolist()
+        self.unknown_idf = math.log1p((n + 0.5) / 0.5)
+        rows, cols, vals, idfs, dfs = [], [], [], [], []
         for c in CHANNELS:
-            vocab: dict[str, int] = {}
-            rows: list[int] = []
-            cols: list[int] = []
-            tfs: list[int] = []
-            for col, doc in enumerate(docs):
-                counts = doc.counts[c]
-                rows.extend(vocab.setdefault(t, len(vocab)) for t in counts)
-                tfs.extend(counts.values())
-                cols.extend([col] * len(counts))
-            r = np.array(rows, dtype=np.int64)
-            k = np.array(cols, dtype=np.int64)
-            tf = np.array(tfs, dtype=np.float64)
-            df = np.bincount(r, minlength=len(vocab)).astype(np.float64)
+            counts = np.fromiter((len(d.ids[c]) for d in docs), dtype=np.int64, count=n)
+            r = np.concatenate([d.ids[c] for d in docs]) if n else np.zeros(0, dtype=np.int64)
+            tf = np.concatenate([d.tfs[c] for d in docs]) if n else np.zeros(0)
+            k = np.repeat(np.arange(n, dtype=np.int64), counts)
+            df = np.bincount(r, minlength=vocab_sizes[c])
             idf = np.log1p((n - df + 0.5) / (df + 0.5))
-            lengths = np.array([d.lengths[c] for d in docs], dtype=np.float64)
-            avgdl = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
-            norm = K1 * (1.0 - B + B * lengths[k] / avgdl)
-            bm25 = idf[r] * tf * (K1 + 1.0) / (tf + norm)
-            mass = np.bincount(k, weights=idf[r], minlength=n)
-            share = idf[r] / np.maximum(mass[k], 1e-9)
-            self.vocab.append({t: i + offset for t, i in vocab.items()})
-            self.unknown_idf.append(math.log1p((n + 0.5) / 0.5))
-            rows_all.append(r + offset)
-            cols_all.append(k)
-            bm25_all.append(bm25)
-            share_all.append(share)
-            idf_all.append(idf)
-            offset += len(vocab)
-        rows_cat = np.concatenate(rows_all) if rows_all else np.zeros(0, dtype=np.int64)
-        order = np.argsort(rows_cat, kind="stable")
-        self.cols = np.concatenate(cols_all)[order].astype(np.int32)
-        self.bm25 = np.concatenate(bm25_all)[order]
-        self.share = np.concatenate(share_all)[order]
-        self.idf = np.concatenate(idf_all)
-        counts_per_row = np.bincount(rows_cat, minlength=offset)
-        self.indptr = np.concatenate([[0], np.cumsum(counts_per_row)]).astype(np.int64)
-        self.unit_masks: dict[str, np.ndarray] = {}
-        for col, unit in enumerate(self.units):
-            if unit is not None:
-                self.unit_masks.setdefault(unit, np.zeros(n, dtype=bool))[col] = True
+            lengths = np.fromiter((d.terms.lengths[c] for d in docs), dtype=np.float64, count=n)
+            avgdl = float(lengths.mean()) if n else 0.0
+            norm = K1 * (1.0 - B + B * lengths[k] / (avgdl or 1.0))
+            rows.append(r + self.offsets[c])
+            cols.append(k)
+            vals.append(idf[r] * tf * (K1 + 1.0) / (tf + norm))
+            idfs.append(idf)
+            dfs.append(df)
+        row = np.concatenate(rows)
+        col = np.concatenate(cols)
+        val = np.concatenate(vals)
+        self.idf = np.concatenate(idfs)
+        total_rows = len(self.idf)
+        self.dense_row = np.concatenate(dfs) > max(1, n // DENSE_SHARE)
+        self.t_indptr, self.t_cols, self.t_vals = _csr(row, col.astype(np.int32), val, total_rows)
+        dense_id = np.cumsum(self.dense_row) - 1
+        self.n_dense = int(self.dense_row.sum())
+        in_dense = self.dense_row[row]
+        self.d_indptr, self.d_terms, self.d_vals = _csr(
+            col[in_dense], dense_id[row[in_dense]].astype(np.int32), val[in_dense], n
+        )
+        self.dense_id = dense_id
+        self.units: dict[str, np.ndarray] = {}
+        for i, doc in enumerate(docs):
+            if doc.terms.unit_code is not None:
+                self.units.setdefault(doc.terms.unit_code, np.zeros(n, dtype=bool))[i] = True
 
-    def channel_scores(self, terms: dict[int, list[str]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Per channel: (query coverage, entry coverage) for every entry."""
-        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for c in CHANNELS:
-            unique = list(dict.fromkeys(terms[c]))
-            if not unique:
-                continue
-            vocab = self.vocab[c]
-            rows = [vocab[t] for t in unique if t in vocab]
-            unknown = len(unique) - len(rows)
-            if rows:
-                r = np.array(rows, dtype=np.int64)
-                ideal = float(self.idf[r].sum()) + unknown * self.unknown_idf[c]
-                starts = self.indptr[r]
-                lens = self.indptr[r + 1] - starts
-                total = int(lens.sum())
-                base = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-                pos = np.arange(total, dtype=np.int64) + base
-                cols = self.cols[pos]
-                qc = np.bincount(cols, weights=self.bm25[pos], minlength=self.n) / ideal
-                dc = np.bincount(cols, weights=self.share[pos], minlength=self.n)
-            else:
-                qc = np.zeros(self.n)
-                dc = np.zeros(self.n)
-            out[c] = (qc, dc)
-        return out
+    def _walk(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        pos, lens = _gather(self.t_indptr, rows)
+        return np.bincount(self.t_cols[pos], weights=self.t_vals[pos] * np.repeat(weights, lens), minlength=self.n)
+
+    def scores(self, terms: list[list[str]], vocab: list[dict[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """(candidate entry positions, their fused scores) for a query's channel terms."""
+        active = [c for c in CHANNELS if terms[c]]
+        total_weight = sum(CHANNEL_WEIGHTS[c] for c in active)
+        known: list[int] = []
+        channel_of: list[int] = []
+        unknown = [0] * len(CHANNELS)
+        for c in active:
+            table, size, offset = vocab[c], self.sizes[c], self.offsets[c]
+            for t in dict.fromkeys(terms[c]):
+                i = table.get(t, size)
+                if i < size:
+                    known.append(i + offset)
+                    channel_of.append(c)
+                else:
+                    unknown[c] += 1
+        if not known:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        rows = np.array(known, dtype=np.int64)
+        chan = np.array(channel_of, dtype=np.int64)
+        ideal = np.bincount(chan, weights=self.idf[rows], minlength=len(CHANNELS))
+        ideal += np.array(unknown) * self.unknown_idf
+        share = np.array([CHANNEL_WEIGHTS[c] for c in CHANNELS]) / total_weight
+        weights = share[chan] / np.maximum(ideal[chan], 1e-12)
+        dense = self.dense_row[rows]
+        sparse = self._walk(rows[~dense], weights[~dense])
+        if not dense.any():
+            cand = self._top(sparse)
+            return cand, sparse[cand]
+        if self.n > CANDIDATES and np.count_nonzero(sparse) < CANDIDATES:
+            # Only common terms matched much (a short, generic query): score them everywhere.
+            full = sparse + self._walk(rows[dense], weights[dense])
+            cand = self._top(full)
+            return cand, full[cand]
+        cand = self._top(sparse)
+        qvec = np.zeros(self.n_dense)
+        qvec[self.dense_id[rows[dense]]] = weights[dense]
+        pos, lens = _gather(self.d_indptr, cand)
+        contrib = self.d_vals[pos] * qvec[self.d_terms[pos]]
+        owner = np.repeat(np.arange(len(cand)), lens)
+        return cand, sparse[cand] + np.bincount(owner, weights=contrib, minlength=len(cand))
+
+    def _top(self, score: np.ndarray) -> np.ndarray:
+        if self.n <= CANDIDATES:
+            return np.arange(self.n)
+        return np.argpartition(-score, CANDIDATES - 1)[:CANDIDATES]
 
 
 class KBIndex:
-    """Ranked, explainable search over Q&A entries; thread-safe for concurrent searches."""
+    """Search over Q&A entries; searches may run concurrently with each other and with edits."""
 
     def __init__(self) -> None:
         self._docs: dict[int, _Doc] = {}
+        self._vocab: list[dict[str, int]] = [{} for _ in CHANNELS]
         self._compiled: _Compiled | None = None
         self._lock = threading.Lock()
 
@@ -198,84 +269,79 @@ class KBIndex:
         alt_questions: Sequence[str] = (),
         unit_code: str | None = None,
     ) -> None:
-        """Add an entry or replace the entry with the same id."""
-        doc = _make_doc(entry_id, question, answer, list(alt_questions), unit_code)
+        """Add an entry or replace the entry with the same id; the next search recompiles."""
+        terms = _entry_terms(KBEntry(entry_id, question, answer, tuple(alt_questions), unit_code))
         with self._lock:
-            self._docs[entry_id] = doc
+            self._docs[entry_id] = _attach(terms, self._vocab)
             self._compiled = None
 
     def remove(self, entry_id: int) -> None:
-        """Forget an entry; unknown ids are ignored."""
+        """Forget an entry; an unknown id is ignored."""
         with self._lock:
             if self._docs.pop(entry_id, None) is not None:
                 self._compiled = None
 
     def build(self, entries: Iterable[KBEntry]) -> None:
-        """Replace the whole content with `entries` and compile at once."""
-        docs = {
-            e.entry_id: _make_doc(e.entry_id, e.question, e.answer, list(e.alt_questions), e.unit_code)
-            for e in entries
-        }
-        compiled = _Compiled([docs[k] for k in sorted(docs)])
+        """Replace the whole content with `entries` (the last of a repeated id wins) and compile."""
+        vocab: list[dict[str, int]] = [{} for _ in CHANNELS]
+        docs: dict[int, _Doc] = {}
+        for entry in entries:
+            docs[entry.entry_id] = _attach(_entry_terms(entry), vocab)
+        compiled = _Compiled([docs[k] for k in sorted(docs)], [len(v) for v in vocab])
         with self._lock:
-            self._docs = docs
-            self._compiled = compiled
+            self._docs, self._vocab, self._compiled = docs, vocab, compiled
 
-    def _ready(self) -> _Compiled:
-        compiled = self._compiled
-        if compiled is not None:
-            return compiled
+    def compile(self) -> None:
+        """Compile pending edits now rather than in the next search (about 0.3 s per 10,000 entries)."""
+        self._ready()
+
+    def _ready(self) -> tuple[_Compiled, list[dict[str, int]]]:
         with self._lock:
             if self._compiled is None:
-                self._compiled = _Compiled([self._docs[k] for k in sorted(self._docs)])
-            return self._compiled
+                self._compiled = _Compiled(
+                    [self._docs[k] for k in sorted(self._docs)], [len(v) for v in self._vocab]
+                )
+            return self._compiled, self._vocab
 
-    def search(self, text: str, *, unit_code: str | None = None, limit: int = 5) -> list[Suggestion]:
-        """Best entries for `text`, best first; `unit_code` lifts that unit's entries a little."""
-        compiled = self._ready()
+    def search(
+        self, text: str, *, unit_code: str | None = None, limit: int = 5, only_unit: bool = False
+    ) -> list[Suggestion]:
+        """Best entries for `text`, best first.
+
+        `unit_code` multiplies that unit's scores by UNIT_BOOST; with `only_unit` the other
+        units' entries are left out instead.
+        """
+        compiled, vocab = self._ready()
         norm = normalise(text)
         if not norm or compiled.n == 0 or limit <= 0:
             return []
         terms = features.query_terms(norm)
-        per_channel = compiled.channel_scores(terms)
-        score = fuse(per_channel, compiled.n)
-        if unit_code is not None and unit_code in compiled.unit_masks:
-            score = score + UNIT_BOOST * compiled.unit_masks[unit_code]
-        k = min(max(limit, 2), compiled.n)
-        top = np.argpartition(-score, k - 1)[:k] if k < compiled.n else np.arange(compiled.n)
-        ranked = sorted(top.tolist(), key=lambda col: (-score[col], compiled.ids[col]))
-        ranked = [col for col in ranked if score[col] > 0]
+        cand, score = compiled.scores(terms, vocab)
+        if unit_code is not None:
+            mask = compiled.units.get(unit_code)
+            mine = mask[cand] if mask is not None else np.zeros(len(cand), dtype=bool)
+            score = np.where(mine, score * UNIT_BOOST, 0.0 if only_unit else score)
+        order = np.lexsort((compiled.ids[cand], -score))
+        ranked = [(int(cand[i]), float(score[i])) for i in order[: max(limit, 2)] if score[i] > 0]
         if not ranked:
             return []
-        best = float(score[ranked[0]])
-        second = float(score[ranked[1]]) if len(ranked) > 1 else 0.0
+        best = ranked[0][1]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        confident = best >= CONFIDENT_SCORE and best >= CONFIDENT_RATIO * second
         out: list[Suggestion] = []
-        for i, col in enumerate(ranked[:limit]):
-            s = min(1.0, float(score[col]))
-            confident = i == 0 and best >= CONFIDENT_SCORE and best - second >= CONFIDENT_MARGIN
-            doc = compiled.docs[col]
-            matched, where = explain.evidence(norm, terms, doc.variants, doc.answer)
-            out.append(Suggestion(int(compiled.ids[col]), round(s, 4), confident, matched, where))
+        for i, (col, s) in enumerate(ranked[:limit]):
+            doc = compiled.docs[col].terms
+            matched, where = explain.evidence(norm, terms[WORD], doc.variants, doc.answer)
+            out.append(
+                Suggestion(
+                    entry_id=doc.entry_id,
+                    score=round(min(1.0, s), 4),
+                    confident=confident and i == 0,
+                    matched_terms=matched,
+                    matched_field=where,
+                )
+            )
         return out
 
 
-def fuse(per_channel: dict[int, tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
-    """Final score per entry from the channel coverages."""
-    qpart = np.zeros(n)
-    qw = 0.0
-    epart = np.zeros(n)
-    ew = 0.0
-    for c, (qc, dc) in per_channel.items():
-        w = QUERY_WEIGHTS.get(c, 0.0)
-        if w:
-            qpart += w * qc
-            qw += w
-        v = ENTRY_WEIGHTS.get(c, 0.0)
-        if v:
-            epart += v * dc
-            ew += v
-    if qw:
-        qpart /= qw
-    if ew:
-        epart /= ew
-    return (1.0 - ENTRY_SHARE) * qpart + ENTRY_SHARE * epart
+__all__ = ["KBEntry", "KBIndex", "Suggestion"]

@@ -1,12 +1,15 @@
 """Toneless pinyin of Chinese text, pinyin typed in latin letters, and initial-letter abbreviations.
 
 Lets homophone typos (认正/认证) and pinyin shorthand (shebao, sfz) meet the characters they stand for.
+Text is "encoded" by replacing every syllable with one private-use character, so that syllable
+n-grams are plain character n-grams of the encoded string (fast, and one code path).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 from functools import cache
 
 _TONES = str.maketrans(
@@ -22,36 +25,47 @@ _TONES = str.maketrans(
     }
 )
 _LATIN = re.compile(r"[a-z]+")
+_CODE_BASE = 0xE000
 _lock = threading.Lock()
-_table: dict[str, str] | None = None
 
 
-def _syllable_table() -> dict[str, str]:
-    """Character → most common toneless reading.
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    reading: dict[str, str]  # character → toneless syllable
+    code: dict[str, str]  # syllable → private-use character
+    encode: dict[int, str]  # str.translate table: character → code, anything else → space
+    syllables: frozenset[str]
+
+
+_tables: _Tables | None = None
+
+
+def _load() -> _Tables:
+    """Build the tables once (about 0.1 s).
 
     The first reading ignores context (行 is always "xing"); both sides of a match go through the
     same table, so only homophone typos of polyphonic characters are missed.
     """
-    global _table
-    if _table is None:
+    global _tables
+    if _tables is None:
         with _lock:
-            if _table is None:
+            if _tables is None:
                 from pypinyin.pinyin_dict import pinyin_dict
 
-                _table = {
+                reading = {
                     chr(cp): readings.split(",", 1)[0].translate(_TONES) for cp, readings in pinyin_dict.items()
                 }
-    return _table
-
-
-@cache
-def _syllables() -> frozenset[str]:
-    return frozenset(s for s in _syllable_table().values() if s.isascii() and s.isalpha())
+                reading = {ch: s for ch, s in reading.items() if s.isascii() and s.isalpha()}
+                inventory = sorted(set(reading.values()))
+                code = {s: chr(_CODE_BASE + i) for i, s in enumerate(inventory)}
+                encode = {ord(ch): code[s] for ch, s in reading.items()}
+                _tables = _Tables(reading, code, encode, frozenset(inventory))
+    return _tables
 
 
 def char_syllable(ch: str) -> str | None:
     """Toneless pinyin of one Chinese character, or None for anything else."""
-    return _syllable_table().get(ch)
+    return _load().reading.get(ch)
 
 
 @cache
@@ -60,16 +74,15 @@ def split_latin(word: str) -> tuple[str, ...] | None:
 
     Fewest syllables wins, so "xian" stays one syllable rather than "xi an".
     """
-    valid = _syllables()
+    valid = _load().syllables
     n = len(word)
     best: list[tuple[str, ...] | None] = [None] * (n + 1)
     best[0] = ()
     for end in range(1, n + 1):
         for start in range(max(0, end - 6), end):
             prev = best[start]
-            piece = word[start:end]
-            if prev is not None and piece in valid:
-                cand = (*prev, piece)
+            if prev is not None and word[start:end] in valid:
+                cand = (*prev, word[start:end])
                 current = best[end]
                 if current is None or len(cand) < len(current):
                     best[end] = cand
@@ -78,52 +91,48 @@ def split_latin(word: str) -> tuple[str, ...] | None:
 
 def initials(word: str) -> str | None:
     """First letters of the syllables of a Chinese word (身份证 → sfz), or None if not all Chinese."""
-    table = _syllable_table()
+    reading = _load().reading
     letters = []
     for ch in word:
-        syl = table.get(ch)
+        syl = reading.get(ch)
         if not syl:
             return None
         letters.append(syl[0])
     return "".join(letters)
 
 
-def syllables(text: str) -> list[list[str]]:
-    """Runs of syllables in normalised `text`: Chinese characters read, latin pinyin split.
+def _latin_code(match: re.Match[str]) -> str:
+    parts = split_latin(match.group())
+    if parts is None:
+        return " "
+    code = _load().code
+    return "".join(code[p] for p in parts)
 
-    A run breaks at punctuation, spaces, digits and latin words that are not pinyin, so that
-    syllable n-grams never join across them.
-    """
-    table = _syllable_table()
-    runs: list[list[str]] = []
-    run: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if "a" <= ch <= "z":
-            m = _LATIN.match(text, i)
-            assert m is not None
-            parts = split_latin(m.group())
-            if parts is None:
-                if run:
-                    runs.append(run)
-                run = []
-            else:
-                run.extend(parts)
-            i = m.end()
-            continue
-        syl = table.get(ch)
-        if syl:
-            run.append(syl)
-        elif run:
-            runs.append(run)
-            run = []
-        i += 1
-    if run:
-        runs.append(run)
-    return runs
+
+def encode(text: str) -> str:
+    """`text` with every Chinese character, and every latin word typed as pinyin, replaced by one
+    code character per syllable; other characters keep their place and break syllable runs."""
+    tables = _load()
+    if _LATIN.search(text):
+        text = _LATIN.sub(_latin_code, text)
+    return text.translate(tables.encode)
+
+
+def decode(codes: str) -> str:
+    """Readable form of encoded syllables, e.g. for debugging: "shen fen"."""
+    inverse = {v: k for k, v in _load().code.items()}
+    return " ".join(inverse.get(ch, ch) for ch in codes)
+
+
+def syllables(text: str) -> list[list[str]]:
+    """Runs of syllables in normalised `text` (Chinese read, latin pinyin split), split at anything else."""
+    inverse = {v: k for k, v in _load().code.items()}
+    return [[inverse[ch] for ch in run] for run in SYLLABLE_RUN.findall(encode(text))]
 
 
 def abbreviations(text: str) -> list[str]:
     """Latin words in normalised `text` that look like pinyin initials (sfz, ywtb): 2-6 letters, not pinyin."""
     return [w for w in _LATIN.findall(text) if 2 <= len(w) <= 6 and split_latin(w) is None]
+
+
+SYLLABLE_RUN = re.compile(f"[{chr(_CODE_BASE)}-{chr(_CODE_BASE + 0x7FF)}]+")

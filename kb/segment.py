@@ -84,6 +84,29 @@ def tokens(text: str) -> list[str]:
     return [w for w in _get_tokenizer().lcut(text) if w not in stop and _CONTENT.search(w)]
 
 
+def content(text: str) -> tuple[list[str], str]:
+    """Words of normalised `text` (as `tokens`) and its content text.
+
+    The content text keeps runs of adjacent content words, canonicalised and joined, separated by
+    spaces where stop-words or punctuation stood: character n-grams taken from it ignore filler
+    ("请问", "怎么") yet still span words that jieba split wrongly.
+    """
+    if not text:
+        return [], ""
+    stop = stopwords()
+    table = _synonyms()
+    words: list[str] = []
+    parts: list[str] = []
+    for w in _get_tokenizer().lcut(text):
+        if w in stop or not _CONTENT.search(w):
+            if parts and parts[-1] != " ":
+                parts.append(" ")
+            continue
+        words.append(w)
+        parts.append(table.get(w, w))
+    return words, "".join(parts).strip()
+
+
 def canonical(word: str) -> str:
     """The canonical member of `word`'s synonym set, or `word` itself."""
     return _synonyms().get(word, word)
@@ -101,11 +124,16 @@ def search_terms(text: str) -> list[str]:
     "城乡居民养老保险" also yields "养老保险" and "养老", so a query that names the thing in
     fewer characters still meets it (jieba's search-engine mode, applied after stop-words).
     """
+    return expand(tokens(text))
+
+
+def expand(words: Iterable[str]) -> list[str]:
+    """Canonical forms of `words` followed, for long words, by their dictionary sub-words."""
     freq = _get_tokenizer().FREQ
     table = _synonyms()
     stop = stopwords()
     out: list[str] = []
-    for word in tokens(text):
+    for word in words:
         out.append(table.get(word, word))
         if len(word) > 2:
             for n in (2, 3, 4):
@@ -123,12 +151,23 @@ def char_ngrams(text: str, n: Sequence[int] = (2, 3)) -> list[str]:
 
     A run shorter than the smallest n contributes itself, so a one-character query still matches.
     """
+    return ngrams(_RUN.findall(text), n)
+
+
+def ngrams(runs: Iterable[str], n: Sequence[int]) -> list[str]:
+    """Character n-grams of each string in `runs`, never across two runs."""
     out: list[str] = []
     smallest = min(n)
-    for run in _RUN.findall(text):
-        if len(run) < smallest:
+    for run in runs:
+        size = len(run)
+        if size < smallest:
             out.append(run)
             continue
-        for size in n:
-            out.extend(run[i : i + size] for i in range(len(run) - size + 1))
+        for k in n:
+            if k == 1:
+                out.extend(run)
+            elif k == 2:
+                out.extend(map(str.__add__, run, run[1:]))
+            elif size >= k:
+                out.extend([run[i : i + k] for i in range(size - k + 1)])
     return out

@@ -35,6 +35,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app import clock  # noqa: E402
+from app.accounts.service import forget_cached  # noqa: E402
 from app.auth import token_cache  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import get_engine, make_engine, migrate, set_engine  # noqa: E402
@@ -72,6 +73,7 @@ def _clean_state() -> Iterator[None]:
     yield
     clock.set_clock(None)
     token_cache.clear()
+    forget_cached()
     _empty_tables()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -10,6 +12,7 @@ from app import clock
 from app.accounts.models import SECRET_KEYS, Account, AccountCreate, AccountPublic, AccountUpdate, Platform
 from app.audit.service import record
 from app.auth import Principal
+from app.config import get_settings
 from app.errors import Conflict, Invalid, NotFound
 from app.security import decrypt_secrets, encrypt_secrets
 from app.units import service as units
@@ -97,6 +100,43 @@ def create(*, session: Session, actor: Principal, data: AccountCreate) -> Accoun
     return account
 
 
+@dataclass(frozen=True)
+class AccountRef:
+    """What the ingest path needs of an account, cached for a few seconds."""
+
+    id: int
+    platform: str
+    unit_code: str
+    active: bool
+
+
+_ref_cache: dict[int, tuple[float, AccountRef]] = {}
+
+
+def get_cached(*, session: Session, account_id: int, principal: Principal | None = None) -> AccountRef:
+    """Like `get`, from a short-lived per-process cache (changes reach other processes within
+    the token cache time; this process at once)."""
+    hit = _ref_cache.get(account_id)
+    if hit is None or hit[0] < time.monotonic():
+        account = get(session=session, account_id=account_id)
+        assert account.id is not None
+        ref = AccountRef(
+            id=account.id, platform=account.platform, unit_code=account.unit_code, active=account.active
+        )
+        if len(_ref_cache) > 10_000:
+            _ref_cache.clear()
+        _ref_cache[account_id] = (time.monotonic() + get_settings().token_cache_seconds, ref)
+    else:
+        ref = hit[1]
+    if principal is not None and not principal.sees_unit(ref.unit_code):
+        raise NotFound(f"账号 {account_id} 不存在")
+    return ref
+
+
+def forget_cached() -> None:
+    _ref_cache.clear()
+
+
 def get(*, session: Session, account_id: int, principal: Principal | None = None) -> Account:
     """The account, visible to `principal` (None = system), or 404."""
     account = session.get(Account, account_id)
@@ -134,6 +174,7 @@ def update(*, session: Session, actor: Principal, account_id: int, data: Account
         after=_audit_view(account),
     )
     session.commit()
+    forget_cached()
     return account
 
 

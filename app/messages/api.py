@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Query, Response, status
 
 from app.audit.service import record
@@ -16,6 +17,7 @@ from app.messages.models import (
     MessageKind,
     MessagePage,
     MessagePublic,
+    Receipt,
     SlaState,
 )
 from app.messages.present import to_public
@@ -27,20 +29,17 @@ pipeline_router = APIRouter(prefix="/pipeline", tags=["处理流水线"])
 
 @router.post(
     "",
-    response_model=MessagePublic,
+    response_model=Receipt,
     status_code=status.HTTP_201_CREATED,
     summary="接收一条留言",
-    responses={200: {"description": "重复投递：返回已保存的同一条留言"}},
+    responses={200: {"description": "重复投递：返回已保存的同一条留言的 id", "model": Receipt}},
 )
-def create_message(
-    data: MessageCreate, session: SessionDep, user: CurrentUser, response: Response
-) -> MessagePublic:
-    """把一条留言/评论/私信写入统一队列。同一账号的同一 `external_id` 只保存一次：
-    首次返回 201，重复投递返回 200 和同一个 `id`。"""
+async def create_message(data: MessageCreate, session: SessionDep, user: CurrentUser) -> Response:
+    """把一条留言/评论/私信写入统一队列（落库后才应答）。同一账号的同一 `external_id` 只保存一次：
+    首次返回 201，重复投递返回 200 和同一个 `id`。详情用 `GET /messages/{id}` 查看。"""
     message, created = service.ingest(session=session, actor=user, data=data)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return to_public(message)
+    body = {"id": message.id, "status": message.status, "duplicate": not created}
+    return Response(orjson.dumps(body), status_code=201 if created else 200, media_type="application/json")
 
 
 @router.get("", response_model=MessagePage, summary="留言列表")

@@ -155,6 +155,14 @@ class MessagePublic(SQLModel):
     suggestions: list[dict[str, Any]]
 
 
+class Receipt(SQLModel):
+    """What ingest answers: the stored message's id (the same id for a repeated delivery)."""
+
+    id: int
+    status: str
+    duplicate: bool
+
+
 class MessagePage(SQLModel):
     items: list[MessagePublic]
     next_cursor: str | None = Field(description="下一页游标；为空表示没有更多")

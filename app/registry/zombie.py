@@ -1,0 +1,186 @@
+"""Zombie-account check (僵尸账号): an active account with no post for 15 days, or with messages left
+unanswered past their deadline, is flagged by a daily job; post times come from connectors or the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts import service as accounts
+from app.accounts.models import Account
+from app.audit.service import record
+from app.auth import Principal
+from app.db import session_scope
+from app.errors import Invalid
+from app.messages.models import OPEN_STATUSES, Message
+from app.registry.models import AccountCheck, AccountCheckPublic, CheckSummary, Registration, RegistrationStatus
+from app.units.models import Unit
+from app.users.models import Role
+
+NO_POST_DAYS = 15
+
+POST_ROLES = (Role.admin, Role.supervisor, Role.leader, Role.reviewer, Role.operator)
+
+
+def record_post(*, session: Session, actor: Principal, account_id: int, posted_at: datetime) -> Account:
+    """Notes that the account published something at `posted_at`; `last_post_at` only moves forward."""
+    if actor.user_id is not None:
+        actor.require(*POST_ROLES)
+    if posted_at.tzinfo is None:
+        raise Invalid("posted_at 必须带时区，例如 2026-03-01T10:00:00+08:00")
+    posted_at = posted_at.astimezone(UTC)
+    if posted_at > clock.now() + timedelta(minutes=5):
+        raise Invalid("发布时间不能晚于当前时间")
+    account = accounts.get(session=session, account_id=account_id, principal=actor)
+    if account.last_post_at is None or posted_at > account.last_post_at:
+        before = account.last_post_at
+        account.last_post_at = posted_at
+        session.add(account)
+        record(
+            session=session,
+            actor=actor,
+            action="account.post",
+            entity_type="account",
+            entity_id=account_id,
+            unit_code=account.unit_code,
+            before={"last_post_at": before.isoformat() if before else None},
+            after={"last_post_at": posted_at.isoformat()},
+        )
+        session.commit()
+    return account
+
+
+def _overdue_by_account(session: Session, now: datetime) -> dict[int, int]:
+    rows = session.exec(
+        select(Message.account_id, func.count())
+        .where(
+            col(Message.first_replied_at).is_(None),
+            col(Message.status).in_([s.value for s in OPEN_STATUSES]),
+            col(Message.due_at) < now,
+        )
+        .group_by(col(Message.account_id))
+    )
+    return {int(account_id): int(n) for account_id, n in rows}
+
+
+def check_accounts(*, session: Session, now: datetime, tz: ZoneInfo) -> CheckSummary:
+    """Checks every active account and stores the result (one row per account); idempotent."""
+    registrations: dict[int, Registration] = {}
+    for r in session.exec(
+        select(Registration).where(col(Registration.account_id).is_not(None)).order_by(col(Registration.id))
+    ):
+        assert r.account_id is not None
+        held = registrations.get(r.account_id)
+        # A live registration wins over an earlier closed one of the same account.
+        if held is None or held.status not in (RegistrationStatus.pending, RegistrationStatus.active):
+            registrations[r.account_id] = r
+    overdue = _overdue_by_account(session, now)
+    previous = {c.account_id: c for c in session.exec(select(AccountCheck))}
+    summary = CheckSummary(checked=0, zombies=0, newly_flagged=0, cleared=0)
+    seen: set[int] = set()
+    for account in session.exec(select(Account).order_by(col(Account.id))):
+        assert account.id is not None
+        registration = registrations.get(account.id)
+        if not account.active or (
+            registration is not None
+            and registration.status in (RegistrationStatus.closed, RegistrationStatus.cancelled)
+        ):
+            continue
+        seen.add(account.id)
+        reasons: list[str] = []
+        if account.last_post_at is not None:
+            since = account.last_post_at
+            days = (now.astimezone(tz).date() - since.astimezone(tz).date()).days
+        else:
+            # Never seen a post: count from the opening date (registry) or from when it was added here.
+            since = account.created_at
+            if registration is not None:
+                since = min(since, datetime.combine(registration.opened_on, time(0), tzinfo=tz).astimezone(UTC))
+            days = None
+        no_post = now - since > timedelta(days=NO_POST_DAYS)
+        if no_post:
+            reasons.append(
+                f"{days}天未更新（超过{NO_POST_DAYS}天）" if days is not None else f"开设{NO_POST_DAYS}天以上未见更新"
+            )
+        unanswered = overdue.get(account.id, 0)
+        if unanswered:
+            reasons.append(f"{unanswered}条留言超期未答复")
+        zombie = bool(reasons)
+        check = previous.get(account.id)
+        was = check is not None and check.zombie
+        if check is None:
+            check = AccountCheck(account_id=account.id, checked_at=now, checked_on=now.astimezone(tz).date())
+        check.checked_at, check.checked_on = now, now.astimezone(tz).date()
+        check.zombie, check.no_post, check.days_since_post = zombie, no_post, days
+        check.last_post_at, check.overdue_unanswered, check.reasons = account.last_post_at, unanswered, reasons
+        check.flagged_since = (check.flagged_since or now) if zombie else None
+        session.add(check)
+        summary.checked += 1
+        summary.zombies += int(zombie)
+        if zombie != was:
+            summary.newly_flagged += int(zombie)
+            summary.cleared += int(not zombie)
+            record(
+                session=session,
+                actor=None,
+                action="account.zombie_flag" if zombie else "account.zombie_clear",
+                entity_type="account",
+                entity_id=account.id,
+                unit_code=account.unit_code,
+                after={"reasons": reasons},
+                at=now,
+            )
+    for account_id, check in previous.items():
+        if account_id not in seen:
+            # Closed or deactivated since the last check: no longer watched.
+            session.delete(check)
+    session.commit()
+    return summary
+
+
+def run_daily(*, tz: ZoneInfo, now: datetime | None = None, force: bool = False) -> CheckSummary:
+    """The scheduler's entry: checks once per local day (hourly polling, so a restart cannot skip a day)."""
+    now = now or clock.now()
+    with session_scope() as session:
+        last = session.exec(select(func.max(AccountCheck.checked_on))).one()
+        if not force and last is not None and last >= now.astimezone(tz).date():
+            return CheckSummary(checked=0, zombies=0, newly_flagged=0, cleared=0, skipped=True)
+        return check_accounts(session=session, now=now, tz=tz)
+
+
+def list_checks(*, session: Session, principal: Principal, zombies_only: bool = True) -> list[AccountCheckPublic]:
+    """The latest check of each account the principal may see, zombies first, longest-flagged first."""
+    query = (
+        select(AccountCheck, Account, Unit)
+        .join(Account, col(Account.id) == col(AccountCheck.account_id))
+        .join(Unit, col(Unit.code) == col(Account.unit_code))
+    )
+    if zombies_only:
+        query = query.where(col(AccountCheck.zombie))
+    if principal.units is not None:
+        query = query.where(col(Account.unit_code).in_(principal.units))
+    rows = list(session.exec(query))
+    far_future = datetime.max.replace(tzinfo=UTC)
+    rows.sort(key=lambda r: (not r[0].zombie, r[0].flagged_since or far_future, r[0].account_id))
+    return [
+        AccountCheckPublic(
+            account_id=check.account_id,
+            account_name=account.name,
+            platform=account.platform,
+            unit_code=account.unit_code,
+            unit_name=unit.name,
+            checked_at=check.checked_at,
+            zombie=check.zombie,
+            no_post=check.no_post,
+            days_since_post=check.days_since_post,
+            last_post_at=check.last_post_at,
+            overdue_unanswered=check.overdue_unanswered,
+            reasons=list(check.reasons),
+            flagged_since=check.flagged_since,
+        )
+        for check, account, unit in rows
+    ]

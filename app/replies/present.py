@@ -1,0 +1,233 @@
+"""Reading replies: the API shape of a reply, "my queue", replies needing a person, and the message
+with everything about it in one call."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from app.audit.models import AuditEvent, AuditEventPublic
+from app.auth import Principal
+from app.errors import BadRequest
+from app.messages import service as messages
+from app.messages.models import Message, MessageStatus
+from app.messages.present import to_public as message_public
+from app.replies.models import (
+    DeadlinePublic,
+    MessageFull,
+    QueueItem,
+    Reply,
+    ReplyPublic,
+    ReplyReview,
+    ReplySummary,
+    ReviewPublic,
+)
+from app.replies.service import review_levels, reviews_of
+from app.replies.workflow import LABELS, ReplyState
+
+QUEUE_STATUSES = (
+    MessageStatus.open,
+    MessageStatus.drafting,
+    MessageStatus.in_review,
+    MessageStatus.approved,
+    MessageStatus.publishing,
+)
+HISTORY_LIMIT = 500
+
+
+def reply_public(reply: Reply, *, reviews: list[ReplyReview], message: Message) -> ReplyPublic:
+    assert reply.id is not None
+    return ReplyPublic(
+        id=reply.id,
+        message_id=reply.message_id,
+        kind=reply.kind,
+        text=reply.text,
+        kb_entry_id=reply.kb_entry_id,
+        kb_entry_version=reply.kb_entry_version,
+        author_id=reply.author_id,
+        author_name=reply.author_name,
+        state=reply.state,
+        state_label=LABELS[ReplyState(reply.state)],
+        review_levels=review_levels(message),
+        rejection_reason=reply.rejection_reason,
+        warnings=list(reply.warnings or []),
+        reviews=[ReviewPublic.model_validate(r, from_attributes=True) for r in reviews],
+        approved_by_name=reply.approved_by_name,
+        approved_at=reply.approved_at,
+        idempotency_key=reply.idempotency_key,
+        attempts=reply.attempts,
+        next_attempt_at=reply.next_attempt_at if reply.state == ReplyState.approved else None,
+        platform_reply_id=reply.platform_reply_id,
+        error_code=reply.error_code,
+        last_error=reply.last_error,
+        alternative=reply.alternative,
+        delivery=reply.delivery,
+        delivery_note=reply.delivery_note,
+        published_at=reply.published_at,
+        created_at=reply.created_at,
+        updated_at=reply.updated_at,
+    )
+
+
+def one(*, session: Session, reply: Reply, message: Message) -> ReplyPublic:
+    assert reply.id is not None
+    reviews = reviews_of(session=session, reply_ids=[reply.id])[reply.id]
+    return reply_public(reply, reviews=reviews, message=message)
+
+
+def replies_of(*, session: Session, message: Message) -> list[ReplyPublic]:
+    """Every reply to the message, oldest first."""
+    rows = list(session.exec(select(Reply).where(Reply.message_id == message.id).order_by(col(Reply.id))))
+    reviews = reviews_of(session=session, reply_ids=[r.id for r in rows if r.id is not None])
+    return [reply_public(r, reviews=reviews[r.id or 0], message=message) for r in rows]
+
+
+# --- my queue ------------------------------------------------------------------------------------------
+
+
+def _encode(due_at: datetime | None, message_id: int) -> str:
+    raw = f"{due_at.isoformat() if due_at else ''}|{message_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime | None, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        due_raw, id_raw = raw.split("|")
+        due = datetime.fromisoformat(due_raw) if due_raw else None
+        return (due if due is None or due.tzinfo else due.replace(tzinfo=UTC)), int(id_raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("cursor 无效") from exc
+
+
+def queue(
+    *,
+    session: Session,
+    principal: Principal,
+    status: MessageStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[QueueItem], str | None]:
+    """The open messages of the principal's units, most urgent first (no deadline last), with the
+    reply each one currently has; returns (items, next cursor or None)."""
+    statuses = [status.value] if status is not None else [s.value for s in QUEUE_STATUSES]
+    if status is not None and status not in QUEUE_STATUSES:
+        raise BadRequest("status 只能是 open、drafting、in_review、approved、publishing")
+    query = select(Message).where(col(Message.status).in_(statuses))
+    if principal.units is not None:
+        query = query.where(col(Message.unit_code).in_(principal.units))
+    if cursor:
+        due, last_id = _decode(cursor)
+        if due is not None:
+            query = query.where(
+                or_(
+                    col(Message.due_at) > due,
+                    and_(col(Message.due_at) == due, col(Message.id) > last_id),
+                    col(Message.due_at).is_(None),
+                )
+            )
+        else:
+            query = query.where(col(Message.due_at).is_(None), col(Message.id) > last_id)
+    query = query.order_by(col(Message.due_at).is_(None), col(Message.due_at), col(Message.id))
+    rows = list(session.exec(query.limit(limit + 1)))
+    page = rows[:limit]
+    latest = _latest_replies(session, [m.id for m in page if m.id is not None])
+    items = []
+    for message in page:
+        reply = latest.get(message.id or 0)
+        summary = None
+        if reply is not None and reply.id is not None:
+            summary = ReplySummary(
+                id=reply.id,
+                state=reply.state,
+                state_label=LABELS[ReplyState(reply.state)],
+                last_error=reply.last_error,
+                alternative=reply.alternative,
+            )
+        items.append(QueueItem(**message_public(message).model_dump(), reply=summary))
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = _encode(last.due_at, last.id or 0)
+    return items, next_cursor
+
+
+def _latest_replies(session: Session, message_ids: list[int]) -> dict[int, Reply]:
+    if not message_ids:
+        return {}
+    latest: dict[int, Reply] = {}
+    for reply in session.exec(
+        select(Reply).where(col(Reply.message_id).in_(message_ids)).order_by(col(Reply.id))
+    ):
+        latest[reply.message_id] = reply
+    return latest
+
+
+# --- replies needing attention ---------------------------------------------------------------------------
+
+
+def list_replies(
+    *,
+    session: Session,
+    principal: Principal,
+    state: ReplyState | None = None,
+    message_id: int | None = None,
+    limit: int = 50,
+    cursor: int | None = None,
+) -> tuple[list[ReplyPublic], int | None]:
+    """Replies the principal may see, newest first; e.g. `state=held` or `undeliverable` for the ones a
+    person must settle. The cursor is the last id seen."""
+    query = select(Reply, Message).join(Message, col(Message.id) == col(Reply.message_id))
+    if principal.units is not None:
+        query = query.where(col(Message.unit_code).in_(principal.units))
+    if state is not None:
+        query = query.where(Reply.state == state.value)
+    if message_id is not None:
+        query = query.where(Reply.message_id == message_id)
+    if cursor is not None:
+        query = query.where(col(Reply.id) < cursor)
+    rows = list(session.exec(query.order_by(col(Reply.id).desc()).limit(limit + 1)))
+    page = rows[:limit]
+    reviews = reviews_of(session=session, reply_ids=[r.id for r, _ in page if r.id is not None])
+    items = [reply_public(r, reviews=reviews[r.id or 0], message=m) for r, m in page]
+    return items, (page[-1][0].id if len(rows) > limit else None)
+
+
+# --- the message in one call -----------------------------------------------------------------------------
+
+
+def full(*, session: Session, principal: Principal, message_id: int) -> MessageFull:
+    """The message with its routing reason, suggestions, deadline, replies (with reviews) and history."""
+    message = messages.get(session=session, message_id=message_id, principal=principal)
+    public = message_public(message)
+    replies = replies_of(session=session, message=message)
+    reply_ids = [str(r.id) for r in replies]
+    conditions = [and_(AuditEvent.entity_type == "message", AuditEvent.entity_id == str(message_id))]
+    if reply_ids:
+        conditions.append(and_(AuditEvent.entity_type == "reply", col(AuditEvent.entity_id).in_(reply_ids)))
+    events = session.exec(
+        select(AuditEvent).where(or_(*conditions)).order_by(col(AuditEvent.id)).limit(HISTORY_LIMIT)
+    )
+    return MessageFull(
+        message=public,
+        routing=public.routing,
+        routing_detail=message.routing,
+        suggestions=list(message.suggestions or []),
+        deadline=DeadlinePublic(
+            due_at=message.due_at,
+            provisional=message.provisional,
+            working_days=message.working_days,
+            sla_state=message.sla_state,
+            due_soon_at=message.due_soon_at,
+            escalation_level=message.escalation_level,
+            first_replied_at=message.first_replied_at,
+            platform_window_closes_at=message.platform_window_closes_at,
+            basis=message.deadline_basis,
+        ),
+        replies=replies,
+        history=[AuditEventPublic.model_validate(e, from_attributes=True) for e in events],
+    )

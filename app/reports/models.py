@@ -1,0 +1,179 @@
+"""Report shapes (per unit, account, platform and period), the overdue view, hot topics, and the two
+tables behind hot topics: cached message terms and sent topic alerts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlmodel import Field, SQLModel
+
+from app.db import JSONType, UTCDateTime
+
+
+class Dimension(StrEnum):
+    unit = "unit"
+    account = "account"
+    platform = "platform"
+    period = "period"
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class Metrics(SQLModel):
+    received: int = Field(default=0, description="收到留言")
+    answered: int = Field(default=0, description="已答复（有首次答复时间）")
+    answered_on_time: int = Field(default=0, description="按时答复：首次答复不晚于截止时间")
+    answered_late: int = Field(default=0, description="超期答复：首次答复晚于截止时间")
+    overdue_now: int = Field(default=0, description="超期未答复：至今未答复且已过截止时间")
+    open_now: int = Field(default=0, description="办理中：未答复、未过截止时间")
+    out_of_scope: int = Field(default=0, description="非受理范围")
+    transferred: int = Field(default=0, description="转办过的留言")
+    transfers: int = Field(default=0, description="转办次数合计")
+    escalated: int = Field(default=0, description="督办（升级）过的留言")
+    on_time_rate: float | None = Field(
+        default=None, description="按时答复率（%）= 按时答复 ÷（按时答复 + 超期答复 + 超期未答复）"
+    )
+    reply_days_median: float | None = Field(default=None, description="首次答复用时中位数（工作日）")
+    reply_days_p90: float | None = Field(default=None, description="首次答复用时第90百分位（工作日）")
+    reply_hours_median: float | None = Field(default=None, description="首次答复用时中位数（工作时间小时）")
+    reply_hours_p90: float | None = Field(default=None, description="首次答复用时第90百分位（工作时间小时）")
+
+
+class ReportRow(Metrics):
+    unit_code: str | None = None
+    unit_name: str | None = None
+    account_id: int | None = None
+    account_name: str | None = None
+    platform: str | None = None
+    platform_label: str | None = None
+    period: str | None = Field(default=None, description="周期键：2020-01-06 / 2020-W02 / 2020-01 / 2020-Q1")
+    period_label: str | None = None
+    period_start: date | None = None
+    zombie: bool | None = Field(default=None, description="账号报表：最近一次检查是否为僵尸账号")
+    zombie_reasons: list[str] | None = None
+
+
+class ColumnInfo(SQLModel):
+    key: str
+    label: str
+
+
+class Report(SQLModel):
+    dimension: Dimension
+    period: str | None
+    date_from: date | None = Field(description="起始日期（含），本地时间")
+    date_to: date | None = Field(description="截止日期（含），本地时间")
+    generated_at: datetime
+    timezone: str
+    first_received_at: datetime | None
+    last_received_at: datetime | None
+    columns: list[ColumnInfo]
+    rows: list[ReportRow]
+    total: ReportRow
+
+
+class OverdueBucket(SQLModel):
+    key: str
+    label: str
+    count: int
+
+
+class OverdueItem(SQLModel):
+    id: int
+    unit_code: str | None
+    unit_name: str | None
+    platform: str
+    received_at: datetime
+    due_at: datetime
+    working_days_overdue: int
+    escalation_level: int
+    excerpt: str = Field(description="留言摘要（个人信息已脱敏）")
+
+
+class OverdueReport(SQLModel):
+    generated_at: datetime
+    total: int
+    buckets: list[OverdueBucket] = Field(description="超期未答复留言按超过截止时间多久分组")
+    upcoming: list[OverdueBucket] = Field(description="未答复、即将到期的留言")
+    by_unit: list[OverdueBucket] = Field(description="超期未答复留言按承办单位计数，多者在前")
+    oldest: list[OverdueItem]
+
+
+class TopicTerm(SQLModel):
+    term: str
+    count: int = Field(description="本窗口内含该词的留言数")
+    baseline: float = Field(description="此前各窗口的平均留言数")
+    lift: float = Field(description="(count + 1) ÷ (baseline + 1)")
+    score: float
+
+
+class TopicUnit(SQLModel):
+    unit_code: str | None
+    unit_name: str | None
+    count: int
+
+
+class TopicSample(SQLModel):
+    id: int
+    unit_code: str | None
+    received_at: datetime
+    text: str = Field(description="留言摘要（个人信息已脱敏）")
+
+
+class TopicCluster(SQLModel):
+    label: str
+    terms: list[str]
+    count: int
+    baseline: float
+    lift: float
+    units: list[TopicUnit]
+    samples: list[TopicSample]
+
+
+class TopicReport(SQLModel):
+    window_start: datetime
+    window_end: datetime
+    window_hours: float
+    baseline_windows: int
+    min_count: int
+    min_lift: float
+    messages_in_window: int
+    messages_in_baseline: int
+    terms: list[TopicTerm]
+    clusters: list[TopicCluster]
+
+
+class MessageTerms(SQLModel, table=True):
+    """Each message's topic terms, computed once (segmentation is the slow part of hot topics)."""
+
+    __tablename__ = "message_terms"
+
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("messages.id"), primary_key=True))
+    version: int
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+
+
+class TopicAlert(SQLModel, table=True):
+    """A hot-topic alert to the supervising office: recorded once per topic and window, then sent."""
+
+    __tablename__ = "topic_alerts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
+    unit_code: str = Field(max_length=64)
+    label: str = Field(max_length=200)
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    count: int
+    baseline: float
+    window_start: datetime = Field(sa_type=UTCDateTime)
+    window_end: datetime = Field(sa_type=UTCDateTime)
+    state: str = Field(default="pending", max_length=16)
+    detail: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,24 @@
+"""Percentiles for reports: nearest rank, so that "p90 = 26 working days" reads as "90% of answers
+came within 26 working days" and can be checked by counting."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def nearest_rank(values: Sequence[float], p: float) -> float | None:
+    """The smallest value with at least `p` (0–1] of `values` at or below it; None when empty."""
+    if not 0 < p <= 1:
+        raise ValueError("p must be in (0, 1]")
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p * len(ordered)), 1) - 1]
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A percentage with one decimal, or None when there is nothing to divide."""
+    if denominator <= 0:
+        return None
+    return round(100 * numerator / denominator, 1)

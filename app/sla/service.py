@@ -1,0 +1,364 @@
+"""Deadlines of messages — the functions other domains call: `load_calendar`, `apply_deadline`,
+`mark_replied`, `sensitive_alert` — and recomputing open deadlines after a calendar change."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from threading import Lock
+from typing import Any
+
+from sqlalchemy import Table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.audit.service import record
+from app.auth import Principal
+from app.config import get_settings
+from app.messages.models import OPEN_STATUSES, Message, SlaState
+from app.sla import notices
+from app.sla.calendar import Deadline, DayOverride, RecomputeWindow, WorkCalendar, deadline
+from app.sla.escalation import (
+    WECHAT_WINDOW,
+    due_soon_time,
+    first_check,
+    load_settings,
+    state_at,
+    wechat_window_applies,
+)
+from app.sla.models import (
+    SENSITIVE_STEP,
+    CalendarDay,
+    CalendarVersion,
+    CalendarYear,
+    NotificationState,
+    SlaNotification,
+)
+from app.sla.records import NOTIFICATIONS, insert_ignoring_duplicates, notification_row, unit_directory
+from app.units.models import Unit
+
+_CALENDAR_KEY = "sla.calendar"
+_UNIT_LIMITS_KEY = "sla.unit_limits"
+VERSION_ID = 1
+
+_cache_lock = Lock()
+_cached: tuple[tuple[int, str], WorkCalendar] | None = None
+
+
+# ---------------------------------------------------------------- calendar
+
+
+def _calendar_version(session: Session) -> tuple[int, str] | None:
+    row = session.execute(
+        select(CalendarVersion.version, CalendarVersion.stamp).where(CalendarVersion.id == VERSION_ID)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def load_calendar(*, session: Session) -> WorkCalendar:
+    """The working-day calendar: official arrangement + the database's overrides and complete years.
+
+    Cached in the process and checked against the database's version row once per session, so a
+    change made by another process is seen by the next request or job."""
+    global _cached
+    in_session: WorkCalendar | None = session.info.get(_CALENDAR_KEY)
+    if in_session is not None:
+        return in_session
+    key = _calendar_version(session)
+    cached = _cached
+    if key is not None and cached is not None and cached[0] == key:
+        calendar = cached[1]
+    else:
+        # Version first, rows second: the rows are at least as new as the version they are cached under.
+        overrides = [
+            DayOverride(row.day, "workday" if row.kind == "workday" else "holiday", row.note)
+            for row in session.exec(select(CalendarDay))
+        ]
+        years = list(session.exec(select(CalendarYear.year)))
+        calendar = WorkCalendar.from_overrides(overrides, complete_years=years)
+        if key is not None:
+            with _cache_lock:
+                _cached = (key, calendar)
+    session.info[_CALENDAR_KEY] = calendar
+    return calendar
+
+
+def calendar_changed(*, session: Session, now: datetime) -> None:
+    """Bumps the calendar version (in the caller's transaction) so that every process reloads."""
+    table: Table = CalendarVersion.__table__  # type: ignore[attr-defined]
+    stamp = secrets.token_hex(16)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(id=VERSION_ID, version=1, stamp=stamp, updated_at=now)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={"version": table.c.version + 1, "stamp": stamp, "updated_at": now},
+        )
+    )
+    session.info.pop(_CALENDAR_KEY, None)
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+def reply_limit(*, session: Session, unit_code: str | None) -> int:
+    """Working days a unit has to reply: its own `reply_working_days`, else the service default."""
+    limits: dict[str | None, int | None] = session.info.setdefault(_UNIT_LIMITS_KEY, {})
+    if unit_code not in limits:
+        limits[unit_code] = (
+            None
+            if unit_code is None
+            else session.exec(select(Unit.reply_working_days).where(Unit.code == unit_code)).first()
+        )
+    own = limits[unit_code]
+    return own if own is not None else get_settings().reply_working_days
+
+
+def compute_deadline(*, session: Session, received_at: datetime, working_days: int) -> Deadline:
+    """The deadline under the current calendar (raises ValueError for a naive time)."""
+    settings = get_settings()
+    return deadline(received_at, working_days=working_days, calendar=load_calendar(session=session), tz=settings.tz)
+
+
+def apply_deadline(
+    *, session: Session, message: Message, working_days: int | None = None, now: datetime | None = None
+) -> None:
+    """Sets the message's deadline and SLA fields from its `received_at` (never from a transfer).
+
+    `working_days` None: 0 if the message is out of scope, else the unit's `reply_working_days` or the
+    service default; 0 = the out-of-scope rule (same working day). Sets working_days, due_at,
+    provisional, deadline_basis (the explanation), sla_state, due_soon_at, next_check_at and, for a
+    WeChat private message, platform_window_closes_at."""
+    now = now or clock.now()
+    if working_days is None:
+        working_days = 0 if message.out_of_scope else reply_limit(session=session, unit_code=message.unit_code)
+    settings = load_settings(session=session)
+    calendar = load_calendar(session=session)
+    tz = get_settings().tz
+    result = deadline(message.received_at, working_days=working_days, calendar=calendar, tz=tz)
+    message.working_days = working_days
+    message.due_at = result.due_at
+    message.provisional = result.provisional
+    message.deadline_basis = result.to_dict()
+    message.due_soon_at = due_soon_time(result.due_at, settings=settings, calendar=calendar, tz=tz)
+    if wechat_window_applies(kind=message.kind, platform=message.platform):
+        _open_window(session, message)
+    if message.first_replied_at is not None:
+        message.sla_state = _verdict(message.first_replied_at, result.due_at)
+        message.next_check_at = None
+    else:
+        message.sla_state = state_at(now, due_at=result.due_at, due_soon=message.due_soon_at)
+        message.next_check_at = first_check(
+            due_soon=message.due_soon_at, window_closes_at=message.platform_window_closes_at, settings=settings
+        )
+    session.add(message)
+
+
+def _open_window(session: Session, message: Message) -> None:
+    """The window runs 48 hours from the citizen's newest message, so a new message also reopens it
+    for the same citizen's earlier open messages on the account."""
+    closes = message.received_at + WECHAT_WINDOW
+    if not message.author_id:
+        message.platform_window_closes_at = closes
+        return
+    same_citizen = (
+        Message.account_id == message.account_id,
+        Message.author_id == message.author_id,
+        Message.kind == message.kind,
+    )
+    newest = session.exec(
+        select(Message.received_at).where(*same_citizen).order_by(col(Message.received_at).desc()).limit(1)
+    ).first()
+    if newest is not None and newest + WECHAT_WINDOW > closes:
+        closes = newest + WECHAT_WINDOW
+    message.platform_window_closes_at = closes
+    settings = load_settings(session=session)
+    earlier = session.exec(
+        select(Message).where(
+            *same_citizen,
+            col(Message.id) != message.id,
+            col(Message.status).in_(list(OPEN_STATUSES)),
+            col(Message.first_replied_at).is_(None),
+            col(Message.platform_window_closes_at) < closes,
+        )
+    )
+    for other in earlier:
+        other.platform_window_closes_at = closes
+        if other.due_soon_at is not None:
+            check = first_check(due_soon=other.due_soon_at, window_closes_at=closes, settings=settings)
+            if other.next_check_at is None or check < other.next_check_at:
+                other.next_check_at = check
+        session.add(other)
+
+
+def _verdict(replied_at: datetime, due_at: datetime | None) -> SlaState:
+    return SlaState.met if due_at is None or replied_at <= due_at else SlaState.missed
+
+
+def mark_replied(*, session: Session, message: Message, replied_at: datetime) -> None:
+    """Records the first reply: `first_replied_at` (kept if already set), sla_state met or missed by
+    `due_at`, no more checks, and cancels deadline notices still waiting to go out."""
+    if message.first_replied_at is None:
+        message.first_replied_at = replied_at
+    before = message.sla_state
+    message.sla_state = _verdict(message.first_replied_at, message.due_at)
+    message.next_check_at = None
+    session.add(message)
+    if message.id is not None:
+        session.execute(
+            update(SlaNotification)
+            .where(
+                col(SlaNotification.message_id) == message.id,
+                col(SlaNotification.state) == NotificationState.pending,
+                col(SlaNotification.step) != SENSITIVE_STEP,
+            )
+            .values(state=NotificationState.cancelled, last_error="留言已答复", updated_at=clock.now())
+        )
+    if before != message.sla_state:
+        record(
+            session=session,
+            actor=None,
+            action="message.sla_state",
+            entity_type="message",
+            entity_id=message.id,
+            unit_code=message.unit_code,
+            before={"sla_state": before},
+            after={"sla_state": message.sla_state, "first_replied_at": message.first_replied_at.isoformat()},
+        )
+
+
+def facts_of(message: Message, unit_name: str | None) -> notices.MessageFacts:
+    assert message.id is not None
+    return notices.MessageFacts(
+        id=message.id,
+        unit_code=message.unit_code,
+        unit_name=unit_name,
+        platform=message.platform,
+        kind=message.kind,
+        content=message.content,
+        received_at=message.received_at,
+        due_at=message.due_at,
+        provisional=message.provisional,
+        window_closes_at=message.platform_window_closes_at,
+    )
+
+
+def sensitive_alert(*, session: Session, message: Message, now: datetime | None = None) -> bool:
+    """Records an immediate alert to the supervising office about a sensitive message (once per
+    message; the notification job sends it at once, working hours or not). Returns False if it was
+    already recorded. The supervising office is `SlaSettings.sensitive_unit_code`, else the unit's
+    supervisor unit, else the unit's own leaders."""
+    now = now or clock.now()
+    if message.id is None:
+        session.flush()
+    assert message.id is not None
+    exists = session.exec(
+        select(SlaNotification.id).where(
+            SlaNotification.message_id == message.id, SlaNotification.step == SENSITIVE_STEP
+        )
+    ).first()
+    if exists is not None:
+        return False
+    settings = load_settings(session=session)
+    units = unit_directory(session)
+    own_name, supervisor = units.get(message.unit_code or "", (None, None))
+    target_unit = settings.sensitive_unit_code or supervisor
+    target = "supervisor" if target_unit else "leaders"
+    target_unit = target_unit or message.unit_code
+    target_name = units.get(target_unit or "", (None, None))[0]
+    title, text = notices.sensitive_note(
+        facts_of(message, own_name), target_name=target_name, tz=get_settings().tz
+    )
+    row = notification_row(
+        message_id=message.id,
+        step=SENSITIVE_STEP,
+        target=target,
+        unit_code=target_unit,
+        title=title,
+        text=text,
+        urgent=True,
+        send_at=now,
+        now=now,
+    )
+    insert_ignoring_duplicates(session, NOTIFICATIONS, [row])
+    record(
+        session=session,
+        actor=None,
+        action="sla.sensitive_alert",
+        entity_type="message",
+        entity_id=message.id,
+        unit_code=message.unit_code,
+        after={"notify_unit": target_unit, "target": target},
+        at=now,
+    )
+    return True
+
+
+# ---------------------------------------------------------------- recompute after a calendar change
+
+RECOMPUTE_PAGE = 500
+
+
+def recompute_open(
+    *, session: Session, actor: Principal | None, window: RecomputeWindow, note: str, now: datetime | None = None
+) -> int:
+    """Recomputes the deadline of every open, unanswered message whose deadline the change of the days
+    in `window` can move (and no other); audits each one whose due time or provisional mark changed.
+    Returns the number of messages changed."""
+    now = now or clock.now()
+    changed, last_id = 0, 0
+    while True:
+        page = list(
+            session.exec(
+                select(Message)
+                .where(
+                    col(Message.status).in_(list(OPEN_STATUSES)),
+                    col(Message.first_replied_at).is_(None),
+                    col(Message.due_at) >= window.due_from,
+                    col(Message.received_at) < window.received_before,
+                    col(Message.id) > last_id,
+                )
+                .order_by(col(Message.id))
+                .limit(RECOMPUTE_PAGE)
+            )
+        )
+        if not page:
+            return changed
+        events: list[dict[str, Any]] = []
+        for message in page:
+            assert message.id is not None
+            last_id = message.id
+            before = (message.due_at, message.provisional)
+            apply_deadline(session=session, message=message, working_days=message.working_days, now=now)
+            if (message.due_at, message.provisional) != before:
+                changed += 1
+                events.append(
+                    {
+                        "message": message,
+                        "before": {"due_at": _iso(before[0]), "provisional": before[1]},
+                        "after": {"due_at": _iso(message.due_at), "provisional": message.provisional},
+                    }
+                )
+        for event in events:
+            msg: Message = event["message"]
+            record(
+                session=session,
+                actor=actor,
+                action="message.deadline_recomputed",
+                entity_type="message",
+                entity_id=msg.id,
+                unit_code=msg.unit_code,
+                before=event["before"],
+                after=event["after"],
+                note=note,
+                at=now,
+            )
+        session.flush()
+        for message in page:
+            session.expunge(message)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None

@@ -1,0 +1,91 @@
+"""One interface over the platform modules, for the outbox and the pollers: `get(platform)`.
+
+Webhook parsing stays per platform (each protocol differs); publishing and polling look the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from connectors import douyin, generic, wechat, weibo
+from connectors.base import AccountContext, AfterUnknown, PollPage, PublishResult
+
+
+class PublishFn(Protocol):
+    def __call__(
+        self,
+        ctx: AccountContext,
+        *,
+        thread_ref: Mapping[str, str],
+        text: str,
+        idempotency_key: str,
+        now: datetime,
+    ) -> PublishResult: ...
+
+
+class FindPublishedFn(Protocol):
+    def __call__(
+        self, ctx: AccountContext, *, thread_ref: Mapping[str, str], text: str, now: datetime
+    ) -> PublishResult | None: ...
+
+
+class PollFn(Protocol):
+    def __call__(
+        self, ctx: AccountContext, *, target: str, cursor: str | None, now: datetime
+    ) -> PollPage: ...
+
+
+class AfterUnknownFn(Protocol):
+    def __call__(self, thread_ref: Mapping[str, str]) -> AfterUnknown: ...
+
+
+class MaxCharsFn(Protocol):
+    def __call__(self, thread_ref: Mapping[str, str]) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Connector:
+    """What the app may do with an account of one platform, whatever the platform."""
+
+    platform: str
+    publish: PublishFn
+    after_unknown: AfterUnknownFn  # CHECK: call find_published; RETRY: send again; HOLD: ask a person
+    max_reply_chars: MaxCharsFn  # refuse longer replies at drafting, never cut them at publishing
+    find_published: FindPublishedFn | None = None
+    poll: PollFn | None = None  # target: WeChat "msg_data_id:index", Douyin item_id, Weibo "" (the account)
+
+
+def _weibo_poll(ctx: AccountContext, *, target: str, cursor: str | None, now: datetime) -> PollPage:
+    return weibo.poll(ctx, target=target or None, cursor=cursor, now=now)
+
+
+CONNECTORS: dict[str, Connector] = {
+    "wechat": Connector(
+        "wechat",
+        wechat.publish,
+        wechat.after_unknown,
+        wechat.max_reply_chars,
+        wechat.find_published,
+        wechat.poll,
+    ),
+    "weibo": Connector(
+        "weibo", weibo.publish, weibo.after_unknown, weibo.max_reply_chars, weibo.find_published, _weibo_poll
+    ),
+    "douyin": Connector(
+        "douyin",
+        douyin.publish,
+        douyin.after_unknown,
+        douyin.max_reply_chars,
+        douyin.find_published,
+        douyin.poll,
+    ),
+    "generic": Connector("generic", generic.publish, generic.after_unknown, generic.max_reply_chars),
+}
+
+
+def get(platform: str) -> Connector:
+    """The connector for `platform` (wechat, weibo, douyin, generic); KeyError if there is none."""
+    return CONNECTORS[platform]

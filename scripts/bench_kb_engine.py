@@ -1,0 +1,130 @@
+"""Benchmark of the KB engine in-process: build time and suggest latency with 10,000 synthetic entries.
+
+Entries are random recombinations of the development KB and real message-board subjects, contents
+and replies (../shared/data), so that term statistics look like real Chinese government text.
+Usage: python scripts/bench_kb_engine.py [--entries 10000] [--queries 2000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".." / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+from kb.index import KBEntry, KBIndex  # noqa: E402
+from kb.segment import warm_up  # noqa: E402
+
+
+def _pieces() -> tuple[list[str], list[str], list[str]]:
+    """Question-like texts, answer-like texts, and query-like texts from the shared data."""
+    dev = json.loads((DATA / "dev_eval.json").read_text(encoding="utf-8"))
+    questions = [k["question"] for k in dev["kb"]]
+    answers = [k["answer"] for k in dev["kb"]]
+    queries = [q["text"] for q in dev["queries"]]
+    wz = DATA / "wenzheng-2020"
+    for name in ("messages_labeled.csv", "messages_with_replies.csv", "messages_hot.csv"):
+        with (wz / name).open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                questions.append(row["subject"])
+                queries.append(row["content"])
+                answers.append(row.get("reply") or row["content"])
+    return questions, answers, queries
+
+
+def _clauses(text: str) -> list[str]:
+    out, cur = [], []
+    for ch in text:
+        cur.append(ch)
+        if ch in "，。？！；,?!;":
+            out.append("".join(cur))
+            cur = []
+    if cur:
+        out.append("".join(cur))
+    return [c for c in out if len(c) > 1]
+
+
+def synthetic_entries(n: int, rng: random.Random) -> list[KBEntry]:
+    """`n` entries: a subject or question, optionally joined with a clause of another, and an
+    answer of 60-200 characters cut from a random reply or message."""
+    questions, answers, _ = _pieces()
+    clause_pool = [c for q in questions for c in _clauses(q)]
+    units = [f"u{i:02d}" for i in range(40)]
+    entries = []
+    for i in range(n):
+        q = rng.choice(questions)
+        if rng.random() < 0.6:
+            q = q.rstrip("？?。") + "，" + rng.choice(clause_pool)
+        src = rng.choice(answers)
+        length = rng.randint(60, 200)
+        start = rng.randint(0, max(0, len(src) - length))
+        alts = [rng.choice(questions)] if rng.random() < 0.2 else []
+        entries.append(KBEntry(i + 1, q, src[start : start + length], alts, rng.choice(units)))
+    return entries
+
+
+def synthetic_queries(n: int, rng: random.Random, length: int = 100) -> list[str]:
+    """`n` citizen-like texts of about `length` characters."""
+    _, _, queries = _pieces()
+    out = []
+    for _ in range(n):
+        text = ""
+        while len(text) < length:
+            text += rng.choice(queries)
+        start = rng.randint(0, len(text) - length)
+        out.append(text[start : start + length])
+    return out
+
+
+def _pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p * len(values)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    t = time.perf_counter()
+    warm_up()
+    print(f"jieba warm-up            {time.perf_counter() - t:8.3f} s")
+    entries = synthetic_entries(args.entries, rng)
+    index = KBIndex()
+    t = time.perf_counter()
+    index.build(entries)
+    print(f"build {len(index):>6} entries     {time.perf_counter() - t:8.3f} s")
+
+    t = time.perf_counter()
+    index.upsert(entry_id=1, question=entries[1].question, answer=entries[2].answer)
+    index.search("身份证")
+    print(f"upsert + recompile       {time.perf_counter() - t:8.3f} s")
+
+    for length in (100, 20, 4):
+        qs = synthetic_queries(args.queries, rng, length)
+        for q in qs[:50]:
+            index.search(q)
+        times = []
+        for q in qs:
+            t0 = time.perf_counter()
+            index.search(q, limit=5)
+            times.append((time.perf_counter() - t0) * 1000)
+        print(
+            f"search {length:>3}-char query   p50 {statistics.median(times):.3f} ms"
+            f"  p99 {_pct(times, 0.99):.3f} ms  max {max(times):.3f} ms  ({len(qs)} queries)"
+        )
+
+
+if __name__ == "__main__":
+    main()
