@@ -9,3 +9,12 @@ from typing import Any
 def register(sub: Any) -> None:
     """Adds the domains' sub-commands to the `huiying` parser."""
     _ = argparse  # domains add their commands here
+    from app.replies.cli import register as replies
+
+    replies(sub)
+    from app.sla.cli import register as sla
+
+    sla(sub)
+    from app.channels.cli import register as channels
+
+    channels(sub)

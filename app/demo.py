@@ -20,6 +20,9 @@ from app.auth import SYSTEM
 from app.db import session_scope
 from app.messages import service as messages
 from app.messages.models import Author, MessageCreate, MessageKind
+from app.registry import demo as registry_demo
+from app.replies import demo as replies_demo
+from app.reports import demo as reports_demo
 from app.units import service as units
 from app.units.models import UnitCreate
 
@@ -28,6 +31,9 @@ SUPERVISOR = UnitCreate(code="zfb", name="县政府办公室（督办）", keywo
 
 # Extra demo loaders registered by domains (KB entries, replies …): each gets (session, data_dir, summary).
 EXTRA_LOADERS: list[Callable[[Session, Path, dict[str, Any]], None]] = []
+EXTRA_LOADERS.append(replies_demo.load)  # official replies of the 2020 board, at their real times
+EXTRA_LOADERS.append(reports_demo.load)  # board deadlines, hot messages; drains the pipeline
+EXTRA_LOADERS.append(registry_demo.load)  # account registrations, post times, zombie check
 
 
 def default_data_dir() -> Path:

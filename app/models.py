@@ -4,8 +4,19 @@ from sqlmodel import SQLModel
 
 from app.accounts.models import Account
 from app.audit.models import AuditEvent
+from app.channels.models import ChannelEcho, ChannelHealth, ChannelToken, PollTarget  # noqa: F401
 from app.messages.models import InboundItem, Message
+from app.registry.models import AccountCheck, Registration, RegistryEvent  # noqa: F401
 from app.replies.models import Reply, ReplyReview  # noqa: F401
+from app.reports.models import MessageTerms, TopicAlert  # noqa: F401
+from app.sla.models import (  # noqa: F401
+    CalendarDay,
+    CalendarVersion,
+    CalendarYear,
+    NotificationChannel,
+    SlaConfig,
+    SlaNotification,
+)
 from app.units.models import Unit
 from app.users.models import ApiToken, User
 

@@ -6,15 +6,39 @@ from fastapi import FastAPI
 
 from app.accounts.api import router as accounts
 from app.audit.api import router as audit
+from app.channels.api import channels_router, imports_router, webhooks_router
 from app.messages.api import pipeline_router
 from app.messages.api import router as messages
 from app.ops.api import router as ops
+from app.registry.api import posts_router as account_posts
+from app.registry.api import router as registry
 from app.replies.api import router as replies
+from app.reports.api import router as reports
+from app.reports.board import router as board
+from app.sla.api import router as calendar
+from app.sla.api import sla_router
 from app.units.api import router as units
 from app.users.api import router as users
 
 
 def include_routers(app: FastAPI, prefix: str) -> None:
     app.include_router(ops)
-    for router in (units, accounts, messages, pipeline_router, users, audit, replies):
+    app.include_router(board)
+    for router in (
+        units,
+        accounts,
+        messages,
+        pipeline_router,
+        users,
+        audit,
+        replies,
+        calendar,
+        sla_router,
+        registry,
+        account_posts,
+        reports,
+        webhooks_router,
+        channels_router,
+        imports_router,
+    ):
         app.include_router(router, prefix=prefix)

@@ -64,13 +64,21 @@ class Job:
 
 def jobs(settings: Settings) -> list[Job]:
     """Every background job of the service."""
+    from app.channels import polling
     from app.messages.pipeline import Pipeline
     from app.replies import outbox
+    from app.registry.jobs import jobs as registry_jobs
+    from app.reports.jobs import jobs as reports_jobs
+    from app.sla.sweep import jobs as sla_jobs
 
     pipeline = Pipeline(settings=settings)
     return [
         Job("pipeline", lambda: pipeline.drain(max_batches=20), settings.pipeline_interval_seconds, False),
         Job("replies-outbox", lambda: outbox.drain(max_batches=5), outbox.INTERVAL_SECONDS, False),
+        *sla_jobs(),
+        *registry_jobs(settings),
+        *reports_jobs(),
+        Job("channel-polls", lambda: polling.run_due(), polling.JOB_SECONDS, True),
     ]
 
 

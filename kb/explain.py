@@ -1,61 +1,47 @@
-"""Why an entry matched: the shared words, shared character spans or pinyin shorthand, and where.
+"""Why an entry matched: shared words, homophones and pinyin shorthand, and the field they are in.
 
 Fields are "question" (the standard wording), "alt" (an alternative wording) and "answer".
+Homophones read "认正≈认证", shorthand "sfz=身份证".
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from kb import pinyin, segment
-from kb.features import QuestionTerms
+from kb.features import QueryTerms, QuestionTerms
 
 _MAX_TERMS = 8
-_RUN = re.compile(r"[0-9a-z\u3400-\u9fff]+")
 
 
-def common_spans(query: str, target: str, *, min_len: int = 2) -> list[str]:
-    """Maximal substrings of `query` (at least `min_len` characters) that also occur in `target`."""
-    spans: list[str] = []
-    for run in _RUN.findall(query):
-        i = 0
-        while i <= len(run) - min_len:
-            j = i + min_len
-            if run[i:j] not in target:
-                i += 1
-                continue
-            while j < len(run) and run[i : j + 1] in target:
-                j += 1
-            spans.append(run[i:j])
-            i = j
-    stop = segment.stopwords()
-    return [s for s in dict.fromkeys(spans) if s not in stop]
-
-
-def _variant_evidence(norm: str, words: Sequence[str], variant: QuestionTerms) -> list[str]:
+def _variant_evidence(query: QueryTerms, variant: QuestionTerms) -> list[str]:
     vwords = set(variant.words)
-    matched = [w for w in dict.fromkeys(words) if w in vwords]
-    covered = "".join(matched)
-    # Typos and unusual segmentation: character spans the word list missed.
-    matched += [s for s in common_spans(norm, variant.text) if s not in covered]
-    for abbr in pinyin.abbreviations(norm):
+    same_length = len(variant.codes) == len(variant.text)
+    matched: list[str] = []
+    for word in dict.fromkeys(query.words):
+        if word in variant.text or segment.canonical(word) in vwords:
+            matched.append(word)
+            continue
+        code = pinyin.encode(word)
+        # Two syllables at least: a single shared syllable is too common to explain anything.
+        at = variant.codes.find(code) if len(code) >= 2 and len(code) == len(word) else -1
+        if at >= 0:
+            matched.append(f"{word}≈{variant.text[at : at + len(code)]}" if same_length else word)
+    for abbr in query.abbreviations:
         if abbr in variant.abbreviations:
             matched.append(f"{abbr}={variant.abbreviations[abbr]}")
     return matched
 
 
-def evidence(
-    norm: str, words: Sequence[str], variants: Sequence[QuestionTerms], answer: str
-) -> tuple[list[str], str]:
-    """Matched terms and the field they came from, for a normalised query, its words and one entry."""
+def evidence(query: QueryTerms, variants: Sequence[QuestionTerms], answer: str) -> tuple[list[str], str]:
+    """Matched terms (best wording first) and the field they came from, for one entry."""
     best: list[str] = []
     field = ""
     for i, variant in enumerate(variants):
-        matched = _variant_evidence(norm, words, variant)
+        matched = _variant_evidence(query, variant)
         if sum(map(len, matched)) > sum(map(len, best)):
             best, field = matched, ("question" if i == 0 else "alt")
     if not best:
-        best = common_spans(norm, answer)
+        best = [w for w in dict.fromkeys(query.words) if w in answer]
         field = "answer" if best else ""
     return best[:_MAX_TERMS], field

@@ -19,8 +19,9 @@ ANSWER = 3
 CHANNELS = (WORD, CHAR, PINYIN, ANSWER)
 
 # Unigrams make four-character queries and reworded questions meet; trigrams reward longer runs.
+# Syllables only in pairs: a lone syllable is shared by dozens of unrelated characters.
 CHAR_SIZES = (1, 2, 3)
-SYLLABLE_SIZES = (1, 2)
+SYLLABLE_SIZES = (2,)
 ANSWER_SIZES = (1, 2)
 # Initials terms carry a prefix that no encoded syllable or character can produce.
 _ABBREVIATION = "~"
@@ -33,10 +34,21 @@ class QuestionTerms:
     """Terms of one question wording (the standard question or an alternative)."""
 
     text: str
+    codes: str  # `text` pinyin-encoded, for explaining homophone matches
     words: tuple[str, ...]
     chars: tuple[str, ...]
     pinyin: tuple[str, ...]
     abbreviations: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """A normalised query: its content words, pinyin shorthand, and terms per channel."""
+
+    text: str
+    words: list[str]
+    abbreviations: list[str]
+    channels: list[list[str]]
 
 
 def syllable_ngrams(text: str, sizes: tuple[int, ...] = SYLLABLE_SIZES) -> list[str]:
@@ -55,6 +67,7 @@ def question_terms(text: str) -> QuestionTerms:
                 abbreviations.setdefault(letters, word)
     return QuestionTerms(
         text=text,
+        codes=pinyin.encode(text),
         words=tuple(segment.expand(raw_words)),
         chars=tuple(segment.char_ngrams(body, CHAR_SIZES)),
         pinyin=tuple(syllable_ngrams(body) + [_ABBREVIATION + a for a in abbreviations]),
@@ -63,16 +76,22 @@ def question_terms(text: str) -> QuestionTerms:
 
 
 def answer_terms(text: str) -> list[str]:
-    """Character and syllable uni/bigrams of an answer; no jieba, so long answers index fast."""
-    return segment.char_ngrams(text, ANSWER_SIZES) + syllable_ngrams(text, ANSWER_SIZES)
+    """Character uni/bigrams of an answer: no jieba, so long answers index fast.
+
+    Typos are left to the question channels; syllables of answers added little and doubled the index.
+    """
+    return segment.char_ngrams(text, ANSWER_SIZES)
 
 
-def query_terms(text: str) -> list[list[str]]:
+def query_terms(text: str) -> QueryTerms:
     """Terms of normalised query `text`, one list per channel."""
     raw_words, body = segment.content(text)
-    syllables = syllable_ngrams(body)
     chars = segment.char_ngrams(body, CHAR_SIZES)
-    abbreviations = [_ABBREVIATION + a for a in pinyin.abbreviations(body)]
-    answer = [c for c in chars if len(c) in ANSWER_SIZES]
-    answer += syllables if ANSWER_SIZES == SYLLABLE_SIZES else syllable_ngrams(body, ANSWER_SIZES)
-    return [segment.expand(raw_words), chars, syllables + abbreviations, answer]
+    abbreviations = pinyin.abbreviations(body)
+    channels = [
+        segment.expand(raw_words),
+        chars,
+        syllable_ngrams(body) + [_ABBREVIATION + a for a in abbreviations],
+        [c for c in chars if len(c) in ANSWER_SIZES],
+    ]
+    return QueryTerms(text, raw_words, abbreviations, channels)

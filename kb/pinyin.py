@@ -33,7 +33,7 @@ _lock = threading.Lock()
 class _Tables:
     reading: dict[str, str]  # character → toneless syllable
     code: dict[str, str]  # syllable → private-use character
-    encode: dict[int, str]  # str.translate table: character → code, anything else → space
+    encode: dict[int, str]  # str.translate table: Chinese character → code
     syllables: frozenset[str]
 
 
@@ -104,7 +104,8 @@ def initials(word: str) -> str | None:
 def _latin_code(match: re.Match[str]) -> str:
     parts = split_latin(match.group())
     if parts is None:
-        return " "
+        # Same length, so positions in plain Chinese text still line up with the encoding.
+        return " " * len(match.group())
     code = _load().code
     return "".join(code[p] for p in parts)
 

@@ -54,7 +54,11 @@ Step = Callable[[PipelineContext], None]
 
 def default_steps() -> list[tuple[str, Step]]:
     """The production steps, in order."""
-    return []
+    from app.sla.steps import set_deadline
+
+    return [
+        ("deadline", set_deadline),
+    ]
 
 
 @dataclass

@@ -76,7 +76,10 @@ class RegistrationFields(SQLModel):
     )
     account_name: str = Field(min_length=1, max_length=128, schema_extra={"examples": ["青禾公安"]})
     account_ref: str = Field(
-        default="", max_length=256, description="账号ID或主页网址", schema_extra={"examples": ["gh_3f2a1b0c9d8e"]}
+        default="",
+        max_length=256,
+        description="账号ID或主页网址",
+        schema_extra={"examples": ["gh_3f2a1b0c9d8e"]},
     )
     wechat_id: str | None = Field(default=None, max_length=64, description="微信号")
     wechat_original_id: str | None = Field(default=None, max_length=64, description="微信原始ID（gh_开头）")
@@ -158,9 +161,13 @@ class RegistrationPublic(RegistrationFields):
 
 
 class EventCreate(SQLModel):
-    kind: LifecycleKind = Field(description="changed 变更 / closed 关停 / cancelled 注销（开设由备案时自动生成）")
+    kind: LifecycleKind = Field(
+        description="changed 变更 / closed 关停 / cancelled 注销（开设由备案时自动生成）"
+    )
     effective_on: date = Field(description="生效日期（关停、注销或变更的日期）")
-    notice_on: date | None = Field(default=None, description="关停公告（提前告知）日期；关停应至少提前7个工作日")
+    notice_on: date | None = Field(
+        default=None, description="关停公告（提前告知）日期；关停应至少提前7个工作日"
+    )
     changes: RegistrationChanges | None = Field(default=None, description="变更内容（kind=changed 时必填）")
     note: str | None = Field(default=None, max_length=500)
 

@@ -232,7 +232,12 @@ def submit_event(
         entity_type="registration",
         entity_id=registration_id,
         unit_code=registration.unit_code,
-        after={"event_id": event.id, "kind": event.kind, "effective_on": str(event.effective_on), **audit_changes},
+        after={
+            "event_id": event.id,
+            "kind": event.kind,
+            "effective_on": str(event.effective_on),
+            **audit_changes,
+        },
         note=data.note,
     )
     session.commit()
@@ -371,7 +376,8 @@ def _duplicate_flags(
     counts: Counter[tuple[str, str]] = Counter()
     rows = session.exec(
         select(Registration.unit_code, Registration.platform).where(
-            col(Registration.unit_code).in_({u for u, _ in pairs}), col(Registration.status).in_(LIVE_STATUSES)
+            col(Registration.unit_code).in_({u for u, _ in pairs}),
+            col(Registration.status).in_(LIVE_STATUSES),
         )
     )
     for unit_code, platform in rows:

@@ -17,7 +17,13 @@ from app.auth import Principal
 from app.db import session_scope
 from app.errors import Invalid
 from app.messages.models import OPEN_STATUSES, Message
-from app.registry.models import AccountCheck, AccountCheckPublic, CheckSummary, Registration, RegistrationStatus
+from app.registry.models import (
+    AccountCheck,
+    AccountCheckPublic,
+    CheckSummary,
+    Registration,
+    RegistrationStatus,
+)
 from app.units.models import Unit
 from app.users.models import Role
 
@@ -99,12 +105,16 @@ def check_accounts(*, session: Session, now: datetime, tz: ZoneInfo) -> CheckSum
             # Never seen a post: count from the opening date (registry) or from when it was added here.
             since = account.created_at
             if registration is not None:
-                since = min(since, datetime.combine(registration.opened_on, time(0), tzinfo=tz).astimezone(UTC))
+                since = min(
+                    since, datetime.combine(registration.opened_on, time(0), tzinfo=tz).astimezone(UTC)
+                )
             days = None
         no_post = now - since > timedelta(days=NO_POST_DAYS)
         if no_post:
             reasons.append(
-                f"{days}天未更新（超过{NO_POST_DAYS}天）" if days is not None else f"开设{NO_POST_DAYS}天以上未见更新"
+                f"{days}天未更新（超过{NO_POST_DAYS}天）"
+                if days is not None
+                else f"开设{NO_POST_DAYS}天以上未见更新"
             )
         unanswered = overdue.get(account.id, 0)
         if unanswered:
@@ -116,7 +126,11 @@ def check_accounts(*, session: Session, now: datetime, tz: ZoneInfo) -> CheckSum
             check = AccountCheck(account_id=account.id, checked_at=now, checked_on=now.astimezone(tz).date())
         check.checked_at, check.checked_on = now, now.astimezone(tz).date()
         check.zombie, check.no_post, check.days_since_post = zombie, no_post, days
-        check.last_post_at, check.overdue_unanswered, check.reasons = account.last_post_at, unanswered, reasons
+        check.last_post_at, check.overdue_unanswered, check.reasons = (
+            account.last_post_at,
+            unanswered,
+            reasons,
+        )
         check.flagged_since = (check.flagged_since or now) if zombie else None
         session.add(check)
         summary.checked += 1
@@ -152,7 +166,9 @@ def run_daily(*, tz: ZoneInfo, now: datetime | None = None, force: bool = False)
         return check_accounts(session=session, now=now, tz=tz)
 
 
-def list_checks(*, session: Session, principal: Principal, zombies_only: bool = True) -> list[AccountCheckPublic]:
+def list_checks(
+    *, session: Session, principal: Principal, zombies_only: bool = True
+) -> list[AccountCheckPublic]:
     """The latest check of each account the principal may see, zombies first, longest-flagged first."""
     query = (
         select(AccountCheck, Account, Unit)

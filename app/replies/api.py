@@ -3,7 +3,7 @@ the message with everything about it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
@@ -29,8 +29,8 @@ from app.replies.workflow import ReplyState
 
 router = APIRouter(tags=["答复"])
 
-NOT_FOUND = {404: {"description": "不存在，或不属于当前用户的单位"}}
-CONFLICT = {409: {"description": "当前状态不允许此操作"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "不存在，或不属于当前用户的单位"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "当前状态不允许此操作"}}
 
 
 def _public(session: SessionDep, reply_id: int, user: CurrentUser) -> ReplyPublic:

@@ -28,10 +28,9 @@ from connectors.base import AfterUnknown, ConnectorError, PublishResult, TokenSt
 
 log = logging.getLogger(__name__)
 
-# Longer than any publish can take (a few platform calls of at most TIMEOUT each): a reply still
-# `publishing` after this was interrupted and its outcome is unknown.
+# Far longer than any publish can take (a few platform calls, each with a 10-second timeout): a reply
+# still `publishing` after this was interrupted and its outcome is unknown.
 LEASE = timedelta(minutes=10)
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 MAX_ATTEMPTS = 8
 BATCH = 20
 INTERVAL_SECONDS = 2.0
@@ -75,16 +74,11 @@ def run_once(
     result.claimed = len(claims)
     if not claims:
         return result
-    client = http or httpx.Client(timeout=TIMEOUT)
-    try:
-        for item in claims:
-            outcome, checked = _attempt(
-                item, now=time_of(), http=client, tokens=tokens or publishers.default_tokens()
-            )
-            _record(item, outcome, checked=checked, now=time_of(), counts=result)
-    finally:
-        if http is None:
-            client.close()
+    client = http or publishers.default_http()
+    store = tokens or publishers.default_tokens()
+    for item in claims:
+        outcome, checked = _attempt(item, now=time_of(), http=client, tokens=store)
+        _record(item, outcome, checked=checked, now=time_of(), counts=result)
     return result
 
 

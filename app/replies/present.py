@@ -206,9 +206,13 @@ def full(*, session: Session, principal: Principal, message_id: int) -> MessageF
     public = message_public(message)
     replies = replies_of(session=session, message=message)
     reply_ids = [str(r.id) for r in replies]
-    conditions = [and_(AuditEvent.entity_type == "message", AuditEvent.entity_id == str(message_id))]
+    conditions = [
+        and_(col(AuditEvent.entity_type) == "message", col(AuditEvent.entity_id) == str(message_id))
+    ]
     if reply_ids:
-        conditions.append(and_(AuditEvent.entity_type == "reply", col(AuditEvent.entity_id).in_(reply_ids)))
+        conditions.append(
+            and_(col(AuditEvent.entity_type) == "reply", col(AuditEvent.entity_id).in_(reply_ids))
+        )
     events = session.exec(
         select(AuditEvent).where(or_(*conditions)).order_by(col(AuditEvent.id)).limit(HISTORY_LIMIT)
     )

@@ -9,6 +9,7 @@ import httpx
 
 from app.accounts.models import Account
 from app.accounts.service import secrets_of
+from app.channels.context import DbTokenStore, shared_http
 from app.errors import Invalid
 from app.messages.models import Message
 from connectors import registry
@@ -16,7 +17,6 @@ from connectors.base import (
     AccountContext,
     AfterUnknown,
     ConnectorError,
-    InMemoryTokenStore,
     PlatformError,
     PublishResult,
     TokenStore,
@@ -25,12 +25,15 @@ from connectors.base import (
 PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "generic": "网站/APP"}
 CHANNEL_LABELS = {"comment": "评论回复", "private": "私信回复", "mention": "回复"}
 
-# Shared by every publish in this process; the connectors refresh and share tokens through it.
-_process_tokens = InMemoryTokenStore()
-
 
 def default_tokens() -> TokenStore:
-    return _process_tokens
+    """Platform tokens shared by every process, kept in the database by the channels domain."""
+    return DbTokenStore()
+
+
+def default_http() -> httpx.Client:
+    """The process's shared HTTP client for platform calls."""
+    return shared_http()
 
 
 def connector(platform: str) -> registry.Connector:

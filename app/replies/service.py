@@ -224,6 +224,10 @@ def _warnings(session: Session, message: Message, reply: Reply) -> list[str]:
         kb_entry_version=reply.kb_entry_version,
     )
     found: list[str] = []
+    closes = message.platform_window_closes_at
+    if closes is not None and clock.now() >= closes:
+        # WeChat refuses customer-service messages 48 hours after the citizen's last message (45015).
+        found.append("已超过微信48小时客服消息窗口，平台将拒收此答复：可改为公开答复，或人工送达后登记")
     for check in draft_checks:
         for warning in check(context):
             if warning not in found:
@@ -686,3 +690,23 @@ def _require_no_other_reply(*, session: Session, reply: Reply, message: Message)
     other = active_reply(session=session, message_id=message.id or 0)
     if other is not None and other.id != reply.id:
         raise workflow.conflict(other.state, f"处理此答复：该留言已有另一条答复（ID {other.id}）")
+
+
+def confirm_by_echo(*, session: Session, reply_id: int, platform_reply_id: str | None, at: datetime) -> bool:
+    """The platform sent our own reply back (an echo): a held reply is on the platform after all and is
+    recorded as published. Returns True if it was held. Joins the caller's transaction (no commit)."""
+    reply, message = get(session=session, reply_id=reply_id, principal=None, lock=True)
+    if reply.state != ReplyState.held:
+        return False
+    mark_published(
+        session=session,
+        reply=reply,
+        message=message,
+        at=at,
+        delivery=Delivery.verified,
+        actor=None,
+        action="reply.echo_confirmed",
+        platform_reply_id=platform_reply_id,
+        note="平台回传了本条答复，确认已发布",
+    )
+    return True

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy import Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from app.db import JSONType, UTCDateTime
@@ -173,7 +174,28 @@ class TopicAlert(SQLModel, table=True):
     baseline: float
     window_start: datetime = Field(sa_type=UTCDateTime)
     window_end: datetime = Field(sa_type=UTCDateTime)
-    state: str = Field(default="pending", max_length=16)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default="pending", max_length=16, description="pending / sent / failed / skipped")
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    # channel id (as text) -> UTC ISO time it accepted the alert; a retry skips those channels.
+    deliveries: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     detail: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TopicAlertPublic(SQLModel):
+    id: int
+    unit_code: str
+    label: str
+    terms: list[str]
+    count: int
+    baseline: float
+    window_start: datetime
+    window_end: datetime
+    state: str
+    attempts: int
+    detail: str | None
+    created_at: datetime
+    sent_at: datetime | None

@@ -70,7 +70,8 @@ class ScopeAssessment:
 def parse_categories(text: str) -> list[ScopeCategory]:
     """Categories of an out_of_scope.txt: "## name weight | pointer" then space-separated words."""
     categories: list[ScopeCategory] = []
-    name, weight, pointer, terms = "", 1.0, DEFAULT_POINTER, []  # type: tuple[str, float, str, list[str]]
+    name, weight, pointer = "", 1.0, DEFAULT_POINTER
+    terms: list[str] = []
     for raw in [*text.splitlines(), "## "]:
         line = raw.strip()
         if line.startswith("##"):

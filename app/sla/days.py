@@ -57,7 +57,9 @@ def list_year(*, session: Session, year: int) -> CalendarYearPublic:
     overrides = {
         row.day: row
         for row in session.exec(
-            select(CalendarDay).where(col(CalendarDay.day) >= date(year, 1, 1), col(CalendarDay.day) <= date(year, 12, 31))
+            select(CalendarDay).where(
+                col(CalendarDay.day) >= date(year, 1, 1), col(CalendarDay.day) <= date(year, 12, 31)
+            )
         )
     }
     return CalendarYearPublic(
@@ -99,7 +101,7 @@ def set_day(*, session: Session, actor: Principal, day: date, data: DayPut) -> C
         after=_view(row),
         first=day,
         last=day,
-        note=f"{day.isoformat()} 设为{'上班' if data.kind == 'workday' else '放假'}",
+        note=f"{day.isoformat()} 设为{'上班' if data.kind == 'workday' else '放假'}" + (f"（{data.note}）" if data.note else ""),
         result_day=day,
         override=row,
     )
@@ -145,7 +147,9 @@ def set_year(*, session: Session, actor: Principal, year: int, data: YearPut) ->
     session.execute(delete(CalendarDay).where(*in_year))
     session.flush()
     for item in data.days:
-        session.add(CalendarDay(day=item.date, kind=item.kind, note=item.note, updated_by=actor.name, updated_at=now))
+        session.add(
+            CalendarDay(day=item.date, kind=item.kind, note=item.note, updated_by=actor.name, updated_at=now)
+        )
     if data.complete and marker is None:
         session.add(CalendarYear(year=year, note=data.note, updated_by=actor.name, updated_at=now))
     elif data.complete and marker is not None:

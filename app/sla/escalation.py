@@ -43,9 +43,10 @@ def update_settings(*, session: Session, actor: Principal, data: SlaSettings) ->
     """Stores new settings (admin only) and makes every open message be checked again under them;
     returns (settings, number of open messages rescheduled)."""
     actor.require(Role.admin)
-    if data.sensitive_unit_code is not None and session.exec(
-        select(Unit.id).where(Unit.code == data.sensitive_unit_code)
-    ).first() is None:
+    if (
+        data.sensitive_unit_code is not None
+        and session.exec(select(Unit.id).where(Unit.code == data.sensitive_unit_code)).first() is None
+    ):
         raise Invalid(f"单位 {data.sensitive_unit_code} 不存在")
     now = clock.now()
     before = load_settings(session=session)
@@ -90,7 +91,10 @@ def _reschedule_open(session: Session, before: SlaSettings, after: SlaSettings, 
         while True:
             page = list(
                 session.exec(
-                    select(Message).where(*open_filter, col(Message.id) > last_id).order_by(col(Message.id)).limit(500)
+                    select(Message)
+                    .where(*open_filter, col(Message.id) > last_id)
+                    .order_by(col(Message.id))
+                    .limit(500)
                 )
             )
             if not page:
@@ -137,7 +141,10 @@ def step_time(
     anchor = due_soon if step.at == "due_soon" else due_at
     if step.after_working_days == 0:
         return anchor if step.at == "due_soon" else due_at + OVERDUE_AFTER
-    return deadline(anchor, working_days=step.after_working_days, calendar=calendar, tz=tz).due_at + OVERDUE_AFTER
+    return (
+        deadline(anchor, working_days=step.after_working_days, calendar=calendar, tz=tz).due_at
+        + OVERDUE_AFTER
+    )
 
 
 def wechat_window_applies(*, kind: str, platform: str) -> bool:
@@ -148,9 +155,7 @@ def window_alert_time(closes_at: datetime, *, settings: SlaSettings) -> datetime
     return closes_at - timedelta(hours=settings.wechat_alert_hours)
 
 
-def first_check(
-    *, due_soon: datetime, window_closes_at: datetime | None, settings: SlaSettings
-) -> datetime:
+def first_check(*, due_soon: datetime, window_closes_at: datetime | None, settings: SlaSettings) -> datetime:
     """The first time the sweep must look at a fresh deadline (it schedules the rest itself)."""
     if window_closes_at is None:
         return due_soon

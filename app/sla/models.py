@@ -71,7 +71,9 @@ class CalendarVersion(SQLModel, table=True):
 
 
 class DayPut(SQLModel):
-    kind: DayKind = Field(description="holiday 放假 / workday 上班（调休）", schema_extra={"examples": ["holiday"]})
+    kind: DayKind = Field(
+        description="holiday 放假 / workday 上班（调休）", schema_extra={"examples": ["holiday"]}
+    )
     note: str = Field(default="", max_length=200, schema_extra={"examples": ["2027年春节"]})
 
 
@@ -105,7 +107,9 @@ class CalendarDayPublic(SQLModel):
     date: dt.date
     weekday: str
     workday: bool
-    source: str = Field(description="official 国务院安排 / override 管理员设置 / provisional 暂定 / standard 常规")
+    source: str = Field(
+        description="official 国务院安排 / override 管理员设置 / provisional 暂定 / standard 常规"
+    )
     source_label: str
     name: str | None
     label: str
@@ -157,7 +161,9 @@ class MessageDeadlinePublic(SQLModel):
 
 
 class ChannelBase(SQLModel):
-    kind: ChannelKind = Field(description="wecom 企业微信群机器人 / dingtalk 钉钉群机器人 / webhook 通用签名 Webhook")
+    kind: ChannelKind = Field(
+        description="wecom 企业微信群机器人 / dingtalk 钉钉群机器人 / webhook 通用签名 Webhook"
+    )
     name: str = Field(min_length=1, max_length=64, schema_extra={"examples": ["县公安局办公群"]})
     audience: Audience = Field(
         default="all", description="all：本单位所有提醒；leaders：只接收发给单位负责人的提醒（超期）"
@@ -173,7 +179,9 @@ class ChannelCreate(ChannelBase):
         schema_extra={"examples": ["https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=xxxx"]},
     )
     secret: str | None = Field(
-        default=None, max_length=200, description="钉钉“加签”密钥（SEC…）或通用 Webhook 的 HMAC 密钥；只写不读"
+        default=None,
+        max_length=200,
+        description="钉钉“加签”密钥（SEC…）或通用 Webhook 的 HMAC 密钥；只写不读",
     )
     active: bool = True
 
@@ -250,12 +258,14 @@ class LadderStep(SQLModel):
     after_working_days: int = Field(
         default=0, ge=0, le=30, description="触发后再过几个工作日（0 = 触发时；1 = 次一个工作日结束仍未答复）"
     )
-    notify: NotifyTarget = Field(description="unit 承办单位 / leaders 承办单位负责人 / supervisor 主管（督办）单位")
-    escalation_level: int | None = Field(default=None, ge=1, le=9, description="到达此步时把督办级别提高到该值")
-    urgent: bool = Field(default=False, description="标题加【紧急】")
-    working_hours_only: bool = Field(
-        default=True, description="只在工作时间发送（敏感留言除外，立即发送）"
+    notify: NotifyTarget = Field(
+        description="unit 承办单位 / leaders 承办单位负责人 / supervisor 主管（督办）单位"
     )
+    escalation_level: int | None = Field(
+        default=None, ge=1, le=9, description="到达此步时把督办级别提高到该值"
+    )
+    urgent: bool = Field(default=False, description="标题加【紧急】")
+    working_hours_only: bool = Field(default=True, description="只在工作时间发送（敏感留言除外，立即发送）")
 
     @field_validator("name")
     @classmethod
@@ -270,7 +280,14 @@ class LadderStep(SQLModel):
 DEFAULT_LADDER: tuple[LadderStep, ...] = (
     LadderStep(name="due_soon", at="due_soon", notify="unit"),
     LadderStep(name="breach", at="overdue", notify="leaders", urgent=True),
-    LadderStep(name="supervisor", at="overdue", after_working_days=1, notify="supervisor", escalation_level=1, urgent=True),
+    LadderStep(
+        name="supervisor",
+        at="overdue",
+        after_working_days=1,
+        notify="supervisor",
+        escalation_level=1,
+        urgent=True,
+    ),
 )
 
 
@@ -347,6 +364,8 @@ class SlaNotification(SQLModel, table=True):
     title: str = Field(max_length=200)
     text: str = Field(sa_column=Column(Text, nullable=False))
     urgent: bool = False
+    # Routine notices (and their retries) wait for working hours; alerts go at any time.
+    working_hours_only: bool = True
     state: str = Field(default=NotificationState.pending, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)

@@ -57,7 +57,7 @@ def _body(facts: MessageFacts, tz: ZoneInfo, lines: list[str]) -> str:
         due = facts.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
         out.append(f"**答复时限**：{due}{'（暂定）' if facts.provisional else ''}")
     out.append(f"**内容摘要**：{_excerpt(facts.content)}")
-    return "\n".join(out + [""] + lines)
+    return "\n".join([*out, "", *lines])
 
 
 def ladder_note(
@@ -86,11 +86,15 @@ def window_note(facts: MessageFacts, *, tz: ZoneInfo) -> tuple[str, str]:
     text = _body(
         facts,
         tz,
-        [f"微信客服消息只能在用户最后一条消息后48小时内回复，窗口将于 **{closes}** 关闭，之后无法通过私信答复。"],
+        [
+            f"微信客服消息只能在用户最后一条消息后48小时内回复，窗口将于 **{closes}** 关闭，之后无法通过私信答复。"
+        ],
     )
     return "微信私信回复窗口即将关闭", text
 
 
 def sensitive_note(facts: MessageFacts, *, target_name: str | None, tz: ZoneInfo) -> tuple[str, str]:
-    text = _body(facts, tz, [f"该留言被标记为敏感，请{target_name or '督办单位'}关注，答复须经单位负责人二次审核。"])
+    text = _body(
+        facts, tz, [f"该留言被标记为敏感，请{target_name or '督办单位'}关注，答复须经单位负责人二次审核。"]
+    )
     return "敏感留言提醒", text

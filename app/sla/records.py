@@ -10,6 +10,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from app.messages.models import Message
 from app.sla.models import NotificationState, SlaNotification
 from app.units.models import Unit
 
@@ -34,6 +35,7 @@ def notification_row(
     title: str,
     text: str,
     urgent: bool,
+    working_hours_only: bool,
     send_at: datetime,
     now: datetime,
     state: NotificationState = NotificationState.pending,
@@ -47,6 +49,7 @@ def notification_row(
         "title": title[:200],
         "text": text,
         "urgent": urgent,
+        "working_hours_only": working_hours_only,
         "state": state.value,
         "attempts": 0,
         "next_attempt_at": send_at,
@@ -88,3 +91,27 @@ def for_message(session: Session, message_id: int) -> list[SlaNotification]:
             .order_by(col(SlaNotification.id))
         )
     )
+
+
+def list_notifications(
+    *,
+    session: Session,
+    units: frozenset[str] | None,
+    state: str | None = None,
+    message_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[SlaNotification]:
+    """Newest first; `units` limits to notifications about those units' messages (None = all)."""
+    query = select(SlaNotification).order_by(col(SlaNotification.id).desc()).limit(limit)
+    if units is not None:
+        query = query.join(Message, col(Message.id) == col(SlaNotification.message_id)).where(
+            col(Message.unit_code).in_(units)
+        )
+    if state is not None:
+        query = query.where(SlaNotification.state == state)
+    if message_id is not None:
+        query = query.where(SlaNotification.message_id == message_id)
+    if before_id is not None:
+        query = query.where(col(SlaNotification.id) < before_id)
+    return list(session.exec(query))

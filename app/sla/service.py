@@ -18,7 +18,7 @@ from app.auth import Principal
 from app.config import get_settings
 from app.messages.models import OPEN_STATUSES, Message, SlaState
 from app.sla import notices
-from app.sla.calendar import Deadline, DayOverride, RecomputeWindow, WorkCalendar, deadline
+from app.sla.calendar import DayOverride, Deadline, RecomputeWindow, WorkCalendar, deadline
 from app.sla.escalation import (
     WECHAT_WINDOW,
     due_soon_time,
@@ -119,7 +119,9 @@ def reply_limit(*, session: Session, unit_code: str | None) -> int:
 def compute_deadline(*, session: Session, received_at: datetime, working_days: int) -> Deadline:
     """The deadline under the current calendar (raises ValueError for a naive time)."""
     settings = get_settings()
-    return deadline(received_at, working_days=working_days, calendar=load_calendar(session=session), tz=settings.tz)
+    return deadline(
+        received_at, working_days=working_days, calendar=load_calendar(session=session), tz=settings.tz
+    )
 
 
 def apply_deadline(
@@ -133,7 +135,9 @@ def apply_deadline(
     WeChat private message, platform_window_closes_at."""
     now = now or clock.now()
     if working_days is None:
-        working_days = 0 if message.out_of_scope else reply_limit(session=session, unit_code=message.unit_code)
+        working_days = (
+            0 if message.out_of_scope else reply_limit(session=session, unit_code=message.unit_code)
+        )
     settings = load_settings(session=session)
     calendar = load_calendar(session=session)
     tz = get_settings().tz
@@ -151,7 +155,9 @@ def apply_deadline(
     else:
         message.sla_state = state_at(now, due_at=result.due_at, due_soon=message.due_soon_at)
         message.next_check_at = first_check(
-            due_soon=message.due_soon_at, window_closes_at=message.platform_window_closes_at, settings=settings
+            due_soon=message.due_soon_at,
+            window_closes_at=message.platform_window_closes_at,
+            settings=settings,
         )
     session.add(message)
 
@@ -279,6 +285,7 @@ def sensitive_alert(*, session: Session, message: Message, now: datetime | None 
         title=title,
         text=text,
         urgent=True,
+        working_hours_only=False,
         send_at=now,
         now=now,
     )
@@ -302,7 +309,12 @@ RECOMPUTE_PAGE = 500
 
 
 def recompute_open(
-    *, session: Session, actor: Principal | None, window: RecomputeWindow, note: str, now: datetime | None = None
+    *,
+    session: Session,
+    actor: Principal | None,
+    window: RecomputeWindow,
+    note: str,
+    now: datetime | None = None,
 ) -> int:
     """Recomputes the deadline of every open, unanswered message whose deadline the change of the days
     in `window` can move (and no other); audits each one whose due time or provisional mark changed.

@@ -1,0 +1,305 @@
+"""HTTP routes of the channels: platform webhooks (authenticated by their signatures, not by tokens),
+poll targets and health per account, and message imports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+
+from app import clock
+from app.channels import health, targets, webhooks
+from app.channels.imports import import_messages, parse_mapping
+from app.channels.models import (
+    HealthPublic,
+    HealthState,
+    ImportReport,
+    PollingUpdate,
+    PollTargetCreate,
+    PollTargetPublic,
+    PollTargetUpdate,
+)
+from app.deps import CurrentUser, SessionDep
+from app.errors import PayloadTooLarge
+from app.messages.models import MessageKind
+from connectors.base import MAX_BODY_BYTES
+
+TAG = "平台接入"
+webhooks_router = APIRouter(prefix="/webhooks", tags=[TAG])
+channels_router = APIRouter(tags=[TAG])
+imports_router = APIRouter(prefix="/imports", tags=["留言导入"])
+
+_UNAUTHENTICATED = {
+    401: {"description": "签名不符、重放（时间戳超出5分钟）或账号未配置验证密钥；不保存任何内容"},
+    400: {"description": "XML/JSON 格式错误、含 DTD/实体（XML 炸弹）或字段不合法"},
+    404: {"description": "账号不存在或不属于该平台"},
+    413: {"description": "请求体超过上限"},
+}
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body (signatures cover the exact bytes), refused with 413 past `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"请求体超过上限 {limit} 字节")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"请求体超过上限 {limit} 字节")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _answer(answer: webhooks.Answer) -> Response:
+    return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+
+
+def _raw_body_doc(media_type: str, example: str) -> dict[str, object]:
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": {"type": "string"}, "example": example}}}}
+
+
+# --- webhooks -------------------------------------------------------------------------------------------
+
+
+@webhooks_router.get(
+    "/wechat/{account_id}", summary="微信公众号服务器验证", response_class=Response, responses=_UNAUTHENTICATED
+)
+async def wechat_verify(
+    account_id: int,
+    request: Request,
+    session: SessionDep,
+    signature: str = "",
+    timestamp: str = "",
+    nonce: str = "",
+    echostr: str = "",
+) -> Response:
+    """公众号后台“服务器配置”提交时微信发来的验证请求：`signature` = SHA1(排序后的 token、timestamp、nonce)，
+    通过则原样返回 `echostr`。服务器地址填 `https://<域名>/api/v1/webhooks/wechat/{账号ID}`。"""
+    return _answer(webhooks.wechat_handshake(session=session, account_id=account_id, query=request.query_params))
+
+
+@webhooks_router.post(
+    "/wechat/{account_id}",
+    summary="接收微信公众号消息推送",
+    response_class=Response,
+    responses={200: {"description": "已保存，返回 success", "content": {"text/plain": {"example": "success"}}}, **_UNAUTHENTICATED},
+    openapi_extra=_raw_body_doc(
+        "text/xml",
+        "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[...]]></Encrypt></xml>",
+    ),
+)
+async def wechat_push(
+    account_id: int,
+    request: Request,
+    session: SessionDep,
+    signature: str = "",
+    timestamp: str = "",
+    nonce: str = "",
+    encrypt_type: Annotated[str, Query(description="安全模式为 aes")] = "",
+    msg_signature: Annotated[str, Query(description="安全模式的消息签名")] = "",
+    openid: str = "",
+) -> Response:
+    """明文模式与安全模式（AES）推送：验签（安全模式校验 msg_signature 并解密）、拒绝超过5分钟的重放，
+    先落库（按 MsgId 去重，事件按 FromUserName+CreateTime）再回复 `success`，满足5秒内应答的要求。
+    配置了 EncodingAESKey 的账号只接受安全模式推送。"""
+    body = await read_body(request)
+    return _answer(
+        webhooks.wechat_push(
+            session=session, account_id=account_id, query=request.query_params, body=body, now=clock.now()
+        )
+    )
+
+
+@webhooks_router.get(
+    "/weibo/{account_id}", summary="微博粉丝服务URL验证", response_class=Response, responses=_UNAUTHENTICATED
+)
+async def weibo_verify(
+    account_id: int,
+    request: Request,
+    session: SessionDep,
+    signature: str = "",
+    timestamp: str = "",
+    nonce: str = "",
+    echostr: str = "",
+) -> Response:
+    """微博粉丝服务平台的回调地址验证：`signature` = SHA1(排序后的 app_secret、timestamp、nonce)，通过则返回 `echostr`。"""
+    return _answer(webhooks.weibo_handshake(session=session, account_id=account_id, query=request.query_params))
+
+
+@webhooks_router.post(
+    "/weibo/{account_id}",
+    summary="接收微博私信推送",
+    response_class=Response,
+    responses=_UNAUTHENTICATED,
+    openapi_extra=_raw_body_doc(
+        "application/json",
+        '{"type":"text","receiver_id":"5612345678","sender_id":"1902538057",'
+        '"created_at":"Mon Jul 16 18:09:20 +0800 2012","text":"请问社保卡在哪里补办？","data":{}}',
+    ),
+)
+async def weibo_push(
+    account_id: int,
+    request: Request,
+    session: SessionDep,
+    signature: str = "",
+    timestamp: str = "",
+    nonce: str = "",
+) -> Response:
+    """粉丝服务平台推送的私信、@提及与事件：验签、拒绝重放，落库后返回空的 200。"""
+    body = await read_body(request)
+    return _answer(
+        webhooks.weibo_push(
+            session=session, account_id=account_id, query=request.query_params, body=body, now=clock.now()
+        )
+    )
+
+
+@webhooks_router.post(
+    "/douyin/{account_id}",
+    summary="接收抖音 Webhook",
+    response_class=Response,
+    responses=_UNAUTHENTICATED,
+    openapi_extra=_raw_body_doc(
+        "application/json",
+        '{"event":"verify_webhook","client_key":"awxxxxxxxx","content":{"challenge":12345}}',
+    ),
+)
+async def douyin_push(account_id: int, request: Request, session: SessionDep) -> Response:
+    """抖音开放平台的 Webhook：`verify_webhook` 原样返回 challenge；`X-Douyin-Signature` = SHA1(client_secret + 原始请求体)；
+    私信（im_receive_msg）按 Msg-Id 去重落库；本账号发出的消息（im_send_msg）作为回显关联到对应答复。
+    同一应用下其他已登记账号的私信按 `to_user_id` 存入对应账号。"""
+    body = await read_body(request)
+    return _answer(
+        webhooks.douyin_push(
+            session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
+        )
+    )
+
+
+@webhooks_router.post(
+    "/generic/{account_id}",
+    summary="网站/App 留言推送（签名）",
+    response_class=Response,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "重复投递：返回已保存的同一条留言的 id"}, **_UNAUTHENTICATED},
+    openapi_extra=_raw_body_doc(
+        "application/json",
+        '{"external_id":"web-20240506-001","kind":"comment","author":{"id":"u1001","name":"市民"},'
+        '"content":"小区门口路灯不亮，请尽快维修","received_at":"2024-05-06T09:30:00+08:00"}',
+    ),
+)
+async def generic_push(account_id: int, request: Request, session: SessionDep) -> Response:
+    """请求体同 `POST /messages`（不含 account_id）。请求头 `X-Huiying-Timestamp`（Unix 秒）与
+    `X-Huiying-Signature: sha256=<HMAC-SHA256(hmac_secret, timestamp + "." + 原始请求体) 的十六进制>`；
+    时间戳超过5分钟视为重放（401）。首次 201，重复投递 200 且返回同一个 `id`。"""
+    body = await read_body(request)
+    return _answer(
+        webhooks.generic_push(
+            session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
+        )
+    )
+
+
+# --- health and poll targets ------------------------------------------------------------------------------
+
+
+@channels_router.get("/accounts/{account_id}/health", response_model=HealthPublic, summary="账号接入状态")
+def account_health(account_id: int, session: SessionDep, user: CurrentUser) -> HealthPublic:
+    """轮询与推送的健康状况：最近成功时间、最近错误、连续失败次数、退避到何时、滞后秒数、各轮询目标的游标。"""
+    return health.get(session=session, principal=user, account_id=account_id, now=clock.now())
+
+
+@channels_router.get("/channels/health", response_model=list[HealthPublic], summary="全部账号接入状态")
+def list_health(
+    session: SessionDep,
+    user: CurrentUser,
+    platform: str | None = None,
+    unit_code: str | None = None,
+    state: Annotated[HealthState | None, Query(description="ok/idle/failing/rate_limited/needs_credentials")] = None,
+) -> list[HealthPublic]:
+    """当前用户可见的各账号接入状态，可按平台、单位、状态筛选（例如 `state=failing` 找出需要处理的账号）。"""
+    return health.list_all(
+        session=session, principal=user, now=clock.now(), platform=platform, unit_code=unit_code, state=state
+    )
+
+
+@channels_router.get(
+    "/accounts/{account_id}/poll-targets", response_model=list[PollTargetPublic], summary="轮询目标列表"
+)
+def list_targets(account_id: int, session: SessionDep, user: CurrentUser) -> list[PollTargetPublic]:
+    return [health.target_public(t) for t in targets.list_targets(session=session, actor=user, account_id=account_id)]
+
+
+@channels_router.post(
+    "/accounts/{account_id}/poll-targets",
+    response_model=PollTargetPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="添加轮询目标",
+)
+def add_target(account_id: int, data: PollTargetCreate, session: SessionDep, user: CurrentUser) -> PollTargetPublic:
+    """微信公众号：图文留言（`msg_data_id:index`）；抖音企业号：视频评论（`item_id`）；微博：留空，轮询“收到的评论”。
+    游标与收到的评论在同一事务中提交，重启后既不漏也不重。"""
+    return health.target_public(targets.add(session=session, actor=user, account_id=account_id, data=data))
+
+
+@channels_router.patch(
+    "/accounts/{account_id}/poll-targets/{target_id}", response_model=PollTargetPublic, summary="修改轮询目标"
+)
+def update_target(
+    account_id: int, target_id: int, data: PollTargetUpdate, session: SessionDep, user: CurrentUser
+) -> PollTargetPublic:
+    """改名、暂停/恢复，或 `restart` 从头重新扫描（已入库的不会重复）。"""
+    row = targets.update(session=session, actor=user, account_id=account_id, target_id=target_id, data=data)
+    return health.target_public(row)
+
+
+@channels_router.delete(
+    "/accounts/{account_id}/poll-targets/{target_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="删除轮询目标",
+)
+def delete_target(account_id: int, target_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    targets.delete(session=session, actor=user, account_id=account_id, target_id=target_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@channels_router.patch("/accounts/{account_id}/polling", response_model=HealthPublic, summary="设置轮询")
+def set_polling(account_id: int, data: PollingUpdate, session: SessionDep, user: CurrentUser) -> HealthPublic:
+    """开启/暂停该账号的轮询、设置间隔（秒，30–86400）；修改后立即安排一次轮询。"""
+    targets.set_polling(session=session, actor=user, account_id=account_id, data=data)
+    return health.get(session=session, principal=user, account_id=account_id, now=clock.now())
+
+
+# --- imports ------------------------------------------------------------------------------------------------
+
+
+@imports_router.post("/messages", response_model=ImportReport, summary="导入留言（CSV/XLSX）")
+def import_file(
+    session: SessionDep,
+    user: CurrentUser,
+    account_id: Annotated[int, Query(description="导入到哪个账号（如“12345热线”账号）")],
+    file: Annotated[UploadFile, File(description="CSV（UTF-8/GB18030）或 XLSX")],
+    kind: Annotated[MessageKind, Query(description="留言类型")] = MessageKind.comment,
+    mapping: Annotated[
+        str | None,
+        Form(
+            description='列映射 JSON（可选），字段：external_id、subject、content、posted_at、author、reply、replied_at，'
+            '例如 {"content": "诉求内容", "posted_at": "登记时间"}'
+        ),
+    ] = None,
+) -> ImportReport:
+    """导入 12345 热线或旧留言板的导出文件。默认识别“编号/留言主题/留言详情/留言时间/留言用户/答复意见/答复时间”等中文表头。
+    逐行校验，返回 `imported`（新入库）、`duplicates`（已存在）、`rejected[{row, reason}]`；同一文件重复导入不会重复入库。
+    原系统已答复的留言直接记为已答复（按原答复时间统计时限）。"""
+    data = file.file.read()
+    return import_messages(
+        session=session,
+        actor=user,
+        account_id=account_id,
+        data=data,
+        filename=file.filename or "upload.csv",
+        kind=kind,
+        mapping=parse_mapping(mapping),
+    )

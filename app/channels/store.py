@@ -1,0 +1,181 @@
+"""Putting what a platform delivered into the inbound queue: one item (webhooks, through the messages
+service), or a batch inside the caller's transaction (polls and imports, so a cursor or an import
+commits together with the messages it covered)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from app.accounts.models import Account
+from app.accounts.service import AccountRef
+from app.auth import Principal
+from app.errors import BadRequest, NotFound
+from app.messages import service as messages
+from app.messages.ingest_sql import insert_message
+from app.messages.models import Author, Message, MessageCreate, MessageStatus
+from app.security import decrypt_secrets
+from app.users.models import Role
+from connectors.base import InboundItem
+
+EMPTY_CONTENT = "[无文字内容]"
+
+
+def platform_actor(platform: str) -> Principal:
+    """The system principal a platform's deliveries are recorded under (audit: who brought it in)."""
+    return Principal(user_id=None, name=platform, role=Role.admin, unit_code=None, units=None)
+
+
+@dataclass(frozen=True)
+class ChannelAccount:
+    """An account as the channels need it: its identity, owner unit, state and decrypted secrets."""
+
+    id: int
+    platform: str
+    external_id: str
+    unit_code: str
+    active: bool
+    secrets: Mapping[str, str]
+
+    @property
+    def ref(self) -> AccountRef:
+        return AccountRef(id=self.id, platform=self.platform, unit_code=self.unit_code, active=self.active)
+
+
+_COLUMNS = (
+    Account.id,
+    Account.platform,
+    Account.external_id,
+    Account.unit_code,
+    Account.active,
+    Account.secrets_encrypted,
+)
+
+
+def load_account(*, session: Session, account_id: int, platform: str) -> ChannelAccount:
+    """The account for a platform's delivery; 404 when there is none on that platform."""
+    row = session.execute(select(*_COLUMNS).where(Account.id == account_id)).first()  # type: ignore[arg-type]
+    if row is None or row[1] != platform:
+        raise NotFound(f"账号 {account_id} 不存在")
+    return _channel_account(row)
+
+
+def find_account(*, session: Session, platform: str, external_id: str) -> ChannelAccount | None:
+    """The account registered with that platform identity (Douyin routes pushes by open_id)."""
+    row = session.execute(
+        select(*_COLUMNS).where(Account.platform == platform, Account.external_id == external_id)  # type: ignore[arg-type]
+    ).first()
+    return _channel_account(row) if row is not None else None
+
+
+def _channel_account(row: Any) -> ChannelAccount:
+    return ChannelAccount(
+        id=row[0],
+        platform=row[1],
+        external_id=row[2],
+        unit_code=row[3],
+        active=bool(row[4]),
+        secrets=_secrets(row[5] or ""),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _secrets(blob: str) -> Mapping[str, str]:
+    # Keyed by the ciphertext, so a change of secrets is seen at once; decrypting costs more than the push.
+    return decrypt_secrets(blob) if blob else {}
+
+
+def message_data(account_id: int, item: InboundItem) -> MessageCreate:
+    """The item as `POST /messages` would take it; BadRequest when a field cannot be stored."""
+    try:
+        return MessageCreate(
+            account_id=account_id,
+            external_id=item.external_id,
+            kind=item.kind,
+            author=Author(id=item.author_id[:128], name=item.author_name[:128]),
+            content=item.content if item.content.strip() else EMPTY_CONTENT,
+            received_at=item.received_at,
+            thread_ref=dict(item.thread_ref),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise BadRequest(f"消息字段不合法：{where} {first.get('msg', '')}", code="malformed") from exc
+
+
+def ingest_one(*, session: Session, account: ChannelAccount, item: InboundItem) -> tuple[int, str, bool]:
+    """Stores one pushed message (idempotent on the platform id); returns (id, status, created). Commits."""
+    data = message_data(account.id, item)
+    stored, created = messages.ingest(
+        session=session, actor=platform_actor(account.platform), data=data, account=account.ref
+    )
+    assert stored.id is not None
+    return stored.id, stored.status, created
+
+
+def insert_batch(
+    *,
+    session: Session,
+    account: ChannelAccount | AccountRef,
+    items: list[MessageCreate],
+    actor: Principal,
+    now: datetime,
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, int]:
+    """Inserts messages in the caller's transaction (no commit); returns {external_id: id} of the new
+    ones — the others were already stored. `extra` sets more columns of a new message by external id."""
+    if not account.active:
+        raise BadRequest(f"账号 {account.id} 已停用，不再接收消息")
+    created: dict[str, int] = {}
+    for data in items:
+        received_at = (data.received_at or now).astimezone(UTC)
+        values: dict[str, Any] = {
+            "account_id": account.id,
+            "platform": account.platform,
+            "external_id": data.external_id,
+            "kind": data.kind.value,
+            "author_id": data.author.id,
+            "author_name": data.author.name,
+            "content": data.content,
+            "thread_ref": data.thread_ref,
+            "received_at": received_at,
+            "created_at": now,
+            "updated_at": now,
+            "status": MessageStatus.received.value,
+            "unit_code": account.unit_code,
+            "out_of_scope": False,
+            "transfer_count": 0,
+            "flags": [],
+            "suggestions": [],
+            "provisional": False,
+            "escalation_level": 0,
+        }
+        audit = {
+            "at": now,
+            "actor_id": actor.user_id,
+            "actor_name": actor.name,
+            "action": "message.ingest",
+            "entity_type": "message",
+            "unit_code": account.unit_code,
+            "after": {"account_id": account.id, "external_id": data.external_id, "kind": data.kind.value},
+        }
+        message_id = insert_message(session, values, audit, now)
+        if message_id is not None:
+            created[data.external_id] = message_id
+    if extra:
+        _apply_extra(session, created, extra)
+    return created
+
+
+def _apply_extra(session: Session, created: dict[str, int], extra: Mapping[str, Mapping[str, Any]]) -> None:
+    for external_id, values in extra.items():
+        message_id = created.get(external_id)
+        if message_id is not None and values:
+            session.execute(update(Message).where(Message.id == message_id).values(**values))  # type: ignore[arg-type]

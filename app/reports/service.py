@@ -1,0 +1,476 @@
+"""Supervision reports from the messages table: counts grouped in SQL (per unit, account, platform,
+period), reply-time percentiles in working days and hours in Python, and the overdue view."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from app.accounts.models import Account
+from app.auth import Principal
+from app.errors import Invalid
+from app.messages.models import OPEN_STATUSES, Message
+from app.messages.present import masked
+from app.registry.models import PLATFORM_LABELS, AccountCheck
+from app.registry.service import working_days_after
+from app.reports.models import (
+    ColumnInfo,
+    Dimension,
+    OverdueBucket,
+    OverdueItem,
+    OverdueReport,
+    Report,
+    ReportRow,
+)
+from app.reports.periods import Bucket, Period, buckets
+from app.reports.stats import nearest_rank, rate
+from app.sla.calendar import WorkCalendar, working_days_between, working_hours_between
+from app.units.models import Unit
+
+COUNT_FIELDS = (
+    "received",
+    "answered",
+    "answered_on_time",
+    "answered_late",
+    "overdue_now",
+    "open_now",
+    "out_of_scope",
+    "transferred",
+    "transfers",
+    "escalated",
+)
+
+METRIC_LABELS: dict[str, str] = {
+    "received": "收到留言",
+    "answered": "已答复",
+    "answered_on_time": "按时答复",
+    "answered_late": "超期答复",
+    "overdue_now": "超期未答复",
+    "open_now": "办理中（未超期）",
+    "out_of_scope": "非受理范围",
+    "transferred": "转办留言",
+    "transfers": "转办次数",
+    "escalated": "督办留言",
+    "on_time_rate": "按时答复率（%）",
+    "reply_days_median": "答复用时中位数（工作日）",
+    "reply_days_p90": "答复用时P90（工作日）",
+    "reply_hours_median": "答复用时中位数（工作小时）",
+    "reply_hours_p90": "答复用时P90（工作小时）",
+}
+
+ID_LABELS: dict[str, str] = {
+    "unit_code": "单位代码",
+    "unit_name": "单位名称",
+    "account_id": "账号ID",
+    "account_name": "账号名称",
+    "platform_label": "平台",
+    "zombie": "僵尸账号",
+    "period": "周期",
+    "period_label": "时间段",
+}
+
+ID_COLUMNS: dict[Dimension, tuple[str, ...]] = {
+    Dimension.unit: ("unit_code", "unit_name"),
+    Dimension.account: ("account_id", "account_name", "platform_label", "unit_code", "unit_name", "zombie"),
+    Dimension.platform: ("platform_label",),
+    Dimension.period: (),
+}
+
+UNROUTED_LABEL = "未分办"
+TOTAL_LABEL = "合计"
+
+
+@dataclass
+class _Cell:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_FIELDS, 0))
+    days: list[float] = field(default_factory=list)
+    hours: list[float] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, Any]:
+        c = self.counts
+        hours_median = nearest_rank(self.hours, 0.5)
+        hours_p90 = nearest_rank(self.hours, 0.9)
+        return {
+            **c,
+            "on_time_rate": rate(
+                c["answered_on_time"], c["answered_on_time"] + c["answered_late"] + c["overdue_now"]
+            ),
+            "reply_days_median": nearest_rank(self.days, 0.5),
+            "reply_days_p90": nearest_rank(self.days, 0.9),
+            "reply_hours_median": None if hours_median is None else round(hours_median, 1),
+            "reply_hours_p90": None if hours_p90 is None else round(hours_p90, 1),
+        }
+
+    def add(self, other: _Cell) -> None:
+        for key in COUNT_FIELDS:
+            self.counts[key] += other.counts[key]
+        self.days.extend(other.days)
+        self.hours.extend(other.hours)
+
+
+def columns_for(dimension: Dimension, period: Period | None) -> list[ColumnInfo]:
+    """The report's columns in file order: identity, period, then the metrics."""
+    keys = list(ID_COLUMNS[dimension])
+    if period is not None:
+        keys += ["period", "period_label"]
+    keys += list(METRIC_LABELS)
+    return [ColumnInfo(key=k, label=ID_LABELS.get(k) or METRIC_LABELS[k]) for k in keys]
+
+
+def local_range(
+    date_from: date | None, date_to: date | None, *, tz: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
+    """[start, end) in UTC for local dates `date_from`..`date_to`, both included."""
+    if date_from and date_to and date_from > date_to:
+        raise Invalid("起始日期不能晚于截止日期")
+    start = datetime.combine(date_from, time(0), tzinfo=tz).astimezone(UTC) if date_from else None
+    end = (
+        datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC) if date_to else None
+    )
+    return start, end
+
+
+def _filters(
+    principal: Principal,
+    start: datetime | None,
+    end: datetime | None,
+    unit_code: str | None,
+    platform: str | None,
+) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if principal.units is not None:
+        out.append(col(Message.unit_code).in_(principal.units))
+    if start is not None:
+        out.append(col(Message.received_at) >= start)
+    if end is not None:
+        out.append(col(Message.received_at) < end)
+    if unit_code is not None:
+        out.append(col(Message.unit_code) == unit_code)
+    if platform is not None:
+        out.append(col(Message.platform) == platform)
+    return out
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _count_columns(now: datetime) -> list[Any]:
+    replied = col(Message.first_replied_at)
+    due = col(Message.due_at)
+    answered = replied.is_not(None)
+    waiting = and_(replied.is_(None), col(Message.status).in_([s.value for s in OPEN_STATUSES]))
+    return [
+        func.count().label("received"),
+        _flag(answered).label("answered"),
+        _flag(and_(answered, due.is_not(None), replied <= due)).label("answered_on_time"),
+        _flag(and_(answered, due.is_not(None), replied > due)).label("answered_late"),
+        _flag(and_(waiting, due < now)).label("overdue_now"),
+        _flag(and_(waiting, or_(due.is_(None), due >= now))).label("open_now"),
+        _flag(col(Message.out_of_scope).is_(True)).label("out_of_scope"),
+        _flag(col(Message.transfer_count) > 0).label("transferred"),
+        func.coalesce(func.sum(col(Message.transfer_count)), 0).label("transfers"),
+        _flag(col(Message.escalation_level) > 0).label("escalated"),
+    ]
+
+
+def _key_column(dimension: Dimension) -> Any:
+    if dimension == Dimension.unit:
+        return col(Message.unit_code)
+    if dimension == Dimension.account:
+        return col(Message.account_id)
+    if dimension == Dimension.platform:
+        return col(Message.platform)
+    return None
+
+
+def build_report(
+    *,
+    session: Session,
+    principal: Principal,
+    dimension: Dimension,
+    period: Period | None,
+    date_from: date | None,
+    date_to: date | None,
+    now: datetime,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    unit_code: str | None = None,
+    platform: str | None = None,
+) -> Report:
+    """Counts and reply times of the messages received from `date_from` to `date_to` (local dates,
+    both included; None = unbounded), one row per `dimension` value (and per `period` bucket)."""
+    if dimension == Dimension.period and period is None:
+        period = Period.week
+    start, end = local_range(date_from, date_to, tz=tz)
+    filters = _filters(principal, start, end, unit_code, platform)
+    first, last = session.exec(
+        select(func.min(Message.received_at), func.max(Message.received_at)).where(*filters)
+    ).one()
+
+    spans: list[Bucket] = []
+    if period is not None:
+        lo = date_from or (first.astimezone(tz).date() if first else None)
+        hi = date_to or (last.astimezone(tz).date() if last else None)
+        if lo is not None and hi is not None:
+            try:
+                spans = buckets(lo, hi, period, tz=tz)
+            except ValueError as exc:
+                raise Invalid("时间范围内的周期过多，请缩小时间范围或改用更长的周期") from exc
+
+    keys: list[Any] = []
+    key_col = _key_column(dimension)
+    if key_col is not None:
+        keys.append(key_col.label("k"))
+    if spans:
+        bucket = case(*[(col(Message.received_at) < b.end_at, i) for i, b in enumerate(spans)], else_=-1)
+        keys.append(bucket.label("bucket"))
+
+    # Group by the output names: PostgreSQL would see the CASE's bound parameters as a different expression.
+    group_by: list[Any] = [literal_column(k.name) for k in keys]
+    cells: dict[tuple[Any, int | None], _Cell] = defaultdict(_Cell)
+    count_query = sa_select(*keys, *_count_columns(now)).where(*filters)
+    if group_by:
+        count_query = count_query.group_by(*group_by)
+    for row in session.execute(count_query):
+        mapping = row._mapping
+        cell = cells[_cell_key(mapping, key_col is not None, bool(spans))]
+        for name in COUNT_FIELDS:
+            cell.counts[name] = int(mapping[name] or 0)
+
+    duration_query = sa_select(*keys, col(Message.received_at), col(Message.first_replied_at)).where(
+        *filters, col(Message.first_replied_at).is_not(None)
+    )
+    for row in session.execute(duration_query):
+        mapping = row._mapping
+        received_at, replied_at = mapping["received_at"], mapping["first_replied_at"]
+        cell = cells[_cell_key(mapping, key_col is not None, bool(spans))]
+        cell.days.append(float(working_days_between(received_at, replied_at, calendar=calendar, tz=tz)))
+        cell.hours.append(working_hours_between(received_at, replied_at, calendar=calendar, tz=tz))
+
+    rows = _rows(session, principal, dimension, spans, cells, unit_code, platform)
+    total = _Cell()
+    for cell in cells.values():
+        total.add(cell)
+    total_row = ReportRow(**total.metrics())
+    _label_total(total_row, dimension, period)
+    return Report(
+        dimension=dimension,
+        period=period.value if period else None,
+        date_from=date_from,
+        date_to=date_to,
+        generated_at=now,
+        timezone=tz.key,
+        first_received_at=first,
+        last_received_at=last,
+        columns=columns_for(dimension, period),
+        rows=rows,
+        total=total_row,
+    )
+
+
+def _cell_key(mapping: Any, has_key: bool, has_bucket: bool) -> tuple[Any, int | None]:
+    return (mapping["k"] if has_key else None, int(mapping["bucket"]) if has_bucket else None)
+
+
+def _label_total(row: ReportRow, dimension: Dimension, period: Period | None) -> None:
+    if dimension == Dimension.unit:
+        row.unit_name = TOTAL_LABEL
+    elif dimension == Dimension.account:
+        row.account_name = TOTAL_LABEL
+    elif dimension == Dimension.platform:
+        row.platform_label = TOTAL_LABEL
+    if period is not None:
+        row.period_label = TOTAL_LABEL
+
+
+def _rows(
+    session: Session,
+    principal: Principal,
+    dimension: Dimension,
+    spans: Sequence[Bucket],
+    cells: dict[tuple[Any, int | None], _Cell],
+    unit_code: str | None,
+    platform: str | None,
+) -> list[ReportRow]:
+    keys = set(cells)
+    if not spans:
+        # Without periods every unit / account in scope gets a row, even with nothing received.
+        if dimension == Dimension.unit:
+            keys |= {(code, None) for code in _unit_names(session, principal, unit_code)}
+        elif dimension == Dimension.account:
+            keys |= {(a.id, None) for a in _accounts(session, principal, unit_code, platform)}
+    elif dimension == Dimension.period:
+        keys |= {(None, i) for i in range(len(spans))}
+    keys.discard((None, -1))
+
+    unit_names = _unit_names(session, principal, None)
+    accounts: dict[int, Account] = {}
+    checks: dict[int, AccountCheck] = {}
+    if dimension == Dimension.account:
+        ids = [k for k, _ in keys if k is not None]
+        accounts = {a.id: a for a in session.exec(select(Account).where(col(Account.id).in_(ids))) if a.id}
+        checks = {
+            c.account_id: c
+            for c in session.exec(select(AccountCheck).where(col(AccountCheck.account_id).in_(ids)))
+        }
+
+    def sort_key(item: tuple[Any, int | None]) -> tuple[Any, ...]:
+        key, bucket = item
+        return (key is None, str(key) if dimension != Dimension.account else int(key or 0), bucket or 0)
+
+    rows: list[ReportRow] = []
+    for key, bucket in sorted(keys, key=sort_key):
+        cell = cells.get((key, bucket)) or _Cell()
+        row = ReportRow(**cell.metrics())
+        if dimension == Dimension.unit:
+            row.unit_code = key
+            row.unit_name = unit_names.get(key, key) if key is not None else UNROUTED_LABEL
+        elif dimension == Dimension.account:
+            account = accounts.get(int(key))
+            row.account_id = int(key)
+            if account is not None:
+                row.account_name, row.platform = account.name, account.platform
+                row.platform_label = PLATFORM_LABELS.get(account.platform, account.platform)
+                row.unit_code, row.unit_name = account.unit_code, unit_names.get(account.unit_code)
+            check = checks.get(int(key))
+            row.zombie = check.zombie if check is not None else None
+            row.zombie_reasons = list(check.reasons) if check is not None else None
+        elif dimension == Dimension.platform:
+            row.platform = key
+            row.platform_label = PLATFORM_LABELS.get(key, key)
+        if bucket is not None and 0 <= bucket < len(spans):
+            span = spans[bucket]
+            row.period, row.period_label, row.period_start = span.key, span.label, span.start
+        rows.append(row)
+    return rows
+
+
+def _unit_names(session: Session, principal: Principal, unit_code: str | None) -> dict[str, str]:
+    query = select(Unit.code, Unit.name).order_by(col(Unit.code))
+    if principal.units is not None:
+        query = query.where(col(Unit.code).in_(principal.units))
+    if unit_code is not None:
+        query = query.where(Unit.code == unit_code)
+    return {code: name for code, name in session.exec(query)}
+
+
+def _accounts(
+    session: Session, principal: Principal, unit_code: str | None, platform: str | None
+) -> list[Account]:
+    query = select(Account).order_by(col(Account.id))
+    if principal.units is not None:
+        query = query.where(col(Account.unit_code).in_(principal.units))
+    if unit_code is not None:
+        query = query.where(Account.unit_code == unit_code)
+    if platform is not None:
+        query = query.where(Account.platform == platform)
+    return list(session.exec(query))
+
+
+OVERDUE_BUCKETS: tuple[tuple[str, str, int, int | None], ...] = (
+    ("lt1", "超期不足1个工作日", 0, 0),
+    ("1-2", "超期1–2个工作日", 1, 2),
+    ("3-5", "超期3–5个工作日", 3, 5),
+    ("6-10", "超期6–10个工作日", 6, 10),
+    ("gt10", "超期10个工作日以上", 11, None),
+)
+
+
+def overdue_report(
+    *,
+    session: Session,
+    principal: Principal,
+    now: datetime,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    unit_code: str | None = None,
+    limit: int = 20,
+) -> OverdueReport:
+    """Unanswered open messages: the overdue ones grouped by how long past their deadline, by unit,
+    the oldest few, and how many fall due today and within three working days."""
+    scope = _filters(principal, None, None, unit_code, None)
+    waiting = and_(
+        col(Message.first_replied_at).is_(None),
+        col(Message.status).in_([s.value for s in OPEN_STATUSES]),
+        col(Message.due_at).is_not(None),
+    )
+    today = now.astimezone(tz).date()
+    counts: Counter[str] = Counter()
+    per_unit: Counter[str | None] = Counter()
+    overdue: list[tuple[int, int]] = []
+    rows = session.exec(
+        select(Message.id, Message.unit_code, Message.due_at).where(
+            *scope, waiting, col(Message.due_at) < now
+        )
+    )
+    for message_id, code, due_at in rows:
+        assert due_at is not None and message_id is not None
+        late = working_days_after(due_at.astimezone(tz).date(), today, calendar=calendar)
+        for key, _label, low, high in OVERDUE_BUCKETS:
+            if late >= low and (high is None or late <= high):
+                counts[key] += 1
+        per_unit[code] += 1
+        overdue.append((late, message_id))
+    overdue.sort(key=lambda item: (-item[0], item[1]))
+    chosen = {mid: late for late, mid in overdue[:limit]}
+    unit_names = _unit_names(session, principal, None)
+    oldest: list[OverdueItem] = []
+    if chosen:
+        for message in session.exec(select(Message).where(col(Message.id).in_(chosen))):
+            assert message.id is not None and message.due_at is not None
+            oldest.append(
+                OverdueItem(
+                    id=message.id,
+                    unit_code=message.unit_code,
+                    unit_name=unit_names.get(message.unit_code or "", None),
+                    platform=message.platform,
+                    received_at=message.received_at,
+                    due_at=message.due_at,
+                    working_days_overdue=chosen[message.id],
+                    escalation_level=message.escalation_level,
+                    excerpt=_excerpt(message.content),
+                )
+            )
+        oldest.sort(key=lambda item: (-item.working_days_overdue, item.id))
+
+    # Upcoming: due later today, and within the next three working days (today included).
+    end_today = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    horizon, found = today, 0
+    while found < 3:
+        horizon += timedelta(days=1)
+        found += int(calendar.is_workday(horizon))
+    end_horizon = datetime.combine(horizon + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    due_today, due_soon = session.exec(
+        select(
+            _flag(col(Message.due_at) < end_today),
+            _flag(col(Message.due_at) < end_horizon),
+        ).where(*scope, waiting, col(Message.due_at) >= now)
+    ).one()
+    return OverdueReport(
+        generated_at=now,
+        total=len(overdue),
+        buckets=[OverdueBucket(key=k, label=label, count=counts[k]) for k, label, _, _ in OVERDUE_BUCKETS],
+        upcoming=[
+            OverdueBucket(key="today", label="今天到期", count=int(due_today or 0)),
+            OverdueBucket(key="3wd", label="3个工作日内到期", count=int(due_soon or 0)),
+        ],
+        by_unit=[
+            OverdueBucket(key=code or "", label=unit_names.get(code or "", UNROUTED_LABEL), count=n)
+            for code, n in per_unit.most_common()
+        ],
+        oldest=oldest,
+    )
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    text = " ".join(masked(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
