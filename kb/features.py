@@ -3,14 +3,17 @@
 Input text is already normalised; the same functions serve both sides so that they always agree.
 Characters and syllables come from the content text (stop-words cut out, synonyms canonical), so
 filler such as "请问" or "怎么" never counts, while n-grams still span words jieba split wrongly.
-Syllables are pinyin-encoded characters (see `kb.pinyin.encode`).
+Character and syllable n-grams are integer keys (`kb.grams`); syllables are pinyin-encoded
+characters (`kb.pinyin.encode`), so homophones share keys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kb import pinyin, segment
+import numpy as np
+
+from kb import grams, pinyin, segment
 
 WORD = 0
 CHAR = 1
@@ -19,14 +22,14 @@ ANSWER = 3
 CHANNELS = (WORD, CHAR, PINYIN, ANSWER)
 
 # Unigrams make four-character queries and reworded questions meet; trigrams reward longer runs.
-# Syllables only in pairs: a lone syllable is shared by dozens of unrelated characters.
 CHAR_SIZES = (1, 2, 3)
+# Syllables only in pairs: a lone syllable is shared by dozens of unrelated characters.
 SYLLABLE_SIZES = (2,)
-ANSWER_SIZES = (1, 2)
-# Initials terms carry a prefix that no encoded syllable or character can produce.
-_ABBREVIATION = "~"
+# Answers are long: unigrams and bigrams are enough there and keep the index small.
+ANSWER_MAX = 2
 # Only words this long get an initials term: two letters (ba, sz, ...) collide with too many words.
 _MIN_ABBREVIATION = 3
+_SYLLABLE_MASK = grams.range_mask(pinyin.CODE_FIRST, pinyin.CODE_LAST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,24 +39,38 @@ class QuestionTerms:
     text: str
     codes: str  # `text` pinyin-encoded, for explaining homophone matches
     words: tuple[str, ...]
-    chars: tuple[str, ...]
-    pinyin: tuple[str, ...]
+    chars: np.ndarray
+    pinyin: np.ndarray
     abbreviations: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
 class QueryTerms:
-    """A normalised query: its content words, pinyin shorthand, and terms per channel."""
+    """A normalised query: content words, pinyin shorthand, and unique terms per channel."""
 
     text: str
     words: list[str]
     abbreviations: list[str]
-    channels: list[list[str]]
+    word_terms: list[str]
+    chars: np.ndarray
+    pinyin: np.ndarray
+    answer: np.ndarray
 
 
-def syllable_ngrams(text: str, sizes: tuple[int, ...] = SYLLABLE_SIZES) -> list[str]:
-    """Encoded syllable n-grams of normalised `text`."""
-    return segment.ngrams(pinyin.SYLLABLE_RUN.findall(pinyin.encode(text)), sizes)
+def char_keys(text: str, sizes: tuple[int, ...]) -> np.ndarray:
+    """Character n-gram keys of normalised `text`."""
+    cp = grams.codepoints(text)
+    return grams.keys(cp, grams.text_mask(cp), sizes)
+
+
+def syllable_keys(text: str) -> np.ndarray:
+    """Syllable n-gram keys of normalised `text`."""
+    cp = grams.codepoints(pinyin.encode(text))
+    return grams.keys(cp, _SYLLABLE_MASK(cp), SYLLABLE_SIZES)
+
+
+def _abbreviation_keys(letters: list[str]) -> np.ndarray:
+    return np.array([grams.abbreviation(a) for a in letters], dtype=np.int64)
 
 
 def question_terms(text: str) -> QuestionTerms:
@@ -69,29 +86,32 @@ def question_terms(text: str) -> QuestionTerms:
         text=text,
         codes=pinyin.encode(text),
         words=tuple(segment.expand(raw_words)),
-        chars=tuple(segment.char_ngrams(body, CHAR_SIZES)),
-        pinyin=tuple(syllable_ngrams(body) + [_ABBREVIATION + a for a in abbreviations]),
+        chars=char_keys(body, CHAR_SIZES),
+        pinyin=np.concatenate([syllable_keys(body), _abbreviation_keys(list(abbreviations))]),
         abbreviations=abbreviations,
     )
 
 
-def answer_terms(text: str) -> list[str]:
-    """Character uni/bigrams of an answer: no jieba, so long answers index fast.
+def answer_terms(text: str) -> np.ndarray:
+    """Character uni/bigram keys of an answer: no jieba, so long answers index fast.
 
     Typos are left to the question channels; syllables of answers added little and doubled the index.
     """
-    return segment.char_ngrams(text, ANSWER_SIZES)
+    return char_keys(text, tuple(range(1, ANSWER_MAX + 1)))
 
 
 def query_terms(text: str) -> QueryTerms:
-    """Terms of normalised query `text`, one list per channel."""
+    """Terms of normalised query `text`."""
     raw_words, body = segment.content(text)
-    chars = segment.char_ngrams(body, CHAR_SIZES)
+    chars = np.unique(char_keys(body, CHAR_SIZES))
     abbreviations = pinyin.abbreviations(body)
-    channels = [
-        segment.expand(raw_words),
-        chars,
-        syllable_ngrams(body) + [_ABBREVIATION + a for a in abbreviations],
-        [c for c in chars if len(c) in ANSWER_SIZES],
-    ]
-    return QueryTerms(text, raw_words, abbreviations, channels)
+    syllables = np.unique(np.concatenate([syllable_keys(body), _abbreviation_keys(abbreviations)]))
+    return QueryTerms(
+        text=text,
+        words=raw_words,
+        abbreviations=abbreviations,
+        word_terms=list(dict.fromkeys(segment.expand(raw_words))),
+        chars=chars,
+        pinyin=syllables,
+        answer=grams.short(chars, ANSWER_MAX),
+    )

@@ -130,7 +130,9 @@ def _attach(terms: _Terms, vocab: list[dict[str, int]]) -> _Doc:
     for c in CHANNELS:
         table = vocab[c]
         counts = terms.counts[c]
-        ids.append(array("q", [table.setdefault(t, len(table)) for t in counts]))
+        new = [t for t in counts if t not in table]
+        table.update(zip(new, range(len(table), len(table) + len(new)), strict=True))
+        ids.append(array("q", map(table.__getitem__, counts)))
         tfs.append(array("d", counts.values()))
     return _Doc(terms, tuple(ids), tuple(tfs))
 

@@ -7,10 +7,12 @@ n-grams are plain character n-grams of the encoded string (fast, and one code pa
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import threading
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 _TONES = str.maketrans(
     {
@@ -26,6 +28,9 @@ _TONES = str.maketrans(
 )
 _LATIN = re.compile(r"[a-z]+")
 _CODE_BASE = 0xE000
+# Code points that stand for syllables (about 410 are used).
+CODE_FIRST = _CODE_BASE
+CODE_LAST = _CODE_BASE + 0x7FF
 _lock = threading.Lock()
 
 
@@ -40,6 +45,22 @@ class _Tables:
 _tables: _Tables | None = None
 
 
+def _character_readings() -> dict[int, str]:
+    """pypinyin's per-character table, loaded alone: importing the package also loads its phrase
+    dictionaries (0.2 s, tens of MB) that per-character readings do not need."""
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is not None and spec.origin is not None:
+        path = Path(spec.origin).with_name("pinyin_dict.py")
+        module_spec = importlib.util.spec_from_file_location("_kb_pinyin_dict", path)
+        if path.exists() and module_spec is not None and module_spec.loader is not None:
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            return dict(module.pinyin_dict)
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return dict(pinyin_dict)
+
+
 def _load() -> _Tables:
     """Build the tables once (about 0.1 s).
 
@@ -50,8 +71,7 @@ def _load() -> _Tables:
     if _tables is None:
         with _lock:
             if _tables is None:
-                from pypinyin.pinyin_dict import pinyin_dict
-
+                pinyin_dict = _character_readings()
                 reading = {
                     chr(cp): readings.split(",", 1)[0].translate(_TONES) for cp, readings in pinyin_dict.items()
                 }
@@ -136,4 +156,4 @@ def abbreviations(text: str) -> list[str]:
     return [w for w in _LATIN.findall(text) if 2 <= len(w) <= 6 and split_latin(w) is None]
 
 
-SYLLABLE_RUN = re.compile(f"[{chr(_CODE_BASE)}-{chr(_CODE_BASE + 0x7FF)}]+")
+SYLLABLE_RUN = re.compile(f"[{chr(CODE_FIRST)}-{chr(CODE_LAST)}]+")

@@ -103,9 +103,10 @@ def _bulk_insert(engine: Any, account_id: int, unit: str, total: int) -> float:
     try:
         if dialect.name == "postgresql":
             conn = raw.driver_connection
-            with conn.cursor() as cur, cur.copy(
-                f"COPY messages ({', '.join(c.name for c in columns)}) FROM STDIN"
-            ) as copy:
+            with (
+                conn.cursor() as cur,
+                cur.copy(f"COPY messages ({', '.join(c.name for c in columns)}) FROM STDIN") as copy,
+            ):
                 for row in _rows(account_id, unit, total, 1):
                     copy.write_row([row.get(c.name, _default(c)) for c in columns])
             conn.commit()
@@ -149,7 +150,9 @@ def _time(fn: Callable[[], Any], runs: int) -> list[float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pg", nargs="?", const=DEFAULT_PG, default=None, help="PostgreSQL server URL")
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=10_000)
@@ -177,7 +180,12 @@ def main() -> int:
             session.add(Unit(code="bench", name="压测单位", keywords=[], created_at=NOW, updated_at=NOW))
             session.flush()
             account = Account(
-                platform="generic", name="压测", external_id="bench", unit_code="bench", created_at=NOW, updated_at=NOW
+                platform="generic",
+                name="压测",
+                external_id="bench",
+                unit_code="bench",
+                created_at=NOW,
+                updated_at=NOW,
             )
             session.add(account)
             session.flush()
@@ -196,7 +204,9 @@ def main() -> int:
         with engine.connect() as conn:
             explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
             plan = conn.execute(
-                text(f"{explain}SELECT id FROM messages WHERE next_check_at <= :now ORDER BY next_check_at LIMIT 1000"),
+                text(
+                    f"{explain}SELECT id FROM messages WHERE next_check_at <= :now ORDER BY next_check_at LIMIT 1000"
+                ),
                 {"now": NOW.replace(tzinfo=None) if engine.dialect.name == "sqlite" else NOW},
             ).all()
         print("plan:", " | ".join(str(r[-1]) for r in plan))
@@ -212,7 +222,10 @@ def main() -> int:
         with engine.begin() as conn:
             # 10,000 messages whose due-soon time has come: each turns due_soon and records its notice.
             past = NOW - timedelta(minutes=1)
-            params = {"past": past.replace(tzinfo=None) if engine.dialect.name == "sqlite" else past, "n": due}
+            params = {
+                "past": past.replace(tzinfo=None) if engine.dialect.name == "sqlite" else past,
+                "n": due,
+            }
             conn.execute(
                 text("UPDATE messages SET next_check_at = :past, due_soon_at = :past WHERE id <= :n"), params
             )

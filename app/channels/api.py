@@ -3,7 +3,7 @@ poll targets and health per account, and message imports."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
@@ -29,7 +29,7 @@ webhooks_router = APIRouter(prefix="/webhooks", tags=[TAG])
 channels_router = APIRouter(tags=[TAG])
 imports_router = APIRouter(prefix="/imports", tags=["留言导入"])
 
-_UNAUTHENTICATED = {
+_UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {
     401: {"description": "签名不符、重放（时间戳超出5分钟）或账号未配置验证密钥；不保存任何内容"},
     400: {"description": "XML/JSON 格式错误、含 DTD/实体（XML 炸弹）或字段不合法"},
     404: {"description": "账号不存在或不属于该平台"},
@@ -57,14 +57,22 @@ def _answer(answer: webhooks.Answer) -> Response:
 
 
 def _raw_body_doc(media_type: str, example: str) -> dict[str, object]:
-    return {"requestBody": {"required": True, "content": {media_type: {"schema": {"type": "string"}, "example": example}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {media_type: {"schema": {"type": "string"}, "example": example}},
+        }
+    }
 
 
 # --- webhooks -------------------------------------------------------------------------------------------
 
 
 @webhooks_router.get(
-    "/wechat/{account_id}", summary="微信公众号服务器验证", response_class=Response, responses=_UNAUTHENTICATED
+    "/wechat/{account_id}",
+    summary="微信公众号服务器验证",
+    response_class=Response,
+    responses=_UNAUTHENTICATED,
 )
 async def wechat_verify(
     account_id: int,
@@ -77,14 +85,19 @@ async def wechat_verify(
 ) -> Response:
     """公众号后台“服务器配置”提交时微信发来的验证请求：`signature` = SHA1(排序后的 token、timestamp、nonce)，
     通过则原样返回 `echostr`。服务器地址填 `https://<域名>/api/v1/webhooks/wechat/{账号ID}`。"""
-    return _answer(webhooks.wechat_handshake(session=session, account_id=account_id, query=request.query_params))
+    return _answer(
+        webhooks.wechat_handshake(session=session, account_id=account_id, query=request.query_params)
+    )
 
 
 @webhooks_router.post(
     "/wechat/{account_id}",
     summary="接收微信公众号消息推送",
     response_class=Response,
-    responses={200: {"description": "已保存，返回 success", "content": {"text/plain": {"example": "success"}}}, **_UNAUTHENTICATED},
+    responses={
+        200: {"description": "已保存，返回 success", "content": {"text/plain": {"example": "success"}}},
+        **_UNAUTHENTICATED,
+    },
     openapi_extra=_raw_body_doc(
         "text/xml",
         "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[...]]></Encrypt></xml>",
@@ -125,7 +138,9 @@ async def weibo_verify(
     echostr: str = "",
 ) -> Response:
     """微博粉丝服务平台的回调地址验证：`signature` = SHA1(排序后的 app_secret、timestamp、nonce)，通过则返回 `echostr`。"""
-    return _answer(webhooks.weibo_handshake(session=session, account_id=account_id, query=request.query_params))
+    return _answer(
+        webhooks.weibo_handshake(session=session, account_id=account_id, query=request.query_params)
+    )
 
 
 @webhooks_router.post(
@@ -217,7 +232,9 @@ def list_health(
     user: CurrentUser,
     platform: str | None = None,
     unit_code: str | None = None,
-    state: Annotated[HealthState | None, Query(description="ok/idle/failing/rate_limited/needs_credentials")] = None,
+    state: Annotated[
+        HealthState | None, Query(description="ok/idle/failing/rate_limited/needs_credentials")
+    ] = None,
 ) -> list[HealthPublic]:
     """当前用户可见的各账号接入状态，可按平台、单位、状态筛选（例如 `state=failing` 找出需要处理的账号）。"""
     return health.list_all(
@@ -229,7 +246,10 @@ def list_health(
     "/accounts/{account_id}/poll-targets", response_model=list[PollTargetPublic], summary="轮询目标列表"
 )
 def list_targets(account_id: int, session: SessionDep, user: CurrentUser) -> list[PollTargetPublic]:
-    return [health.target_public(t) for t in targets.list_targets(session=session, actor=user, account_id=account_id)]
+    return [
+        health.target_public(t)
+        for t in targets.list_targets(session=session, actor=user, account_id=account_id)
+    ]
 
 
 @channels_router.post(
@@ -238,7 +258,9 @@ def list_targets(account_id: int, session: SessionDep, user: CurrentUser) -> lis
     status_code=status.HTTP_201_CREATED,
     summary="添加轮询目标",
 )
-def add_target(account_id: int, data: PollTargetCreate, session: SessionDep, user: CurrentUser) -> PollTargetPublic:
+def add_target(
+    account_id: int, data: PollTargetCreate, session: SessionDep, user: CurrentUser
+) -> PollTargetPublic:
     """微信公众号：图文留言（`msg_data_id:index`）；抖音企业号：视频评论（`item_id`）；微博：留空，轮询“收到的评论”。
     游标与收到的评论在同一事务中提交，重启后既不漏也不重。"""
     return health.target_public(targets.add(session=session, actor=user, account_id=account_id, data=data))
@@ -285,7 +307,7 @@ def import_file(
     mapping: Annotated[
         str | None,
         Form(
-            description='列映射 JSON（可选），字段：external_id、subject、content、posted_at、author、reply、replied_at，'
+            description="列映射 JSON（可选），字段：external_id、subject、content、posted_at、author、reply、replied_at，"
             '例如 {"content": "诉求内容", "posted_at": "登记时间"}'
         ),
     ] = None,

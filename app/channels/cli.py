@@ -47,12 +47,16 @@ def _import_messages(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds `import messages` to the `huiying` parser."""
-    group = sub.add_parser("import", help="import data files").add_subparsers(dest="import_command", required=True)
+    group = sub.add_parser("import", help="import data files").add_subparsers(
+        dest="import_command", required=True
+    )
     messages = group.add_parser("messages", help="import a CSV/XLSX export of messages into an account")
     messages.add_argument("file", help="CSV (UTF-8/GB18030) or XLSX file")
     messages.add_argument("--account", type=int, required=True, help="account id")
     messages.add_argument(
-        "--mapping", default=None, help='column mapping as JSON, e.g. \'{"content": "诉求内容", "posted_at": "登记时间"}\''
+        "--mapping",
+        default=None,
+        help='column mapping as JSON, e.g. \'{"content": "诉求内容", "posted_at": "登记时间"}\'',
     )
     messages.add_argument("--kind", default="comment", choices=["comment", "private", "mention"])
     messages.set_defaults(func=_import_messages)

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import clock
 from app.accounts.models import Account
@@ -47,7 +47,9 @@ def shared_http() -> httpx.Client:
         return _http
 
 
-def account_context(*, session: Session, account: Account, http: httpx.Client | None = None) -> AccountContext:
+def account_context(
+    *, session: Session, account: Account, http: httpx.Client | None = None
+) -> AccountContext:
     """The connector's view of `account`: decrypted secrets, an HTTP client, the database token store.
 
     `session` only tells which database holds the tokens; no query runs on it, so a caller may pass a
@@ -138,7 +140,7 @@ class DbTokenStore:
         with self.engine.begin() as conn:
             conn.execute(
                 update(ChannelToken)
-                .where(and_(ChannelToken.key == key, ChannelToken.lease_owner == self.owner))  # type: ignore[arg-type]
+                .where(col(ChannelToken.key) == key, col(ChannelToken.lease_owner) == self.owner)
                 .values(lease_owner=None, lease_until=None)
             )
 
@@ -147,7 +149,9 @@ class DbTokenStore:
     def _read(self, key: str) -> StoredToken | None:
         with self.engine.begin() as conn:
             row = conn.execute(
-                select(ChannelToken.token_encrypted, ChannelToken.expires_at).where(ChannelToken.key == key)  # type: ignore[arg-type]
+                select(col(ChannelToken.token_encrypted), col(ChannelToken.expires_at)).where(
+                    col(ChannelToken.key) == key
+                )  # type: ignore[arg-type]
             ).first()
         if row is None or not row[0] or row[1] is None:
             return None
@@ -161,15 +165,15 @@ class DbTokenStore:
             taken = conn.execute(
                 update(ChannelToken)
                 .where(
-                    ChannelToken.key == key,  # type: ignore[arg-type]
+                    col(ChannelToken.key) == key,
                     or_(
-                        ChannelToken.expires_at.is_(None),  # type: ignore[union-attr]
-                        ChannelToken.expires_at <= now + FRESH_MARGIN,  # type: ignore[operator]
+                        col(ChannelToken.expires_at).is_(None),
+                        col(ChannelToken.expires_at) <= now + FRESH_MARGIN,
                     ),
                     or_(
-                        ChannelToken.lease_until.is_(None),  # type: ignore[union-attr]
-                        ChannelToken.lease_until < now,  # type: ignore[operator]
-                        ChannelToken.lease_owner == self.owner,  # type: ignore[arg-type]
+                        col(ChannelToken.lease_until).is_(None),
+                        col(ChannelToken.lease_until) < now,
+                        col(ChannelToken.lease_owner) == self.owner,
                     ),
                 )
                 .values(lease_owner=self.owner, lease_until=lease_until)

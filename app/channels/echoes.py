@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.audit.service import record
 from app.channels.models import ChannelEcho
@@ -70,10 +70,11 @@ def _match(
         return None, None, None
     from app.replies.models import Reply  # another domain's table, read only
 
+    joined = col(Message.id) == col(Reply.message_id)
     by_id = session.execute(
-        select(Reply.id, Reply.message_id)
-        .join(Message, Message.id == Reply.message_id)  # type: ignore[arg-type]
-        .where(Message.account_id == account.id, Reply.platform_reply_id == item.external_id)  # type: ignore[arg-type]
+        select(col(Reply.id), col(Reply.message_id))
+        .join(Message, joined)
+        .where(col(Message.account_id) == account.id, col(Reply.platform_reply_id) == item.external_id)
         .limit(1)
     ).first()
     if by_id is not None:
@@ -82,14 +83,23 @@ def _match(
     if not text:
         return None, None, None
     candidates = session.execute(
-        select(Reply.id, Reply.message_id, Reply.text, Message.external_id, Message.author_id, Message.thread_ref)
-        .join(Message, Message.id == Reply.message_id)  # type: ignore[arg-type]
-        .where(Message.account_id == account.id, Reply.state.in_(_SENT_STATES))  # type: ignore[arg-type,attr-defined]
-        .order_by(Reply.id.desc())  # type: ignore[union-attr]
+        select(
+            col(Reply.id),
+            col(Reply.message_id),
+            col(Reply.text),
+            col(Message.external_id),
+            col(Message.author_id),
+            col(Message.thread_ref),
+        )
+        .join(Message, joined)
+        .where(col(Message.account_id) == account.id, col(Reply.state).in_(_SENT_STATES))
+        .order_by(col(Reply.id).desc())
         .limit(_CANDIDATES)
     ).all()
     for reply_id, message_id, reply_text, external_id, author_id, thread_ref in candidates:
-        if not same_thread(item.thread_ref, external_id=external_id, author_id=author_id, ref=thread_ref or {}):
+        if not same_thread(
+            item.thread_ref, external_id=external_id, author_id=author_id, ref=thread_ref or {}
+        ):
             continue
         ours = _squash(reply_text)
         # Weibo shows a reply as "回复@name:text"; compare the ending.

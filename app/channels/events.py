@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.audit.models import AuditEvent
 from app.audit.service import record
@@ -26,7 +26,9 @@ def record_event(*, session: Session, account: ChannelAccount, event: PlatformEv
     """Audits the event unless this delivery was seen before; True if recorded. No commit."""
     entity_id = event_id(account.id, event.dedupe_key)
     seen = session.execute(
-        select(AuditEvent.id).where(AuditEvent.entity_type == ENTITY, AuditEvent.entity_id == entity_id).limit(1)  # type: ignore[arg-type]
+        select(col(AuditEvent.id))
+        .where(col(AuditEvent.entity_type) == ENTITY, col(AuditEvent.entity_id) == entity_id)
+        .limit(1)
     ).first()
     if seen is not None:
         return False

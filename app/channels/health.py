@@ -45,9 +45,9 @@ def touch_push(*, session: Session, account_id: int, now: datetime) -> bool:
     table = ChannelHealth.__table__  # type: ignore[attr-defined]
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
     session.execute(
-        insert.values(account_id=account_id, last_push_at=now, updated_at=now, **_defaults()).on_conflict_do_update(
-            index_elements=["account_id"], set_={"last_push_at": now, "updated_at": now}
-        )
+        insert.values(
+            account_id=account_id, last_push_at=now, updated_at=now, **_defaults()
+        ).on_conflict_do_update(index_elements=["account_id"], set_={"last_push_at": now, "updated_at": now})
     )
     session.commit()
     return True
@@ -121,7 +121,9 @@ def target_public(target: PollTarget) -> PollTargetPublic:
     return PollTargetPublic.model_validate(target, from_attributes=True)
 
 
-def public(*, account: Account, health: ChannelHealth | None, targets: list[PollTarget], now: datetime) -> HealthPublic:
+def public(
+    *, account: Account, health: ChannelHealth | None, targets: list[PollTarget], now: datetime
+) -> HealthPublic:
     assert account.id is not None
     polling = any(t.active for t in targets)
     lag = None
@@ -159,7 +161,9 @@ def get(*, session: Session, principal: Principal, account_id: int, now: datetim
     if account is None or not principal.sees_unit(account.unit_code):
         raise NotFound(f"账号 {account_id} 不存在")
     targets = list(
-        session.exec(select(PollTarget).where(PollTarget.account_id == account_id).order_by(col(PollTarget.id)))
+        session.exec(
+            select(PollTarget).where(PollTarget.account_id == account_id).order_by(col(PollTarget.id))
+        )
     )
     return public(account=account, health=session.get(ChannelHealth, account_id), targets=targets, now=now)
 
@@ -183,7 +187,10 @@ def list_all(
         query = query.where(Account.unit_code == unit_code)
     accounts = list(session.exec(query))
     ids = [a.id for a in accounts]
-    healths = {h.account_id: h for h in session.exec(select(ChannelHealth).where(col(ChannelHealth.account_id).in_(ids)))}
+    healths = {
+        h.account_id: h
+        for h in session.exec(select(ChannelHealth).where(col(ChannelHealth.account_id).in_(ids)))
+    }
     targets: dict[int, list[PollTarget]] = {}
     for target in session.exec(
         select(PollTarget).where(col(PollTarget.account_id).in_(ids)).order_by(col(PollTarget.id))
@@ -192,7 +199,9 @@ def list_all(
     result = []
     for account in accounts:
         assert account.id is not None
-        item = public(account=account, health=healths.get(account.id), targets=targets.get(account.id, []), now=now)
+        item = public(
+            account=account, health=healths.get(account.id), targets=targets.get(account.id, []), now=now
+        )
         if state is None or item.state == state:
             result.append(item)
     return result

@@ -36,8 +36,10 @@ def parse_mapping(raw: str | None) -> dict[str, str] | None:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest("列映射不是合法的 JSON，例如 {\"content\": \"诉求内容\"}") from exc
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise BadRequest('列映射不是合法的 JSON，例如 {"content": "诉求内容"}') from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
         raise BadRequest("列映射应为 {字段: 列名} 形式的 JSON 对象")
     unknown = set(value) - set(DEFAULT_COLUMNS)
     if unknown:

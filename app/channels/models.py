@@ -78,7 +78,9 @@ class ChannelEcho(SQLModel, table=True):
     reply it is when one matches."""
 
     __tablename__ = "channel_echoes"
-    __table_args__ = (UniqueConstraint("account_id", "external_id", name="uq_channel_echoes_account_external"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "external_id", name="uq_channel_echoes_account_external"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(sa_column=Column(Integer, ForeignKey("accounts.id"), nullable=False))
@@ -110,7 +112,9 @@ class PollTargetCreate(SQLModel):
         description="微信：图文 msg_data_id:index；抖音：视频 item_id；微博：留空（收到的评论）",
         schema_extra={"examples": ["2247483714:0"]},
     )
-    label: str = Field(default="", max_length=128, schema_extra={"examples": ["《关于春节期间办事安排的通知》"]})
+    label: str = Field(
+        default="", max_length=128, schema_extra={"examples": ["《关于春节期间办事安排的通知》"]}
+    )
 
 
 class PollTargetUpdate(SQLModel):

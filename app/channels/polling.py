@@ -63,7 +63,9 @@ class _Target:
 
 def due_accounts(*, session: Session, now: datetime, limit: int = ACCOUNTS_PER_RUN) -> list[int]:
     """Active accounts with an active target whose next poll has come, most overdue first."""
-    has_target = exists().where(PollTarget.account_id == ChannelHealth.account_id, col(PollTarget.active))
+    has_target = exists().where(
+        col(PollTarget.account_id) == col(ChannelHealth.account_id), col(PollTarget.active)
+    )
     query = (
         select(ChannelHealth.account_id)
         .join(Account, col(Account.id) == col(ChannelHealth.account_id))
@@ -170,7 +172,14 @@ def _poll_target(
         run.pages += 1
         with session_scope() as session:
             if not _store_page(
-                session, account, target.id, page, expected=expected, now=now, restart=restart and page_number == 0, run=run
+                session,
+                account,
+                target.id,
+                page,
+                expected=expected,
+                now=now,
+                restart=restart and page_number == 0,
+                run=run,
             ):
                 return newest  # paused, removed or restarted meanwhile: leave it to the next run
         for item in page.items:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.accounts.models import Account
 from app.accounts.service import AccountRef
@@ -20,7 +20,7 @@ from app.auth import Principal
 from app.errors import BadRequest, NotFound
 from app.messages import service as messages
 from app.messages.ingest_sql import insert_message
-from app.messages.models import Author, Message, MessageCreate, MessageStatus
+from app.messages.models import Author, Message, MessageCreate, MessageKind, MessageStatus
 from app.security import decrypt_secrets
 from app.users.models import Role
 from connectors.base import InboundItem
@@ -50,18 +50,18 @@ class ChannelAccount:
 
 
 _COLUMNS = (
-    Account.id,
-    Account.platform,
-    Account.external_id,
-    Account.unit_code,
-    Account.active,
-    Account.secrets_encrypted,
+    col(Account.id),
+    col(Account.platform),
+    col(Account.external_id),
+    col(Account.unit_code),
+    col(Account.active),
+    col(Account.secrets_encrypted),
 )
 
 
 def load_account(*, session: Session, account_id: int, platform: str) -> ChannelAccount:
     """The account for a platform's delivery; 404 when there is none on that platform."""
-    row = session.execute(select(*_COLUMNS).where(Account.id == account_id)).first()  # type: ignore[arg-type]
+    row = session.execute(select(*_COLUMNS).where(col(Account.id) == account_id)).first()
     if row is None or row[1] != platform:
         raise NotFound(f"账号 {account_id} 不存在")
     return _channel_account(row)
@@ -70,7 +70,7 @@ def load_account(*, session: Session, account_id: int, platform: str) -> Channel
 def find_account(*, session: Session, platform: str, external_id: str) -> ChannelAccount | None:
     """The account registered with that platform identity (Douyin routes pushes by open_id)."""
     row = session.execute(
-        select(*_COLUMNS).where(Account.platform == platform, Account.external_id == external_id)  # type: ignore[arg-type]
+        select(*_COLUMNS).where(col(Account.platform) == platform, col(Account.external_id) == external_id)
     ).first()
     return _channel_account(row) if row is not None else None
 
@@ -98,7 +98,7 @@ def message_data(account_id: int, item: InboundItem) -> MessageCreate:
         return MessageCreate(
             account_id=account_id,
             external_id=item.external_id,
-            kind=item.kind,
+            kind=MessageKind(item.kind),
             author=Author(id=item.author_id[:128], name=item.author_name[:128]),
             content=item.content if item.content.strip() else EMPTY_CONTENT,
             received_at=item.received_at,
@@ -178,4 +178,4 @@ def _apply_extra(session: Session, created: dict[str, int], extra: Mapping[str, 
     for external_id, values in extra.items():
         message_id = created.get(external_id)
         if message_id is not None and values:
-            session.execute(update(Message).where(Message.id == message_id).values(**values))  # type: ignore[arg-type]
+            session.execute(update(Message).where(col(Message.id) == message_id).values(**values))

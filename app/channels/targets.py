@@ -75,7 +75,9 @@ def add(*, session: Session, actor: Principal, account_id: int, data: PollTarget
 def list_targets(*, session: Session, actor: Principal, account_id: int) -> list[PollTarget]:
     accounts.get(session=session, account_id=account_id, principal=actor)
     return list(
-        session.exec(select(PollTarget).where(PollTarget.account_id == account_id).order_by(col(PollTarget.id)))
+        session.exec(
+            select(PollTarget).where(PollTarget.account_id == account_id).order_by(col(PollTarget.id))
+        )
     )
 
 

@@ -154,7 +154,9 @@ def douyin_push(
     """
     account = load_account(session=session, account_id=account_id, platform="douyin")
     with _refusals():
-        parsed = douyin.parse_webhook(client_secret=_secret(account, "client_secret"), headers=headers, body=body)
+        parsed = douyin.parse_webhook(
+            client_secret=_secret(account, "client_secret"), headers=headers, body=body
+        )
     if isinstance(parsed, Handshake):
         return Answer(parsed.body, media_type=parsed.media_type)
     if isinstance(parsed, InboundItem):
@@ -184,4 +186,6 @@ def generic_push(
         item = generic.parse(body, now=now)
     message_id, status, created = _take(session, account, item, now=now)
     payload = {"id": message_id, "status": status, "duplicate": not created}
-    return Answer(orjson.dumps(payload).decode(), media_type="application/json", status=201 if created else 200)
+    return Answer(
+        orjson.dumps(payload).decode(), media_type="application/json", status=201 if created else 200
+    )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.audit.service import record
 from app.deps import CurrentUser, SessionDep
 from app.messages import service
+from app.messages.group_commit import group_commit
 from app.messages.models import (
     InboundItemPublic,
     MessageCreate,
@@ -37,8 +38,10 @@ pipeline_router = APIRouter(prefix="/pipeline", tags=["处理流水线"])
 async def create_message(data: MessageCreate, session: SessionDep, user: CurrentUser) -> Response:
     """把一条留言/评论/私信写入统一队列（落库后才应答）。同一账号的同一 `external_id` 只保存一次：
     首次返回 201，重复投递返回 200 和同一个 `id`。详情用 `GET /messages/{id}` 查看。"""
-    message, created = service.ingest(session=session, actor=user, data=data)
-    body = {"id": message.id, "status": message.status, "duplicate": not created}
+    prepared = service.prepare(session=session, actor=user, data=data)
+    session.rollback()  # end any read transaction before waiting for the writer (SQLite has one lock)
+    message_id, created = await group_commit.store(prepared)
+    body = {"id": message_id, "status": "received", "duplicate": not created}
     return Response(orjson.dumps(body), status_code=201 if created else 200, media_type="application/json")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,13 +25,23 @@ from app.users.models import Role
 INGEST_ROLES = (Role.admin, Role.supervisor, Role.leader, Role.reviewer, Role.operator)
 
 
-def ingest(
-    *, session: Session, actor: Principal, data: MessageCreate, account: Account | AccountRef | None = None
-) -> tuple[Message | Receipt, bool]:
-    """Stores a message and its queue item in one transaction; returns (message or receipt, created).
+@dataclass(frozen=True)
+class PreparedMessage:
+    """A validated message ready to be written: the row, its audit event, and its time."""
 
-    A repeated delivery (same account and external id) returns the stored message untouched. This is
-    the hot path of every channel, so it writes with three Core inserts instead of the ORM unit of work."""
+    values: dict[str, Any]
+    audit: dict[str, Any]
+    now: datetime
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.values["account_id"], self.values["external_id"]
+
+
+def prepare(
+    *, session: Session, actor: Principal, data: MessageCreate, account: Account | AccountRef | None = None
+) -> PreparedMessage:
+    """Checks the caller, the account and the times; builds the row to insert (writes nothing)."""
     if actor.user_id is not None:
         actor.require(*INGEST_ROLES)
     if account is None:
@@ -71,7 +82,17 @@ def ingest(
         "unit_code": account.unit_code,
         "after": {"account_id": data.account_id, "external_id": data.external_id, "kind": data.kind.value},
     }
-    message_id = insert_message(session, values, audit, now)
+    return PreparedMessage(values=values, audit=audit, now=now)
+
+
+def ingest(
+    *, session: Session, actor: Principal, data: MessageCreate, account: Account | AccountRef | None = None
+) -> tuple[Message | Receipt, bool]:
+    """Stores a message and its queue item in one transaction; returns (message or receipt, created).
+
+    A repeated delivery (same account and external id) returns the stored message untouched."""
+    prepared = prepare(session=session, actor=actor, data=data, account=account)
+    message_id = insert_message(session, prepared.values, prepared.audit, prepared.now)
     if message_id is None:
         # A repeated delivery: hand back what is stored.
         session.rollback()

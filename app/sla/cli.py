@@ -9,7 +9,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-KIND_WORDS = {"holiday": "holiday", "放假": "holiday", "休": "holiday", "workday": "workday", "上班": "workday", "班": "workday"}
+KIND_WORDS = {
+    "holiday": "holiday",
+    "放假": "holiday",
+    "休": "holiday",
+    "workday": "workday",
+    "上班": "workday",
+    "班": "workday",
+}
 
 
 def read_days(path: Path) -> list[dict[str, str]]:
@@ -25,8 +32,12 @@ def read_days(path: Path) -> list[dict[str, str]]:
     for item in items:
         kind = KIND_WORDS.get(str(item.get("kind", "")).strip())
         if kind is None:
-            raise SystemExit(f"{path}: 无法识别的类型 {item.get('kind')!r}（应为 holiday/workday 或 放假/上班）")
-        days.append({"date": str(item["date"]).strip(), "kind": kind, "note": str(item.get("note") or "").strip()})
+            raise SystemExit(
+                f"{path}: 无法识别的类型 {item.get('kind')!r}（应为 holiday/workday 或 放假/上班）"
+            )
+        days.append(
+            {"date": str(item["date"]).strip(), "kind": kind, "note": str(item.get("note") or "").strip()}
+        )
     return days
 
 
@@ -36,10 +47,14 @@ def _import_year(args: argparse.Namespace) -> int:
     from app.sla import days
     from app.sla.models import YearPut
 
-    data = YearPut.model_validate({"days": read_days(Path(args.file)), "complete": not args.incomplete, "note": args.note})
+    data = YearPut.model_validate(
+        {"days": read_days(Path(args.file)), "complete": not args.incomplete, "note": args.note}
+    )
     with session_scope() as session:
         result = days.set_year(session=session, actor=SYSTEM, year=args.year, data=data)
-    print(f"{args.year}: {result.overrides} 天已录入，完整={result.complete}，重新计算 {result.recomputed} 条留言的时限")
+    print(
+        f"{args.year}: {result.overrides} 天已录入，完整={result.complete}，重新计算 {result.recomputed} 条留言的时限"
+    )
     return 0
 
 
@@ -52,7 +67,9 @@ def _show_year(args: argparse.Namespace) -> int:
     state = "暂定" if year.provisional else ("已录入" if year.complete else "国务院安排")
     print(f"{year.year}（{state}）")
     for day in year.days:
-        print(f"{day.date.isoformat()} {day.weekday} {day.label:<12} {day.source_label}{' ' + day.note if day.note else ''}")
+        print(
+            f"{day.date.isoformat()} {day.weekday} {day.label:<12} {day.source_label}{' ' + day.note if day.note else ''}"
+        )
     return 0
 
 
@@ -73,14 +90,22 @@ def register(sub: Any) -> None:
     calendar = sub.add_parser("calendar", help="working-day calendar").add_subparsers(
         dest="calendar_command", required=True
     )
-    imp = calendar.add_parser("import-year", help="enter a year's holiday arrangement from a CSV or JSON file")
+    imp = calendar.add_parser(
+        "import-year", help="enter a year's holiday arrangement from a CSV or JSON file"
+    )
     imp.add_argument("year", type=int)
-    imp.add_argument("file", help="CSV with columns date,kind,note (kind: holiday/workday or 放假/上班), or JSON")
+    imp.add_argument(
+        "file", help="CSV with columns date,kind,note (kind: holiday/workday or 放假/上班), or JSON"
+    )
     imp.add_argument("--incomplete", action="store_true", help="do not mark the year complete")
     imp.add_argument("--note", default="", help="e.g. the notice's number")
     imp.set_defaults(func=_import_year)
     show = calendar.add_parser("show", help="list a year's holidays and working weekends with their source")
     show.add_argument("year", type=int)
     show.set_defaults(func=_show_year)
-    sla = sub.add_parser("sla", help="deadlines and escalation").add_subparsers(dest="sla_command", required=True)
-    sla.add_parser("run", help="run the SLA sweep and send due notifications once").set_defaults(func=_run_once)
+    sla = sub.add_parser("sla", help="deadlines and escalation").add_subparsers(
+        dest="sla_command", required=True
+    )
+    sla.add_parser("run", help="run the SLA sweep and send due notifications once").set_defaults(
+        func=_run_once
+    )

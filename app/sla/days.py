@@ -101,7 +101,8 @@ def set_day(*, session: Session, actor: Principal, day: date, data: DayPut) -> C
         after=_view(row),
         first=day,
         last=day,
-        note=f"{day.isoformat()} 设为{'上班' if data.kind == 'workday' else '放假'}" + (f"（{data.note}）" if data.note else ""),
+        note=f"{day.isoformat()} 设为{'上班' if data.kind == 'workday' else '放假'}"
+        + (f"（{data.note}）" if data.note else ""),
         result_day=day,
         override=row,
     )

@@ -23,7 +23,27 @@ def insert_ignoring_duplicates(session: Session, table: Table, rows: Sequence[di
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(table).on_conflict_do_nothing(), list(rows))
+    for chunk in chunks(rows, _rows_per_statement(table)):
+        # One multi-row statement per chunk: a round trip per row costs more than the row on PostgreSQL.
+        session.execute(insert(table).values(chunk).on_conflict_do_nothing())
+
+
+# Bound parameters per statement stay well under SQLite's 32,766 and PostgreSQL's 65,535.
+MAX_PARAMETERS = 30_000
+
+
+def _rows_per_statement(table: Table) -> int:
+    return max(1, MAX_PARAMETERS // len(table.columns))
+
+
+def chunks(rows: Sequence[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [list(rows[i : i + size]) for i in range(0, len(rows), size)]
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Plain multi-row INSERTs (every row carries every column)."""
+    for chunk in chunks(rows, _rows_per_statement(table)):
+        session.execute(table.insert().values(chunk))
 
 
 def notification_row(

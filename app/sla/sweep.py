@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Integer, String, Table, cast, column, select, update, values
 from sqlmodel import Session, col
 
 from app import clock
 from app.audit.models import AuditEvent
 from app.config import get_settings
-from app.db import get_engine, is_postgres
+from app.db import UTCDateTime, get_engine, is_postgres
 from app.messages.models import OPEN_STATUSES, Message, SlaState
 from app.scheduler import Job
 from app.sla import notices
@@ -30,14 +30,18 @@ from app.sla.escalation import (
 from app.sla.models import WINDOW_STEP, LadderStep, NotificationState, SlaSettings
 from app.sla.records import (
     NOTIFICATIONS,
+    chunks,
     existing_steps,
     insert_ignoring_duplicates,
+    insert_rows,
     notification_row,
     unit_directory,
 )
 from app.sla.service import load_calendar
 
 SENSITIVE_FLAG = "sensitive"
+MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
+AUDIT_EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 # Transitions happen at whole seconds of the local day; half a minute late is fine for a deadline.
 SWEEP_SECONDS = 30.0
 NOTIFY_SECONDS = 10.0
@@ -127,13 +131,36 @@ def _sweep_batch(session: Session, now: datetime, limit: int, result: SweepResul
     events: list[dict[str, Any]] = []
     for row in rows:
         updates.append(_check(row, done.get(row.id, set()), ctx, records, events, result))
-    session.execute(update(Message), updates)
+    _update_messages(session, updates)
     insert_ignoring_duplicates(session, NOTIFICATIONS, records)
-    if events:
-        session.execute(insert(AuditEvent), events)
+    insert_rows(session, AUDIT_EVENTS, events)
     result.checked += len(rows)
     result.steps += len(records)
     return len(rows)
+
+
+def _update_messages(session: Session, updates: list[dict[str, Any]]) -> None:
+    if not is_postgres(session):
+        session.execute(update(Message), updates)  # executemany: in-process on SQLite, cheap per row
+        return
+    # PostgreSQL: one UPDATE … FROM (VALUES …) per chunk instead of a round trip per row.
+    for chunk in chunks(updates, 5000):
+        data = values(
+            column("id", Integer),
+            column("sla_state", String),
+            column("next_check_at", UTCDateTime()),
+            column("escalation_level", Integer),
+            name="v",
+        ).data([(u["id"], u["sla_state"], u["next_check_at"], u["escalation_level"]) for u in chunk])
+        session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == data.c.id)
+            .values(
+                sla_state=data.c.sla_state,
+                next_check_at=cast(data.c.next_check_at, UTCDateTime()),
+                escalation_level=data.c.escalation_level,
+            )
+        )
 
 
 def _check(

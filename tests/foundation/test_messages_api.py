@@ -257,3 +257,36 @@ def test_health_ready_metrics(client):
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
     assert "huiying_http_requests_total" in metrics.text
+
+
+def test_concurrent_deliveries_are_grouped_and_deduplicated(client, make_unit, make_account, make_user):
+    """Many requests at once (group commit): every distinct message stored once, duplicates get its id."""
+    import asyncio
+
+    import httpx
+
+    from tests.conftest import _get_app
+
+    make_unit("a")
+    acc = make_account("a")
+    op = make_user("operator", "a")
+
+    async def fire() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=_get_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as ac:
+            bodies = [
+                {"account_id": acc["id"], "external_id": f"c{i % 10}", "content": f"并发{i % 10}"}
+                for i in range(30)
+            ]
+            return list(
+                await asyncio.gather(*(ac.post("/api/v1/messages", json=b, headers=op) for b in bodies))
+            )
+
+    responses = asyncio.run(fire())
+    assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses]
+    assert sum(r.status_code == 201 for r in responses) == 10
+    ids: dict[str, set[int]] = {}
+    for i, r in enumerate(responses):
+        ids.setdefault(f"c{i % 10}", set()).add(r.json()["id"])
+    assert all(len(v) == 1 for v in ids.values())
+    assert _count(Message) == 10 and _count(InboundItem) == 10

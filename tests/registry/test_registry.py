@@ -109,9 +109,9 @@ def test_opening_takes_effect_when_the_supervising_office_approves(client, make_
 
 
 def test_closing_needs_seven_working_days_notice(client, admin_headers, units):
-    short = register(client, admin_headers, account_name="甲局一号")
-    long = register(client, admin_headers, account_name="甲局二号", platform="weibo")
-    silent = register(client, admin_headers, account_name="甲局三号", platform="douyin")
+    short = register(client, admin_headers, account_name="甲局一号", registered_on="2025-03-04")
+    long = register(client, admin_headers, account_name="甲局二号", platform="weibo", registered_on="2025-03-04")
+    silent = register(client, admin_headers, account_name="甲局三号", platform="douyin", registered_on="2025-03-04")
     for item in (short, long, silent):
         approve_pending(client, admin_headers, item["id"])
     notices = {short["id"]: "2025-03-10", long["id"]: "2025-03-03", silent["id"]: None}

@@ -33,7 +33,9 @@ def test_channels_keep_url_and_secret_write_only(client, admin_headers, make_uni
     for secret in ("0123456789abcdef0123", "SECabcdef0123456789"):
         assert secret not in raw and secret not in events
     changed = client.patch(
-        f"/api/v1/notification-channels/{body['id']}", json={"secret": "", "name": "领导群2"}, headers=admin_headers
+        f"/api/v1/notification-channels/{body['id']}",
+        json={"secret": "", "name": "领导群2"},
+        headers=admin_headers,
     )
     assert changed.status_code == 200 and changed.json()["has_secret"] is False
 
@@ -53,7 +55,12 @@ def test_channels_are_managed_by_admin_or_the_units_leader(client, admin_headers
     assert [c["id"] for c in client.get("/api/v1/notification-channels", headers=leader_a).json()] == [cid]
     assert client.get("/api/v1/notification-channels", headers=leader_b).json() == []
     assert client.get("/api/v1/notification-channels", headers=operator_a).status_code == 403
-    assert client.patch(f"/api/v1/notification-channels/{cid}", json={"active": False}, headers=leader_b).status_code == 404
+    assert (
+        client.patch(
+            f"/api/v1/notification-channels/{cid}", json={"active": False}, headers=leader_b
+        ).status_code
+        == 404
+    )
     assert client.delete(f"/api/v1/notification-channels/{cid}", headers=leader_b).status_code == 404
     assert client.delete(f"/api/v1/notification-channels/{cid}", headers=leader_a).status_code == 204
     assert client.get("/api/v1/notification-channels", headers=admin_headers).json() == []
@@ -71,7 +78,10 @@ def test_channel_input_is_checked(client, admin_headers, make_unit):
         assert resp.status_code == 422, body
         assert resp.json()["error"]["code"] == "invalid"
     missing_unit = {"unit_code": "nope", "kind": "wecom", "name": "群", "url": WECOM_URL}
-    assert client.post("/api/v1/notification-channels", json=missing_unit, headers=admin_headers).status_code == 404
+    assert (
+        client.post("/api/v1/notification-channels", json=missing_unit, headers=admin_headers).status_code
+        == 404
+    )
 
 
 def test_test_message_reports_the_platforms_answer(client, admin_headers, make_unit):
@@ -109,11 +119,23 @@ def test_escalation_settings_are_admin_only_and_validated(client, admin_headers,
     assert client.get("/api/v1/sla/settings", headers=supervisor).status_code == 200
 
     changed = {**defaults, "work_start": "09:00:00", "work_end": "18:00:00"}
-    changed["ladder"] = [*defaults["ladder"], {"name": "second_reminder", "at": "overdue", "after_working_days": 3, "notify": "supervisor", "escalation_level": 2}]
+    changed["ladder"] = [
+        *defaults["ladder"],
+        {
+            "name": "second_reminder",
+            "at": "overdue",
+            "after_working_days": 3,
+            "notify": "supervisor",
+            "escalation_level": 2,
+        },
+    ]
     assert client.put("/api/v1/sla/settings", json=changed, headers=supervisor).status_code == 403
     saved = client.put("/api/v1/sla/settings", json=changed, headers=admin_headers)
     assert saved.status_code == 200, saved.text
-    assert client.get("/api/v1/sla/settings", headers=admin_headers).json()["ladder"][-1]["escalation_level"] == 2
+    assert (
+        client.get("/api/v1/sla/settings", headers=admin_headers).json()["ladder"][-1]["escalation_level"]
+        == 2
+    )
 
     for bad_ladder in (
         [defaults["ladder"][0], defaults["ladder"][0]],
@@ -121,9 +143,15 @@ def test_escalation_settings_are_admin_only_and_validated(client, admin_headers,
         [{"name": "Bad Name", "at": "overdue", "notify": "unit"}],
         [{"name": "x", "at": "later", "notify": "unit"}],
     ):
-        resp = client.put("/api/v1/sla/settings", json={**defaults, "ladder": bad_ladder}, headers=admin_headers)
+        resp = client.put(
+            "/api/v1/sla/settings", json={**defaults, "ladder": bad_ladder}, headers=admin_headers
+        )
         assert resp.status_code == 422, bad_ladder
-    resp = client.put("/api/v1/sla/settings", json={**defaults, "work_start": "18:00:00"}, headers=admin_headers)
+    resp = client.put(
+        "/api/v1/sla/settings", json={**defaults, "work_start": "18:00:00"}, headers=admin_headers
+    )
     assert resp.status_code == 422
-    resp = client.put("/api/v1/sla/settings", json={**defaults, "sensitive_unit_code": "nope"}, headers=admin_headers)
+    resp = client.put(
+        "/api/v1/sla/settings", json={**defaults, "sensitive_unit_code": "nope"}, headers=admin_headers
+    )
     assert resp.status_code == 422

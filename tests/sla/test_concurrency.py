@@ -82,7 +82,8 @@ def test_two_schedulers_send_each_notification_once(
             thread.join(timeout=120)
     assert not errors, errors
     keys = Counter(
-        json.loads(call.request.content)["dedupe_key"] for call in [*unit_route.calls, *supervisor_route.calls]
+        json.loads(call.request.content)["dedupe_key"]
+        for call in [*unit_route.calls, *supervisor_route.calls]
     )
     assert len(keys) == MESSAGES * 3
     assert set(keys.values()) == {1}, [k for k, n in keys.items() if n > 1]

@@ -22,7 +22,9 @@ def _iso(at):  # type: ignore[no-untyped-def]
     return at.isoformat().replace("+00:00", "Z")
 
 
-def test_deadline_endpoint_shows_counted_and_skipped_days_with_sources(client, admin_headers, make_user, make_unit):
+def test_deadline_endpoint_shows_counted_and_skipped_days_with_sources(
+    client, admin_headers, make_user, make_unit
+):
     make_unit("a")
     operator = make_user("operator", "a")
     resp = client.get(
@@ -143,12 +145,18 @@ def test_override_recomputes_only_the_open_deadlines_it_can_move_and_is_audited(
     assert message(affected).due_at == local(2026, 3, 9, 23, 59, 59)
 
     resp = client.put(
-        "/api/v1/calendar/days/2026-03-05", json={"kind": "holiday", "note": "临时停电放假"}, headers=admin_headers
+        "/api/v1/calendar/days/2026-03-05",
+        json={"kind": "holiday", "note": "临时停电放假"},
+        headers=admin_headers,
     )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["recomputed"] == 1
-    assert (body["day"]["source"], body["day"]["workday"], body["day"]["note"]) == ("override", False, "临时停电放假")
+    assert (body["day"]["source"], body["day"]["workday"], body["day"]["note"]) == (
+        "override",
+        False,
+        "临时停电放假",
+    )
 
     moved = message(affected)
     assert moved.due_at == local(2026, 3, 10, 23, 59, 59)
@@ -179,7 +187,9 @@ def test_override_recomputes_only_the_open_deadlines_it_can_move_and_is_audited(
 
     # The calculator sees the override at once.
     calc = client.get(
-        "/api/v1/calendar/deadline", params={"received_at": "2026-03-02T10:00:00+08:00"}, headers=admin_headers
+        "/api/v1/calendar/deadline",
+        params={"received_at": "2026-03-02T10:00:00+08:00"},
+        headers=admin_headers,
     ).json()
     assert calc["due_at"] == "2026-03-10T15:59:59Z"
 
@@ -190,7 +200,9 @@ def test_override_recomputes_only_the_open_deadlines_it_can_move_and_is_audited(
     assert client.delete("/api/v1/calendar/days/2026-03-05", headers=admin_headers).status_code == 404
 
 
-def test_a_working_saturday_override_moves_deadlines_earlier(client, admin_headers, make_unit, make_account, ingest, frozen_clock):
+def test_a_working_saturday_override_moves_deadlines_earlier(
+    client, admin_headers, make_unit, make_account, ingest, frozen_clock
+):
     frozen_clock.set(local(2026, 3, 2, 12))
     make_unit("a")
     acc = make_account("a")
@@ -210,12 +222,24 @@ def _days(first: date, last: date) -> list[date]:
 
 # A plausible (not the real) 2027 arrangement, as an administrator would enter it.
 ARRANGEMENT_2027 = [
-    *[{"date": d.isoformat(), "kind": "holiday", "note": "元旦"} for d in _days(date(2027, 1, 1), date(2027, 1, 3))],
+    *[
+        {"date": d.isoformat(), "kind": "holiday", "note": "元旦"}
+        for d in _days(date(2027, 1, 1), date(2027, 1, 3))
+    ],
     {"date": "2027-01-31", "kind": "workday", "note": "春节调休上班"},
-    *[{"date": d.isoformat(), "kind": "holiday", "note": "春节"} for d in _days(date(2027, 2, 5), date(2027, 2, 13))],
+    *[
+        {"date": d.isoformat(), "kind": "holiday", "note": "春节"}
+        for d in _days(date(2027, 2, 5), date(2027, 2, 13))
+    ],
     {"date": "2027-02-20", "kind": "workday", "note": "春节调休上班"},
-    *[{"date": d.isoformat(), "kind": "holiday", "note": "劳动节"} for d in _days(date(2027, 5, 1), date(2027, 5, 5))],
-    *[{"date": d.isoformat(), "kind": "holiday", "note": "国庆节"} for d in _days(date(2027, 10, 1), date(2027, 10, 7))],
+    *[
+        {"date": d.isoformat(), "kind": "holiday", "note": "劳动节"}
+        for d in _days(date(2027, 5, 1), date(2027, 5, 5))
+    ],
+    *[
+        {"date": d.isoformat(), "kind": "holiday", "note": "国庆节"}
+        for d in _days(date(2027, 10, 1), date(2027, 10, 7))
+    ],
 ]
 
 
@@ -230,14 +254,19 @@ def test_2027_is_provisional_until_its_arrangement_is_entered(
     spring = ingest(acc["id"], local(2027, 1, 29, 10))
     before = message(year_end)
     assert (before.due_at, before.provisional) == (local(2027, 1, 5, 23, 59, 59), True)
-    assert before.deadline_basis is not None and "2027年放假安排尚未录入" in before.deadline_basis["explanation"]
+    assert (
+        before.deadline_basis is not None and "2027年放假安排尚未录入" in before.deadline_basis["explanation"]
+    )
     assert (message(spring).due_at, message(spring).provisional) == (local(2027, 2, 5, 23, 59, 59), True)
     listed = client.get("/api/v1/calendar/days", params={"year": 2027}, headers=admin_headers).json()
     assert (listed["official"], listed["complete"], listed["provisional"]) == (False, False, True)
     assert {d["source"] for d in listed["days"]} == {"provisional"}
 
     leader = make_user("leader", "a")
-    assert client.put("/api/v1/calendar/years/2027", json={"days": ARRANGEMENT_2027}, headers=leader).status_code == 403
+    assert (
+        client.put("/api/v1/calendar/years/2027", json={"days": ARRANGEMENT_2027}, headers=leader).status_code
+        == 403
+    )
     resp = client.put(
         "/api/v1/calendar/years/2027",
         json={"days": ARRANGEMENT_2027, "complete": True, "note": "国办发明电（测试）"},
@@ -270,11 +299,21 @@ def test_calendar_writes_are_admin_only_and_inputs_are_checked(client, admin_hea
     make_unit("a")
     for role in ("operator", "leader", "reviewer"):
         headers = make_user(role, "a")
-        assert client.put("/api/v1/calendar/days/2026-03-05", json={"kind": "holiday"}, headers=headers).status_code == 403
+        assert (
+            client.put(
+                "/api/v1/calendar/days/2026-03-05", json={"kind": "holiday"}, headers=headers
+            ).status_code
+            == 403
+        )
         assert client.delete("/api/v1/calendar/days/2026-03-05", headers=headers).status_code == 403
         assert client.get("/api/v1/calendar/days", params={"year": 2026}, headers=headers).status_code == 200
     supervisor = make_user("supervisor")
-    assert client.put("/api/v1/calendar/days/2026-03-05", json={"kind": "holiday"}, headers=supervisor).status_code == 403
+    assert (
+        client.put(
+            "/api/v1/calendar/days/2026-03-05", json={"kind": "holiday"}, headers=supervisor
+        ).status_code
+        == 403
+    )
     bad = [
         client.put("/api/v1/calendar/days/2026-02-30", json={"kind": "holiday"}, headers=admin_headers),
         client.put("/api/v1/calendar/days/2026-03-05", json={"kind": "rest"}, headers=admin_headers),
@@ -286,7 +325,9 @@ def test_calendar_writes_are_admin_only_and_inputs_are_checked(client, admin_hea
         ),
         client.put(
             "/api/v1/calendar/years/2027",
-            json={"days": [{"date": "2027-01-01", "kind": "holiday"}, {"date": "2027-01-01", "kind": "workday"}]},
+            json={
+                "days": [{"date": "2027-01-01", "kind": "holiday"}, {"date": "2027-01-01", "kind": "workday"}]
+            },
             headers=admin_headers,
         ),
     ]

@@ -125,7 +125,9 @@ def test_one_message_through_due_soon_overdue_and_both_escalations(
     assert _calls(robots) == {"wecom": 1, "dingtalk": 2, "hook": 0}
     ding = robots["dingtalk"].calls.last.request
     query = parse_qs(urlsplit(str(ding.url)).query)
-    assert query["access_token"] == ["b9a1c3d4e5f60718293a4b5c6d7e8f90"] and query["timestamp"] and query["sign"]
+    assert (
+        query["access_token"] == ["b9a1c3d4e5f60718293a4b5c6d7e8f90"] and query["timestamp"] and query["sign"]
+    )
     ding_body = json.loads(ding.content)
     assert ding_body["msgtype"] == "markdown" and "请单位负责人阅处" in ding_body["markdown"]["title"]
     assert message(mid).escalation_level == 0
@@ -163,7 +165,8 @@ def test_one_message_through_due_soon_overdue_and_both_escalations(
     listed = client.get("/api/v1/sla/notifications", params={"state": "sent"}, headers=admin_headers).json()
     assert len(listed) == 3
     events = client.get(
-        "/api/v1/audit/events", params={"entity_type": "message", "entity_id": str(mid), "action": "message.sla"},
+        "/api/v1/audit/events",
+        params={"entity_type": "message", "entity_id": str(mid), "action": "message.sla"},
         headers=admin_headers,
     ).json()
     assert [e["after"]["steps"] for e in reversed(events)] == [["due_soon"], ["breach"], ["supervisor"]]
@@ -245,7 +248,11 @@ def test_a_reply_cancels_waiting_notices_and_settles_met(
         assert answered is not None
         mark_replied(session=session, message=answered, replied_at=local(2026, 3, 9, 1))
     result = message(mid)
-    assert (result.sla_state, result.next_check_at, result.first_replied_at) == ("met", None, local(2026, 3, 9, 1))
+    assert (result.sla_state, result.next_check_at, result.first_replied_at) == (
+        "met",
+        None,
+        local(2026, 3, 9, 1),
+    )
     _tick(frozen_clock, local(2026, 3, 9, 9))
     _tick(frozen_clock, local(2026, 3, 12, 9))
     assert _calls(robots) == {"wecom": 0, "dingtalk": 0, "hook": 0}
@@ -287,7 +294,9 @@ def test_a_configuration_error_fails_for_good_and_can_be_retried(
         _tick(frozen_clock, local(2026, 3, 9, 9))
         _tick(frozen_clock, local(2026, 3, 9, 10))
         assert route.call_count == 1
-        failed = client.get("/api/v1/sla/notifications", params={"state": "failed"}, headers=admin_headers).json()
+        failed = client.get(
+            "/api/v1/sla/notifications", params={"state": "failed"}, headers=admin_headers
+        ).json()
         assert [(n["message_id"], n["step"]) for n in failed] == [(mid, "due_soon")]
         assert "93000" in failed[0]["last_error"]
         route.return_value = httpx.Response(200, json=OK_ROBOT)
@@ -343,9 +352,7 @@ def test_sweep_and_sender_run_as_exclusive_scheduler_jobs():
     assert by_name["sla_sweep"].seconds <= 60
 
 
-def test_backoff_of_routine_retries_respects_working_hours(
-    client, make_account, units, ingest, frozen_clock
-):
+def test_backoff_of_routine_retries_respects_working_hours(client, make_account, units, ingest, frozen_clock):
     frozen_clock.set(local(2026, 3, 2, 9, 30))
     acc = make_account("a")
     ingest(acc["id"], local(2026, 3, 2, 9))
