@@ -38,8 +38,9 @@ class GroupCommit:
         try:
             while self.pending:
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                results: list[tuple[int, bool] | BaseException]
                 try:
-                    results = await anyio.to_thread.run_sync(_write_batch, [p for p, _ in batch])
+                    results = list(await anyio.to_thread.run_sync(_write_batch, [p for p, _ in batch]))
                 except Exception:
                     results = [await _write_one_safely(p) for p, _ in batch]
                 for (_, future), result in zip(batch, results, strict=True):
