@@ -18,3 +18,6 @@ def register(sub: Any) -> None:
     from app.channels.cli import register as channels
 
     channels(sub)
+    from app.routing.cli import register as routing
+
+    routing(sub)

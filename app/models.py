@@ -6,9 +6,18 @@ from app.accounts.models import Account
 from app.audit.models import AuditEvent
 from app.channels.models import ChannelEcho, ChannelHealth, ChannelToken, PollTarget  # noqa: F401
 from app.messages.models import InboundItem, Message
+from app.moderation.models import AuthorOffence, LexiconState, ModerationTerm  # noqa: F401
 from app.registry.models import AccountCheck, Registration, RegistryEvent  # noqa: F401
 from app.replies.models import Reply, ReplyReview  # noqa: F401
 from app.reports.models import MessageTerms, TopicAlert  # noqa: F401
+from app.routing.models import (  # noqa: F401
+    MessageTransfer,
+    RoutingConfig,
+    RoutingExample,
+    RoutingModelRow,
+    RoutingRuleRow,
+    RoutingVersion,
+)
 from app.sla.models import (  # noqa: F401
     CalendarDay,
     CalendarVersion,

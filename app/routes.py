@@ -9,12 +9,15 @@ from app.audit.api import router as audit
 from app.channels.api import channels_router, imports_router, webhooks_router
 from app.messages.api import pipeline_router
 from app.messages.api import router as messages
+from app.moderation.api import router as moderation
 from app.ops.api import router as ops
 from app.registry.api import posts_router as account_posts
 from app.registry.api import router as registry
 from app.replies.api import router as replies
 from app.reports.api import router as reports
 from app.reports.board import router as board
+from app.routing.api import messages_router as routing_messages
+from app.routing.api import router as routing
 from app.sla.api import router as calendar
 from app.sla.api import sla_router
 from app.units.api import router as units
@@ -40,5 +43,8 @@ def include_routers(app: FastAPI, prefix: str) -> None:
         webhooks_router,
         channels_router,
         imports_router,
+        moderation,
+        routing,
+        routing_messages,
     ):
         app.include_router(router, prefix=prefix)

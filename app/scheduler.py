@@ -66,8 +66,8 @@ def jobs(settings: Settings) -> list[Job]:
     """Every background job of the service."""
     from app.channels import polling
     from app.messages.pipeline import Pipeline
-    from app.replies import outbox
     from app.registry.jobs import jobs as registry_jobs
+    from app.replies import outbox
     from app.reports.jobs import jobs as reports_jobs
     from app.sla.sweep import jobs as sla_jobs
 

@@ -9,6 +9,7 @@ characters (`kb.pinyin.encode`), so homophones share keys.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ ANSWER_MAX = 2
 # Only words this long get an initials term: two letters (ba, sz, ...) collide with too many words.
 _MIN_ABBREVIATION = 3
 _SYLLABLE_MASK = grams.range_mask(pinyin.CODE_FIRST, pinyin.CODE_LAST)
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class QuestionTerms:
 
     text: str
     codes: str  # `text` pinyin-encoded, for explaining homophone matches
+    sounds: dict[str, str]  # pinyin-encoded character pair → the pair as written here
     words: tuple[str, ...]
     chars: np.ndarray
     pinyin: np.ndarray
@@ -49,8 +52,9 @@ class QueryTerms:
     """A normalised query: content words, pinyin shorthand, and unique terms per channel."""
 
     text: str
-    words: list[str]
+    words: list[tuple[str, str]]  # unique content words, as written and canonical
     abbreviations: list[str]
+    pairs: list[tuple[str, str]]  # Chinese character pairs and their pinyin encoding
     word_terms: list[str]
     chars: np.ndarray
     pinyin: np.ndarray
@@ -73,11 +77,23 @@ def _abbreviation_keys(letters: list[str]) -> np.ndarray:
     return np.array([grams.abbreviation(a) for a in letters], dtype=np.int64)
 
 
+def sound_pairs(text: str) -> list[tuple[str, str]]:
+    """Adjacent Chinese character pairs of `text` with their pinyin encoding, without repeats."""
+    out: dict[str, str] = {}
+    for run in _CJK_RUN.findall(text):
+        codes = pinyin.encode(run)
+        for i in range(len(run) - 1):
+            out.setdefault(run[i : i + 2], codes[i : i + 2])
+    return list(out.items())
+
+
 def question_terms(text: str) -> QuestionTerms:
     """Terms of a question wording, as indexed."""
     raw_words, body = segment.content(text)
+    words = segment.expand(raw_words)
     abbreviations: dict[str, str] = {}
-    for word in raw_words:
+    # Canonical forms and sub-words too: "居民身份证" is also reachable as "sfz".
+    for word in dict.fromkeys(raw_words + words):
         if len(word) >= _MIN_ABBREVIATION:
             letters = pinyin.initials(word)
             if letters:
@@ -85,7 +101,8 @@ def question_terms(text: str) -> QuestionTerms:
     return QuestionTerms(
         text=text,
         codes=pinyin.encode(text),
-        words=tuple(segment.expand(raw_words)),
+        sounds={code: pair for pair, code in reversed(sound_pairs(text))},
+        words=tuple(words),
         chars=char_keys(body, CHAR_SIZES),
         pinyin=np.concatenate([syllable_keys(body), _abbreviation_keys(list(abbreviations))]),
         abbreviations=abbreviations,
@@ -108,8 +125,9 @@ def query_terms(text: str) -> QueryTerms:
     syllables = np.unique(np.concatenate([syllable_keys(body), _abbreviation_keys(abbreviations)]))
     return QueryTerms(
         text=text,
-        words=raw_words,
+        words=[(w, segment.canonical(w)) for w in dict.fromkeys(raw_words)],
         abbreviations=abbreviations,
+        pairs=sound_pairs(text),
         word_terms=list(dict.fromkeys(segment.expand(raw_words))),
         chars=chars,
         pinyin=syllables,

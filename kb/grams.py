@@ -6,7 +6,7 @@ collide (text never holds U+0000) and the same n-gram always gets the same key i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -24,7 +24,7 @@ def text_mask(cp: np.ndarray) -> np.ndarray:
     return ((cp >= 0x30) & (cp <= 0x39)) | ((cp >= 0x61) & (cp <= 0x7A)) | ((cp >= 0x3400) & (cp <= 0x9FFF))
 
 
-def range_mask(lo: int, hi: int) -> np.ndarray:
+def range_mask(lo: int, hi: int) -> Callable[[np.ndarray], np.ndarray]:
     """A mask function for code points in [lo, hi] (e.g. the pinyin syllable codes)."""
 
     def mask(cp: np.ndarray) -> np.ndarray:

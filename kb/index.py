@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import math
 import threading
-from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 
 import numpy as np
 
 from kb import explain, features
-from kb.features import ANSWER, CHANNELS, CHAR, PINYIN, WORD, QuestionTerms
+from kb.features import ANSWER, CHANNELS, CHAR, PINYIN, WORD, QueryTerms, QuestionTerms
 from kb.normalise import normalise
 
 # BM25 saturation and length normalisation, the usual values.
@@ -67,78 +66,62 @@ class Suggestion:
 
 
 @dataclass(frozen=True, slots=True)
-class _Terms:
-    """What the index keeps about one entry, before term ids are assigned."""
+class _Doc:
+    """What the index keeps about one entry: its wordings, answer and terms per channel.
+
+    Per channel: unique terms and their tf (for question channels, how many wordings carry the
+    term) and the length used by BM25 (for questions, the mean wording, so alternatives add
+    evidence without making the entry look long).
+    """
 
     entry_id: int
     unit_code: str | None
     variants: tuple[QuestionTerms, ...]
     answer: str
-    counts: tuple[dict[str, int], ...]
-    lengths: tuple[float, ...]
+    words: dict[str, int]
+    keys: tuple[np.ndarray, ...]  # CHAR, PINYIN, ANSWER: unique term keys ...
+    tfs: tuple[np.ndarray, ...]  # ... and their tf
+    lengths: tuple[float, ...]  # per channel, WORD first
 
 
-@dataclass(frozen=True, slots=True)
-class _Doc:
-    terms: _Terms
-    ids: tuple[array, ...]
-    tfs: tuple[array, ...]
+_KEY_CHANNELS = (CHAR, PINYIN, ANSWER)
 
 
-_VARIANT_TERMS: tuple[Callable[[QuestionTerms], tuple[str, ...]], ...] = (
-    lambda v: v.words,
-    lambda v: v.chars,
-    lambda v: v.pinyin,
-)
+def _unique_counts(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    if len(parts) == 1:
+        keys = np.unique(parts[0])
+        return keys, np.ones(len(keys))
+    keys, counts = np.unique(np.concatenate([np.unique(p) for p in parts]), return_counts=True)
+    return keys, counts.astype(np.float64)
 
 
-def _entry_terms(entry: KBEntry) -> _Terms:
+def _make_doc(entry: KBEntry) -> _Doc:
     texts = [normalise(entry.question), *(normalise(a) for a in entry.alt_questions)]
     variants = tuple(features.question_terms(t) for t in dict.fromkeys(t for t in texts if t))
     answer = normalise(entry.answer)
-    counts: list[dict[str, int]] = []
-    lengths: list[float] = []
-    for terms_of in _VARIANT_TERMS:
-        # tf = how many wordings carry the term; length = the mean wording, so alternatives add
-        # evidence without making the entry look long.
-        counter: Counter[str] = Counter()
-        total = 0
-        for v in variants:
-            terms = terms_of(v)
-            counter.update(set(terms))
-            total += len(terms)
-        counts.append(dict(counter))
-        lengths.append(total / len(variants) if variants else 0.0)
-    answer_terms = features.answer_terms(answer)
-    counts.append(dict(Counter(answer_terms)))
-    lengths.append(float(len(answer_terms)))
-    return _Terms(entry.entry_id, entry.unit_code, variants, answer, tuple(counts), tuple(lengths))
-
-
-def _new_vocab() -> list[dict[str, int]]:
-    """Term → id per channel; question and answer characters share one table (one lookup per query term)."""
-    chars: dict[str, int] = {}
-    vocab: list[dict[str, int]] = [{} for _ in CHANNELS]
-    vocab[CHAR] = vocab[ANSWER] = chars
-    return vocab
-
-
-def _attach(terms: _Terms, vocab: list[dict[str, int]]) -> _Doc:
-    """Give the entry's terms ids in the (only growing) vocabularies."""
-    ids = []
-    tfs = []
-    for c in CHANNELS:
-        table = vocab[c]
-        counts = terms.counts[c]
-        new = [t for t in counts if t not in table]
-        table.update(zip(new, range(len(table), len(table) + len(new)), strict=True))
-        ids.append(array("q", map(table.__getitem__, counts)))
-        tfs.append(array("d", counts.values()))
-    return _Doc(terms, tuple(ids), tuple(tfs))
-
-
-def _joined(parts: Iterable[array], dtype: type) -> np.ndarray:
-    return np.frombuffer(b"".join(p.tobytes() for p in parts), dtype=dtype)
+    answer_keys, answer_tf = np.unique(features.answer_terms(answer), return_counts=True)
+    words: Counter[str] = Counter()
+    for v in variants:
+        words.update(set(v.words))
+    chars = _unique_counts([v.chars for v in variants] or [np.zeros(0, dtype=np.int64)])
+    syllables = _unique_counts([v.pinyin for v in variants] or [np.zeros(0, dtype=np.int64)])
+    count = max(1, len(variants))
+    lengths = (
+        sum(len(v.words) for v in variants) / count,
+        sum(len(v.chars) for v in variants) / count,
+        sum(len(v.pinyin) for v in variants) / count,
+        float(answer_tf.sum()),
+    )
+    return _Doc(
+        entry_id=entry.entry_id,
+        unit_code=entry.unit_code,
+        variants=variants,
+        answer=answer,
+        words=dict(words),
+        keys=(chars[0], syllables[0], answer_keys),
+        tfs=(chars[1], syllables[1], answer_tf.astype(np.float64)),
+        lengths=lengths,
+    )
 
 
 def _csr(major: np.ndarray, minor: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
@@ -161,39 +144,50 @@ def _gather(indptr: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndar
 class _Compiled:
     """Read-only matrices built from the entries in id order.
 
-    All postings are kept term-major (term rows → entry columns) and walked over all entries for
-    the query's rarer terms. Postings of common terms are also kept entry-major and read for the
-    best candidates only, so a long query never walks thousands of postings per common character.
-    The summation order per entry follows the query or the entry text, never the term ids, so an
-    index grown by edits ranks bit for bit like a fresh build.
+    Vocabularies are sorted (words by text, n-grams by key), so the matrices depend only on the
+    entries, never on the order of edits: an index grown by upserts and removals ranks bit for
+    bit like a fresh build. All postings are kept term-major (term rows → entry columns) and
+    walked over all entries for the query's rarer terms. Postings of common terms are also kept
+    entry-major and read for the best candidates only, so a long query never walks thousands of
+    postings per common character.
     """
 
-    def __init__(self, docs: list[_Doc], vocab_sizes: list[int]) -> None:
+    def __init__(self, docs: list[_Doc]) -> None:
         n = len(docs)
         self.n = n
         self.docs = docs
-        self.ids = np.array([d.terms.entry_id for d in docs], dtype=np.int64)
-        self.sizes = list(vocab_sizes)
-        self.offsets = [sum(vocab_sizes[:c]) for c in CHANNELS]
-        self.sizes_arr = np.array(self.sizes, dtype=np.int64)
-        self.offsets_arr = np.array(self.offsets, dtype=np.int64)
-        self.channel_index = np.arange(len(CHANNELS))
-        self.channel_weight = np.array([CHANNEL_WEIGHTS[c] for c in CHANNELS], dtype=np.float64)
+        self.ids = np.array([d.entry_id for d in docs], dtype=np.int64)
         self.unknown_idf = math.log1p((n + 0.5) / 0.5)
+        self.words = {w: i for i, w in enumerate(sorted({w for d in docs for w in d.words}))}
+        channel_terms: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        word_counts = np.fromiter((len(d.words) for d in docs), dtype=np.int64, count=n)
+        channel_terms.append(
+            (
+                np.fromiter((self.words[w] for d in docs for w in d.words), dtype=np.int64),
+                np.repeat(np.arange(n, dtype=np.int64), word_counts),
+                np.fromiter((tf for d in docs for tf in d.words.values()), dtype=np.float64),
+            )
+        )
+        self.keys: list[np.ndarray] = []
+        for i in range(len(_KEY_CHANNELS)):
+            counts = np.fromiter((len(d.keys[i]) for d in docs), dtype=np.int64, count=n)
+            all_keys = np.concatenate([d.keys[i] for d in docs]) if n else np.zeros(0, dtype=np.int64)
+            vocab, term = np.unique(all_keys, return_inverse=True)
+            self.keys.append(vocab)
+            tf = np.concatenate([d.tfs[i] for d in docs]) if n else np.zeros(0)
+            channel_terms.append((term.ravel(), np.repeat(np.arange(n, dtype=np.int64), counts), tf))
+        self.sizes = [len(self.words)] + [len(k) for k in self.keys]
+        self.offsets = [sum(self.sizes[:c]) for c in CHANNELS]
         rows, cols, vals, idfs, dfs = [], [], [], [], []
-        for c in CHANNELS:
-            counts = np.fromiter((len(d.ids[c]) for d in docs), dtype=np.int64, count=n)
-            r = _joined((d.ids[c] for d in docs), np.int64)
-            tf = _joined((d.tfs[c] for d in docs), np.float64)
-            k = np.repeat(np.arange(n, dtype=np.int64), counts)
-            df = np.bincount(r, minlength=vocab_sizes[c])
+        for c, (term, col, tf) in zip(CHANNELS, channel_terms, strict=True):
+            df = np.bincount(term, minlength=self.sizes[c])
             idf = np.log1p((n - df + 0.5) / (df + 0.5))
-            lengths = np.fromiter((d.terms.lengths[c] for d in docs), dtype=np.float64, count=n)
+            lengths = np.fromiter((d.lengths[c] for d in docs), dtype=np.float64, count=n)
             avgdl = float(lengths.mean()) if n else 0.0
-            norm = K1 * (1.0 - B + B * lengths[k] / (avgdl or 1.0))
-            rows.append(r + self.offsets[c])
-            cols.append(k)
-            vals.append(idf[r] * tf * (K1 + 1.0) / (tf + norm))
+            norm = K1 * (1.0 - B + B * lengths[col] / (avgdl or 1.0))
+            rows.append(term + self.offsets[c])
+            cols.append(col)
+            vals.append(idf[term] * tf * (K1 + 1.0) / (tf + norm))
             idfs.append(idf)
             dfs.append(df)
         row = np.concatenate(rows)
@@ -209,10 +203,11 @@ class _Compiled:
         self.e_indptr, self.e_terms, self.e_vals = _csr(
             col[in_common], self.common_id[row[in_common]].astype(np.int32), val[in_common], n
         )
+        self.channel_weight = np.array([CHANNEL_WEIGHTS[c] for c in CHANNELS], dtype=np.float64)
         self.units: dict[str, np.ndarray] = {}
         for i, doc in enumerate(docs):
-            if doc.terms.unit_code is not None:
-                self.units.setdefault(doc.terms.unit_code, np.zeros(n, dtype=bool))[i] = True
+            if doc.unit_code is not None:
+                self.units.setdefault(doc.unit_code, np.zeros(n, dtype=bool))[i] = True
 
     def _walk(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
         pos, lens = _gather(self.t_indptr, rows)
@@ -229,55 +224,65 @@ class _Compiled:
             return np.concatenate([hit, rest])
         return hit[np.argpartition(-score[hit], CANDIDATES - 1)[:CANDIDATES]]
 
-    def scores(self, channels: list[list[str]], vocab: list[dict[str, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """(candidate entry positions, their fused scores) for a query's terms per channel."""
-        looked_up: list[int] = []
-        counts: list[int] = []
-        seen: dict[int, dict[str, int]] = {}
-        for c in CHANNELS:
-            unique = dict.fromkeys(channels[c])
-            table = vocab[c]
-            # Channels sharing a vocabulary (question and answer characters) look each term up once.
-            ids = seen.get(id(table))
-            if ids is None:
-                ids = dict(zip(unique, map(table.get, unique, repeat(-1)), strict=True))
-                seen[id(table)] = ids
-                looked_up.extend(ids.values())
-            else:
-                looked_up.extend(map(ids.get, unique, repeat(-1)))
-            counts.append(len(unique))
-        if not looked_up:
+    def _rows(self, query: QueryTerms) -> tuple[list[np.ndarray], np.ndarray]:
+        """Rows of the known query terms per channel, and how many terms each channel did not know."""
+        word_ids = np.fromiter(
+            map(self.words.get, query.word_terms, repeat(-1)), dtype=np.int64, count=len(query.word_terms)
+        )
+        found = [word_ids[word_ids >= 0]]
+        missing = [int((word_ids < 0).sum())]
+        for i, qkeys in enumerate((query.chars, query.pinyin, query.answer)):
+            vocab = self.keys[i]
+            at = np.minimum(np.searchsorted(vocab, qkeys), max(len(vocab) - 1, 0))
+            hit = vocab[at] == qkeys if len(vocab) else np.zeros(len(qkeys), dtype=bool)
+            found.append(at[hit])
+            missing.append(len(qkeys) - int(hit.sum()))
+        rows = [f + self.offsets[c] for c, f in zip(CHANNELS, found, strict=True)]
+        return rows, np.array(missing)
+
+    def factor(self, unit_code: str | None, only_unit: bool) -> np.ndarray | None:
+        """Per-entry score multiplier for a unit preference, or None for none."""
+        if unit_code is None:
+            return None
+        mine = self.units.get(unit_code, np.zeros(self.n, dtype=bool))
+        return np.where(mine, UNIT_BOOST, 0.0 if only_unit else 1.0)
+
+    def scores(self, query: QueryTerms, factor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(candidate entry positions, their fused scores) for a query, scaled by `factor`."""
+        per_channel, missing = self._rows(query)
+        sizes = np.array([len(r) for r in per_channel])
+        present = (sizes + missing) > 0
+        if not sizes.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        ids = np.array(looked_up, dtype=np.int64)
-        chan = np.repeat(self.channel_index, counts)
-        # Terms added after this compilation count as unknown, like terms never seen.
-        known = (ids >= 0) & (ids < self.sizes_arr[chan])
-        rows = np.where(known, ids + self.offsets_arr[chan], 0)
-        idf = np.where(known, self.idf[rows], self.unknown_idf)
-        ideal = np.bincount(chan, weights=idf, minlength=len(CHANNELS))
-        share = self.channel_weight * (np.array(counts) > 0)
+        rows = np.concatenate(per_channel)
+        chan = np.repeat(np.arange(len(CHANNELS)), sizes)
+        # A channel's ideal: the idf of all its query terms, unknown ones at the highest idf.
+        ideal: np.ndarray = np.bincount(chan, weights=self.idf[rows], minlength=len(CHANNELS))
+        ideal = ideal + missing * self.unknown_idf
+        share = self.channel_weight * present
         share /= share.sum()
-        weights = (share / np.maximum(ideal, 1e-12))[chan][known]
-        rows = rows[known]
-        if not len(rows):
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        weights = (share / np.maximum(ideal, 1e-12))[chan]
         common = self.common[rows]
         rare = self._walk(rows[~common], weights[~common])
+        if factor is not None:
+            rare = rare * factor
         if not common.any():
             cand = self._top(rare)
             return cand, rare[cand]
         if self.n > CANDIDATES and np.count_nonzero(rare) < CANDIDATES:
             # Hardly any rare term matched (a short, generic query): score common terms everywhere.
-            full = rare + self._walk(rows[common], weights[common])
+            extra = self._walk(rows[common], weights[common])
+            full = rare + (extra if factor is None else extra * factor)
             cand = self._top(full)
             return cand, full[cand]
         cand = self._top(rare)
-        query = np.zeros(self.n_common)
-        query[self.common_id[rows[common]]] = weights[common]
+        qvec = np.zeros(self.n_common)
+        qvec[self.common_id[rows[common]]] = weights[common]
         pos, lens = _gather(self.e_indptr, cand)
-        contrib = self.e_vals[pos] * query[self.e_terms[pos]]
+        contrib = self.e_vals[pos] * qvec[self.e_terms[pos]]
         owner = np.repeat(np.arange(len(cand)), lens)
-        return cand, rare[cand] + np.bincount(owner, weights=contrib, minlength=len(cand))
+        extra = np.bincount(owner, weights=contrib, minlength=len(cand))
+        return cand, rare[cand] + (extra if factor is None else extra * factor[cand])
 
 
 class KBIndex:
@@ -285,7 +290,6 @@ class KBIndex:
 
     def __init__(self) -> None:
         self._docs: dict[int, _Doc] = {}
-        self._vocab = _new_vocab()
         self._compiled: _Compiled | None = None
         self._lock = threading.Lock()
 
@@ -302,9 +306,9 @@ class KBIndex:
         unit_code: str | None = None,
     ) -> None:
         """Add an entry or replace the entry with the same id; the next search recompiles."""
-        terms = _entry_terms(KBEntry(entry_id, question, answer, tuple(alt_questions), unit_code))
+        doc = _make_doc(KBEntry(entry_id, question, answer, tuple(alt_questions), unit_code))
         with self._lock:
-            self._docs[entry_id] = _attach(terms, self._vocab)
+            self._docs[entry_id] = doc
             self._compiled = None
 
     def remove(self, entry_id: int) -> None:
@@ -315,24 +319,20 @@ class KBIndex:
 
     def build(self, entries: Iterable[KBEntry]) -> None:
         """Replace the whole content with `entries` (the last of a repeated id wins) and compile."""
-        vocab = _new_vocab()
-        docs: dict[int, _Doc] = {}
-        for entry in entries:
-            docs[entry.entry_id] = _attach(_entry_terms(entry), vocab)
-        compiled = _Compiled([docs[k] for k in sorted(docs)], [len(v) for v in vocab])
+        docs = {entry.entry_id: _make_doc(entry) for entry in entries}
+        compiled = _Compiled([docs[k] for k in sorted(docs)])
         with self._lock:
-            self._docs, self._vocab, self._compiled = docs, vocab, compiled
+            self._docs, self._compiled = docs, compiled
 
     def compile(self) -> None:
         """Compile pending edits now instead of in the next search."""
         self._ready()
 
-    def _ready(self) -> tuple[_Compiled, list[dict[str, int]]]:
+    def _ready(self) -> _Compiled:
         with self._lock:
             if self._compiled is None:
-                docs = [self._docs[k] for k in sorted(self._docs)]
-                self._compiled = _Compiled(docs, [len(v) for v in self._vocab])
-            return self._compiled, self._vocab
+                self._compiled = _Compiled([self._docs[k] for k in sorted(self._docs)])
+            return self._compiled
 
     def search(
         self, text: str, *, unit_code: str | None = None, limit: int = 5, only_unit: bool = False
@@ -342,16 +342,12 @@ class KBIndex:
         `unit_code` multiplies that unit's scores by UNIT_BOOST; with `only_unit` the other
         units' entries are left out instead. Only the first suggestion can be `confident`.
         """
-        compiled, vocab = self._ready()
+        compiled = self._ready()
         norm = normalise(text)
         if not norm or compiled.n == 0 or limit <= 0:
             return []
         query = features.query_terms(norm)
-        cand, score = compiled.scores(query.channels, vocab)
-        if unit_code is not None and len(cand):
-            mask = compiled.units.get(unit_code)
-            mine = mask[cand] if mask is not None else np.zeros(len(cand), dtype=bool)
-            score = np.where(mine, score * UNIT_BOOST, 0.0 if only_unit else score)
+        cand, score = compiled.scores(query, compiled.factor(unit_code, only_unit))
         order = np.lexsort((compiled.ids[cand], -score))[: max(limit, 2)]
         ranked = [(int(cand[i]), float(score[i])) for i in order if score[i] > 0]
         if not ranked:
@@ -361,7 +357,7 @@ class KBIndex:
         confident = best >= CONFIDENT_SCORE and best >= CONFIDENT_RATIO * second
         out: list[Suggestion] = []
         for i, (pos, s) in enumerate(ranked[:limit]):
-            doc = compiled.docs[pos].terms
+            doc = compiled.docs[pos]
             matched, where = explain.evidence(query, doc.variants, doc.answer)
             out.append(
                 Suggestion(

@@ -73,7 +73,8 @@ def _load() -> _Tables:
             if _tables is None:
                 pinyin_dict = _character_readings()
                 reading = {
-                    chr(cp): readings.split(",", 1)[0].translate(_TONES) for cp, readings in pinyin_dict.items()
+                    chr(cp): readings.split(",", 1)[0].translate(_TONES)
+                    for cp, readings in pinyin_dict.items()
                 }
                 reading = {ch: s for ch, s in reading.items() if s.isascii() and s.isalpha()}
                 inventory = sorted(set(reading.values()))

@@ -1,26 +1,31 @@
-"""Engine-level evaluation of KB suggestions on the development set, and a plain jieba + BM25 baseline.
+"""Engine-level evaluation of KB suggestions on the development set (../shared/data/dev_eval.json).
 
-Reused by the HTTP-level `scripts/eval_kb.py`; `python scripts/kb_eval_lib.py` prints both side by side.
+Reused by the HTTP-level `scripts/eval_kb.py`: anything with `search(text, *, unit_code=None, limit=5)`
+returning items with `entry_id` and `confident` can be evaluated; `with_ids` maps the expected
+development keys to the ids an API assigned. `python scripts/kb_eval_lib.py [-v]` prints the engine
+and the plain baseline (`scripts/kb_baseline.py`) side by side; -v lists the engine's misses.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 
 class Hit(Protocol):
-    entry_id: int
-    confident: bool
+    @property
+    def entry_id(self) -> int: ...
+    @property
+    def confident(self) -> bool: ...
 
 
 class Searcher(Protocol):
@@ -39,8 +44,9 @@ class EvalEntry:
 @dataclass(frozen=True)
 class EvalQuery:
     text: str
-    expect: int | None
+    expect: int | None  # entry id of the expected answer, None when the KB has none
     style: str
+    expect_key: str | None = None  # the development-set key ("d001")
 
 
 def entry_number(key: str) -> int:
@@ -55,10 +61,15 @@ def load_dev(path: Path | None = None) -> tuple[list[EvalEntry], list[EvalQuery]
         EvalEntry(entry_number(k["id"]), k["id"], k["unit"], k["question"], k["answer"]) for k in raw["kb"]
     ]
     queries = [
-        EvalQuery(q["text"], entry_number(q["expect"]) if q["expect"] else None, q["style"])
+        EvalQuery(q["text"], entry_number(q["expect"]) if q["expect"] else None, q["style"], q["expect"])
         for q in raw["queries"]
     ]
     return entries, queries
+
+
+def with_ids(queries: Iterable[EvalQuery], ids: Mapping[str, int]) -> list[EvalQuery]:
+    """The queries expecting the ids an API gave the entries (`ids`: development key → entry id)."""
+    return [replace(q, expect=ids[q.expect_key] if q.expect_key else None) for q in queries]
 
 
 def evaluate(index: Searcher, queries: Iterable[EvalQuery]) -> dict[str, Any]:
@@ -101,57 +112,8 @@ def evaluate(index: Searcher, queries: Iterable[EvalQuery]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class BaselineHit:
-    entry_id: int
-    score: float
-    confident: bool
-
-
-class BaselineBM25:
-    """Plain jieba (global dictionary) + Okapi BM25 over standard questions only.
-
-    It has no notion of confidence: whatever it ranks first counts as its answer.
-    """
-
-    def __init__(self, entries: Iterable[EvalEntry], *, k1: float = 1.5, b: float = 0.75) -> None:
-        import jieba
-
-        self._cut = jieba.lcut
-        self.k1, self.b = k1, b
-        self.ids: list[int] = []
-        self.docs: list[Counter[str]] = []
-        self.lengths: list[int] = []
-        for e in entries:
-            words = [w for w in self._cut(e.question) if w.strip()]
-            self.ids.append(e.entry_id)
-            self.docs.append(Counter(words))
-            self.lengths.append(len(words))
-        n = len(self.docs)
-        self.avgdl = sum(self.lengths) / n if n else 1.0
-        df: Counter[str] = Counter()
-        for d in self.docs:
-            df.update(d.keys())
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-
-    def search(self, text: str, *, unit_code: str | None = None, limit: int = 5) -> list[BaselineHit]:
-        words = [w for w in self._cut(text) if w.strip()]
-        scored = []
-        for entry_id, doc, dl in zip(self.ids, self.docs, self.lengths, strict=True):
-            s = 0.0
-            for w in words:
-                tf = doc.get(w, 0)
-                if tf:
-                    s += self.idf[w] * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * dl / self.avgdl))
-            if s > 0:
-                scored.append((s, entry_id))
-        scored.sort(key=lambda x: (-x[0], x[1]))
-        return [BaselineHit(i, s, True) for s, i in scored[:limit]]
-
-
 def engine_index(entries: Iterable[EvalEntry]) -> Any:
     """A `kb.KBIndex` loaded with the development entries."""
-    sys.path.insert(0, str(ROOT))
     from kb.index import KBEntry, KBIndex
 
     index = KBIndex()
@@ -169,6 +131,8 @@ def format_table(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def main() -> None:
+    from scripts.kb_baseline import BaselineBM25
+
     entries, queries = load_dev()
     engine = evaluate(engine_index(entries), queries)
     baseline = evaluate(BaselineBM25(entries), queries)

@@ -37,10 +37,12 @@ def record_echo(*, session: Session, account: ChannelAccount, item: InboundItem,
     }
     table = ChannelEcho.__table__  # type: ignore[attr-defined]
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
-    result = session.execute(
-        insert.values(**values).on_conflict_do_nothing(index_elements=["account_id", "external_id"])
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    inserted = session.execute(
+        insert.values(**values)
+        .on_conflict_do_nothing(index_elements=["account_id", "external_id"])
+        .returning(table.c.id)
+    ).first()
+    if inserted is None:  # seen before
         return False
     record(
         session=session,

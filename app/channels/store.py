@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
+from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.accounts.service import AccountRef
 from app.auth import Principal
@@ -59,12 +60,30 @@ _COLUMNS = (
 )
 
 
+# account id -> (the accounts service's cached ref it was read with, the account)
+_accounts: dict[int, tuple[AccountRef, ChannelAccount]] = {}
+
+
 def load_account(*, session: Session, account_id: int, platform: str) -> ChannelAccount:
-    """The account for a platform's delivery; 404 when there is none on that platform."""
-    row = session.execute(select(*_COLUMNS).where(col(Account.id) == account_id)).first()
-    if row is None or row[1] != platform:
+    """The account for a platform's delivery; 404 when there is none on that platform.
+
+    Pushes are a hot path: the account is cached for as long as the accounts service caches its ref
+    (a few seconds; an account change in this process drops it at once), so a push costs no query.
+    """
+    ref = accounts.get_cached(session=session, account_id=account_id)
+    if ref.platform != platform:
         raise NotFound(f"账号 {account_id} 不存在")
-    return _channel_account(row)
+    hit = _accounts.get(account_id)
+    if hit is not None and hit[0] is ref:
+        return hit[1]
+    row = session.execute(select(*_COLUMNS).where(col(Account.id) == account_id)).first()
+    if row is None:
+        raise NotFound(f"账号 {account_id} 不存在")
+    account = _channel_account(row)
+    if len(_accounts) > 10_000:
+        _accounts.clear()
+    _accounts[account_id] = (ref, account)
+    return account
 
 
 def find_account(*, session: Session, platform: str, external_id: str) -> ChannelAccount | None:

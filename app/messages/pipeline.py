@@ -54,10 +54,15 @@ Step = Callable[[PipelineContext], None]
 
 def default_steps() -> list[tuple[str, Step]]:
     """The production steps, in order."""
+    from app.moderation.steps import alert_sensitive, moderate
+    from app.routing.steps import route
     from app.sla.steps import set_deadline
 
     return [
+        ("moderation", moderate),
+        ("routing", route),
         ("deadline", set_deadline),
+        ("sensitive-alert", alert_sensitive),  # after the deadline: the alert names the unit and due time
     ]
 
 

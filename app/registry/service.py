@@ -114,7 +114,8 @@ def register(*, session: Session, actor: Principal, data: RegistrationCreate, tz
     if registered_on > today:
         raise Invalid("备案日期不能晚于今天")
     if data.opened_on > registered_on + timedelta(days=366):
-        raise Invalid("开设日期不合理")
+        # Filing before opening is fine (备案在先); a year ahead is a typo.
+        raise Invalid("开设日期不能晚于备案日期一年以上")
     if data.account_id is not None:
         _check_account(session, actor, data.account_id, data.unit_code)
     registration = Registration.model_validate(

@@ -227,12 +227,21 @@ def my_queue(
     status: Annotated[
         MessageStatus | None, Query(description="只看某一状态：open/drafting/in_review/approved/publishing")
     ] = None,
+    include_flagged: Annotated[
+        bool, Query(description="包含被标记为辱骂或广告的留言（默认不显示，留作证据）")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> QueuePage:
-    """本单位（及下级单位）未办结的留言，按答复期限由近到远排列（无期限的在最后），附当前答复状态。"""
+    """本单位（及下级单位）未办结的留言，按答复期限由近到远排列（无期限的在最后），附当前答复状态。
+    被标记为辱骂或广告的留言默认不在待办中（审核人可用 include_flagged=true 查看后关闭）。"""
     items, next_cursor = present.queue(
-        session=session, principal=user, status=status, limit=limit, cursor=cursor
+        session=session,
+        principal=user,
+        status=status,
+        include_flagged=include_flagged,
+        limit=limit,
+        cursor=cursor,
     )
     return QueuePage(items=items, next_cursor=next_cursor)
 

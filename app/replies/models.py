@@ -153,10 +153,10 @@ class CloseRequest(SQLModel):
 
 
 class OutOfScopeRequest(SQLModel):
-    text: str = Field(
-        min_length=1,
+    text: str | None = Field(
+        default=None,
         max_length=MAX_REPLY_CHARS,
-        description="告知留言人应向哪个部门反映、如何联系（答复同样先审后发，当日办结）",
+        description="告知留言人应向哪个部门反映、如何联系（答复同样先审后发，当日办结）；为空时采用分办给出的建议告知语",
         schema_extra={"examples": ["您好，您反映的问题属于市供电公司职责，请拨打95598反映。"]},
     )
 

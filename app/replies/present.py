@@ -7,7 +7,7 @@ import base64
 import binascii
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import String, and_, cast, or_
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent, AuditEventPublic
@@ -37,6 +37,8 @@ QUEUE_STATUSES = (
     MessageStatus.publishing,
 )
 HISTORY_LIMIT = 500
+# Kept as evidence but out of the reply queue unless asked for (moderation's flags).
+HIDDEN_FLAGS = ("abusive", "spam")
 
 
 def reply_public(reply: Reply, *, reviews: list[ReplyReview], message: Message) -> ReplyPublic:
@@ -109,17 +111,23 @@ def queue(
     session: Session,
     principal: Principal,
     status: MessageStatus | None = None,
+    include_flagged: bool = False,
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[QueueItem], str | None]:
     """The open messages of the principal's units, most urgent first (no deadline last), with the
-    reply each one currently has; returns (items, next cursor or None)."""
+    reply each one currently has; returns (items, next cursor or None). Messages flagged abusive or
+    spam are left out unless `include_flagged`."""
     statuses = [status.value] if status is not None else [s.value for s in QUEUE_STATUSES]
     if status is not None and status not in QUEUE_STATUSES:
         raise BadRequest("status 只能是 open、drafting、in_review、approved、publishing")
     query = select(Message).where(col(Message.status).in_(statuses))
     if principal.units is not None:
         query = query.where(col(Message.unit_code).in_(principal.units))
+    if not include_flagged:
+        # flags is a JSON list of names; its text form holds each as "name" on SQLite and PostgreSQL.
+        for flag in HIDDEN_FLAGS:
+            query = query.where(~cast(col(Message.flags), String).like(f'%"{flag}"%'))
     if cursor:
         due, last_id = _decode(cursor)
         if due is not None:

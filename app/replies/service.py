@@ -303,7 +303,7 @@ def create_draft(*, session: Session, actor: Principal, message_id: int, data: R
         actor=actor,
         message=message,
         text=_clean_text(text),
-        kind=ReplyKind.pointer if message.out_of_scope else ReplyKind.answer,
+        kind=ReplyKind.answer,
         kb_entry_id=data.kb_entry_id,
         kb_entry_version=data.kb_entry_version if data.kb_entry_version is not None else _version(suggestion),
         at=clock.now(),
@@ -564,11 +564,18 @@ def close_message(
     return message
 
 
-def mark_out_of_scope(*, session: Session, actor: Principal, message_id: int, text: str) -> Reply:
-    """Marks the message out of scope, due the same working day, with a pointer reply drafted for review."""
+def mark_out_of_scope(
+    *, session: Session, actor: Principal, message_id: int, text: str | None = None
+) -> Reply:
+    """Marks the message out of scope, due the same working day, with a pointer reply drafted for review.
+
+    Without `text` the pointer routing suggested (`routing.pointer`) is used."""
     message = messages.get(session=session, message_id=message_id, principal=actor, lock=True)
     actor.require(*DRAFT_ROLES)
     workflow.require_message(message, workflow.CAN_MARK_OUT_OF_SCOPE, action="标记为非本单位职责")
+    text = (text or "").strip() or str((message.routing or {}).get("pointer") or "").strip()
+    if not text:
+        raise Invalid("请填写告知内容：指明负责的部门和反映途径")
     now = clock.now()
     before = {
         "out_of_scope": message.out_of_scope,

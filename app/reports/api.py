@@ -22,6 +22,7 @@ from app.reports.models import (
 )
 from app.reports.periods import Period
 from app.reports.topics import TopicSettings, hot_topics
+from app.sla.escalation import load_settings
 from app.sla.service import load_calendar
 from app.units import service as units
 from app.users.models import Role
@@ -67,6 +68,7 @@ def _build(
 ) -> Report:
     if unit_code is not None:
         units.require(session=session, code=unit_code, principal=user)
+    sla_settings = load_settings(session=session)
     return service.build_report(
         session=session,
         principal=user,
@@ -79,6 +81,7 @@ def _build(
         tz=settings.tz,
         unit_code=unit_code,
         platform=platform,
+        work_hours=(sla_settings.work_start, sla_settings.work_end),
     )
 
 

@@ -36,6 +36,10 @@ class Metrics(SQLModel):
     out_of_scope: int = Field(default=0, description="非受理范围")
     transferred: int = Field(default=0, description="转办过的留言")
     transfers: int = Field(default=0, description="转办次数合计")
+    transfers_out: int | None = Field(
+        default=None,
+        description="单位报表：期间内本单位把留言转出的次数（按转办时间计，多者可能推诿）；其他报表为空",
+    )
     escalated: int = Field(default=0, description="督办（升级）过的留言")
     on_time_rate: float | None = Field(
         default=None, description="按时答复率（%）= 按时答复 ÷（按时答复 + 超期答复 + 超期未答复）"

@@ -32,7 +32,9 @@ from app.reports.models import (
 )
 from app.reports.periods import Bucket, Period, buckets
 from app.reports.stats import nearest_rank, rate
-from app.sla.calendar import WorkCalendar, working_days_between, working_hours_between
+from app.reports.timing import ReplyTimer
+from app.routing.transfers import transfers_out
+from app.sla.calendar import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar
 from app.units.models import Unit
 
 COUNT_FIELDS = (
@@ -58,6 +60,7 @@ METRIC_LABELS: dict[str, str] = {
     "out_of_scope": "非受理范围",
     "transferred": "转办留言",
     "transfers": "转办次数",
+    "transfers_out": "转出次数",
     "escalated": "督办留言",
     "on_time_rate": "按时答复率（%）",
     "reply_days_median": "答复用时中位数（工作日）",
@@ -121,7 +124,10 @@ def columns_for(dimension: Dimension, period: Period | None) -> list[ColumnInfo]
     keys = list(ID_COLUMNS[dimension])
     if period is not None:
         keys += ["period", "period_label"]
-    keys += list(METRIC_LABELS)
+    # Transfers out are counted per unit by transfer time, so only the plain unit report has them.
+    keys += [
+        k for k in METRIC_LABELS if k != "transfers_out" or (dimension == Dimension.unit and period is None)
+    ]
     return [ColumnInfo(key=k, label=ID_LABELS.get(k) or METRIC_LABELS[k]) for k in keys]
 
 
@@ -205,9 +211,11 @@ def build_report(
     tz: ZoneInfo,
     unit_code: str | None = None,
     platform: str | None = None,
+    work_hours: tuple[time, time] = (WORKING_HOURS_START, WORKING_HOURS_END),
 ) -> Report:
     """Counts and reply times of the messages received from `date_from` to `date_to` (local dates,
-    both included; None = unbounded), one row per `dimension` value (and per `period` bucket)."""
+    both included; None = unbounded), one row per `dimension` value (and per `period` bucket).
+    Working hours count the time inside `work_hours` (local) on working days."""
     if dimension == Dimension.period and period is None:
         period = Period.week
     start, end = local_range(date_from, date_to, tz=tz)
@@ -249,18 +257,42 @@ def build_report(
     duration_query = sa_select(*keys, col(Message.received_at), col(Message.first_replied_at)).where(
         *filters, col(Message.first_replied_at).is_not(None)
     )
-    for row in session.execute(duration_query):
-        mapping = row._mapping
+    answered = [row._mapping for row in session.execute(duration_query)]
+    # The timer's tables cover the dates involved; a reply stamped before its receipt must fit too.
+    span: list[datetime] = []
+    if answered:
+        received = [m["received_at"] for m in answered]
+        replied = [m["first_replied_at"] for m in answered]
+        span = [min(min(received), min(replied)), max(max(received), max(replied))]
+    timer = ReplyTimer(
+        calendar,
+        tz,
+        span,
+        day_start=work_hours[0],
+        day_end=work_hours[1],
+    )
+    for mapping in answered:
         received_at, replied_at = mapping["received_at"], mapping["first_replied_at"]
         cell = cells[_cell_key(mapping, key_col is not None, bool(spans))]
-        cell.days.append(float(working_days_between(received_at, replied_at, calendar=calendar, tz=tz)))
-        cell.hours.append(working_hours_between(received_at, replied_at, calendar=calendar, tz=tz))
+        days, hours = timer.measure(received_at, replied_at)
+        cell.days.append(float(days))
+        cell.hours.append(hours)
 
     rows = _rows(session, principal, dimension, spans, cells, unit_code, platform)
     total = _Cell()
     for cell in cells.values():
         total.add(cell)
     total_row = ReportRow(**total.metrics())
+    if dimension == Dimension.unit and period is None:
+        scope = (
+            [unit_code]
+            if unit_code is not None
+            else (sorted(principal.units) if principal.units is not None else None)
+        )
+        outs = transfers_out(session=session, start=start, end=end, units=scope)
+        for line in rows:
+            line.transfers_out = outs.get(line.unit_code or "", 0)
+        total_row.transfers_out = sum(line.transfers_out or 0 for line in rows)
     _label_total(total_row, dimension, period)
     return Report(
         dimension=dimension,

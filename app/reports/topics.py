@@ -251,7 +251,9 @@ def _clusters(
         items = sorted(
             (i for i in current if i.id in members), key=lambda i: (i.received_at, i.id), reverse=True
         )
-        out.append((terms, items, before))
+        # The words most of the story's messages share name it best; score breaks ties (stable sort).
+        named = sorted(terms, key=lambda t: -len(by_term[t]))
+        out.append((named, items, before))
     out.sort(key=lambda c: (-len(c[1]), c[0][0]))
     return out[: settings.max_clusters]
 

@@ -1,12 +1,14 @@
-"""Notification records: inserted at most once per (message, step), whoever tries first and however often."""
+"""Notification records — inserted at most once per (message, step), whoever tries first and however
+often — and the bulk statements the sweep writes them (and its message updates) with."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -17,33 +19,64 @@ from app.units.models import Unit
 NOTIFICATIONS: Table = SlaNotification.__table__  # type: ignore[attr-defined]
 
 
-def insert_ignoring_duplicates(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL): a row that already exists stays as it is."""
+def bulk_insert(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, ignore_duplicates: bool = False
+) -> None:
+    """Inserts many rows (all with the same keys) in one statement per call.
+
+    `ignore_duplicates`: ON CONFLICT DO NOTHING, so a row that already exists stays as it is. SQLite
+    runs an in-process executemany; PostgreSQL gets one INSERT … SELECT FROM unnest(arrays), because a
+    round trip per row costs more than the row, and a huge multi-row VALUES costs as much to compile."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for chunk in chunks(rows, _rows_per_statement(table)):
-        # One multi-row statement per chunk: a round trip per row costs more than the row on PostgreSQL.
-        session.execute(insert(table).values(chunk).on_conflict_do_nothing())
+    if session.get_bind().dialect.name != "postgresql":
+        statement = sqlite.insert(table)
+        session.execute(statement.on_conflict_do_nothing() if ignore_duplicates else statement, list(rows))
+        return
+    names = list(rows[0])
+    arrays = ", ".join(f"CAST(:p{i} AS {_pg_type(table, name)}[])" for i, name in enumerate(names))
+    # Identifiers are the table's own column names (`_pg_type` refuses any other), never input.
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    if ignore_duplicates:
+        sql += " ON CONFLICT DO NOTHING"
+    params = {f"p{i}": [_pg_value(table, name, row[name]) for row in rows] for i, name in enumerate(names)}
+    session.execute(text(sql), params)
 
 
-# Bound parameters per statement stay well under SQLite's 32,766 and PostgreSQL's 65,535.
-MAX_PARAMETERS = 30_000
+def bulk_update(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Updates many rows by primary key `id` (each dict: id and the same other columns)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(
+            table.update().where(table.c.id == bindparam("b_id")),
+            [{"b_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows],
+        )
+        return
+    names = [name for name in rows[0] if name != "id"]
+    arrays = ", ".join(
+        [f"CAST(:id AS {_pg_type(table, 'id')}[])"]
+        + [f"CAST(:p{i} AS {_pg_type(table, name)}[])" for i, name in enumerate(names)]
+    )
+    assignments = ", ".join(f"{name} = v.c{i}" for i, name in enumerate(names))
+    columns = ", ".join(["id"] + [f"c{i}" for i in range(len(names))])
+    sql = f"UPDATE {table.name} SET {assignments} FROM unnest({arrays}) AS v({columns}) WHERE {table.name}.id = v.id"  # noqa: S608
+    params: dict[str, Any] = {"id": [row["id"] for row in rows]}
+    params.update(
+        {f"p{i}": [_pg_value(table, name, row[name]) for row in rows] for i, name in enumerate(names)}
+    )
+    session.execute(text(sql), params)
 
 
-def _rows_per_statement(table: Table) -> int:
-    return max(1, MAX_PARAMETERS // len(table.columns))
+def _pg_type(table: Table, name: str) -> str:
+    return str(table.c[name].type.compile(dialect=postgresql.dialect()))
 
 
-def chunks(rows: Sequence[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
-    return [list(rows[i : i + size]) for i in range(0, len(rows), size)]
-
-
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Plain multi-row INSERTs (every row carries every column)."""
-    for chunk in chunks(rows, _rows_per_statement(table)):
-        session.execute(table.insert().values(chunk))
+def _pg_value(table: Table, name: str, value: Any) -> Any:
+    # JSON goes in as its text (cast to json[] by the statement).
+    if value is not None and isinstance(table.c[name].type, JSON):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def notification_row(

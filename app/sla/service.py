@@ -35,7 +35,7 @@ from app.sla.models import (
     NotificationState,
     SlaNotification,
 )
-from app.sla.records import NOTIFICATIONS, insert_ignoring_duplicates, notification_row, unit_directory
+from app.sla.records import NOTIFICATIONS, bulk_insert, notification_row, unit_directory
 from app.units.models import Unit
 
 _CALENDAR_KEY = "sla.calendar"
@@ -289,7 +289,7 @@ def sensitive_alert(*, session: Session, message: Message, now: datetime | None 
         send_at=now,
         now=now,
     )
-    insert_ignoring_duplicates(session, NOTIFICATIONS, [row])
+    bulk_insert(session, NOTIFICATIONS, [row], ignore_duplicates=True)
     record(
         session=session,
         actor=None,

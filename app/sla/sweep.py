@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Integer, String, Table, cast, column, select, update, values
+from sqlalchemy import Engine, Table, select
 from sqlmodel import Session, col
 
 from app import clock
 from app.audit.models import AuditEvent
 from app.config import get_settings
-from app.db import UTCDateTime, get_engine, is_postgres
+from app.db import get_engine, is_postgres
 from app.messages.models import OPEN_STATUSES, Message, SlaState
 from app.scheduler import Job
 from app.sla import notices
@@ -30,10 +30,9 @@ from app.sla.escalation import (
 from app.sla.models import WINDOW_STEP, LadderStep, NotificationState, SlaSettings
 from app.sla.records import (
     NOTIFICATIONS,
-    chunks,
+    bulk_insert,
+    bulk_update,
     existing_steps,
-    insert_ignoring_duplicates,
-    insert_rows,
     notification_row,
     unit_directory,
 )
@@ -131,36 +130,12 @@ def _sweep_batch(session: Session, now: datetime, limit: int, result: SweepResul
     events: list[dict[str, Any]] = []
     for row in rows:
         updates.append(_check(row, done.get(row.id, set()), ctx, records, events, result))
-    _update_messages(session, updates)
-    insert_ignoring_duplicates(session, NOTIFICATIONS, records)
-    insert_rows(session, AUDIT_EVENTS, events)
+    bulk_update(session, MESSAGES, updates)
+    bulk_insert(session, NOTIFICATIONS, records, ignore_duplicates=True)
+    bulk_insert(session, AUDIT_EVENTS, events)
     result.checked += len(rows)
     result.steps += len(records)
     return len(rows)
-
-
-def _update_messages(session: Session, updates: list[dict[str, Any]]) -> None:
-    if not is_postgres(session):
-        session.execute(update(Message), updates)  # executemany: in-process on SQLite, cheap per row
-        return
-    # PostgreSQL: one UPDATE … FROM (VALUES …) per chunk instead of a round trip per row.
-    for chunk in chunks(updates, 5000):
-        data = values(
-            column("id", Integer),
-            column("sla_state", String),
-            column("next_check_at", UTCDateTime()),
-            column("escalation_level", Integer),
-            name="v",
-        ).data([(u["id"], u["sla_state"], u["next_check_at"], u["escalation_level"]) for u in chunk])
-        session.execute(
-            update(MESSAGES)
-            .where(MESSAGES.c.id == data.c.id)
-            .values(
-                sla_state=data.c.sla_state,
-                next_check_at=cast(data.c.next_check_at, UTCDateTime()),
-                escalation_level=data.c.escalation_level,
-            )
-        )
 
 
 def _check(

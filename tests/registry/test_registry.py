@@ -69,7 +69,12 @@ def test_registration_later_than_three_working_days_is_flagged(client, admin_hea
     # Over the 2025 National Day holiday (1–8 October rest), 9 October is the first working day after 30 September.
     frozen_clock.set(datetime(2025, 10, 20, 2, 0, tzinfo=UTC))
     holiday = register(
-        client, admin_headers, platform="weibo", opened_on="2025-09-30", registered_on="2025-10-09", account_name="甲局微博"
+        client,
+        admin_headers,
+        platform="weibo",
+        opened_on="2025-09-30",
+        registered_on="2025-10-09",
+        account_name="甲局微博",
     )
     assert "late_registration" not in flag_codes(holiday)
 
@@ -80,7 +85,9 @@ def test_units_file_today_and_cannot_backdate(client, make_user, units):
     assert body["registered_on"] == "2025-03-20"
     assert body["status"] == "pending"
     assert "late_registration" in flag_codes(body)
-    backdated = client.post("/api/v1/registry/accounts", json=form(registered_on="2025-03-04"), headers=leader_a)
+    backdated = client.post(
+        "/api/v1/registry/accounts", json=form(registered_on="2025-03-04"), headers=leader_a
+    )
     assert backdated.status_code == 403
     operator_a = make_user("operator", "a")
     assert client.post("/api/v1/registry/accounts", json=form(), headers=operator_a).status_code == 403
@@ -94,7 +101,10 @@ def test_opening_takes_effect_when_the_supervising_office_approves(client, make_
     body = register(client, leader_a)
     event = client.get(f"/api/v1/registry/accounts/{body['id']}/events", headers=leader_a).json()[0]
     assert (event["kind"], event["status"], event["effective_on"]) == ("opened", "pending", "2025-03-03")
-    assert client.post(f"/api/v1/registry/events/{event['id']}/approve", json={}, headers=leader_a).status_code == 403
+    assert (
+        client.post(f"/api/v1/registry/events/{event['id']}/approve", json={}, headers=leader_a).status_code
+        == 403
+    )
     rejected = client.post(f"/api/v1/registry/events/{event['id']}/reject", json={}, headers=supervisor)
     assert rejected.status_code == 422
     pending = client.get("/api/v1/registry/events/pending", headers=supervisor).json()
@@ -103,15 +113,21 @@ def test_opening_takes_effect_when_the_supervising_office_approves(client, make_
         f"/api/v1/registry/events/{event['id']}/approve", json={"note": "同意"}, headers=supervisor
     ).json()
     assert approved["status"] == "approved" and approved["decided_by"]
-    assert client.get(f"/api/v1/registry/accounts/{body['id']}", headers=leader_a).json()["status"] == "active"
+    assert (
+        client.get(f"/api/v1/registry/accounts/{body['id']}", headers=leader_a).json()["status"] == "active"
+    )
     again = client.post(f"/api/v1/registry/events/{event['id']}/approve", json={}, headers=supervisor)
     assert again.status_code == 409
 
 
 def test_closing_needs_seven_working_days_notice(client, admin_headers, units):
     short = register(client, admin_headers, account_name="甲局一号", registered_on="2025-03-04")
-    long = register(client, admin_headers, account_name="甲局二号", platform="weibo", registered_on="2025-03-04")
-    silent = register(client, admin_headers, account_name="甲局三号", platform="douyin", registered_on="2025-03-04")
+    long = register(
+        client, admin_headers, account_name="甲局二号", platform="weibo", registered_on="2025-03-04"
+    )
+    silent = register(
+        client, admin_headers, account_name="甲局三号", platform="douyin", registered_on="2025-03-04"
+    )
     for item in (short, long, silent):
         approve_pending(client, admin_headers, item["id"])
     notices = {short["id"]: "2025-03-10", long["id"]: "2025-03-03", silent["id"]: None}
@@ -123,12 +139,17 @@ def test_closing_needs_seven_working_days_notice(client, admin_headers, units):
         )
         assert resp.status_code == 201, resp.text
         # Nothing changes before the approval.
-        assert client.get(f"/api/v1/registry/accounts/{registration_id}", headers=admin_headers).json()["status"] == "active"
+        assert (
+            client.get(f"/api/v1/registry/accounts/{registration_id}", headers=admin_headers).json()["status"]
+            == "active"
+        )
         approve_pending(client, admin_headers, registration_id)
     got = {r["id"]: r for r in client.get("/api/v1/registry/accounts", headers=admin_headers).json()}
     # 10 → 14 March: 11, 12, 13, 14 = 4 working days of notice; 3 → 14 March: 9.
     assert got[short["id"]]["status"] == "closed" and got[short["id"]]["closed_on"] == "2025-03-14"
-    assert [f["message"] for f in got[short["id"]]["flags"]] == ["关停仅提前4个工作日公告（应至少提前7个工作日）"]
+    assert [f["message"] for f in got[short["id"]]["flags"]] == [
+        "关停仅提前4个工作日公告（应至少提前7个工作日）"
+    ]
     assert got[long["id"]]["flags"] == []
     assert [f["message"] for f in got[silent["id"]]["flags"]] == ["关停前未发布公告"]
     # A closed account takes no more events.
@@ -138,16 +159,24 @@ def test_closing_needs_seven_working_days_notice(client, admin_headers, units):
         headers=admin_headers,
     )
     assert more.status_code == 409
-    listed = client.get("/api/v1/registry/accounts", params={"flag": "closed_without_notice"}, headers=admin_headers)
+    listed = client.get(
+        "/api/v1/registry/accounts", params={"flag": "closed_without_notice"}, headers=admin_headers
+    )
     assert {r["id"] for r in listed.json()} == {short["id"], silent["id"]}
 
 
 def test_more_than_one_account_on_a_platform(client, admin_headers, units):
     first = register(client, admin_headers, registered_on="2025-03-04")
     second = register(client, admin_headers, registered_on="2025-03-04", account_name="甲局服务号")
-    other = register(client, admin_headers, registered_on="2025-03-04", platform="weibo", account_name="甲局微博")
-    elsewhere = register(client, admin_headers, registered_on="2025-03-04", unit_code="b", account_name="乙局发布")
-    got = {r["id"]: flag_codes(r) for r in client.get("/api/v1/registry/accounts", headers=admin_headers).json()}
+    other = register(
+        client, admin_headers, registered_on="2025-03-04", platform="weibo", account_name="甲局微博"
+    )
+    elsewhere = register(
+        client, admin_headers, registered_on="2025-03-04", unit_code="b", account_name="乙局发布"
+    )
+    got = {
+        r["id"]: flag_codes(r) for r in client.get("/api/v1/registry/accounts", headers=admin_headers).json()
+    }
     assert got[first["id"]] == got[second["id"]] == ["duplicate_platform"]
     assert got[other["id"]] == [] and got[elsewhere["id"]] == []
     approve_pending(client, admin_headers, second["id"])
@@ -188,7 +217,11 @@ def test_change_applies_on_approval_and_audit_keeps_masked_phones(client, admin_
     assert before["person_in_charge"] == "李明"
     approve_pending(client, make_user("supervisor"), body["id"])
     after = client.get(f"/api/v1/registry/accounts/{body['id']}", headers=leader_a).json()
-    assert (after["person_in_charge"], after["phones"], after["followers"]) == ("王芳", ["13900001111"], 15000)
+    assert (after["person_in_charge"], after["phones"], after["followers"]) == (
+        "王芳",
+        ["13900001111"],
+        15000,
+    )
     empty = client.post(
         f"/api/v1/registry/accounts/{body['id']}/events",
         json={"kind": "changed", "effective_on": "2025-03-19"},
@@ -198,7 +231,11 @@ def test_change_applies_on_approval_and_audit_keeps_masked_phones(client, admin_
     with session_scope() as session:
         events = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "registration")).all()
     text = str([(e.before, e.after) for e in events])
-    assert {e.action for e in events} >= {"registry.register", "registry.event_submit", "registry.event_approve"}
+    assert {e.action for e in events} >= {
+        "registry.register",
+        "registry.event_submit",
+        "registry.event_approve",
+    }
     assert "13812345678" not in text and "13900001111" not in text
     assert "139****1111" in text
 
@@ -217,9 +254,13 @@ def test_phones_are_masked_for_roles_that_do_not_need_them(client, admin_headers
 
 def test_linked_account_must_belong_to_the_unit(client, admin_headers, make_account, units):
     account_b = make_account("b", platform="wechat")
-    wrong = client.post("/api/v1/registry/accounts", json=form(account_id=account_b["id"]), headers=admin_headers)
+    wrong = client.post(
+        "/api/v1/registry/accounts", json=form(account_id=account_b["id"]), headers=admin_headers
+    )
     assert wrong.status_code == 422
     account_a = make_account("a", platform="wechat")
     register(client, admin_headers, account_id=account_a["id"])
-    again = client.post("/api/v1/registry/accounts", json=form(account_id=account_a["id"]), headers=admin_headers)
+    again = client.post(
+        "/api/v1/registry/accounts", json=form(account_id=account_a["id"]), headers=admin_headers
+    )
     assert again.status_code == 409

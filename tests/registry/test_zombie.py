@@ -45,7 +45,10 @@ def accounts(client, make_unit, make_account, frozen_clock):
 
 
 def checks(client, headers, **params):
-    return {c["account_id"]: c for c in client.get("/api/v1/registry/zombies", params=params, headers=headers).json()}
+    return {
+        c["account_id"]: c
+        for c in client.get("/api/v1/registry/zombies", params=params, headers=headers).json()
+    }
 
 
 def test_daily_check_flags_no_post_and_unanswered(client, admin_headers, accounts, add_message):
@@ -90,20 +93,32 @@ def test_reported_post_clears_the_flag(client, admin_headers, make_user, account
     assert resp.status_code == 200, resp.text
     assert resp.json()["last_post_at"].startswith("2025-03-19T12:00:00")
     # An older post does not move it back.
-    client.post(f"/api/v1/accounts/{stale}/posts", json={"posted_at": "2025-03-01T08:00:00+08:00"}, headers=operator_a)
-    assert client.get(f"/api/v1/accounts/{stale}", headers=operator_a).json()["last_post_at"].startswith("2025-03-19")
+    client.post(
+        f"/api/v1/accounts/{stale}/posts", json={"posted_at": "2025-03-01T08:00:00+08:00"}, headers=operator_a
+    )
+    assert (
+        client.get(f"/api/v1/accounts/{stale}", headers=operator_a)
+        .json()["last_post_at"]
+        .startswith("2025-03-19")
+    )
     summary = client.post("/api/v1/registry/zombie-check", headers=make_user("supervisor")).json()
     assert summary["cleared"] == 1
     assert stale not in checks(client, admin_headers)
     with session_scope() as session:
-        actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.entity_id == str(stale)))]
-    assert "account.post" in actions and "account.zombie_flag" in actions and "account.zombie_clear" in actions
+        actions = [
+            e.action for e in session.exec(select(AuditEvent).where(AuditEvent.entity_id == str(stale)))
+        ]
+    assert (
+        "account.post" in actions and "account.zombie_flag" in actions and "account.zombie_clear" in actions
+    )
 
 
 def test_post_reports_are_checked(client, make_user, accounts):
     stale = accounts["stale"]["id"]
     operator_a, operator_b = make_user("operator", "a"), make_user("operator", "b")
-    naive = client.post(f"/api/v1/accounts/{stale}/posts", json={"posted_at": "2025-03-19T20:00:00"}, headers=operator_a)
+    naive = client.post(
+        f"/api/v1/accounts/{stale}/posts", json={"posted_at": "2025-03-19T20:00:00"}, headers=operator_a
+    )
     assert naive.status_code == 422
     future = client.post(
         f"/api/v1/accounts/{stale}/posts", json={"posted_at": "2025-04-19T20:00:00+08:00"}, headers=operator_a
@@ -116,7 +131,9 @@ def test_post_reports_are_checked(client, make_user, accounts):
     assert client.post("/api/v1/registry/zombie-check", headers=operator_a).status_code == 403
 
 
-def test_closed_accounts_are_not_checked_and_flags_show_everywhere(client, admin_headers, make_user, accounts):
+def test_closed_accounts_are_not_checked_and_flags_show_everywhere(
+    client, admin_headers, make_user, accounts
+):
     stale, never = accounts["stale"]["id"], accounts["never"]["id"]
     registrations = {}
     for name, account_id, unit in (("stale", stale, "a"), ("never", never, "b")):
@@ -136,7 +153,9 @@ def test_closed_accounts_are_not_checked_and_flags_show_everywhere(client, admin
         assert resp.status_code == 201, resp.text
         registrations[name] = resp.json()["id"]
     for registration_id in registrations.values():
-        event = client.get(f"/api/v1/registry/accounts/{registration_id}/events", headers=admin_headers).json()[0]
+        event = client.get(
+            f"/api/v1/registry/accounts/{registration_id}/events", headers=admin_headers
+        ).json()[0]
         client.post(f"/api/v1/registry/events/{event['id']}/approve", json={}, headers=admin_headers)
     close = client.post(
         f"/api/v1/registry/accounts/{registrations['never']}/events",

@@ -474,3 +474,20 @@ def test_an_echo_from_the_platform_settles_a_held_reply(
         assert not service.confirm_by_echo(
             session=session, reply_id=reply_id, platform_reply_id=None, at=frozen_clock.at
         )
+
+
+def test_a_claimed_reply_is_skipped_by_another_worker_on_postgresql(desk: Desk, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import Session, select
+
+    from app.db import get_engine, is_postgres
+    from app.replies.models import Reply
+
+    if not is_postgres(get_engine()):
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer)")
+    first = desk.approved(desk.message("generic", external_id="one"))
+    second = desk.approved(desk.message("generic", external_id="two"))
+    with Session(get_engine()) as other_worker:
+        other_worker.exec(select(Reply).where(Reply.id == first).with_for_update()).one()
+        claimed = outbox.claim(now=frozen_clock.at, limit=10)
+        other_worker.rollback()
+    assert [c.reply_id for c in claimed] == [second]

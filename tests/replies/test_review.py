@@ -294,3 +294,33 @@ def test_a_draft_past_the_wechat_48_hour_window_is_flagged(desk: Desk, frozen_cl
     )
     warnings = desk.reply(desk.draft(old))["warnings"]
     assert len(warnings) == 1 and "48小时" in warnings[0]
+
+
+def test_abusive_and_spam_messages_stay_out_of_the_queue_unless_asked_for(desk: Desk) -> None:
+    normal = desk.message(external_id="normal")
+    abusive = desk.message(external_id="abusive", flags=["abusive", "pii"])
+    spam = desk.message(external_id="spam", flags=["spam"])
+    assert [m["id"] for m in desk.get("/queue", desk.reviewer).json()["items"]] == [normal]
+    flagged = desk.get("/queue", desk.reviewer, include_flagged="true").json()["items"]
+    assert {m["id"] for m in flagged} == {normal, abusive, spam}
+    assert desk.post(f"/messages/{abusive}/close", desk.reviewer, {"reason": "abusive"}).status_code == 200
+
+
+def test_out_of_scope_without_text_takes_the_pointer_routing_suggested(desk: Desk) -> None:
+    from app.db import session_scope
+    from app.messages.models import Message
+
+    message_id = desk.message(content="我在外省旅游被宰客了")
+    assert desk.post(f"/messages/{message_id}/out-of-scope", desk.operator).status_code == 422
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        message.routing = {
+            "unit_code": "a",
+            "confidence": 0.2,
+            "reason": "疑似非本级职责",
+            "pointer": "请向当地12345反映。",
+        }
+    resp = desk.post(f"/messages/{message_id}/out-of-scope", desk.operator)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["text"] == "请向当地12345反映。" and resp.json()["kind"] == "pointer"

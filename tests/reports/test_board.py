@@ -39,7 +39,12 @@ CHROMIUM_FLAGS = [
 ]
 
 # (code, name, messages per week, every n-th answered late)
-UNITS = [("a", "县公安局", 4, 0), ("b", "县住建局", 3, 3), ("c", "县交通运输局", 3, 2), ("d", "县市场监管局", 2, 1)]
+UNITS = [
+    ("a", "县公安局", 4, 0),
+    ("b", "县住建局", 3, 3),
+    ("c", "县交通运输局", 3, 2),
+    ("d", "县市场监管局", 2, 1),
+]
 STORY = [
     "魅力之城小区楼下烧烤店油烟扰民，晚上噪音很大",
     "魅力之城底层商铺油烟直排扰民，请联系我13812345678",
@@ -52,7 +57,9 @@ STORY = [
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        pytest.skip("未找到 chromium：`make test` 会用 apt-get install -y chromium 安装；无法安装时跳过看板测试")
+        pytest.skip(
+            "未找到 chromium：`make test` 会用 apt-get install -y chromium 安装；无法安装时跳过看板测试"
+        )
     return found
 
 

@@ -43,6 +43,8 @@ def test_demo_registry_shows_flags_and_zombies(client, admin_headers, demo):
     assert "late_registration" in flags["青禾发布微博"]
     assert "duplicate_platform" in flags["青禾发布"] and "duplicate_platform" in flags["青禾政务服务"]
     assert "closed_without_notice" in flags["青禾发布头条号"]
-    zombies = {z["account_name"] for z in client.get("/api/v1/registry/zombies", headers=admin_headers).json()}
+    zombies = {
+        z["account_name"] for z in client.get("/api/v1/registry/zombies", headers=admin_headers).json()
+    }
     # Weibo and Douyin have not posted for 40 and 20 days; the board leaves the hot messages unanswered.
     assert zombies == {"青禾发布微博", "青禾发布抖音号", "县政府网站留言板"}

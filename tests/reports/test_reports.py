@@ -30,23 +30,37 @@ def world(client, make_unit, make_account, make_user, add_message, frozen_clock)
     add_message(acc_a, local(2025, 3, 3, 9), due_at=end_of(2025, 3, 10), replied_at=local(2025, 3, 4, 10))
     # m2 unit a: answered Wed 12 March → late, escalated; 7 working days, 58.0 working hours.
     add_message(
-        acc_a, local(2025, 3, 3, 14), due_at=end_of(2025, 3, 10), replied_at=local(2025, 3, 12, 9), escalation_level=1
+        acc_a,
+        local(2025, 3, 3, 14),
+        due_at=end_of(2025, 3, 10),
+        replied_at=local(2025, 3, 12, 9),
+        escalation_level=1,
     )
     # m3 unit a: out of scope, due the same day, answered that afternoon → on time; 0 days, 6.0 hours.
     add_message(
-        acc_a2, local(2025, 3, 5, 10), due_at=end_of(2025, 3, 5), replied_at=local(2025, 3, 5, 16), out_of_scope=True
+        acc_a2,
+        local(2025, 3, 5, 10),
+        due_at=end_of(2025, 3, 5),
+        replied_at=local(2025, 3, 5, 16),
+        out_of_scope=True,
     )
     # m7 unit a: closed without a reply (spam): neither answered nor overdue.
     add_message(acc_a, local(2025, 3, 10, 9), due_at=end_of(2025, 3, 17), status="closed")
     # m8 unit a: February, outside the March range.
     add_message(acc_a, local(2025, 2, 20, 9), due_at=end_of(2025, 2, 27), replied_at=local(2025, 3, 3, 9))
     # m4 unit b: transferred twice, never answered, due Tue 11 March → overdue now, escalated.
-    add_message(acc_b, local(2025, 3, 4, 11), due_at=end_of(2025, 3, 11), transfer_count=2, escalation_level=2)
+    add_message(
+        acc_b, local(2025, 3, 4, 11), due_at=end_of(2025, 3, 11), transfer_count=2, escalation_level=2
+    )
     # m5 unit b: received Mon 17 March, due Mon 24 March → still open, not overdue.
     add_message(acc_b, local(2025, 3, 17, 9), due_at=end_of(2025, 3, 24))
     # m6 unit b: transferred once, answered at 20:00 on its due day → on time; 5 days, 53.5 hours.
     add_message(
-        acc_b, local(2025, 3, 6, 9), due_at=end_of(2025, 3, 13), replied_at=local(2025, 3, 13, 20), transfer_count=1
+        acc_b,
+        local(2025, 3, 6, 9),
+        due_at=end_of(2025, 3, 13),
+        replied_at=local(2025, 3, 13, 20),
+        transfer_count=1,
     )
     return {"a": acc_a, "a2": acc_a2, "b": acc_b}
 
@@ -131,16 +145,27 @@ def test_range_is_inclusive_local_dates(client, admin_headers, world):
     assert client.get("/api/v1/reports/units", headers=admin_headers).json()["total"]["received"] == 8
     # A single local day: 3 March holds m1 and m2 (received 09:00 and 14:00 local, i.e. 01:00 and 06:00 UTC).
     day = {"from": "2025-03-03", "to": "2025-03-03"}
-    assert client.get("/api/v1/reports/units", params=day, headers=admin_headers).json()["total"]["received"] == 2
+    assert (
+        client.get("/api/v1/reports/units", params=day, headers=admin_headers).json()["total"]["received"]
+        == 2
+    )
 
 
 def test_accounts_and_platforms(client, admin_headers, world):
     body = client.get("/api/v1/reports/accounts", params=MARCH, headers=admin_headers).json()
     rows = {r["account_id"]: r for r in body["rows"]}
     acc_a, acc_a2, acc_b = (world[k]["id"] for k in ("a", "a2", "b"))
-    assert (rows[acc_a]["received"], rows[acc_a]["answered_on_time"], rows[acc_a]["answered_late"]) == (3, 1, 1)
+    assert (rows[acc_a]["received"], rows[acc_a]["answered_on_time"], rows[acc_a]["answered_late"]) == (
+        3,
+        1,
+        1,
+    )
     assert rows[acc_a]["on_time_rate"] == 50.0
-    assert (rows[acc_a2]["received"], rows[acc_a2]["out_of_scope"], rows[acc_a2]["on_time_rate"]) == (1, 1, 100.0)
+    assert (rows[acc_a2]["received"], rows[acc_a2]["out_of_scope"], rows[acc_a2]["on_time_rate"]) == (
+        1,
+        1,
+        100.0,
+    )
     assert _subset(rows[acc_b], UNIT_B) == UNIT_B
     assert rows[acc_b]["platform_label"] == "微博" and rows[acc_b]["unit_name"] == "乙局"
 
@@ -151,19 +176,35 @@ def test_accounts_and_platforms(client, admin_headers, world):
 
 
 def test_weekly_trend_lists_every_week(client, admin_headers, world):
-    body = client.get("/api/v1/reports/periods", params={**MARCH, "period": "week"}, headers=admin_headers).json()
+    body = client.get(
+        "/api/v1/reports/periods", params={**MARCH, "period": "week"}, headers=admin_headers
+    ).json()
     weeks = [(r["period"], r["received"]) for r in body["rows"]]
     # 1 March is a Saturday: its week starts Monday 24 February; 31 March is a Monday.
-    assert weeks == [("2025-W09", 0), ("2025-W10", 5), ("2025-W11", 1), ("2025-W12", 1), ("2025-W13", 0), ("2025-W14", 0)]
+    assert weeks == [
+        ("2025-W09", 0),
+        ("2025-W10", 5),
+        ("2025-W11", 1),
+        ("2025-W12", 1),
+        ("2025-W13", 0),
+        ("2025-W14", 0),
+    ]
     w10 = body["rows"][1]
-    assert (w10["answered"], w10["answered_on_time"], w10["answered_late"], w10["overdue_now"]) == (4, 3, 1, 1)
+    assert (w10["answered"], w10["answered_on_time"], w10["answered_late"], w10["overdue_now"]) == (
+        4,
+        3,
+        1,
+        1,
+    )
     assert w10["period_start"] == "2025-03-03"
     assert _subset(body["total"], TOTAL) == TOTAL
 
 
 def test_units_per_month(client, admin_headers, world):
     body = client.get(
-        "/api/v1/reports/units", params={"from": "2025-02-01", "to": "2025-03-31", "period": "month"}, headers=admin_headers
+        "/api/v1/reports/units",
+        params={"from": "2025-02-01", "to": "2025-03-31", "period": "month"},
+        headers=admin_headers,
     ).json()
     cells = {(r["unit_code"], r["period"]): r["received"] for r in body["rows"]}
     assert cells == {("a", "2025-02"): 1, ("a", "2025-03"): 4, ("b", "2025-03"): 3}
@@ -176,7 +217,9 @@ def test_unit_roles_see_their_units_only(client, make_user, world):
     assert _subset(body["total"], UNIT_A) == UNIT_A
     accounts = client.get("/api/v1/reports/accounts", params=MARCH, headers=operator_a).json()
     assert {r["account_id"] for r in accounts["rows"]} == {world["a"]["id"], world["a2"]["id"]}
-    assert client.get("/api/v1/reports/units", params={"unit_code": "b"}, headers=operator_a).status_code == 404
+    assert (
+        client.get("/api/v1/reports/units", params={"unit_code": "b"}, headers=operator_a).status_code == 404
+    )
     overdue = client.get("/api/v1/reports/overdue", headers=operator_a).json()
     assert overdue["total"] == 0
     # Supervisors and auditors see every unit.
@@ -242,7 +285,9 @@ def test_overdue_view(client, admin_headers, world):
 
 
 def test_overdue_excerpts_are_masked(client, admin_headers, world, add_message):
-    add_message(world["b"], local(2025, 3, 5, 9), due_at=end_of(2025, 3, 12), content="请回电 13812345678 谢谢")
+    add_message(
+        world["b"], local(2025, 3, 5, 9), due_at=end_of(2025, 3, 12), content="请回电 13812345678 谢谢"
+    )
     body = client.get("/api/v1/reports/overdue", headers=admin_headers).json()
     assert all("13812345678" not in item["excerpt"] for item in body["oldest"])
 
@@ -252,10 +297,35 @@ def test_bad_input_is_4xx(client, admin_headers, world):
         "/api/v1/reports/units", params={"from": "2025-03-31", "to": "2025-03-01"}, headers=admin_headers
     )
     assert bad_range.status_code == 422
-    assert client.get("/api/v1/reports/units", params={"format": "pdf"}, headers=admin_headers).status_code == 422
+    assert (
+        client.get("/api/v1/reports/units", params={"format": "pdf"}, headers=admin_headers).status_code
+        == 422
+    )
     too_many = client.get(
-        "/api/v1/reports/periods", params={"from": "2000-01-01", "to": "2025-12-31", "period": "day"}, headers=admin_headers
+        "/api/v1/reports/periods",
+        params={"from": "2000-01-01", "to": "2025-12-31", "period": "day"},
+        headers=admin_headers,
     )
     assert too_many.status_code == 422
     assert "周期过多" in too_many.json()["error"]["message"]
     assert client.get("/api/v1/reports/units").status_code == 401
+
+
+def test_transfers_out_count_the_unit_that_passed_it_on(client, admin_headers, make_user, world, add_message):
+    message_id = add_message(world["a"], local(2025, 3, 18, 9), due_at=end_of(2025, 3, 25))
+    moved = client.post(
+        f"/api/v1/messages/{message_id}/transfer",
+        json={"unit_code": "b", "reason": "属乙局职责，转乙局办理"},
+        headers=make_user("operator", "a"),
+    )
+    assert moved.status_code == 200, moved.text
+    body = client.get("/api/v1/reports/units", params=MARCH, headers=admin_headers).json()
+    rows = {r["unit_code"]: r for r in body["rows"]}
+    # Unit a bounced it; unit b now holds it, transferred once.
+    assert (rows["a"]["transfers_out"], rows["b"]["transfers_out"], rows["c"]["transfers_out"]) == (1, 0, 0)
+    assert (rows["b"]["received"], rows["b"]["transferred"], rows["b"]["transfers"]) == (4, 3, 4)
+    assert body["total"]["transfers_out"] == 1
+    assert "转出次数" in [c["label"] for c in body["columns"]]
+    # Not in per-period or other reports: there it would not add up.
+    accounts = client.get("/api/v1/reports/accounts", params=MARCH, headers=admin_headers).json()
+    assert "转出次数" not in [c["label"] for c in accounts["columns"]]

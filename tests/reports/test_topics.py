@@ -60,7 +60,10 @@ def test_surging_story_is_a_hot_cluster(client, admin_headers, stream):
     cluster = body["clusters"][0]
     assert cluster["count"] == 5
     assert {"油烟", "扰民", "魅力"} <= set(cluster["terms"])
-    assert [(u["unit_code"], u["unit_name"], u["count"]) for u in cluster["units"]] == [("a", "甲局", 3), ("b", "乙局", 2)]
+    assert [(u["unit_code"], u["unit_name"], u["count"]) for u in cluster["units"]] == [
+        ("a", "甲局", 3),
+        ("b", "乙局", 2),
+    ]
     assert len(cluster["samples"]) == 3
     assert cluster["samples"][0]["text"].startswith("魅力之城小区楼下")  # newest first
     assert all("13812345678" not in s["text"] for s in cluster["samples"])
@@ -77,7 +80,9 @@ def test_nothing_is_hot_in_a_quiet_window_or_below_the_threshold(client, admin_h
 
 
 def test_unit_roles_count_their_own_messages_only(client, make_user, stream):
-    body = client.get("/api/v1/reports/topics", params={"at": NOW.isoformat()}, headers=make_user("operator", "b")).json()
+    body = client.get(
+        "/api/v1/reports/topics", params={"at": NOW.isoformat()}, headers=make_user("operator", "b")
+    ).json()
     assert body["messages_in_window"] == 3
     assert body["clusters"] == []  # two of the five story messages are unit b's: below three
 
@@ -99,7 +104,9 @@ def _channel(client, admin_headers):
 def test_alert_goes_once_to_the_supervising_office(client, admin_headers, stream):
     _channel(client, admin_headers)
     with respx.mock(assert_all_called=True) as mock:
-        robot = mock.post(WECOM_URL).mock(return_value=httpx.Response(200, json={"errcode": 0, "errmsg": "ok"}))
+        robot = mock.post(WECOM_URL).mock(
+            return_value=httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+        )
         assert alerts.run(now=NOW) == 1
         assert alerts.run(now=NOW + timedelta(minutes=15)) == 0
     assert robot.call_count == 1

@@ -1,0 +1,117 @@
+"""Moderation tables (the editable lexicon, its version, author offences) and the API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import field_validator
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import JSONType, UTCDateTime
+
+
+class TermKind(StrEnum):
+    abuse = "abuse"
+    sensitive = "sensitive"
+    spam = "spam"
+    allow = "allow"  # phrases that cancel a hit inside them ("垃圾站")
+
+
+class TermBase(SQLModel):
+    kind: TermKind = Field(description="abuse 辱骂、sensitive 敏感、spam 广告引流、allow 放行短语")
+    term: str = Field(min_length=1, max_length=64, schema_extra={"examples": ["狗官"]})
+    category: str = Field(default="", max_length=64, description="词条分组（如“信访”“伤亡”），为空时取类别名")
+
+    @field_validator("term", "category")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+
+class TermCreate(TermBase):
+    pass
+
+
+class ModerationTerm(TermBase, table=True):
+    """One lexicon term. Once any term is edited, these rows ARE the lexicon (the shipped files only
+    seed them), so an administrator can also remove a shipped term."""
+
+    __tablename__ = "moderation_terms"
+    __table_args__ = (UniqueConstraint("kind", "term", name="uq_moderation_terms_kind_term"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: TermKind = Field(sa_column=Column(String(16), nullable=False))
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TermPublic(TermBase):
+    source: str = Field(description="default 系统预置、custom 管理员添加")
+
+
+class LexiconState(SQLModel, table=True):
+    """One row: the lexicon's version. Its presence means the terms live in the database; every edit
+    bumps the version so that every process rebuilds its matcher."""
+
+    __tablename__ = "moderation_lexicon_state"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    version: int
+    # Random per change: a database restored or recreated with the same version number is still new.
+    stamp: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuthorOffence(SQLModel, table=True):
+    """One abusive message by one author on one account: kept as evidence, counted for repeat offenders."""
+
+    __tablename__ = "moderation_offences"
+    __table_args__ = (Index("ix_moderation_offences_author", "account_id", "author_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("messages.id"), unique=True, nullable=False))
+    account_id: int = Field(foreign_key="accounts.id")
+    author_id: str = Field(max_length=128)
+    author_name: str = Field(default="", max_length=128)
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OffenderPublic(SQLModel):
+    account_id: int
+    author_id: str
+    author_name: str
+    offences: int = Field(description="被判定为辱骂的留言条数")
+    first_at: datetime
+    last_at: datetime
+    message_ids: list[int] = Field(description="最近的辱骂留言ID（最多20条，新的在前），留存为证据")
+
+
+class CheckRequest(SQLModel):
+    text: str = Field(
+        min_length=1,
+        max_length=20000,
+        schema_extra={"examples": ["你们这帮狗官，我的电话13907351286，赶紧处理！"]},
+    )
+
+
+class PiiPublic(SQLModel):
+    kind: str = Field(description="mobile 手机号、id_card 身份证号、bank_card 银行卡号、email 邮箱")
+    text: str
+
+
+class HitPublic(SQLModel):
+    kind: str
+    term: str
+    category: str
+
+
+class CheckResult(SQLModel):
+    abusive: bool
+    sensitive: bool
+    spam: bool
+    pii: list[PiiPublic]
+    masked_text: str
+    hits: list[HitPublic]

@@ -1,0 +1,312 @@
+"""Moderation: the lexicon kept in the database (seeded from the shipped files on the first edit) and
+matched by a per-process cached matcher, the check, and the authors of abusive messages."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from threading import Lock
+
+from sqlalchemy import Table, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts.models import Account
+from app.audit.service import record
+from app.auth import Principal
+from app.errors import Conflict, Invalid, NotFound
+from app.messages.models import Message
+from app.moderation.check import ModerationResult, check
+from app.moderation.lexicon import Lexicon, LexiconEntry, default_entries, default_lexicon
+from app.moderation.models import (
+    AuthorOffence,
+    LexiconState,
+    ModerationTerm,
+    OffenderPublic,
+    TermCreate,
+    TermKind,
+    TermPublic,
+)
+from app.users.models import Role
+from kb.normalise import normalise
+
+STATE_ID = 1
+SYSTEM_AUTHOR = "system"
+_SESSION_KEY = "moderation.lexicon"
+READ_ROLES = (Role.admin, Role.supervisor, Role.auditor)
+OFFENDER_ROLES = (Role.admin, Role.supervisor, Role.auditor, Role.leader)
+EVIDENCE_IDS = 20
+# A term must contain a letter, digit or Chinese character: "!?" alone would match half the messages.
+_CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class CurrentLexicon:
+    """The matcher in force and the version it was built from (0 = the shipped files, never edited)."""
+
+    version: int
+    lexicon: Lexicon
+    stamp: str = ""
+
+
+_lock = Lock()
+_cached: CurrentLexicon | None = None
+
+
+def _state(session: Session) -> tuple[int, str] | None:
+    row = session.execute(
+        select(LexiconState.version, LexiconState.stamp).where(LexiconState.id == STATE_ID)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def current_lexicon(*, session: Session) -> CurrentLexicon:
+    """The lexicon in force, rebuilt only when the database's version changed (checked once per session,
+    so a pipeline batch or a request pays one small query)."""
+    global _cached
+    held: CurrentLexicon | None = session.info.get(_SESSION_KEY)
+    if held is not None:
+        return held
+    state = _state(session)
+    cached = _cached
+    if state is None:
+        current = CurrentLexicon(0, default_lexicon())
+    elif cached is not None and (cached.version, cached.stamp) == state:
+        current = cached
+    else:
+        # Version first, rows second: the rows are at least as new as the version they are cached under.
+        rows = session.exec(select(ModerationTerm.kind, ModerationTerm.term, ModerationTerm.category)).all()
+        entries = (LexiconEntry(k, t, c) for k, t, c in rows)
+        current = CurrentLexicon(state[0], Lexicon(entries), state[1])
+        with _lock:
+            _cached = current
+    session.info[_SESSION_KEY] = current
+    return current
+
+
+def check_text(*, session: Session, text: str, normalised: str | None = None) -> ModerationResult:
+    """Moderates `text` with the lexicon in force; changes nothing."""
+    return check(text, lexicons=current_lexicon(session=session).lexicon, normalised=normalised)
+
+
+# ------------------------------------------------------------------------------------------- lexicon
+
+
+def list_terms(*, session: Session, actor: Principal, kind: TermKind | None = None) -> list[TermPublic]:
+    """The terms in force (of one kind), ordered by kind, category and term."""
+    actor.require(*READ_ROLES)
+    if _state(session) is None:
+        terms = [
+            TermPublic(kind=TermKind(e.kind), term=e.term, category=e.category, source="default")
+            for e in default_entries()
+            if e.kind in TermKind.__members__
+        ]
+    else:
+        rows = session.exec(select(ModerationTerm)).all()
+        terms = [
+            TermPublic(
+                kind=TermKind(r.kind),
+                term=r.term,
+                category=r.category,
+                source="default" if r.created_by == SYSTEM_AUTHOR else "custom",
+            )
+            for r in rows
+        ]
+    if kind is not None:
+        terms = [t for t in terms if t.kind == kind]
+    return sorted(terms, key=lambda t: (t.kind, t.category, t.term))
+
+
+def _bump(session: Session, now: datetime) -> None:
+    table: Table = LexiconState.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stamp = secrets.token_hex(16)
+    session.execute(
+        insert(table)
+        .values(id=STATE_ID, version=1, stamp=stamp, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={"version": table.c.version + 1, "stamp": stamp, "updated_at": now},
+        )
+    )
+    session.info.pop(_SESSION_KEY, None)
+
+
+def _seed(session: Session, now: datetime) -> None:
+    """Copies the shipped terms into the database once, before the first edit (the caller bumps the
+    version in the same transaction, so a racing second seeder fails on the unique key and retries)."""
+    if _state(session) is not None:
+        return
+    seen: set[tuple[str, str]] = set()
+    for entry in default_entries():
+        key = (entry.kind, entry.term)
+        if entry.kind in TermKind.__members__ and key not in seen:
+            seen.add(key)
+            session.add(
+                ModerationTerm(
+                    kind=TermKind(entry.kind),
+                    term=entry.term,
+                    category=entry.category,
+                    created_by=SYSTEM_AUTHOR,
+                    created_at=now,
+                )
+            )
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        # Another process seeded or edited the same terms at the same moment.
+        session.rollback()
+        raise Conflict("词库正被同时修改，请重试") from exc
+
+
+def add_term(*, session: Session, actor: Principal, data: TermCreate) -> TermPublic:
+    """Adds a term (admin); it takes effect at once in every process. 409 if the kind has it already."""
+    actor.require(Role.admin)
+    if not _CONTENT.search(normalise(data.term)):
+        raise Invalid("词条须包含汉字、字母或数字")
+    now = clock.now()
+    _seed(session, now)
+    exists = session.exec(
+        select(ModerationTerm.id).where(
+            ModerationTerm.kind == data.kind.value, ModerationTerm.term == data.term
+        )
+    ).first()
+    if exists is not None:
+        raise Conflict(f"词条“{data.term}”已在 {data.kind.value} 词库中")
+    session.add(
+        ModerationTerm(
+            kind=data.kind,
+            term=data.term,
+            category=data.category or data.kind.value,
+            created_by=actor.name[:64],
+            created_at=now,
+        )
+    )
+    _bump(session, now)
+    record(
+        session=session,
+        actor=actor,
+        action="moderation.term.add",
+        entity_type="moderation_term",
+        entity_id=f"{data.kind.value}:{data.term}",
+        after={"kind": data.kind.value, "term": data.term, "category": data.category or data.kind.value},
+        at=now,
+    )
+    _commit(session)
+    return TermPublic(
+        kind=data.kind, term=data.term, category=data.category or data.kind.value, source="custom"
+    )
+
+
+def remove_term(*, session: Session, actor: Principal, kind: TermKind, term: str) -> None:
+    """Removes a term (admin), shipped or added; 404 if the kind does not have it."""
+    actor.require(Role.admin)
+    now = clock.now()
+    _seed(session, now)
+    row = session.exec(
+        select(ModerationTerm).where(ModerationTerm.kind == kind.value, ModerationTerm.term == term.strip())
+    ).first()
+    if row is None:
+        raise NotFound(f"{kind.value} 词库中没有“{term}”")
+    session.delete(row)
+    _bump(session, now)
+    record(
+        session=session,
+        actor=actor,
+        action="moderation.term.remove",
+        entity_type="moderation_term",
+        entity_id=f"{kind.value}:{row.term}",
+        before={"kind": row.kind, "term": row.term, "category": row.category},
+        at=now,
+    )
+    _commit(session)
+
+
+# ------------------------------------------------------------------------------------------ offenders
+
+
+def record_offence(*, session: Session, message: Message, terms: list[str], at: datetime) -> bool:
+    """Counts an abusive message against its author (once per message); False if already counted or
+    the author is anonymous."""
+    if not message.author_id or message.id is None:
+        return False
+    done = session.exec(select(AuthorOffence.id).where(AuthorOffence.message_id == message.id)).first()
+    if done is not None:
+        return False
+    session.add(
+        AuthorOffence(
+            message_id=message.id,
+            account_id=message.account_id,
+            author_id=message.author_id,
+            author_name=message.author_name,
+            terms=terms,
+            at=at,
+        )
+    )
+    return True
+
+
+def offenders(
+    *,
+    session: Session,
+    actor: Principal,
+    min_offences: int = 2,
+    account_id: int | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> list[OffenderPublic]:
+    """Authors with at least `min_offences` abusive messages (per account), most offences first.
+    Leaders see the accounts of their units; supervisors, auditors and admins every account."""
+    actor.require(*OFFENDER_ROLES)
+    count = func.count(col(AuthorOffence.id))
+    query = (
+        sa_select(
+            col(AuthorOffence.account_id),
+            col(AuthorOffence.author_id),
+            func.max(AuthorOffence.author_name),
+            count,
+            func.min(AuthorOffence.at),
+            func.max(AuthorOffence.at),
+        )
+        .group_by(col(AuthorOffence.account_id), col(AuthorOffence.author_id))
+        .having(count >= min_offences)
+        .order_by(count.desc(), func.max(AuthorOffence.at).desc())
+        .limit(limit)
+    )
+    if actor.units is not None:
+        query = query.join(Account, col(Account.id) == col(AuthorOffence.account_id)).where(
+            col(Account.unit_code).in_(actor.units)
+        )
+    if account_id is not None:
+        query = query.where(col(AuthorOffence.account_id) == account_id)
+    if since is not None:
+        query = query.where(col(AuthorOffence.at) >= since)
+    rows = session.execute(query).all()
+    result: list[OffenderPublic] = []
+    for account, author, name, n, first_at, last_at in rows:
+        evidence = session.exec(
+            select(AuthorOffence.message_id)
+            .where(AuthorOffence.account_id == account, AuthorOffence.author_id == author)
+            .order_by(col(AuthorOffence.message_id).desc())
+            .limit(EVIDENCE_IDS)
+        ).all()
+        result.append(
+            OffenderPublic(
+                account_id=account,
+                author_id=author,
+                author_name=name or "",
+                offences=n,
+                first_at=first_at,
+                last_at=last_at,
+                message_ids=list(evidence),
+            )
+        )
+    return result

@@ -1,0 +1,374 @@
+"""Routing: the router in force (units, rules, learned model, settings; cached per process and rebuilt
+when the database says something changed), the settings and rules behind it, and previews."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from threading import Lock
+from typing import Any
+
+from sqlalchemy import Connection, Table, event, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts import service as accounts
+from app.accounts.models import Account
+from app.audit.service import record
+from app.auth import Principal
+from app.errors import Invalid, NotFound
+from app.routing.engine import Router, RoutingDecision, RoutingRule, UnitSpec
+from app.routing.learned import Model
+from app.routing.models import (
+    Candidate,
+    Fallback,
+    PreviewRequest,
+    PreviewResult,
+    RoutingConfig,
+    RoutingDefaults,
+    RoutingModelRow,
+    RoutingRuleRow,
+    RoutingSettings,
+    RoutingVersion,
+    RuleCreate,
+    RuleKind,
+    RuleUpdate,
+)
+from app.units.models import Unit
+from app.users.models import Role
+from kb.normalise import normalise
+
+SINGLE_ROW = 1
+READ_ROLES = (Role.admin, Role.supervisor, Role.auditor)
+_SESSION_KEY = "routing.setup"
+_PLACE_SEPARATORS = re.compile(r"[,，、;；\s]+")
+_CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
+
+# Hooks that give KB evidence for a text: (unit_code, score 0..1) of the confidently matching entries.
+# The knowledge domain registers one; the pipeline step uses them when no earlier step left
+# `ctx.scratch["kb_units"]`, and the preview always does.
+KbEvidence = Callable[[Session, str], Sequence[tuple[str, float]]]
+kb_evidence: list[KbEvidence] = []
+
+
+@dataclass(frozen=True)
+class RoutingSetup:
+    """The router in force, the settings it was built with, and the database state it reflects."""
+
+    key: tuple[Any, ...] | None
+    router: Router
+    settings: RoutingSettings
+    model_version: int | None
+
+
+_lock = Lock()
+_cached: RoutingSetup | None = None
+
+
+# ------------------------------------------------------------------------------------------- state
+
+
+def _state_key(session: Session) -> tuple[Any, ...] | None:
+    """What the router depends on, or None before the first recorded change (then nothing is cached)."""
+    row = session.execute(
+        select(RoutingVersion.version, RoutingVersion.stamp).where(RoutingVersion.id == SINGLE_ROW)
+    ).first()
+    if row is None:
+        return None
+    # A unit changed by a process that does not load this module bumps no version: the units' count and
+    # newest change tell it anyway.
+    units = session.execute(select(func.count(col(Unit.id)), func.max(Unit.updated_at))).one()
+    return (int(row[0]), str(row[1]), int(units[0]), units[1])
+
+
+def _bump_statement(dialect: str, now: datetime) -> Insert:
+    table: Table = RoutingVersion.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stamp = secrets.token_hex(16)
+    return (
+        insert(table)
+        .values(id=SINGLE_ROW, version=1, stamp=stamp, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={"version": table.c.version + 1, "stamp": stamp, "updated_at": now},
+        )
+    )
+
+
+def bump_version(*, session: Session, now: datetime) -> None:
+    """Marks the routing set-up changed (in the caller's transaction) so that every process rebuilds."""
+    session.execute(_bump_statement(session.get_bind().dialect.name, now))
+    session.info.pop(_SESSION_KEY, None)
+
+
+@event.listens_for(Unit, "after_insert")
+@event.listens_for(Unit, "after_update")
+def _unit_changed(_mapper: Any, connection: Connection, _unit: Unit) -> None:
+    # Units are routing's main input; their changes bump the version in the same transaction.
+    connection.execute(_bump_statement(connection.dialect.name, clock.now()))
+
+
+def _defaults() -> RoutingSettings:
+    env = RoutingDefaults()
+    places = [p for p in _PLACE_SEPARATORS.split(env.local_places) if p]
+    return RoutingSettings(
+        fallback=env.fallback,
+        dispatcher_unit_code=env.dispatcher_unit,
+        local_places=places,
+        threshold=env.threshold,
+    )
+
+
+def load_settings(*, session: Session) -> RoutingSettings:
+    """The stored settings, else the environment defaults."""
+    row = session.get(RoutingConfig, SINGLE_ROW)
+    return RoutingSettings.model_validate(row.data) if row is not None else _defaults()
+
+
+def _build(session: Session, key: tuple[Any, ...] | None) -> RoutingSetup:
+    settings = load_settings(session=session)
+    units = [
+        UnitSpec(code=u.code, name=u.name, keywords=tuple(u.keywords or ()))
+        for u in session.exec(select(Unit).order_by(col(Unit.code)))
+    ]
+    rules = [
+        RoutingRule(id=r.id or 0, kind=r.kind, pattern=r.pattern, unit_code=r.unit_code, priority=r.priority)  # type: ignore[arg-type]
+        for r in session.exec(select(RoutingRuleRow).where(col(RoutingRuleRow.active).is_(True)))
+    ]
+    row = session.exec(select(RoutingModelRow).order_by(col(RoutingModelRow.id).desc()).limit(1)).first()
+    model = Model.from_json(row.data) if row is not None else None
+    router = Router(
+        units, rules, model=model, local_places=settings.local_places, threshold=settings.threshold
+    )
+    return RoutingSetup(key=key, router=router, settings=settings, model_version=row.id if row else None)
+
+
+def current_setup(*, session: Session) -> RoutingSetup:
+    """The router in force. Checked against the database once per session (a pipeline batch or a request
+    pays two small queries) and rebuilt only when rules, settings, the model or the units changed."""
+    global _cached
+    held: RoutingSetup | None = session.info.get(_SESSION_KEY)
+    if held is not None:
+        return held
+    key = _state_key(session)
+    cached = _cached
+    if key is not None and cached is not None and cached.key == key:
+        setup = cached
+    else:
+        setup = _build(session, key)
+        if key is not None:
+            with _lock:
+                _cached = setup
+    session.info[_SESSION_KEY] = setup
+    return setup
+
+
+def kb_units_for(*, session: Session, text: str) -> list[tuple[str, float]]:
+    """KB evidence from the registered hooks (empty when the knowledge domain registered none)."""
+    found: list[tuple[str, float]] = []
+    for hook in kb_evidence:
+        found.extend(hook(session, text))
+    return found
+
+
+# ------------------------------------------------------------------------------------------- settings
+
+
+def _require_unit(session: Session, code: str, label: str = "单位") -> None:
+    if session.exec(select(Unit.id).where(Unit.code == code)).first() is None:
+        raise Invalid(f"{label} {code} 不存在")
+
+
+def put_settings(*, session: Session, actor: Principal, data: RoutingSettings) -> RoutingSettings:
+    """Stores the routing settings (admin)."""
+    actor.require(Role.admin)
+    if data.dispatcher_unit_code:
+        _require_unit(session, data.dispatcher_unit_code, "分办席单位")
+    if data.fallback == Fallback.dispatcher and not data.dispatcher_unit_code:
+        raise Invalid("fallback 为 dispatcher 时必须指定 dispatcher_unit_code")
+    now = clock.now()
+    before = load_settings(session=session)
+    row = session.get(RoutingConfig, SINGLE_ROW)
+    payload = data.model_dump(mode="json")
+    if row is None:
+        row = RoutingConfig(id=SINGLE_ROW, data=payload, updated_by=actor.name[:64], updated_at=now)
+    else:
+        row.data, row.updated_by, row.updated_at = payload, actor.name[:64], now
+    session.add(row)
+    bump_version(session=session, now=now)
+    record(
+        session=session,
+        actor=actor,
+        action="routing.settings",
+        entity_type="routing_settings",
+        entity_id=SINGLE_ROW,
+        before=before.model_dump(mode="json"),
+        after=payload,
+        at=now,
+    )
+    session.commit()
+    return data
+
+
+# ------------------------------------------------------------------------------------------- rules
+
+
+def _validate_rule(session: Session, kind: RuleKind, pattern: str, unit_code: str) -> str:
+    """The pattern as stored; Invalid (422) for an unknown unit or an unusable pattern."""
+    _require_unit(session, unit_code)
+    pattern = pattern.strip()
+    if kind == RuleKind.keyword and not _CONTENT.search(normalise(pattern)):
+        raise Invalid("关键词须包含汉字、字母或数字")
+    if kind == RuleKind.regex:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise Invalid(f"正则表达式有误：{exc}") from exc
+    if kind == RuleKind.account and (not pattern.isdigit() or session.get(Account, int(pattern)) is None):
+        raise Invalid(f"账号 {pattern} 不存在（account 规则的 pattern 填账号ID）")
+    return pattern
+
+
+def list_rules(*, session: Session, actor: Principal) -> list[RoutingRuleRow]:
+    """Every rule, highest priority first."""
+    actor.require(*READ_ROLES)
+    return list(
+        session.exec(
+            select(RoutingRuleRow).order_by(col(RoutingRuleRow.priority).desc(), col(RoutingRuleRow.id))
+        )
+    )
+
+
+def get_rule(*, session: Session, rule_id: int) -> RoutingRuleRow:
+    rule = session.get(RoutingRuleRow, rule_id)
+    if rule is None:
+        raise NotFound(f"分派规则 {rule_id} 不存在")
+    return rule
+
+
+def create_rule(*, session: Session, actor: Principal, data: RuleCreate) -> RoutingRuleRow:
+    """Adds a rule (admin); in force at once in every process."""
+    actor.require(Role.admin)
+    pattern = _validate_rule(session, data.kind, data.pattern, data.unit_code)
+    now = clock.now()
+    rule = RoutingRuleRow(
+        kind=data.kind,
+        pattern=pattern,
+        unit_code=data.unit_code,
+        priority=data.priority,
+        note=data.note,
+        created_by=actor.name[:64],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(rule)
+    session.flush()
+    bump_version(session=session, now=now)
+    record(
+        session=session,
+        actor=actor,
+        action="routing.rule.create",
+        entity_type="routing_rule",
+        entity_id=rule.id,
+        unit_code=rule.unit_code,
+        after=rule.model_dump(mode="json"),
+        at=now,
+    )
+    session.commit()
+    return rule
+
+
+def update_rule(*, session: Session, actor: Principal, rule_id: int, data: RuleUpdate) -> RoutingRuleRow:
+    """Changes a rule (admin), e.g. its priority or `active`."""
+    actor.require(Role.admin)
+    rule = get_rule(session=session, rule_id=rule_id)
+    before = rule.model_dump(mode="json")
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    kind = RuleKind(changes.get("kind", rule.kind))
+    changes["pattern"] = _validate_rule(
+        session, kind, changes.get("pattern", rule.pattern), changes.get("unit_code", rule.unit_code)
+    )
+    changes["kind"] = kind
+    now = clock.now()
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    rule.updated_at = now
+    session.add(rule)
+    bump_version(session=session, now=now)
+    record(
+        session=session,
+        actor=actor,
+        action="routing.rule.update",
+        entity_type="routing_rule",
+        entity_id=rule_id,
+        unit_code=rule.unit_code,
+        before=before,
+        after=rule.model_dump(mode="json"),
+        at=now,
+    )
+    session.commit()
+    return rule
+
+
+def delete_rule(*, session: Session, actor: Principal, rule_id: int) -> None:
+    """Deletes a rule (admin)."""
+    actor.require(Role.admin)
+    rule = get_rule(session=session, rule_id=rule_id)
+    before = rule.model_dump(mode="json")
+    now = clock.now()
+    session.delete(rule)
+    bump_version(session=session, now=now)
+    record(
+        session=session,
+        actor=actor,
+        action="routing.rule.delete",
+        entity_type="routing_rule",
+        entity_id=rule_id,
+        unit_code=before["unit_code"],
+        before=before,
+        at=now,
+    )
+    session.commit()
+
+
+# ------------------------------------------------------------------------------------------- deciding
+
+
+def decide(
+    *,
+    session: Session,
+    text: str,
+    account_unit: str | None = None,
+    account_id: int | None = None,
+    kb_units: Sequence[tuple[str, float]] | None = None,
+    normalised: str | None = None,
+) -> RoutingDecision:
+    """The router's verdict for `text` (no fallback applied); KB evidence from the hooks if not given."""
+    setup = current_setup(session=session)
+    plain = normalised if normalised is not None else normalise(text)
+    evidence = kb_units if kb_units is not None else kb_units_for(session=session, text=text)
+    return setup.router.decide(
+        text, account_unit=account_unit, account_id=account_id, kb_units=evidence, normalised=plain
+    )
+
+
+def preview(*, session: Session, actor: Principal, data: PreviewRequest) -> PreviewResult:
+    """How a text would be routed, changing nothing; 404 for an account the caller cannot see."""
+    account_unit: str | None = None
+    if data.account_id is not None:
+        account_unit = accounts.get(session=session, account_id=data.account_id, principal=actor).unit_code
+    decision = decide(session=session, text=data.text, account_unit=account_unit, account_id=data.account_id)
+    return PreviewResult(
+        unit_code=decision.unit_code,
+        confidence=decision.confidence,
+        reason=decision.reason,
+        out_of_scope=decision.out_of_scope,
+        pointer=decision.pointer,
+        candidates=[Candidate(unit_code=u, score=s) for u, s in decision.candidates],
+        rule_id=int(decision.rule_id) if decision.rule_id is not None else None,
+    )
