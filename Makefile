@@ -9,7 +9,7 @@ PORT ?= 8000
 HUIYING_ADMIN_TOKEN ?= demo-admin-token
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run serve migrate demo test lint typecheck pytest pytest-pg bench clean
+.PHONY: install run serve migrate demo test lint typecheck pytest pytest-pg bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,11 +35,20 @@ lint: install
 	$(VENV)/bin/ruff format --check app connectors kb scripts tests
 	$(VENV)/bin/mypy app connectors kb
 
+# Headless Chromium for the board test (tests/reports/test_board.py); CJK fonts make the screenshot legible.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null \
+	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null; } \
+	    || echo "chromium could not be installed: the board browser test will be skipped"; \
+	  else echo "chromium missing and apt-get unavailable (needs root): the board browser test will be skipped"; fi; }
+
 # pytest exits 5 when it collected no test; make treats any non-zero exit as a failure.
-pytest: install
+pytest: install chromium
 	$(PY) -m pytest
 
-pytest-pg: install
+pytest-pg: install chromium
 	HUIYING_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest
 
 test: lint pytest

@@ -28,6 +28,7 @@ def include_routers(app: FastAPI, prefix: str) -> None:
     app.include_router(ops)
     app.include_router(board)
     for router in (
+        webhooks_router,  # platform pushes: a hot path, matched first
         units,
         accounts,
         messages,
@@ -40,7 +41,6 @@ def include_routers(app: FastAPI, prefix: str) -> None:
         registry,
         account_posts,
         reports,
-        webhooks_router,
         channels_router,
         imports_router,
         moderation,

@@ -10,6 +10,7 @@ characters (`kb.pinyin.encode`), so homophones share keys.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,12 +40,13 @@ class QuestionTerms:
     """Terms of one question wording (the standard question or an alternative)."""
 
     text: str
+    body: str  # content text: the source of character n-grams ...
+    body_codes: str  # ... and, pinyin-encoded, of syllable n-grams
     codes: str  # `text` pinyin-encoded, for explaining homophone matches
     sounds: dict[str, str]  # pinyin-encoded character pair → the pair as written here
     words: tuple[str, ...]
-    chars: np.ndarray
-    pinyin: np.ndarray
-    abbreviations: dict[str, str]
+    abbreviations: dict[str, str]  # initials → the word they abbreviate
+    initials: tuple[int, ...]  # keys of the initials terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,19 @@ def syllable_keys(text: str) -> np.ndarray:
     return grams.keys(cp, _SYLLABLE_MASK(cp), SYLLABLE_SIZES)
 
 
-def _abbreviation_keys(letters: list[str]) -> np.ndarray:
+def abbreviation_keys(letters: Iterable[str]) -> np.ndarray:
+    """Keys of pinyin initials terms."""
     return np.array([grams.abbreviation(a) for a in letters], dtype=np.int64)
+
+
+def batch_char_keys(texts: Sequence[str], sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """`char_keys` of many texts at once, with the index of the text of each key."""
+    return grams.batch(texts, grams.text_mask, sizes)
+
+
+def batch_syllable_keys(encoded: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`syllable_keys` of many already pinyin-encoded texts at once, with the text of each key."""
+    return grams.batch(encoded, _SYLLABLE_MASK, SYLLABLE_SIZES)
 
 
 def sound_pairs(text: str) -> list[tuple[str, str]]:
@@ -82,8 +95,7 @@ def sound_pairs(text: str) -> list[tuple[str, str]]:
     out: dict[str, str] = {}
     for run in _CJK_RUN.findall(text):
         codes = pinyin.encode(run)
-        for i in range(len(run) - 1):
-            out.setdefault(run[i : i + 2], codes[i : i + 2])
+        out.update(zip(map(str.__add__, run, run[1:]), map(str.__add__, codes, codes[1:]), strict=True))
     return list(out.items())
 
 
@@ -100,29 +112,27 @@ def question_terms(text: str) -> QuestionTerms:
                 abbreviations.setdefault(letters, word)
     return QuestionTerms(
         text=text,
+        body=body,
+        body_codes=pinyin.encode(body),
         codes=pinyin.encode(text),
         sounds={code: pair for pair, code in reversed(sound_pairs(text))},
         words=tuple(words),
-        chars=char_keys(body, CHAR_SIZES),
-        pinyin=np.concatenate([syllable_keys(body), _abbreviation_keys(list(abbreviations))]),
         abbreviations=abbreviations,
+        initials=tuple(grams.abbreviation(a) for a in abbreviations),
     )
 
 
-def answer_terms(text: str) -> np.ndarray:
-    """Character uni/bigram keys of an answer: no jieba, so long answers index fast.
-
-    Typos are left to the question channels; syllables of answers added little and doubled the index.
-    """
-    return char_keys(text, tuple(range(1, ANSWER_MAX + 1)))
+# Answers: character uni/bigrams only, and no jieba, so long answers index fast. Typos are left to
+# the question channels; syllables of answers added little and doubled the index.
+ANSWER_SIZES = tuple(range(1, ANSWER_MAX + 1))
 
 
 def query_terms(text: str) -> QueryTerms:
     """Terms of normalised query `text`."""
     raw_words, body = segment.content(text)
-    chars = np.unique(char_keys(body, CHAR_SIZES))
+    chars = grams.distinct(char_keys(body, CHAR_SIZES))
     abbreviations = pinyin.abbreviations(body)
-    syllables = np.unique(np.concatenate([syllable_keys(body), _abbreviation_keys(abbreviations)]))
+    syllables = grams.distinct(np.concatenate([syllable_keys(body), abbreviation_keys(abbreviations)]))
     return QueryTerms(
         text=text,
         words=[(w, segment.canonical(w)) for w in dict.fromkeys(raw_words)],

@@ -34,27 +34,54 @@ def range_mask(lo: int, hi: int) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def keys(cp: np.ndarray, ok: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
-    """Keys of all n-grams (n in `sizes`) inside runs of characters where `ok` is true.
+    """Keys of all n-grams (n in `sizes`) inside runs of characters where `ok` is true."""
+    return keys_at(cp, ok, sizes)[0]
 
-    A run shorter than every size still contributes its single characters, so that a lone
-    character between two stop-words is not lost.
+
+def keys_at(cp: np.ndarray, ok: np.ndarray, sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Keys of all n-grams (n in `sizes`) inside runs where `ok` is true, and where each starts.
+
+    Without 1 in `sizes`, a run of a single character still contributes that character, so
+    that a lone character between two stop-words is not lost.
     """
-    parts = []
+    key_parts = []
+    start_parts = []
     n = len(cp)
+    index = np.arange(n)
     if 1 in sizes:
-        parts.append(cp[ok])
+        key_parts.append(cp[ok])
+        start_parts.append(index[ok])
     elif n:
-        left = np.concatenate([[False], ok[:-1]])
-        right = np.concatenate([ok[1:], [False]])
-        alone = ok & ~left & ~right
-        parts.append(cp[alone])
+        alone = ok & ~np.concatenate([[False], ok[:-1]]) & ~np.concatenate([ok[1:], [False]])
+        key_parts.append(cp[alone])
+        start_parts.append(index[alone])
     if 2 in sizes and n >= 2:
         both = ok[:-1] & ok[1:]
-        parts.append(((cp[:-1] << _BITS) | cp[1:])[both])
+        key_parts.append(((cp[:-1] << _BITS) | cp[1:])[both])
+        start_parts.append(index[:-1][both])
     if 3 in sizes and n >= 3:
         all3 = ok[:-2] & ok[1:-1] & ok[2:]
-        parts.append(((cp[:-2] << (2 * _BITS)) | (cp[1:-1] << _BITS) | cp[2:])[all3])
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        key_parts.append(((cp[:-2] << (2 * _BITS)) | (cp[1:-1] << _BITS) | cp[2:])[all3])
+        start_parts.append(index[:-2][all3])
+    if not key_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(key_parts), np.concatenate(start_parts)
+
+
+def batch(
+    texts: Sequence[str], mask: Callable[[np.ndarray], np.ndarray], sizes: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keys of the n-grams of many texts in one pass, and the index of the text each came from.
+
+    Texts are joined with a line break, which no mask accepts, so no n-gram spans two texts.
+    """
+    if not texts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cp = codepoints("\n".join(texts))
+    lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+    owner = np.repeat(np.arange(len(texts)), lengths)[: len(cp)]
+    found, starts = keys_at(cp, mask(cp), sizes)
+    return found, owner[starts]
 
 
 def abbreviation(letters: str) -> int:
@@ -77,6 +104,12 @@ def decode(key: int) -> str:
         chars.append(chr(key & _MASK))
         key >>= _BITS
     return "".join(reversed(chars))
+
+
+def distinct(keys_: np.ndarray) -> np.ndarray:
+    """Sorted distinct keys (np.unique without its overhead, for the small arrays of a query)."""
+    s = np.sort(keys_)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
 
 
 def short(keys_: np.ndarray, max_len: int) -> np.ndarray:

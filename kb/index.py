@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -67,61 +67,71 @@ class Suggestion:
 
 @dataclass(frozen=True, slots=True)
 class _Doc:
-    """What the index keeps about one entry: its wordings, answer and terms per channel.
-
-    Per channel: unique terms and their tf (for question channels, how many wordings carry the
-    term) and the length used by BM25 (for questions, the mean wording, so alternatives add
-    evidence without making the entry look long).
-    """
+    """What the index keeps about one entry; n-grams are computed for all entries at compile time."""
 
     entry_id: int
     unit_code: str | None
-    variants: tuple[QuestionTerms, ...]
+    variants: tuple[QuestionTerms, ...]  # the question, then distinct alternative wordings
     answer: str
-    words: dict[str, int]
-    keys: tuple[np.ndarray, ...]  # CHAR, PINYIN, ANSWER: unique term keys ...
-    tfs: tuple[np.ndarray, ...]  # ... and their tf
-    lengths: tuple[float, ...]  # per channel, WORD first
-
-
-_KEY_CHANNELS = (CHAR, PINYIN, ANSWER)
-
-
-def _unique_counts(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    if len(parts) == 1:
-        keys = np.unique(parts[0])
-        return keys, np.ones(len(keys))
-    keys, counts = np.unique(np.concatenate([np.unique(p) for p in parts]), return_counts=True)
-    return keys, counts.astype(np.float64)
+    words: dict[str, int]  # word → how many wordings carry it
+    word_length: float  # words in the mean wording
 
 
 def _make_doc(entry: KBEntry) -> _Doc:
     texts = [normalise(entry.question), *(normalise(a) for a in entry.alt_questions)]
     variants = tuple(features.question_terms(t) for t in dict.fromkeys(t for t in texts if t))
-    answer = normalise(entry.answer)
-    answer_keys, answer_tf = np.unique(features.answer_terms(answer), return_counts=True)
     words: Counter[str] = Counter()
     for v in variants:
         words.update(set(v.words))
-    chars = _unique_counts([v.chars for v in variants] or [np.zeros(0, dtype=np.int64)])
-    syllables = _unique_counts([v.pinyin for v in variants] or [np.zeros(0, dtype=np.int64)])
-    count = max(1, len(variants))
-    lengths = (
-        sum(len(v.words) for v in variants) / count,
-        sum(len(v.chars) for v in variants) / count,
-        sum(len(v.pinyin) for v in variants) / count,
-        float(answer_tf.sum()),
-    )
-    return _Doc(
-        entry_id=entry.entry_id,
-        unit_code=entry.unit_code,
-        variants=variants,
-        answer=answer,
-        words=dict(words),
-        keys=(chars[0], syllables[0], answer_keys),
-        tfs=(chars[1], syllables[1], answer_tf.astype(np.float64)),
-        lengths=lengths,
-    )
+    length = sum(len(v.words) for v in variants) / max(1, len(variants))
+    return _Doc(entry.entry_id, entry.unit_code, variants, normalise(entry.answer), dict(words), length)
+
+
+@dataclass(frozen=True, slots=True)
+class _Postings:
+    """One channel's postings in term-major order (term, then entry), with BM25 inputs."""
+
+    vocab_size: int
+    term: np.ndarray
+    doc: np.ndarray
+    tf: np.ndarray
+    lengths: np.ndarray  # per entry
+
+
+def _runs(*columns: np.ndarray) -> np.ndarray:
+    """Start flags of runs of equal rows in sorted columns."""
+    first = np.ones(len(columns[0]), dtype=bool)
+    for column in columns:
+        first[1:] &= column[1:] == column[:-1]
+    return ~first | (np.arange(len(first)) == 0)
+
+
+def _key_postings(
+    found: np.ndarray, owner: np.ndarray, owner_doc: np.ndarray, n: int, per_owner: bool
+) -> tuple[np.ndarray, _Postings]:
+    """Vocabulary (sorted keys) and postings of one n-gram channel.
+
+    `owner` is the text each key came from and `owner_doc` the entry of each text (ascending).
+    With `per_owner`, tf counts texts (wordings) carrying the key rather than occurrences.
+    One stable sort by key does it all: texts, and so entries, stay ascending inside a key.
+    """
+    order = np.argsort(found, kind="stable")
+    keys = found[order]
+    owners = owner[order]
+    new_key = _runs(keys)
+    term = np.cumsum(new_key) - 1
+    vocab = keys[new_key]
+    if per_owner:
+        keep = _runs(term, owners)
+        term, owners = term[keep], owners[keep]
+    docs = owner_doc[owners]
+    starts = np.flatnonzero(_runs(term, docs))
+    tf = np.diff(np.append(starts, len(term))).astype(np.float64)
+    per_owner_len = np.bincount(owner, minlength=len(owner_doc)).astype(np.float64)
+    total = np.bincount(owner_doc, weights=per_owner_len, minlength=n)
+    texts = np.bincount(owner_doc, minlength=n)
+    postings = _Postings(len(vocab), term[starts], docs[starts], tf, total / np.maximum(texts, 1))
+    return vocab, postings
 
 
 def _csr(major: np.ndarray, minor: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
@@ -158,44 +168,59 @@ class _Compiled:
         self.docs = docs
         self.ids = np.array([d.entry_id for d in docs], dtype=np.int64)
         self.unknown_idf = math.log1p((n + 0.5) / 0.5)
+        variants = [v for d in docs for v in d.variants]
+        variant_doc = np.repeat(np.arange(n), [len(d.variants) for d in docs]).astype(np.int64)
+        bodies = [v.body for v in variants]
+
         self.words = {w: i for i, w in enumerate(sorted({w for d in docs for w in d.words}))}
-        channel_terms: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        word_counts = np.fromiter((len(d.words) for d in docs), dtype=np.int64, count=n)
-        channel_terms.append(
-            (
-                np.fromiter((self.words[w] for d in docs for w in d.words), dtype=np.int64),
-                np.repeat(np.arange(n, dtype=np.int64), word_counts),
-                np.fromiter((tf for d in docs for tf in d.words.values()), dtype=np.float64),
-            )
-        )
-        self.keys: list[np.ndarray] = []
-        for i in range(len(_KEY_CHANNELS)):
-            counts = np.fromiter((len(d.keys[i]) for d in docs), dtype=np.int64, count=n)
-            all_keys = np.concatenate([d.keys[i] for d in docs]) if n else np.zeros(0, dtype=np.int64)
-            vocab, term = np.unique(all_keys, return_inverse=True)
-            self.keys.append(vocab)
-            tf = np.concatenate([d.tfs[i] for d in docs]) if n else np.zeros(0)
-            channel_terms.append((term.ravel(), np.repeat(np.arange(n, dtype=np.int64), counts), tf))
-        self.sizes = [len(self.words)] + [len(k) for k in self.keys]
+        word_term = np.array(list(map(self.words.__getitem__, chain.from_iterable(d.words for d in docs))))
+        word_term = word_term.astype(np.int64)
+        word_doc = np.repeat(np.arange(n), [len(d.words) for d in docs]).astype(np.int64)
+        word_tf = np.array(list(chain.from_iterable(d.words.values() for d in docs)), dtype=np.float64)
+        order = np.lexsort((word_doc, word_term))
+        word_lengths = np.array([d.word_length for d in docs], dtype=np.float64)
+        channels = [
+            _Postings(len(self.words), word_term[order], word_doc[order], word_tf[order], word_lengths)
+        ]
+
+        found, owner = features.batch_char_keys(bodies, features.CHAR_SIZES)
+        char_vocab, postings = _key_postings(found, owner, variant_doc, n, per_owner=True)
+        channels.append(postings)
+        found, owner = features.batch_syllable_keys([v.body_codes for v in variants])
+        # Initials terms ("sfz") join the syllable channel, owned by their wording.
+        initials = [(key, i) for i, v in enumerate(variants) for key in v.initials]
+        found = np.concatenate([found, np.array([k for k, _ in initials], dtype=np.int64)])
+        owner = np.concatenate([owner, np.array([i for _, i in initials], dtype=np.int64)])
+        syllable_vocab, postings = _key_postings(found, owner, variant_doc, n, per_owner=True)
+        channels.append(postings)
+        found, owner = features.batch_char_keys([d.answer for d in docs], features.ANSWER_SIZES)
+        answer_vocab, postings = _key_postings(found, owner, np.arange(n, dtype=np.int64), n, per_owner=False)
+        channels.append(postings)
+        self.keys = [char_vocab, syllable_vocab, answer_vocab]
+
+        self.sizes = [p.vocab_size for p in channels]
         self.offsets = [sum(self.sizes[:c]) for c in CHANNELS]
         rows, cols, vals, idfs, dfs = [], [], [], [], []
-        for c, (term, col, tf) in zip(CHANNELS, channel_terms, strict=True):
-            df = np.bincount(term, minlength=self.sizes[c])
+        for c, p in zip(CHANNELS, channels, strict=True):
+            df = np.bincount(p.term, minlength=p.vocab_size)
             idf = np.log1p((n - df + 0.5) / (df + 0.5))
-            lengths = np.fromiter((d.lengths[c] for d in docs), dtype=np.float64, count=n)
-            avgdl = float(lengths.mean()) if n else 0.0
-            norm = K1 * (1.0 - B + B * lengths[col] / (avgdl or 1.0))
-            rows.append(term + self.offsets[c])
-            cols.append(col)
-            vals.append(idf[term] * tf * (K1 + 1.0) / (tf + norm))
+            avgdl = float(p.lengths.mean()) if n else 0.0
+            norm = K1 * (1.0 - B + B * p.lengths[p.doc] / (avgdl or 1.0))
+            rows.append(p.term + self.offsets[c])
+            cols.append(p.doc)
+            vals.append(idf[p.term] * p.tf * (K1 + 1.0) / (p.tf + norm))
             idfs.append(idf)
             dfs.append(df)
+        # Every channel is sorted by (term, entry) and channels follow each other: term-major already.
         row = np.concatenate(rows)
         col = np.concatenate(cols)
         val = np.concatenate(vals)
         self.idf = np.concatenate(idfs)
+        self.t_indptr = np.zeros(len(self.idf) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=len(self.idf)), out=self.t_indptr[1:])
+        self.t_cols = col.astype(np.int32)
+        self.t_vals = val
         self.common = np.concatenate(dfs) > max(1, n // DENSE_SHARE)
-        self.t_indptr, self.t_cols, self.t_vals = _csr(row, col.astype(np.int32), val, len(self.idf))
         # Common terms get compact ids 0..n_common-1 for the entry-major copy.
         self.common_id = np.cumsum(self.common) - 1
         self.n_common = int(self.common.sum())
@@ -215,11 +240,19 @@ class _Compiled:
         return np.bincount(self.t_cols[pos], weights=contrib, minlength=self.n)
 
     def _top(self, score: np.ndarray) -> np.ndarray:
+        """Positions of the CANDIDATES best scores (entries scoring nothing fill up in id order)."""
         if self.n <= CANDIDATES:
             return np.arange(self.n)
+        best = float(score.max())
+        # Scores are skewed: the best few are far above the rest. Selecting among the entries
+        # above a share of the best is exact as soon as there are enough of them, and cheaper
+        # than partitioning every entry.
+        for share in (0.5, 0.2, 0.05):
+            hit = np.flatnonzero(score > best * share)
+            if len(hit) >= CANDIDATES:
+                return hit[np.argpartition(-score[hit], CANDIDATES - 1)[:CANDIDATES]]
         hit = np.flatnonzero(score)
         if len(hit) <= CANDIDATES:
-            # Entries with no score at all fill up in id order, as the final sort would have it.
             rest = np.flatnonzero(score == 0)[: CANDIDATES - len(hit)]
             return np.concatenate([hit, rest])
         return hit[np.argpartition(-score[hit], CANDIDATES - 1)[:CANDIDATES]]

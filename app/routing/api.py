@@ -12,6 +12,7 @@ from app.routing.models import (
     AssignCreate,
     ExampleCreate,
     ImportReport,
+    MessageRouting,
     ModelInfo,
     PreviewRequest,
     PreviewResult,
@@ -136,6 +137,12 @@ def assign(message_id: int, data: AssignCreate, session: SessionDep, user: Curre
     """督办人员或分办席指定办理单位（不计入转办次数）。对被疑为“非本级职责”的留言进行分派，
     即确认其属于本级职责：取消该标记，并按收到时间重新计算答复时限。"""
     return transfers.assign(session=session, actor=user, message_id=message_id, data=data)
+
+
+@messages_router.get("/{message_id}/routing", response_model=MessageRouting, summary="分办依据")
+def message_routing(message_id: int, session: SessionDep, user: CurrentUser) -> MessageRouting:
+    """留言的分办记录：建议单位、置信度、理由、候选单位，以及疑似不属于本级职责时建议告知的去处（`pointer`）。"""
+    return transfers.routing_of(session=session, actor=user, message_id=message_id)
 
 
 @messages_router.get("/{message_id}/transfers", response_model=list[TransferPublic], summary="转办记录")

@@ -151,6 +151,22 @@ class Candidate(SQLModel):
     score: float = Field(description="证据分（越大越可能）")
 
 
+class MessageRouting(SQLModel):
+    """How the pipeline routed a message (the full record behind `routing` in the message)."""
+
+    message_id: int
+    unit_code: str | None = Field(description="留言当前所在单位")
+    suggested_unit: str | None = Field(description="分办建议的单位；没有把握时为空")
+    confidence: float
+    reason: str
+    out_of_scope: bool = Field(description="是否疑似/确认不属于本级职责")
+    pointer: str | None = Field(description="建议告知留言人的去处（答复时可采用）")
+    candidates: list[Candidate]
+    rule_id: int | None = None
+    fallback: str | None = Field(description="没有把握时的去向：account 来源账号主办单位、dispatcher 分办席")
+    transfer_count: int
+
+
 class PreviewResult(SQLModel):
     unit_code: str | None = Field(description="建议办理单位；没有把握时为空（实际分办时按 fallback 处理）")
     confidence: float

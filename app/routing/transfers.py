@@ -19,7 +19,9 @@ from app.replies.workflow import require_message
 from app.routing import service
 from app.routing.models import (
     AssignCreate,
+    Candidate,
     ExampleSource,
+    MessageRouting,
     MessageTransfer,
     TransferCreate,
     TransferKind,
@@ -191,6 +193,27 @@ def history(*, session: Session, actor: Principal, message_id: int) -> list[Tran
         .order_by(col(MessageTransfer.id))
     )
     return [_public(r) for r in rows]
+
+
+def routing_of(*, session: Session, actor: Principal, message_id: int) -> MessageRouting:
+    """The routing record of a message (with the suggested pointer); 404 outside the caller's units."""
+    message = messages.get(session=session, message_id=message_id, principal=actor)
+    assert message.id is not None
+    routing = message.routing or {}
+    rule_id = routing.get("rule_id")
+    return MessageRouting(
+        message_id=message.id,
+        unit_code=message.unit_code,
+        suggested_unit=routing.get("suggested_unit"),
+        confidence=float(routing.get("confidence", 0.0)),
+        reason=str(routing.get("reason", "")),
+        out_of_scope=message.out_of_scope,
+        pointer=routing.get("pointer"),
+        candidates=[Candidate.model_validate(c) for c in routing.get("candidates", [])],
+        rule_id=int(rule_id) if isinstance(rule_id, int | str) and str(rule_id).isdigit() else None,
+        fallback=routing.get("fallback"),
+        transfer_count=message.transfer_count,
+    )
 
 
 def transfers_out(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -116,7 +116,9 @@ def wechat_text(
 def wechat_safe(xml: str, *, at: datetime, nonce: str = "461512385") -> tuple[dict[str, str], bytes]:
     """Query and body of a safe-mode push, encrypted and signed by wechatpy (a real client library)."""
     timestamp = str(int(at.timestamp()))
-    envelope = WeChatCrypto(WECHAT_TOKEN, WECHAT_AES_KEY, WECHAT_APP_ID).encrypt_message(xml, nonce, timestamp)
+    envelope = WeChatCrypto(WECHAT_TOKEN, WECHAT_AES_KEY, WECHAT_APP_ID).encrypt_message(
+        xml, nonce, timestamp
+    )
     encrypted = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>", envelope).group(1)  # type: ignore[union-attr]
     msg_signature = re.search(r"<MsgSignature><!\[CDATA\[(.*?)\]\]>", envelope).group(1)  # type: ignore[union-attr]
     body = f"<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
@@ -144,13 +146,17 @@ def weibo_time(at: datetime) -> str:
     return at.astimezone(timezone(timedelta(hours=8))).strftime("%a %b %d %H:%M:%S +0800 %Y")
 
 
-def weibo_push(event: dict[str, object], *, at: datetime, secret: str = WEIBO["app_secret"]) -> tuple[dict[str, str], bytes]:
+def weibo_push(
+    event: dict[str, object], *, at: datetime, secret: str = WEIBO["app_secret"]
+) -> tuple[dict[str, str], bytes]:
     timestamp, nonce = str(int(at.timestamp() * 1000)), "57155157"
     query = {"signature": sorted_sha1(secret, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
     return query, orjson.dumps(event)
 
 
-def weibo_text(at: datetime, *, text: str = "请问公积金怎么提取？", sender: str = "2489518277") -> dict[str, object]:
+def weibo_text(
+    at: datetime, *, text: str = "请问公积金怎么提取？", sender: str = "2489518277"
+) -> dict[str, object]:
     return {
         "type": "text",
         "receiver_id": int(WEIBO_UID),
@@ -189,7 +195,9 @@ def douyin_im(
         "message_type": "text",
         "text": text,
         "create_time": int(at.timestamp() * 1000),
-        "user_infos": [{"open_id": citizen, "nick_name": "青禾居民", "avatar": "https://p3.douyinpic.com/a.jpeg"}],
+        "user_infos": [
+            {"open_id": citizen, "nick_name": "青禾居民", "avatar": "https://p3.douyinpic.com/a.jpeg"}
+        ],
     }
     return {
         "event": name,
@@ -205,7 +213,7 @@ def douyin_im(
 
 
 def generic_signed(
-    body: dict[str, object] | bytes, *, at: datetime, secret: str = GENERIC["hmac_secret"]
+    body: Mapping[str, object] | bytes, *, at: datetime, secret: str = GENERIC["hmac_secret"]
 ) -> tuple[dict[str, str], bytes]:
-    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    raw = body if isinstance(body, bytes) else orjson.dumps(dict(body))
     return {**generic.signed_headers(secret, raw, now=at), "Content-Type": "application/json"}, raw

@@ -14,7 +14,9 @@ def targets_url(desk: Desk, key: str) -> str:
 
 def test_poll_targets_are_validated_per_platform(desk: Desk) -> None:
     def add(key: str, target: str) -> Any:
-        return desk.client.post(targets_url(desk, key), json={"target": target, "label": "测试"}, headers=desk.admin)
+        return desk.client.post(
+            targets_url(desk, key), json={"target": target, "label": "测试"}, headers=desk.admin
+        )
 
     assert add("wechat", "2247483714:0").status_code == 201
     assert add("wechat", "2247483714:0").status_code == 409
@@ -63,10 +65,17 @@ def test_health_and_targets_are_scoped_to_the_callers_units(desk: Desk, make_use
     assert desk.client.get("/api/v1/accounts/999999/health", headers=desk.admin).status_code == 404
     listed = desk.client.get("/api/v1/channels/health", headers=operator_b).json()
     assert [h["account_id"] for h in listed] == [desk.accounts["generic_b"]]
-    everyone = desk.client.get("/api/v1/channels/health", params={"platform": "wechat"}, headers=auditor).json()
-    assert sorted(h["account_id"] for h in everyone) == sorted([desk.accounts["wechat"], desk.accounts["wechat_plain"]])
+    everyone = desk.client.get(
+        "/api/v1/channels/health", params={"platform": "wechat"}, headers=auditor
+    ).json()
+    assert sorted(h["account_id"] for h in everyone) == sorted(
+        [desk.accounts["wechat"], desk.accounts["wechat_plain"]]
+    )
     # Changing targets: the owner unit's leader (or an admin); an operator may not; another unit cannot see it.
     assert desk.client.post(targets_url(desk, "weibo"), json={}, headers=operator_b).status_code == 403
-    assert desk.client.post(targets_url(desk, "weibo"), json={}, headers=make_user("leader", "b")).status_code == 404
+    assert (
+        desk.client.post(targets_url(desk, "weibo"), json={}, headers=make_user("leader", "b")).status_code
+        == 404
+    )
     assert desk.client.post(targets_url(desk, "weibo"), json={}, headers=leader_a).status_code == 201
     assert desk.client.get(foreign, headers=desk.client.headers).status_code == 401

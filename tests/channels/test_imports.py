@@ -21,7 +21,16 @@ needs_data = pytest.mark.skipif(
 )
 
 
-def upload(desk: Desk, path: Path | None = None, *, account: str = "generic", headers: dict[str, str] | None = None, data: bytes | None = None, name: str = "export.csv", **form: str):  # type: ignore[no-untyped-def]
+def upload(
+    desk: Desk,
+    path: Path | None = None,
+    *,
+    account: str = "generic",
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+    name: str = "export.csv",
+    **form: str,
+):  # type: ignore[no-untyped-def]
     content = path.read_bytes() if path else (data or b"")
     return desk.client.post(
         "/api/v1/imports/messages",
@@ -115,9 +124,14 @@ def test_imports_are_scoped_to_the_callers_units(desk: Desk, make_user) -> None:
     assert upload(desk, data=csv, account="generic_b", headers=operator_b).json()["imported"] == 1
     auditor = make_user("auditor")
     assert upload(desk, data=csv, account="generic_b", headers=auditor).status_code == 403
-    assert desk.client.post(
-        "/api/v1/imports/messages", params={"account_id": desk.accounts["generic"]}, files={"file": ("a.csv", csv)}
-    ).status_code == 401
+    assert (
+        desk.client.post(
+            "/api/v1/imports/messages",
+            params={"account_id": desk.accounts["generic"]},
+            files={"file": ("a.csv", csv)},
+        ).status_code
+        == 401
+    )
     with session_scope() as session:
         audit = session.exec(select(AuditEvent).where(AuditEvent.action == "messages.import")).one()
     assert audit.unit_code == "b" and audit.after is not None and audit.after["imported"] == 1
@@ -132,7 +146,9 @@ def test_cli_imports_the_real_file(desk: Desk, capsys: pytest.CaptureFixture[str
     assert main(["import", "messages", path, "--account", str(desk.accounts["generic"])]) == 0
     assert "duplicates: 120" in capsys.readouterr().out
     mapping = '{"content": "没有这一列"}'
-    code = main(["import", "messages", path, "--account", str(desk.accounts["generic"]), "--mapping", mapping])
+    code = main(
+        ["import", "messages", path, "--account", str(desk.accounts["generic"]), "--mapping", mapping]
+    )
     assert code == 1
     assert "没有这一列" in capsys.readouterr().err
     assert desk.count() == 120

@@ -3,7 +3,7 @@ lose nor duplicate, echoes linked to replies, rate limits and errors backing off
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -30,7 +30,9 @@ def weibo_time(at: datetime) -> str:
     return at.astimezone(timezone(timedelta(hours=8))).strftime("%a %b %d %H:%M:%S +0800 %Y")
 
 
-def weibo_comment(n: int, *, at: datetime, author: str = "1404376560", text: str | None = None, reply_to: int | None = None) -> dict[str, Any]:
+def weibo_comment(
+    n: int, *, at: datetime, author: str = "1404376560", text: str | None = None, reply_to: int | None = None
+) -> dict[str, Any]:
     cid = BASE_ID + n
     data: dict[str, Any] = {
         "created_at": weibo_time(at - timedelta(minutes=30 - n)),
@@ -57,7 +59,11 @@ class FakeWeibo:
         assert params["access_token"] == WEIBO["access_token"]
         since = int(params.get("since_id", "0"))
         max_id = int(params["max_id"]) if "max_id" in params else None
-        found = [c for c in self.comments if int(c["idstr"]) > since and (max_id is None or int(c["idstr"]) <= max_id)]
+        found = [
+            c
+            for c in self.comments
+            if int(c["idstr"]) > since and (max_id is None or int(c["idstr"]) <= max_id)
+        ]
         found.sort(key=lambda c: int(c["idstr"]), reverse=True)
         page = found[: int(params["count"])]
         return httpx.Response(200, json={"comments": page, "total_number": len(found), "next_cursor": 0})
@@ -121,7 +127,9 @@ def test_weibo_poll_stores_comments_and_commits_the_cursor_with_them(desk: Desk)
     assert state["targets"][0]["items_taken"] == 4
 
 
-def test_a_crash_before_the_commit_neither_loses_nor_duplicates(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_before_the_commit_neither_loses_nor_duplicates(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = add_target(desk, "weibo")
     fake = FakeWeibo([weibo_comment(n, at=desk.now) for n in (1, 2, 3)])
     real_insert = polling.insert_batch
@@ -150,9 +158,15 @@ def test_a_crash_before_the_commit_neither_loses_nor_duplicates(desk: Desk, monk
 def test_weibo_rate_limit_backs_off_to_the_next_hour_in_health(desk: Desk) -> None:
     add_target(desk, "weibo")
     at = desk.now + timedelta(minutes=15)  # 01:15 UTC: Weibo's hourly quota resets at 02:00
-    body = {"error": "User requests out of rate limit!", "error_code": 10023, "request": "/2/comments/to_me.json"}
+    body = {
+        "error": "User requests out of rate limit!",
+        "error_code": 10023,
+        "request": "/2/comments/to_me.json",
+    }
     with respx.mock() as router:
-        route = router.get(f"{WEIBO_API}/comments/to_me.json").mock(return_value=httpx.Response(403, json=body))
+        route = router.get(f"{WEIBO_API}/comments/to_me.json").mock(
+            return_value=httpx.Response(403, json=body)
+        )
         assert polling.run_due(now=at).failures == 1
         assert polling.run_due(now=at + timedelta(minutes=10)).accounts == 0  # backing off
     assert route.call_count == 1
@@ -160,7 +174,9 @@ def test_weibo_rate_limit_backs_off_to_the_next_hour_in_health(desk: Desk) -> No
     assert state["state"] == "rate_limited"
     assert state["last_error_code"] == "10023" and state["consecutive_failures"] == 1
     assert datetime.fromisoformat(state["next_poll_at"]) >= desk.now.replace(hour=2, minute=0)
-    listed = desk.client.get("/api/v1/channels/health", params={"state": "rate_limited"}, headers=desk.admin).json()
+    listed = desk.client.get(
+        "/api/v1/channels/health", params={"state": "rate_limited"}, headers=desk.admin
+    ).json()
     assert [h["account_id"] for h in listed] == [desk.accounts["weibo"]]
 
 
@@ -194,7 +210,13 @@ def test_weibo_echo_is_linked_to_its_reply_and_not_ingested(desk: Desk) -> None:
     by_text = _reply(created["id"], "您好，已转交环卫所处理，今天下班前清运。", platform_reply_id=None)
     by_id = _reply(created["id"], "补充：清运已完成。", platform_reply_id=str(BASE_ID + 3))
     echoes = [
-        weibo_comment(2, at=desk.now, author=WEIBO_UID, text="回复@市民560:您好，已转交环卫所处理，今天下班前清运。", reply_to=1),
+        weibo_comment(
+            2,
+            at=desk.now,
+            author=WEIBO_UID,
+            text="回复@市民560:您好，已转交环卫所处理，今天下班前清运。",
+            reply_to=1,
+        ),
         weibo_comment(3, at=desk.now, author=WEIBO_UID, text="回复@市民560:补充：清运已完成。", reply_to=1),
     ]
     with respx.mock() as router:
@@ -205,7 +227,10 @@ def test_weibo_echo_is_linked_to_its_reply_and_not_ingested(desk: Desk) -> None:
     with session_scope() as session:
         rows = {e.external_id: e for e in session.exec(select(ChannelEcho))}
     assert (rows[str(BASE_ID + 2)].reply_id, rows[str(BASE_ID + 2)].matched_by) == (by_text, "text")
-    assert (rows[str(BASE_ID + 3)].reply_id, rows[str(BASE_ID + 3)].matched_by) == (by_id, "platform_reply_id")
+    assert (rows[str(BASE_ID + 3)].reply_id, rows[str(BASE_ID + 3)].matched_by) == (
+        by_id,
+        "platform_reply_id",
+    )
 
 
 def _reply(message_id: int, text: str, *, platform_reply_id: str | None) -> int:
@@ -216,8 +241,8 @@ def _reply(message_id: int, text: str, *, platform_reply_id: str | None) -> int:
             state="published",
             idempotency_key=f"k-{text[:6]}",
             platform_reply_id=platform_reply_id,
-            created_at=datetime(2026, 3, 2, tzinfo=timezone.utc),
-            updated_at=datetime(2026, 3, 2, tzinfo=timezone.utc),
+            created_at=datetime(2026, 3, 2, tzinfo=UTC),
+            updated_at=datetime(2026, 3, 2, tzinfo=UTC),
         )
         session.add(reply)
         session.flush()
@@ -231,7 +256,9 @@ def _reply(message_id: int, text: str, *, platform_reply_id: str | None) -> int:
 ITEM = "@8hxdhauTCMppanGnM4ltGM780mDqPP+KPpR0qQ=="
 
 
-def douyin_comment(n: int, at: datetime, author: str = "ac6479a5-d7a6-4018-84be-c29bfc00000") -> dict[str, Any]:
+def douyin_comment(
+    n: int, at: datetime, author: str = "ac6479a5-d7a6-4018-84be-c29bfc00000"
+) -> dict[str, Any]:
     return {
         "top": False,
         "comment_id": f"@9VwKzuuES8gmaXS7ZohG{n:04d}",
@@ -247,17 +274,27 @@ def douyin_page(cursor: int, has_more: bool, comments: list[dict[str, Any]]) -> 
     return httpx.Response(
         200,
         json={
-            "data": {"cursor": cursor, "has_more": has_more, "list": comments, "error_code": 0, "description": ""},
+            "data": {
+                "cursor": cursor,
+                "has_more": has_more,
+                "list": comments,
+                "error_code": 0,
+                "description": "",
+            },
             "extra": {"error_code": 0, "description": "", "logid": "20260302090000"},
         },
     )
 
 
-def test_a_crash_between_pages_resumes_after_the_last_committed_page(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_between_pages_resumes_after_the_last_committed_page(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = add_target(desk, "douyin", ITEM)
     pages = {
         "0": douyin_page(2, True, [douyin_comment(1, desk.now), douyin_comment(2, desk.now)]),
-        "2": douyin_page(4, False, [douyin_comment(3, desk.now), douyin_comment(4, desk.now, author=DOUYIN_OPEN_ID)]),
+        "2": douyin_page(
+            4, False, [douyin_comment(3, desk.now), douyin_comment(4, desk.now, author=DOUYIN_OPEN_ID)]
+        ),
     }
     real_insert = polling.insert_batch
     calls = {"n": 0}
@@ -291,17 +328,30 @@ def test_a_crash_between_pages_resumes_after_the_last_committed_page(desk: Desk,
 
 
 def wechat_comment(cid: int, content: str, at: datetime) -> dict[str, Any]:
-    return {"user_comment_id": cid, "openid": f"oFan{cid}", "create_time": int(at.timestamp()) - 60, "content": content, "comment_type": 0}
+    return {
+        "user_comment_id": cid,
+        "openid": f"oFan{cid}",
+        "create_time": int(at.timestamp()) - 60,
+        "content": content,
+        "comment_type": 0,
+    }
 
 
 def test_wechat_article_comments_with_a_token_fetched_once_and_stored_encrypted(desk: Desk) -> None:
     add_target(desk, "wechat", "2247483714:0")
-    listing = {"errcode": 0, "errmsg": "ok", "total": 2, "comment": [wechat_comment(1, "停车场什么时候开放？", desk.now), wechat_comment(2, "谢谢", desk.now)]}
+    listing = {
+        "errcode": 0,
+        "errmsg": "ok",
+        "total": 2,
+        "comment": [wechat_comment(1, "停车场什么时候开放？", desk.now), wechat_comment(2, "谢谢", desk.now)],
+    }
     with respx.mock() as router:
         token = router.post(f"{WECHAT_API}/stable_token").mock(
             return_value=httpx.Response(200, json={"access_token": "ACCESS_TOKEN_1", "expires_in": 7200})
         )
-        comments = router.post(f"{WECHAT_API}/comment/list").mock(return_value=httpx.Response(200, json=listing))
+        comments = router.post(f"{WECHAT_API}/comment/list").mock(
+            return_value=httpx.Response(200, json=listing)
+        )
         assert polling.run_due(now=desk.now).created == 2
         assert polling.run_due(now=desk.now + timedelta(minutes=3)).created == 0
     assert token.call_count == 1

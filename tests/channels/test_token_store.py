@@ -30,7 +30,9 @@ def context(desk: Desk, store: DbTokenStore) -> AccountContext:
         account = session.get(Account, desk.accounts["wechat"])
         assert account is not None
         ctx = account_context(session=session, account=account)
-    return AccountContext(key=ctx.key, external_id=ctx.external_id, secrets=ctx.secrets, http=ctx.http, tokens=store)
+    return AccountContext(
+        key=ctx.key, external_id=ctx.external_id, secrets=ctx.secrets, http=ctx.http, tokens=store
+    )
 
 
 def mock_wechat(router: respx.MockRouter, *tokens: str) -> tuple[respx.Route, respx.Route]:
@@ -44,7 +46,9 @@ def mock_wechat(router: respx.MockRouter, *tokens: str) -> tuple[respx.Route, re
 
 
 def publish(ctx: AccountContext, now: datetime) -> str:
-    return wechat.publish(ctx, thread_ref=REF, text="您好，已转交医保局办理", idempotency_key="k", now=now).outcome
+    return wechat.publish(
+        ctx, thread_ref=REF, text="您好，已转交医保局办理", idempotency_key="k", now=now
+    ).outcome
 
 
 def test_account_context_carries_the_accounts_secrets_and_the_database_store(desk: Desk) -> None:
@@ -74,7 +78,9 @@ def test_a_token_fetched_by_one_process_is_used_by_another(desk: Desk) -> None:
     assert row.lease_owner is None
 
 
-def test_an_expired_token_is_refreshed_once_while_the_other_process_waits(desk: Desk, frozen_clock: Any) -> None:
+def test_an_expired_token_is_refreshed_once_while_the_other_process_waits(
+    desk: Desk, frozen_clock: Any
+) -> None:
     later = desk.now + timedelta(hours=3)  # the stored token (2 hours) has expired
     DbTokenStore().set(KEY, StoredToken("OLD", desk.now + timedelta(hours=2)))
     frozen_clock.set(later)

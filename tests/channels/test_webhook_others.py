@@ -73,11 +73,15 @@ def test_weibo_tampered_replayed_and_malformed_pushes(desk: Desk) -> None:
 
 
 def douyin(desk: Desk, headers: dict[str, str], body: bytes):  # type: ignore[no-untyped-def]
-    return desk.client.post(f"/api/v1/webhooks/douyin/{desk.accounts['douyin']}", headers=headers, content=body)
+    return desk.client.post(
+        f"/api/v1/webhooks/douyin/{desk.accounts['douyin']}", headers=headers, content=body
+    )
 
 
 def test_douyin_verify_webhook_challenge_is_answered(desk: Desk) -> None:
-    headers, body = douyin_signed({"event": "verify_webhook", "client_key": "tt10abc", "content": {"challenge": 12345}})
+    headers, body = douyin_signed(
+        {"event": "verify_webhook", "client_key": "tt10abc", "content": {"challenge": 12345}}
+    )
     response = douyin(desk, headers, body)
     assert response.status_code == 200
     assert response.json() == {"challenge": 12345}
@@ -113,7 +117,9 @@ def test_douyin_tampered_and_malformed_pushes(desk: Desk) -> None:
     assert desk.count() == 0
 
 
-def test_douyin_message_of_another_account_of_the_same_app_lands_on_that_account(desk: Desk, make_account) -> None:  # type: ignore[no-untyped-def]
+def test_douyin_message_of_another_account_of_the_same_app_lands_on_that_account(
+    desk: Desk, make_account
+) -> None:  # type: ignore[no-untyped-def]
     other = make_account("b", "douyin", external_id="bbb-second-account", secrets=DOUYIN)["id"]
     headers, body = douyin_signed(douyin_im(desk.now, account="bbb-second-account"))
     assert douyin(desk, headers, body).status_code == 200
@@ -126,7 +132,9 @@ def test_douyin_message_of_another_account_of_the_same_app_lands_on_that_account
 
 
 def test_douyin_echo_of_our_own_message_is_not_a_new_message(desk: Desk) -> None:
-    headers, body = douyin_signed(douyin_im(desk.now, name="im_send_msg", text="您好，请携带身份证到政务中心办理"))
+    headers, body = douyin_signed(
+        douyin_im(desk.now, name="im_send_msg", text="您好，请携带身份证到政务中心办理")
+    )
     assert douyin(desk, headers, body).status_code == 200
     assert douyin(desk, headers, body).status_code == 200
     assert desk.count() == 0
@@ -139,7 +147,7 @@ def test_douyin_echo_of_our_own_message_is_not_a_new_message(desk: Desk) -> None
 # --- website / app ---------------------------------------------------------------------------------------
 
 
-MESSAGE = {
+MESSAGE: dict[str, object] = {
     "external_id": "web-20260302-001",
     "kind": "comment",
     "author": {"id": "u1001", "name": "市民"},
@@ -185,6 +193,8 @@ def test_generic_bad_signature_replay_and_malformed(desk: Desk) -> None:
 
 def test_generic_unknown_account_404(desk: Desk) -> None:
     headers, body = generic_signed(MESSAGE, at=desk.now)
-    assert desk.client.post("/api/v1/webhooks/generic/424242", headers=headers, content=body).status_code == 404
+    assert (
+        desk.client.post("/api/v1/webhooks/generic/424242", headers=headers, content=body).status_code == 404
+    )
     wrong_platform = f"/api/v1/webhooks/generic/{desk.accounts['weibo']}"
     assert desk.client.post(wrong_platform, headers=headers, content=body).status_code == 404

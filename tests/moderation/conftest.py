@@ -37,7 +37,9 @@ class Desk:
         return message_id
 
     def check(self, text: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-        resp = self.client.post("/api/v1/moderation/check", json={"text": text}, headers=headers or self.admin)
+        resp = self.client.post(
+            "/api/v1/moderation/check", json={"text": text}, headers=headers or self.admin
+        )
         assert resp.status_code == 200, resp.text
         body: dict[str, Any] = resp.json()
         return body

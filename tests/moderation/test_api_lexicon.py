@@ -20,7 +20,9 @@ LEXICON = "/api/v1/moderation/lexicon"
 def test_added_term_takes_effect_and_is_listed(desk: Desk) -> None:
     text = "这群蛀虫只知道吃拿卡要"
     assert desk.check(text)["abusive"] is False
-    resp = desk.client.post(LEXICON, json={"kind": "abuse", "term": "蛀虫", "category": "辱骂"}, headers=desk.admin)
+    resp = desk.client.post(
+        LEXICON, json={"kind": "abuse", "term": "蛀虫", "category": "辱骂"}, headers=desk.admin
+    )
     assert resp.status_code == 201, resp.text
     assert resp.json() == {"kind": "abuse", "term": "蛀虫", "category": "辱骂", "source": "custom"}
     checked = desk.check(text)
@@ -79,11 +81,17 @@ def test_another_process_edit_is_picked_up_by_the_version(desk: Desk) -> None:
 
 def test_only_admins_edit_and_bad_terms_are_refused(desk: Desk) -> None:
     leader = desk.people("leader", "police")
-    assert desk.client.post(LEXICON, json={"kind": "abuse", "term": "蛀虫"}, headers=leader).status_code == 403
+    assert (
+        desk.client.post(LEXICON, json={"kind": "abuse", "term": "蛀虫"}, headers=leader).status_code == 403
+    )
     assert desk.client.delete(f"{LEXICON}/abuse/狗官", headers=leader).status_code == 403
     assert desk.client.get(LEXICON, headers=leader).status_code == 403
     assert desk.client.get(LEXICON, headers=desk.people("supervisor")).status_code == 200
-    for payload in ({"kind": "rude", "term": "蛀虫"}, {"kind": "abuse", "term": ""}, {"kind": "abuse", "term": "！？"}):
+    for payload in (
+        {"kind": "rude", "term": "蛀虫"},
+        {"kind": "abuse", "term": ""},
+        {"kind": "abuse", "term": "！？"},
+    ):
         resp = desk.client.post(LEXICON, json=payload, headers=desk.admin)
         assert resp.status_code == 422, (payload, resp.text)
     assert desk.client.delete(f"{LEXICON}/rude/狗官", headers=desk.admin).status_code == 422

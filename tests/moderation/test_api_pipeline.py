@@ -33,12 +33,18 @@ def test_flags_and_summary_never_hold_personal_data(desk: Desk, caplog: pytest.L
     assert set(stored.flags) == {"abusive", "pii"}
     assert stored.moderation is not None
     assert stored.moderation["pii"] == ["mobile"]
-    assert {"kind": "abuse", "term": "狗官", "category": stored.moderation["hits"][0]["category"]} in stored.moderation[
-        "hits"
-    ]
+    assert {
+        "kind": "abuse",
+        "term": "狗官",
+        "category": stored.moderation["hits"][0]["category"],
+    } in stored.moderation["hits"]
     assert "13907351286" not in str(stored.moderation) and "13907351286" not in caplog.text
     assert stored.status == "open"  # kept, not closed: evidence and still the unit's to handle
-    assert _stored(calm).flags == [] and _stored(calm).moderation == {"hits": [], "pii": [], "lexicon_version": 0}
+    assert _stored(calm).flags == [] and _stored(calm).moderation == {
+        "hits": [],
+        "pii": [],
+        "lexicon_version": 0,
+    }
     # Supervisors see the flagged message; the API masks the number for everyone.
     body = desk.client.get(f"/api/v1/messages/{abusive}", headers=desk.people("supervisor")).json()
     assert "abusive" in body["flags"] and "13907351286" not in body["content"]

@@ -75,6 +75,15 @@ def test_out_of_scope_is_flagged_with_a_pointer_and_due_the_same_day(county: Cou
     stored = _stored(message_id)
     assert stored.routing is not None and "外地" in stored.routing["pointer"]
     assert stored.working_days == 0
+    office = county.people("operator", "office")
+    routing = county.client.get(f"/api/v1/messages/{message_id}/routing", headers=office)
+    assert routing.status_code == 200, routing.text
+    assert routing.json()["pointer"] == stored.routing["pointer"] and routing.json()["out_of_scope"] is True
+    assert routing.json()["fallback"] == "account" and routing.json()["suggested_unit"] is None
+    hidden = county.client.get(
+        f"/api/v1/messages/{message_id}/routing", headers=county.people("operator", "edu")
+    )
+    assert hidden.status_code == 404
     normal = county.ingest("孩子入学的学区怎么划分")
     drain()
     assert county.get(normal)["due_at"] > body["due_at"]

@@ -58,7 +58,9 @@ def test_preview_needs_a_token_and_hides_other_units_accounts(county: County, ma
 
 def test_rules_override_keywords_and_the_higher_priority_wins(county: County) -> None:
     text = "学校门口的工伤认定窗口排长队"
-    assert county.client.post(PREVIEW, json={"text": text}, headers=county.admin).json()["unit_code"] != "police"
+    assert (
+        county.client.post(PREVIEW, json={"text": text}, headers=county.admin).json()["unit_code"] != "police"
+    )
 
     low = county.client.post(
         RULES,
@@ -76,17 +78,23 @@ def test_rules_override_keywords_and_the_higher_priority_wins(county: County) ->
         headers=county.admin,
     )
     assert high.status_code == 201, high.text
-    assert county.client.post(PREVIEW, json={"text": text}, headers=county.admin).json()["unit_code"] == "hrss"
+    assert (
+        county.client.post(PREVIEW, json={"text": text}, headers=county.admin).json()["unit_code"] == "hrss"
+    )
 
     # Lower the regex below the keyword rule: the keyword rule wins again.
     resp = county.client.patch(f"{RULES}/{high.json()['id']}", json={"priority": 0}, headers=county.admin)
     assert resp.status_code == 200 and resp.json()["priority"] == 0
-    assert county.client.post(PREVIEW, json={"text": text}, headers=county.admin).json()["unit_code"] == "police"
+    assert (
+        county.client.post(PREVIEW, json={"text": text}, headers=county.admin).json()["unit_code"] == "police"
+    )
 
     # Paused, then deleted: the keyword rule no longer applies.
     resp = county.client.patch(f"{RULES}/{low.json()['id']}", json={"active": False}, headers=county.admin)
     assert resp.json()["active"] is False
-    assert county.client.post(PREVIEW, json={"text": text}, headers=county.admin).json()["unit_code"] == "hrss"
+    assert (
+        county.client.post(PREVIEW, json={"text": text}, headers=county.admin).json()["unit_code"] == "hrss"
+    )
     assert county.client.delete(f"{RULES}/{high.json()['id']}", headers=county.admin).status_code == 204
     assert county.client.delete(f"{RULES}/{high.json()['id']}", headers=county.admin).status_code == 404
     listed = county.client.get(RULES, headers=county.admin).json()
@@ -128,12 +136,17 @@ def test_bad_rules_are_422_and_only_admins_edit_rules(county: County) -> None:
     rule = county.client.post(
         RULES, json={"kind": "keyword", "pattern": "排队", "unit_code": "hrss"}, headers=county.admin
     ).json()
-    resp = county.client.patch(f"{RULES}/{rule['id']}", json={"kind": "regex", "pattern": "("}, headers=county.admin)
+    resp = county.client.patch(
+        f"{RULES}/{rule['id']}", json={"kind": "regex", "pattern": "("}, headers=county.admin
+    )
     assert resp.status_code == 422
     leader = county.people("leader", "hrss")
-    assert county.client.post(
-        RULES, json={"kind": "keyword", "pattern": "排队", "unit_code": "hrss"}, headers=leader
-    ).status_code == 403
+    assert (
+        county.client.post(
+            RULES, json={"kind": "keyword", "pattern": "排队", "unit_code": "hrss"}, headers=leader
+        ).status_code
+        == 403
+    )
     assert county.client.get(RULES, headers=leader).status_code == 403
     assert county.client.delete(f"{RULES}/{rule['id']}", headers=leader).status_code == 403
     assert county.client.get(RULES, headers=county.people("supervisor")).status_code == 200
@@ -149,7 +162,11 @@ def test_settings_validate_the_dispatcher(county: County) -> None:
     assert resp.status_code == 422
     resp = county.client.put(
         url,
-        json={"fallback": "dispatcher", "dispatcher_unit_code": "office", "local_places": [" 柳塘乡 ", "柳塘乡"]},
+        json={
+            "fallback": "dispatcher",
+            "dispatcher_unit_code": "office",
+            "local_places": [" 柳塘乡 ", "柳塘乡"],
+        },
         headers=county.admin,
     )
     assert resp.status_code == 200, resp.text

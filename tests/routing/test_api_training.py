@@ -39,7 +39,9 @@ def test_training_from_transfers_changes_the_prediction(county: County) -> None:
     info = resp.json()
     assert info["example_count"] == 8 and info["classes"] == {"edu": 4, "police": 4}
     assert sum(info["sources"].values()) == 8 and info["sources"]["transfer"] >= 4
-    assert county.client.get("/api/v1/routing/model", headers=county.admin).json()["version"] == info["version"]
+    assert (
+        county.client.get("/api/v1/routing/model", headers=county.admin).json()["version"] == info["version"]
+    )
 
     body = county.client.post(PREVIEW, json=probe, headers=county.admin).json()
     assert body["unit_code"] == "edu"
@@ -61,7 +63,9 @@ def test_labelled_file_import_and_examples_api(county: County) -> None:
     report = resp.json()
     assert report["imported"] == 3 and report["duplicates"] == 0
     assert [r["row"] for r in report["rejected"]] == [4]
-    again = county.client.post("/api/v1/routing/examples/import", files=files, data=form, headers=county.admin)
+    again = county.client.post(
+        "/api/v1/routing/examples/import", files=files, data=form, headers=county.admin
+    )
     assert again.json()["imported"] == 0 and again.json()["duplicates"] == 3
 
     missing = county.client.post(

@@ -13,7 +13,9 @@ from app.routing.transfers import transfers_out
 from tests.routing.conftest import County, drain
 
 
-def _transfer(county: County, message_id: int, unit: str, headers: dict[str, str], reason: str = "属于该单位职责"):  # type: ignore[no-untyped-def]
+def _transfer(
+    county: County, message_id: int, unit: str, headers: dict[str, str], reason: str = "属于该单位职责"
+):  # type: ignore[no-untyped-def]
     return county.client.post(
         f"/api/v1/messages/{message_id}/transfer", json={"unit_code": unit, "reason": reason}, headers=headers
     )
@@ -89,7 +91,9 @@ def test_a_supervisor_and_the_leader_may_transfer_but_not_once_a_draft_exists(co
     assert _transfer(county, message_id, "hrss", county.people("leader", "police")).status_code == 200
     operator = county.people("operator", "hrss")
     draft = county.client.post(
-        f"/api/v1/messages/{message_id}/replies", json={"text": "您好，已转劳动监察大队核查。"}, headers=operator
+        f"/api/v1/messages/{message_id}/replies",
+        json={"text": "您好，已转劳动监察大队核查。"},
+        headers=operator,
     )
     assert draft.status_code == 201, draft.text
     resp = _transfer(county, message_id, "edu", operator)
@@ -109,13 +113,17 @@ def test_assign_by_supervisor_or_dispatcher_settles_out_of_scope(county: County)
 
     assert (
         county.client.post(
-            f"/api/v1/messages/{message_id}/assign", json={"unit_code": "edu"}, headers=county.people("operator", "edu")
+            f"/api/v1/messages/{message_id}/assign",
+            json={"unit_code": "edu"},
+            headers=county.people("operator", "edu"),
         ).status_code
         == 404
     )
     assert (
         county.client.post(
-            f"/api/v1/messages/{message_id}/assign", json={"unit_code": "edu"}, headers=county.people("reviewer", "office")
+            f"/api/v1/messages/{message_id}/assign",
+            json={"unit_code": "edu"},
+            headers=county.people("reviewer", "office"),
         ).status_code
         == 403
     )
@@ -133,8 +141,12 @@ def test_assign_by_supervisor_or_dispatcher_settles_out_of_scope(county: County)
     history = county.client.get(f"/api/v1/messages/{message_id}/transfers", headers=county.admin).json()
     assert [(h["kind"], h["from_unit"], h["to_unit"]) for h in history] == [("assign", "office", "hrss")]
     with session_scope() as session:
-        assert session.exec(select(AuditEvent).where(AuditEvent.action == "message.assign")).first() is not None
+        assert (
+            session.exec(select(AuditEvent).where(AuditEvent.action == "message.assign")).first() is not None
+        )
         assert [e.source for e in session.exec(select(RoutingExample))] == ["assign"]
     supervisor = county.people("supervisor")
-    resp = county.client.post(f"/api/v1/messages/{message_id}/assign", json={"unit_code": "x"}, headers=supervisor)
+    resp = county.client.post(
+        f"/api/v1/messages/{message_id}/assign", json={"unit_code": "x"}, headers=supervisor
+    )
     assert resp.status_code == 422
