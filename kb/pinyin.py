@@ -11,7 +11,7 @@ import importlib.util
 import re
 import threading
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 _TONES = str.maketrans(
@@ -84,12 +84,8 @@ def _load() -> _Tables:
     return _tables
 
 
-def char_syllable(ch: str) -> str | None:
-    """Toneless pinyin of one Chinese character, or None for anything else."""
-    return _load().reading.get(ch)
-
-
-@cache
+# Bounded: the words come from citizens' messages.
+@lru_cache(maxsize=4096)
 def split_latin(word: str) -> tuple[str, ...] | None:
     """Split a latin word typed as pinyin ("shebao") into syllables, or None if it is not pinyin.
 
@@ -138,12 +134,6 @@ def encode(text: str) -> str:
     if _LATIN.search(text):
         text = _LATIN.sub(_latin_code, text)
     return text.translate(tables.encode)
-
-
-def decode(codes: str) -> str:
-    """Readable form of encoded syllables, e.g. for debugging: "shen fen"."""
-    inverse = {v: k for k, v in _load().code.items()}
-    return " ".join(inverse.get(ch, ch) for ch in codes)
 
 
 def syllables(text: str) -> list[list[str]]:

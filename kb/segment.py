@@ -71,11 +71,6 @@ def warm_up() -> None:
     _get_tokenizer()
 
 
-def is_word(word: str) -> bool:
-    """Whether `word` is in the segmentation dictionary."""
-    return _get_tokenizer().FREQ.get(word, 0) > 0
-
-
 @lru_cache(maxsize=512)
 def _cut(text: str) -> tuple[str, ...]:
     # Dictionary-only segmentation: the HMM guesses at unknown words cost a quarter of the time
@@ -118,12 +113,6 @@ def content(text: str) -> tuple[list[str], str]:
 def canonical(word: str) -> str:
     """The canonical member of `word`'s synonym set, or `word` itself."""
     return _synonyms().get(word, word)
-
-
-def canonicalise(words: Iterable[str]) -> list[str]:
-    """Map every word to its canonical synonym."""
-    table = _synonyms()
-    return [table.get(w, w) for w in words]
 
 
 def search_terms(text: str) -> list[str]:

@@ -2,13 +2,17 @@
 
 Reused by the HTTP-level `scripts/eval_kb.py`: anything with `search(text, *, unit_code=None, limit=5)`
 returning items with `entry_id` and `confident` can be evaluated; `with_ids` maps the expected
-development keys to the ids an API assigned. `python scripts/kb_eval_lib.py [-v]` prints the engine
-and the plain baseline (`scripts/kb_baseline.py`) side by side; -v lists the engine's misses.
+development keys to the ids an API assigned. `python scripts/kb_eval_lib.py [-v] [--distractors N]`
+prints the engine and the plain baseline (`scripts/kb_baseline.py`) side by side; -v lists the
+engine's misses; --distractors adds N off-topic entries from the real message board.
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
 import json
+import random
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -112,8 +116,30 @@ def evaluate(index: Searcher, queries: Iterable[EvalQuery]) -> dict[str, Any]:
     }
 
 
+def distractors(count: int, *, seed: int = 7, first_id: int = 100_000) -> list[EvalEntry]:
+    """`count` off-topic entries from the real message board: a message subject as the question and
+    60-200 characters of an official reply or message as the answer (never a development entry)."""
+    subjects: list[str] = []
+    texts: list[str] = []
+    for name in ("messages_labeled.csv", "messages_with_replies.csv", "messages_hot.csv"):
+        with (DATA / "wenzheng-2020" / name).open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                subjects.append(row["subject"])
+                texts.append(row.get("reply") or row["content"])
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        text = rng.choice(texts)
+        length = rng.randint(60, 200)
+        start = rng.randint(0, max(0, len(text) - length))
+        out.append(
+            EvalEntry(first_id + i, f"x{i}", "board", rng.choice(subjects), text[start : start + length])
+        )
+    return out
+
+
 def engine_index(entries: Iterable[EvalEntry]) -> Any:
-    """A `kb.KBIndex` loaded with the development entries."""
+    """A `kb.KBIndex` loaded with the given entries."""
     from kb.index import KBEntry, KBIndex
 
     index = KBIndex()
@@ -133,13 +159,21 @@ def format_table(rows: dict[str, dict[str, Any]]) -> str:
 def main() -> None:
     from scripts.kb_baseline import BaselineBM25
 
+    parser = argparse.ArgumentParser(description="KB engine vs baseline on dev_eval.json")
+    parser.add_argument("-v", action="store_true", help="list the engine's misses")
+    parser.add_argument(
+        "--distractors", type=int, default=0, help="add this many off-topic real entries (robustness)"
+    )
+    args = parser.parse_args()
     entries, queries = load_dev()
+    entries += distractors(args.distractors)
     engine = evaluate(engine_index(entries), queries)
     baseline = evaluate(BaselineBM25(entries), queries)
+    print(f"{len(entries)} entries, {len(queries)} queries")
     print(format_table({"engine": engine, "baseline": baseline}))
     print("engine top1 by style:", {k: round(v, 2) for k, v in engine["top1_by_style"].items()})
     print("baseline top1 by style:", {k: round(v, 2) for k, v in baseline["top1_by_style"].items()})
-    if "-v" in sys.argv:
+    if args.v:
         for text, expect, got in engine["misses"]:
             print(f"  miss expect={expect} got={got} {text}")
 
