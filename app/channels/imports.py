@@ -95,7 +95,6 @@ def import_messages(
             account=ref,
             items=[data for _, data in chunk],
             actor=actor,
-            now=now,
             extra=extra,
         )
         imported += len(created)

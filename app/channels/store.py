@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -21,7 +20,8 @@ from app.auth import Principal
 from app.errors import BadRequest, NotFound
 from app.messages import service as messages
 from app.messages.ingest_sql import insert_message
-from app.messages.models import Author, Message, MessageCreate, MessageKind, MessageStatus
+from app.messages.models import Author, Message, MessageCreate, MessageKind
+from app.messages.service import PreparedMessage
 from app.security import decrypt_secrets
 from app.users.models import Role
 from connectors.base import InboundItem
@@ -129,14 +129,14 @@ def message_data(account_id: int, item: InboundItem) -> MessageCreate:
         raise BadRequest(f"消息字段不合法：{where} {first.get('msg', '')}", code="malformed") from exc
 
 
-def ingest_one(*, session: Session, account: ChannelAccount, item: InboundItem) -> tuple[int, str, bool]:
-    """Stores one pushed message (idempotent on the platform id); returns (id, status, created). Commits."""
-    data = message_data(account.id, item)
-    stored, created = messages.ingest(
-        session=session, actor=platform_actor(account.platform), data=data, account=account.ref
+def prepare_item(*, session: Session, account: ChannelAccount, item: InboundItem) -> PreparedMessage:
+    """The pushed message checked and built for the inbound queue (nothing written yet)."""
+    return messages.prepare(
+        session=session,
+        actor=platform_actor(account.platform),
+        data=message_data(account.id, item),
+        account=account.ref,
     )
-    assert stored.id is not None
-    return stored.id, stored.status, created
 
 
 def insert_batch(
@@ -145,47 +145,15 @@ def insert_batch(
     account: ChannelAccount | AccountRef,
     items: list[MessageCreate],
     actor: Principal,
-    now: datetime,
     extra: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, int]:
     """Inserts messages in the caller's transaction (no commit); returns {external_id: id} of the new
     ones — the others were already stored. `extra` sets more columns of a new message by external id."""
-    if not account.active:
-        raise BadRequest(f"账号 {account.id} 已停用，不再接收消息")
+    ref = account.ref if isinstance(account, ChannelAccount) else account
     created: dict[str, int] = {}
     for data in items:
-        received_at = (data.received_at or now).astimezone(UTC)
-        values: dict[str, Any] = {
-            "account_id": account.id,
-            "platform": account.platform,
-            "external_id": data.external_id,
-            "kind": data.kind.value,
-            "author_id": data.author.id,
-            "author_name": data.author.name,
-            "content": data.content,
-            "thread_ref": data.thread_ref,
-            "received_at": received_at,
-            "created_at": now,
-            "updated_at": now,
-            "status": MessageStatus.received.value,
-            "unit_code": account.unit_code,
-            "out_of_scope": False,
-            "transfer_count": 0,
-            "flags": [],
-            "suggestions": [],
-            "provisional": False,
-            "escalation_level": 0,
-        }
-        audit = {
-            "at": now,
-            "actor_id": actor.user_id,
-            "actor_name": actor.name,
-            "action": "message.ingest",
-            "entity_type": "message",
-            "unit_code": account.unit_code,
-            "after": {"account_id": account.id, "external_id": data.external_id, "kind": data.kind.value},
-        }
-        message_id = insert_message(session, values, audit, now)
+        prepared = messages.prepare(session=session, actor=actor, data=data, account=ref)
+        message_id = insert_message(session, prepared.values, prepared.audit, prepared.now)
         if message_id is not None:
             created[data.external_id] = message_id
     if extra:

@@ -24,6 +24,7 @@ from app.accounts.models import Account
 from app.config import Settings, get_settings
 from app.db import is_postgres, session_scope
 from app.messages.models import InboundItem, InboundState, Message, MessageStatus
+from app.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class PipelineContext:
     now: datetime
     settings: Settings
     scratch: dict[str, Any] = field(default_factory=dict)
+    batch: dict[str, Any] = field(default_factory=dict)  # shared by every message of the batch
 
     @cached_property
     def text(self) -> str:
@@ -110,53 +112,76 @@ class Pipeline:
             return ids
 
     def run_once(self, *, now: datetime | None = None, limit: int | None = None) -> BatchResult:
-        """Claims one batch and processes it; returns the counts."""
+        """Claims one batch and processes it; returns the counts.
+
+        The batch first runs optimistically: every item in one transaction, no savepoints, one flush
+        at the end. Only if an item raises (or that flush fails) is the whole attempt rolled back and
+        the batch run again with each item in its own savepoint, so that the failing item is retried
+        or parked alone. Steps are idempotent, so running them again is safe."""
         now = now or clock.now()
         ids = self.claim(now=now, limit=limit or self.settings.pipeline_batch_size)
         result = BatchResult(claimed=len(ids))
         if not ids:
             return result
+        try:
+            with session_scope() as session:
+                with session.no_autoflush:
+                    for item, ctx in self._contexts(session, ids, now):
+                        self._run_steps(ctx)
+                        item.state, item.updated_at, item.last_error = InboundState.done, now, None
+                result.done = len(ids)
+            metrics.pipeline_items.labels(outcome="done").inc(len(ids))
+            return result
+        except Exception:  # some item failed: isolate it
+            log.info("pipeline batch of %s failed; running it again item by item", len(ids))
         with session_scope() as session:
-            items = session.exec(select(InboundItem).where(col(InboundItem.id).in_(ids))).all()
-            messages = {
-                m.id: m
-                for m in session.exec(
-                    select(Message).where(col(Message.id).in_([i.message_id for i in items]))
-                )
-            }
-            account_ids = {m.account_id for m in messages.values()}
-            accounts = {
-                a.id: a for a in session.exec(select(Account).where(col(Account.id).in_(account_ids)))
-            }
-            for item in sorted(items, key=lambda i: i.id or 0):
-                message = messages[item.message_id]
-                ctx = PipelineContext(
-                    session=session,
-                    message=message,
-                    account=accounts[message.account_id],
-                    now=now,
-                    settings=self.settings,
-                )
+            for item, ctx in self._contexts(session, ids, now):
                 savepoint = session.begin_nested()
                 try:
-                    for _name, step in self.steps:
-                        step(ctx)
-                    if message.status == MessageStatus.received:
-                        message.status = MessageStatus.open
-                    message.updated_at = now
-                    session.add(message)
+                    self._run_steps(ctx)
                     session.flush()
                     savepoint.commit()
                 except Exception as exc:
                     savepoint.rollback()
-                    session.expire(message)
+                    session.expire(ctx.message)
                     self._failed(item, exc, now, result)
                     session.add(item)
                     continue
                 item.state, item.updated_at, item.last_error = InboundState.done, now, None
-                session.add(item)
                 result.done += 1
+        for outcome in ("done", "retried", "parked"):
+            metrics.pipeline_items.labels(outcome=outcome).inc(getattr(result, outcome))
         return result
+
+    def _contexts(self, session: Session, ids: list[int], now: datetime) -> list[tuple[InboundItem, PipelineContext]]:
+        items = session.exec(select(InboundItem).where(col(InboundItem.id).in_(ids))).all()
+        messages = {
+            m.id: m
+            for m in session.exec(select(Message).where(col(Message.id).in_([i.message_id for i in items])))
+        }
+        account_ids = {m.account_id for m in messages.values()}
+        accounts = {a.id: a for a in session.exec(select(Account).where(col(Account.id).in_(account_ids)))}
+        scratch: dict[str, Any] = {}  # shared by the batch: caches a step may keep per batch
+        contexts = []
+        for item in sorted(items, key=lambda i: i.id or 0):
+            message = messages[item.message_id]
+            ctx = PipelineContext(
+                session=session,
+                message=message,
+                account=accounts[message.account_id],
+                now=now,
+                settings=self.settings,
+                batch=scratch,
+            )
+            contexts.append((item, ctx))
+        return contexts
+
+    def _run_steps(self, ctx: PipelineContext) -> None:
+        for _name, step in self.steps:
+            step(ctx)
+        if ctx.message.status == MessageStatus.received:
+            ctx.message.status = MessageStatus.open
+        ctx.message.updated_at = ctx.now
 
     def _failed(self, item: InboundItem, exc: Exception, now: datetime, result: BatchResult) -> None:
         item.attempts += 1
