@@ -139,7 +139,7 @@ async def wechat_push(account_id: int, request: Request, session: SessionDep) ->
     配置了 EncodingAESKey 的账号只接受安全模式推送。"""
     body = await read_body(request)
     return _answer(
-        webhooks.wechat_push(
+        await webhooks.wechat_push(
             session=session, account_id=account_id, query=request.query_params, body=body, now=clock.now()
         )
     )
@@ -179,7 +179,7 @@ async def weibo_push(account_id: int, request: Request, session: SessionDep) -> 
     """粉丝服务平台推送的私信、@提及与事件：验签、拒绝重放，落库后返回空的 200。"""
     body = await read_body(request)
     return _answer(
-        webhooks.weibo_push(
+        await webhooks.weibo_push(
             session=session, account_id=account_id, query=request.query_params, body=body, now=clock.now()
         )
     )
@@ -201,7 +201,7 @@ async def douyin_push(account_id: int, request: Request, session: SessionDep) ->
     同一应用下其他已登记账号的私信按 `to_user_id` 存入对应账号。"""
     body = await read_body(request)
     return _answer(
-        webhooks.douyin_push(
+        await webhooks.douyin_push(
             session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
         )
     )
@@ -225,7 +225,7 @@ async def generic_push(account_id: int, request: Request, session: SessionDep) -
     时间戳超过5分钟视为重放（401）。首次 201，重复投递 200 且返回同一个 `id`。"""
     body = await read_body(request)
     return _answer(
-        webhooks.generic_push(
+        await webhooks.generic_push(
             session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
         )
     )

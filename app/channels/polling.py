@@ -220,7 +220,9 @@ def _store_page(
         except BadRequest as exc:
             run.skipped += 1
             log.warning("account %s: item %s not storable: %s", account.id, item.external_id, exc.message)
-    created = insert_batch(session=session, account=account, items=messages, actor=platform_actor(account.platform))
+    created = insert_batch(
+        session=session, account=account, items=messages, actor=platform_actor(account.platform)
+    )
     new_echoes = sum(record_echo(session=session, account=account, item=item, now=now) for item in echoes)
     run.created += len(created)
     run.duplicates += len(messages) - len(created)

@@ -16,8 +16,9 @@ from sqlmodel import Session
 from app.channels import health
 from app.channels.echoes import record_echo
 from app.channels.events import record_event
-from app.channels.store import ChannelAccount, find_account, ingest_one, load_account
+from app.channels.store import ChannelAccount, find_account, load_account, prepare_item
 from app.errors import BadRequest, Unauthorized
+from app.messages.group_commit import group_commit
 from app.security import constant_time_equals
 from connectors import douyin, generic, wechat, weibo
 from connectors.base import (
@@ -57,21 +58,22 @@ def _refusals() -> Iterator[None]:
         raise BadRequest(exc.message, code="malformed") from exc
 
 
-def _take(
+async def _take(
     session: Session, account: ChannelAccount, parsed: InboundItem | PlatformEvent, *, now: datetime
-) -> tuple[int | None, str, bool]:
-    """Stores a message (or records an echo or an event); returns (message id, status, created)."""
-    result: tuple[int | None, str, bool]
+) -> tuple[int | None, bool]:
+    """Stores a message — durably, before the push is answered — or records an echo or an event;
+    returns (message id, created). Messages of concurrent pushes share one commit (group commit)."""
+    result: tuple[int | None, bool] = (None, False)
     if isinstance(parsed, PlatformEvent):
         record_event(session=session, account=account, event=parsed, now=now)
         session.commit()
-        result = (None, "event", False)
     elif parsed.is_echo:
         record_echo(session=session, account=account, item=parsed, now=now)
         session.commit()
-        result = (None, "echo", False)
     else:
-        result = ingest_one(session=session, account=account, item=parsed)
+        prepared = prepare_item(session=session, account=account, item=parsed)
+        session.rollback()  # end any read transaction before waiting for the writer (SQLite has one lock)
+        result = await group_commit.store(prepared)
     health.touch_push(session=session, account_id=account.id, now=now)
     return result
 
@@ -100,14 +102,14 @@ def wechat_handshake(*, session: Session, account_id: int, query: Mapping[str, s
     return Answer(echo)
 
 
-def wechat_push(
+async def wechat_push(
     *, session: Session, account_id: int, query: Mapping[str, str], body: bytes, now: datetime
 ) -> Answer:
     """A message or event pushed in plain or safe mode: stored, then `success` (the 5-second rule)."""
     account = load_account(session=session, account_id=account_id, platform="wechat")
     with _refusals():
         parsed = wechat.parse_push(secrets=account.secrets, query=query, body=body, now=now)
-    _take(session, account, parsed, now=now)
+    await _take(session, account, parsed, now=now)
     return Answer(wechat.passive_response(secrets=account.secrets, now=now))
 
 
@@ -128,7 +130,7 @@ def weibo_handshake(*, session: Session, account_id: int, query: Mapping[str, st
     return Answer(echo)
 
 
-def weibo_push(
+async def weibo_push(
     *, session: Session, account_id: int, query: Mapping[str, str], body: bytes, now: datetime
 ) -> Answer:
     """A fans-service push (private message, mention or event): stored, then an empty 200."""
@@ -137,14 +139,14 @@ def weibo_push(
         parsed = weibo.parse_push(
             secrets=account.secrets, account_id=account.external_id, query=query, body=body, now=now
         )
-    _take(session, account, parsed, now=now)
+    await _take(session, account, parsed, now=now)
     return Answer("")
 
 
 # --- Douyin -------------------------------------------------------------------------------------------
 
 
-def douyin_push(
+async def douyin_push(
     *, session: Session, account_id: int, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> Answer:
     """A Douyin webhook: the `verify_webhook` challenge echoed, messages stored, events recorded.
@@ -169,14 +171,14 @@ def douyin_push(
                 log.warning("douyin push for unregistered account %s ignored", owner)
                 return Answer("", status=200)
             account = routed
-    _take(session, account, parsed, now=now)
+    await _take(session, account, parsed, now=now)
     return Answer("")
 
 
 # --- website / app and other sources ------------------------------------------------------------------
 
 
-def generic_push(
+async def generic_push(
     *, session: Session, account_id: int, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> Answer:
     """A signed message like `POST /messages`; answers like it: 201 new, 200 repeated, with the id."""
@@ -184,8 +186,8 @@ def generic_push(
     with _refusals():
         generic.verify(_secret(account, "hmac_secret"), headers, body, now=now)
         item = generic.parse(body, now=now)
-    message_id, status, created = _take(session, account, item, now=now)
-    payload = {"id": message_id, "status": status, "duplicate": not created}
+    message_id, created = await _take(session, account, item, now=now)
+    payload = {"id": message_id, "status": "received", "duplicate": not created}
     return Answer(
         orjson.dumps(payload).decode(), media_type="application/json", status=201 if created else 200
     )
