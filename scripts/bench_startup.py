@@ -26,7 +26,9 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="huiying-start-"))
     env = {**os.environ, "HUIYING_DATABASE_URL": f"sqlite:///{tmp / 's.db'}", "HUIYING_SECRET_KEY": "x"}
-    subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
     times = []
     for _ in range(args.runs):
         port = free_port()
@@ -52,7 +54,11 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    print("cold start to ready (s): " + ", ".join(f"{t:.2f}" for t in times) + f"  best {min(times):.2f}  (budget < 3 s)")
+    print(
+        "cold start to ready (s): "
+        + ", ".join(f"{t:.2f}" for t in times)
+        + f"  best {min(times):.2f}  (budget < 3 s)"
+    )
 
 
 if __name__ == "__main__":

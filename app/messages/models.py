@@ -128,6 +128,8 @@ class RoutingPublic(SQLModel):
     unit_code: str | None
     confidence: float
     reason: str
+    out_of_scope: bool = False
+    pointer: str | None = Field(default=None, description="不属于本级职责时建议的答复指引")
 
 
 class MessagePublic(SQLModel):

@@ -20,6 +20,8 @@ def to_public(message: Message) -> MessagePublic:
             unit_code=message.routing.get("unit_code"),
             confidence=float(message.routing.get("confidence", 0.0)),
             reason=str(message.routing.get("reason", "")),
+            out_of_scope=bool(message.routing.get("out_of_scope", message.out_of_scope)),
+            pointer=message.routing.get("pointer"),
         )
     return MessagePublic(
         id=message.id,
