@@ -1,10 +1,10 @@
 """What the app hands a connector: `account_context` (an account's secrets, the HTTP client, the token
 store) and `DbTokenStore`, platform tokens kept encrypted in the database and shared by all processes.
 
-Refreshes are serialised by a lease on the token's row: a reader that finds the token missing or stale
-claims the lease with one conditional UPDATE (a row lock) and refreshes; everyone else waits briefly
-for the new token instead of refreshing too (WeChat and Douyin invalidate the old token on refresh and
-cap how often it may be done)."""
+Refreshes are serialised by a lease on the token's row: a reader that finds the token stale claims
+the lease with one conditional UPDATE (a row lock) and refreshes; everyone else waits briefly for the
+new token instead of refreshing too (WeChat and Douyin invalidate the old token on refresh and cap how
+often it may be done)."""
 
 from __future__ import annotations
 
@@ -70,11 +70,11 @@ def account_context(
 class DbTokenStore:
     """A `connectors.base.TokenStore` backed by the `channel_tokens` table (tokens Fernet-encrypted).
 
-    `get` returns the stored token when it is fresh. When it is missing or stale, `get` claims the
-    row's refresh lease and returns what is stored (the caller refreshes and calls `set`, which frees
-    the lease); if another process holds the lease, `get` waits (`wait`, up to `max_wait` seconds) for
-    that process's `set` and returns the new token. A lease left by a process that died runs out after
-    `lease` and is taken over.
+    `get` returns the stored token when it is fresh, None when none was ever stored. When it is stale,
+    `get` claims the row's refresh lease and returns the stale token (the caller refreshes and calls
+    `set`, which frees the lease); if another process holds the lease, `get` waits (`wait`, up to
+    `max_wait` seconds) for that process's `set` and returns the new token. A lease left by a process
+    that died runs out after `lease` and is taken over.
     """
 
     def __init__(
@@ -134,15 +134,6 @@ class DbTokenStore:
         with self.engine.begin() as conn:
             insert = _insert(conn.dialect.name).values(key=key, **values)
             conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_=values))
-
-    def release(self, key: str) -> None:
-        """Frees a lease this store holds without storing a token (the refresh failed)."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(ChannelToken)
-                .where(col(ChannelToken.key) == key, col(ChannelToken.lease_owner) == self.owner)
-                .values(lease_owner=None, lease_until=None)
-            )
 
     # --- rows ------------------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from app.db import is_postgres, session_scope
 from app.errors import BadRequest
 from app.messages.models import MessageCreate
 from connectors import registry
-from connectors.base import AccountContext, InboundItem, PollPage, TokenStore
+from connectors.base import AccountContext, ConnectorError, InboundItem, PollPage, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,10 @@ def poll_account(
             health = health_records.ensure(session=session, account_id=account_id, now=now)
             delay = health_records.record_failure(health=health, error=exc, now=now)
             session.add(health)
-        log.warning("poll of account %s failed (%s); next try in %.0f s", account_id, exc, delay)
+        if isinstance(exc, ConnectorError):
+            log.warning("poll of account %s failed (%s); next try in %.0f s", account_id, exc, delay)
+        else:
+            log.exception("poll of account %s failed; next try in %.0f s", account_id, delay)
         return run
     with session_scope() as session:
         health = health_records.ensure(session=session, account_id=account_id, now=now)

@@ -66,6 +66,8 @@ def test_weibo_tampered_replayed_and_malformed_pushes(desk: Desk) -> None:
     other = {**weibo_text(desk.now), "receiver_id": 1902538057}  # signed, but for another account
     query, body = weibo_push(other, at=desk.now)
     assert weibo(desk, query, body).status_code == 401
+    query, body = weibo_push(weibo_text(desk.now, text="长" * 100_000), at=desk.now)
+    assert weibo(desk, query, body).status_code == 413
     assert desk.count() == 0
 
 
