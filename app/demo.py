@@ -18,6 +18,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account, AccountCreate, Platform
 from app.auth import SYSTEM
 from app.db import session_scope
+from app.knowledge import demo as knowledge_demo
 from app.messages import service as messages
 from app.messages.models import Author, MessageCreate, MessageKind
 from app.registry import demo as registry_demo
@@ -31,6 +32,7 @@ SUPERVISOR = UnitCreate(code="zfb", name="县政府办公室（督办）", keywo
 
 # Extra demo loaders registered by domains (KB entries, replies …): each gets (session, data_dir, summary).
 EXTRA_LOADERS: list[Callable[[Session, Path, dict[str, Any]], None]] = []
+EXTRA_LOADERS.append(knowledge_demo.load)  # the development Q&A set, before the pipeline runs
 EXTRA_LOADERS.append(replies_demo.load)  # official replies of the 2020 board, at their real times
 EXTRA_LOADERS.append(reports_demo.load)  # board deadlines, hot messages; drains the pipeline
 EXTRA_LOADERS.append(registry_demo.load)  # account registrations, post times, zombie check

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from app.accounts.api import router as accounts
 from app.audit.api import router as audit
 from app.channels.api import channels_router, imports_router, webhooks_router
+from app.knowledge.api import router as knowledge
 from app.messages.api import pipeline_router
 from app.messages.api import router as messages
 from app.moderation.api import router as moderation
@@ -46,5 +47,6 @@ def include_routers(app: FastAPI, prefix: str) -> None:
         moderation,
         routing,
         routing_messages,
+        knowledge,
     ):
         app.include_router(router, prefix=prefix)

@@ -1,58 +1,98 @@
 """Why an entry matched: shared words, homophones and pinyin shorthand, and the field they are in.
 
 Fields are "question" (the standard wording), "alt" (an alternative wording) and "answer".
-Homophones read "补半≈补办", pinyin "gongjijin≈公积金", initials "sfz=身份证".
+Homophones read "补半≈补办", pinyin "gongjijin≈公积金", initials "sfz=身份证". Explanations are
+worked out only for the suggestions shown, so the query's share is prepared once and lazily.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kb import pinyin
-from kb.features import QueryTerms, QuestionTerms
+from kb import pinyin, segment
+from kb.features import CJK_RUN as _CJK_RUN
+from kb.features import QueryTerms, QuestionTerms, sound_pairs
 
 _MAX_TERMS = 8
 
 
-def _homophones(query: QueryTerms, variant: QuestionTerms) -> list[str]:
-    """Query character pairs that sound like, but are not written as, a pair of the wording."""
-    sounds = variant.sounds
-    return [
-        f"{pair}≈{sounds[code]}" for pair, code in query.pairs if code in sounds and pair not in variant.text
-    ]
+def _pairs_of(text: str) -> dict[str, int]:
+    """Pinyin code of each pair of adjacent Chinese characters of `text`, and where it first occurs."""
+    encoded = pinyin.encode_chinese(text)
+    found: dict[str, int] = {}
+    for run in _CJK_RUN.finditer(text):
+        for i in range(run.start(), run.end() - 1):
+            found.setdefault(encoded[i : i + 2], i)
+    return found
 
 
-def _variant_evidence(query: QueryTerms, variant: QuestionTerms) -> list[str]:
-    vwords = set(variant.words)
-    same_length = len(variant.codes) == len(variant.text)
-    matched: list[str] = []
-    for word, canonical in query.words:
-        if word in variant.text or canonical in vwords:
-            matched.append(word)
-        elif word.isascii() and len(pinyin.split_latin(word) or ()) >= 2:
-            # Typed in pinyin: show the characters it stands for.
-            code = pinyin.encode(word)
-            at = variant.codes.find(code)
-            if at >= 0:
-                matched.append(f"{word}≈{variant.text[at : at + len(code)]}" if same_length else word)
-    matched += _homophones(query, variant)
-    for abbr in query.abbreviations:
-        if abbr in variant.abbreviations:
-            matched.append(f"{abbr}={variant.abbreviations[abbr]}")
-    # Single characters explain little; show them only when nothing longer matched.
-    longer = [m for m in matched if len(m) > 1]
-    return longer or matched
+class Explainer:
+    """Evidence of one query against the entries it is shown with."""
 
+    def __init__(self, query: QueryTerms) -> None:
+        self._query = query
+        self._words = [(w, segment.canonical(w)) for w in query.raw_words]
+        # Typed in pinyin (at least two syllables): shown as the characters it stands for.
+        self._typed = {
+            w: pinyin.encode(w) for w in query.raw_words if w.isascii() and len(pinyin.split_latin(w) or ()) >= 2
+        }
+        self._sounds: dict[str, list[tuple[int, str]]] | None = None
 
-def evidence(query: QueryTerms, variants: Sequence[QuestionTerms], answer: str) -> tuple[list[str], str]:
-    """Matched terms (best wording first) and the field they came from, for one entry."""
-    best: list[str] = []
-    field = ""
-    for i, variant in enumerate(variants):
-        matched = _variant_evidence(query, variant)
-        if sum(map(len, matched)) > sum(map(len, best)):
-            best, field = matched, ("question" if i == 0 else "alt")
-    if not best:
-        best = [w for w, _ in query.words if len(w) > 1 and w in answer]
-        field = "answer" if best else ""
-    return best[:_MAX_TERMS], field
+    def _query_sounds(self) -> dict[str, list[tuple[int, str]]]:
+        """Query character pairs by pinyin code, with their place among the query's pairs."""
+        if self._sounds is None:
+            sounds: dict[str, list[tuple[int, str]]] = {}
+            for i, (pair, code) in enumerate(sound_pairs(self._query.text)):
+                sounds.setdefault(code, []).append((i, pair))
+            self._sounds = sounds
+        return self._sounds
+
+    def _homophones(self, variant: QuestionTerms) -> list[str]:
+        """Query character pairs that sound like, but are not written as, a pair of the wording."""
+        query = self._query_sounds()
+        if not query:
+            return []
+        text = variant.text
+        places = _pairs_of(text)
+        found: list[tuple[int, str, int]] = []
+        for code in query.keys() & places.keys():
+            found += [(i, pair, places[code]) for i, pair in query[code] if pair not in text]
+        found.sort()
+        return [f"{pair}≈{text[at : at + 2]}" for _, pair, at in found]
+
+    def _variant(self, variant: QuestionTerms) -> list[str]:
+        text = variant.text
+        vwords = set(variant.words)
+        matched: list[str] = []
+        codes: str | None = None
+        for word, canonical in self._words:
+            if word in text or canonical in vwords:
+                matched.append(word)
+            elif word in self._typed:
+                if codes is None:
+                    codes = pinyin.encode(text)
+                code = self._typed[word]
+                at = codes.find(code)
+                if at >= 0:
+                    same_length = len(codes) == len(text)
+                    matched.append(f"{word}≈{text[at : at + len(code)]}" if same_length else word)
+        matched += self._homophones(variant)
+        for abbr in self._query.abbreviations:
+            if abbr in variant.abbreviations:
+                matched.append(f"{abbr}={variant.abbreviations[abbr]}")
+        # Single characters explain little; show them only when nothing longer matched.
+        longer = [m for m in matched if len(m) > 1]
+        return longer or matched
+
+    def evidence(self, variants: Sequence[QuestionTerms], answer: str) -> tuple[list[str], str]:
+        """Matched terms (best wording first) and the field they came from, for one entry."""
+        best: list[str] = []
+        field = ""
+        for i, variant in enumerate(variants):
+            matched = self._variant(variant)
+            if sum(map(len, matched)) > sum(map(len, best)):
+                best, field = matched, ("question" if i == 0 else "alt")
+        if not best:
+            best = [w for w, _ in self._words if len(w) > 1 and w in answer]
+            field = "answer" if best else ""
+        return best[:_MAX_TERMS], field

@@ -4,7 +4,8 @@ Input text is already normalised; the same functions serve both sides so that th
 Characters and syllables come from the content text (stop-words cut out, synonyms canonical), so
 filler such as "请问" or "怎么" never counts, while n-grams still span words jieba split wrongly.
 Character and syllable n-grams are integer keys (`kb.grams`); syllables are pinyin-encoded
-characters (`kb.pinyin.encode`), so homophones share keys.
+characters (`kb.pinyin.encode`), so homophones share keys. A query's n-gram keys of all three
+channels are "tagged" with their channel so that one sorted vocabulary serves them all.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ CHAR = 1
 PINYIN = 2
 ANSWER = 3
 CHANNELS = (WORD, CHAR, PINYIN, ANSWER)
+KEY_CHANNELS = (CHAR, PINYIN, ANSWER)
 
 # Unigrams make four-character queries and reworded questions meet; trigrams reward longer runs.
 CHAR_SIZES = (1, 2, 3)
@@ -29,10 +31,22 @@ CHAR_SIZES = (1, 2, 3)
 SYLLABLE_SIZES = (2,)
 # Answers are long: unigrams and bigrams are enough there and keep the index small.
 ANSWER_MAX = 2
+# Answers: character uni/bigrams only, and no jieba, so long answers index fast. Typos are left to
+# the question channels; syllables of answers added little and doubled the index.
+ANSWER_SIZES = tuple(range(1, ANSWER_MAX + 1))
 # Only words this long get an initials term: two letters (ba, sz, ...) collide with too many words.
 _MIN_ABBREVIATION = 3
 _SYLLABLE_MASK = grams.range_mask(pinyin.CODE_FIRST, pinyin.CODE_LAST)
-_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+# Every key lies strictly between -2**58 and 2**58 (`kb.grams`: code points of matchable text and
+# syllable codes are below 2**16, initials pack fewer than 2**58 values), so adding channel * TAG
+# keeps the channels apart and in channel order inside one int64 range.
+TAG = 1 << 60
+# Runs of characters that make n-grams (`kb.grams.text_mask`).
+_RUN = re.compile(r"[0-9a-z\u3400-\u9fff]+")
+_BITS = grams.BITS
+_BITS2 = 2 * grams.BITS
+_ANSWER_LIMIT = 1 << (grams.BITS * ANSWER_MAX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +56,6 @@ class QuestionTerms:
     text: str
     body: str  # content text: the source of character n-grams ...
     body_codes: str  # ... and, pinyin-encoded, of syllable n-grams
-    codes: str  # `text` pinyin-encoded, for explaining homophone matches
-    sounds: dict[str, str]  # pinyin-encoded character pair → the pair as written here
     words: tuple[str, ...]
     abbreviations: dict[str, str]  # initials → the word they abbreviate
     initials: tuple[int, ...]  # keys of the initials terms
@@ -51,16 +63,19 @@ class QuestionTerms:
 
 @dataclass(frozen=True, slots=True)
 class QueryTerms:
-    """A normalised query: content words, pinyin shorthand, and unique terms per channel."""
+    """A normalised query: content words, pinyin shorthand, and its unique terms per channel.
+
+    N-gram keys are plain Python ints, equal to the `kb.grams` keys the index was built with: a
+    query's few hundred n-grams are cheaper to make and look up one by one than with numpy.
+    """
 
     text: str
-    words: list[tuple[str, str]]  # unique content words, as written and canonical
-    abbreviations: list[str]
-    pairs: list[tuple[str, str]]  # Chinese character pairs and their pinyin encoding
-    word_terms: list[str]
-    chars: np.ndarray
-    pinyin: np.ndarray
-    answer: np.ndarray
+    raw_words: tuple[str, ...]  # unique content words as written, in order
+    abbreviations: tuple[str, ...]
+    word_terms: tuple[str, ...]  # unique canonical words and sub-words, in order
+    chars: frozenset[int]
+    syllables: frozenset[int]  # syllable pairs, lone syllables and initials
+    answer: frozenset[int]  # the character n-grams short enough for the answer channel
 
 
 def char_keys(text: str, sizes: tuple[int, ...]) -> np.ndarray:
@@ -93,7 +108,7 @@ def batch_syllable_keys(encoded: Sequence[str]) -> tuple[np.ndarray, np.ndarray]
 def sound_pairs(text: str) -> list[tuple[str, str]]:
     """Adjacent Chinese character pairs of `text` with their pinyin encoding, without repeats."""
     out: dict[str, str] = {}
-    for run in _CJK_RUN.findall(text):
+    for run in CJK_RUN.findall(text):
         codes = pinyin.encode(run)
         out.update(zip(map(str.__add__, run, run[1:]), map(str.__add__, codes, codes[1:]), strict=True))
     return list(out.items())
@@ -114,32 +129,48 @@ def question_terms(text: str) -> QuestionTerms:
         text=text,
         body=body,
         body_codes=pinyin.encode(body),
-        codes=pinyin.encode(text),
-        sounds={code: pair for pair, code in reversed(sound_pairs(text))},
         words=tuple(words),
         abbreviations=abbreviations,
         initials=tuple(grams.abbreviation(a) for a in abbreviations),
     )
 
 
-# Answers: character uni/bigrams only, and no jieba, so long answers index fast. Typos are left to
-# the question channels; syllables of answers added little and doubled the index.
-ANSWER_SIZES = tuple(range(1, ANSWER_MAX + 1))
+def _char_grams(body: str) -> set[int]:
+    """Keys of the character uni-, bi- and trigrams of content text (as `char_keys` with CHAR_SIZES)."""
+    out: set[int] = set()
+    for run in _RUN.findall(body):
+        cps = list(map(ord, run))
+        out.update(cps)
+        out.update([(a << _BITS) | b for a, b in zip(cps, cps[1:])])
+        out.update([(a << _BITS2) | (b << _BITS) | c for a, b, c in zip(cps, cps[1:], cps[2:])])
+    return out
+
+
+def _syllable_grams(body: str) -> set[int]:
+    """Keys of the syllable pairs of content text, a lone syllable standing for itself (as `syllable_keys`)."""
+    out: set[int] = set()
+    for run in pinyin.SYLLABLE_RUN.findall(pinyin.encode(body)):
+        if len(run) == 1:
+            out.add(ord(run))
+            continue
+        cps = list(map(ord, run))
+        out.update([(a << _BITS) | b for a, b in zip(cps, cps[1:])])
+    return out
 
 
 def query_terms(text: str) -> QueryTerms:
     """Terms of normalised query `text`."""
     raw_words, body = segment.content(text)
-    chars = grams.distinct(char_keys(body, CHAR_SIZES))
-    abbreviations = pinyin.abbreviations(body)
-    syllables = grams.distinct(np.concatenate([syllable_keys(body), abbreviation_keys(abbreviations)]))
+    abbreviations = tuple(pinyin.abbreviations(body))
+    chars = _char_grams(body)
+    syllables = _syllable_grams(body)
+    syllables.update(grams.abbreviation(a) for a in abbreviations)
     return QueryTerms(
         text=text,
-        words=[(w, segment.canonical(w)) for w in dict.fromkeys(raw_words)],
+        raw_words=tuple(dict.fromkeys(raw_words)),
         abbreviations=abbreviations,
-        pairs=sound_pairs(text),
-        word_terms=list(dict.fromkeys(segment.expand(raw_words))),
-        chars=chars,
-        pinyin=syllables,
-        answer=grams.short(chars, ANSWER_MAX),
+        word_terms=tuple(dict.fromkeys(segment.expand(raw_words))),
+        chars=frozenset(chars),
+        syllables=frozenset(syllables),
+        answer=frozenset(k for k in chars if k < _ANSWER_LIMIT),
     )

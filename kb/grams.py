@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-_BITS = 21
+BITS = 21
+_BITS = BITS
 _MASK = (1 << _BITS) - 1
 
 

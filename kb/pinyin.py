@@ -136,6 +136,14 @@ def encode(text: str) -> str:
     return text.translate(tables.encode)
 
 
+def encode_chinese(text: str) -> str:
+    """`text` with every Chinese character replaced by its syllable's code, all else unchanged.
+
+    One character for one character, so positions line up with `text`.
+    """
+    return text.translate(_load().encode)
+
+
 def syllables(text: str) -> list[list[str]]:
     """Runs of syllables in normalised `text` (Chinese read, latin pinyin split), split at anything else."""
     inverse = {v: k for k, v in _load().code.items()}

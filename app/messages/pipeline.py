@@ -56,13 +56,16 @@ Step = Callable[[PipelineContext], None]
 
 def default_steps() -> list[tuple[str, Step]]:
     """The production steps, in order."""
+    from app.knowledge.steps import attach_suggestions, match
     from app.moderation.steps import alert_sensitive, moderate
     from app.routing.steps import route
     from app.sla.steps import set_deadline
 
     return [
         ("moderation", moderate),
+        ("kb-match", match),  # before routing: confident KB hits are evidence for the router
         ("routing", route),
+        ("kb-suggestions", attach_suggestions),
         ("deadline", set_deadline),
         ("sensitive-alert", alert_sensitive),  # after the deadline: the alert names the unit and due time
     ]

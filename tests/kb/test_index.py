@@ -228,13 +228,13 @@ def test_candidate_pool_does_not_change_the_ranking(monkeypatch: pytest.MonkeyPa
     index.build(_many_entries())
     queries = ["社保卡丢了", "怎么办理", "护照多久能办好", "去派出所", "带好证件", "宅基地在哪查询收费吗"]
     approx = [index.search(q, limit=3) for q in queries]
-    monkeypatch.setattr("kb.index.CANDIDATES", 10**9)
+    monkeypatch.setattr("kb.scoring.CANDIDATES", 10**9)
     exact = [index.search(q, limit=3) for q in queries]
     assert [[s.entry_id for s in r] for r in approx] == [[s.entry_id for s in r] for r in exact]
 
 
 def test_only_unit_reaches_beyond_the_candidate_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kb.index.CANDIDATES", 2)  # the unit's entry ranks ninth overall
+    monkeypatch.setattr("kb.scoring.CANDIDATES", 2)  # the unit's entry ranks ninth overall
     entries = _many_entries()
     index = KBIndex()
     index.build([*entries, KBEntry(1000, "养犬登记", "到派出所办理。", (), "dog")])

@@ -1,0 +1,80 @@
+"""Pipeline steps of the knowledge base: `match` (before routing: one search, whose confident hits are
+evidence for the router) and `attach_suggestions` (after routing: the suggestions shown with the message,
+the routed unit's entries preferred)."""
+
+from __future__ import annotations
+
+from app.knowledge.index import Hit, Snapshot, knowledge_index
+from app.messages.pipeline import PipelineContext
+from kb.index import CONFIDENT_RATIO, CONFIDENT_SCORE, UNIT_BOOST
+
+SUGGESTIONS = 3  # shown with a message
+DEPTH = 8  # searched, so that the routed unit's boost can be applied without searching again
+_BATCH_KEY = "knowledge.snapshot"
+
+
+def snapshot(ctx: PipelineContext) -> Snapshot:
+    """The index for this batch: checked against the database once per batch."""
+    found: Snapshot | None = ctx.batch.get(_BATCH_KEY)
+    if found is None:
+        found = knowledge_index.sync(session=ctx.session, now=ctx.now)
+        ctx.batch[_BATCH_KEY] = found
+    return found
+
+
+def match(ctx: PipelineContext) -> None:
+    """Searches the KB once: `ctx.scratch["kb_hits"]` (best first) and, for the router,
+    `ctx.scratch["kb_units"]` = [(unit_code, score)] of the confident hits that belong to a unit."""
+    hits = snapshot(ctx).search(ctx.text, channel=ctx.message.platform, limit=DEPTH, now=ctx.now)
+    ctx.scratch["kb_hits"] = hits
+    ctx.scratch["kb_units"] = [(h.unit_code, h.score) for h in hits if h.confident and h.unit_code]
+
+
+def boosted(hits: list[Hit], unit_code: str | None, *, keep: int = SUGGESTIONS) -> tuple[list[Hit], bool]:
+    """`hits` with the unit's scores multiplied as the engine does it, re-ranked, and whether that changed
+    the first `keep`. Confidence is judged again on the new scores (only for the engine's own best match)."""
+    if unit_code is None or not any(h.unit_code == unit_code for h in hits):
+        return hits, False
+
+    def score(hit: Hit) -> float:
+        return round(min(1.0, hit.score * UNIT_BOOST), 4) if hit.unit_code == unit_code else hit.score
+
+    ranked = sorted(hits, key=lambda h: (-score(h), h.entry_id))
+    shown = max(keep, 2)  # the runner-up decides confidence
+    if [h.entry_id for h in ranked[:shown]] != [h.entry_id for h in hits[:shown]]:
+        return ranked, True
+    first = score(ranked[0])
+    second = score(ranked[1]) if len(ranked) > 1 else 0.0
+    confident = ranked[0].top and first >= CONFIDENT_SCORE and first >= CONFIDENT_RATIO * second
+    out = [
+        Hit(
+            entry_id=h.entry_id,
+            version=h.version,
+            question=h.question,
+            answer=h.answer,
+            unit_code=h.unit_code,
+            score=score(h),
+            confident=confident and i == 0,
+            matched_terms=h.matched_terms,
+            matched_field=h.matched_field,
+            top=h.top,
+        )
+        for i, h in enumerate(ranked)
+    ]
+    return out, False
+
+
+def attach_suggestions(ctx: PipelineContext) -> None:
+    """Sets `message.suggestions` (what operators see and replies cite, with the entry's version) from
+    the hits of `match`, the routed unit preferred; searches again only if that preference reorders them."""
+    hits: list[Hit] | None = ctx.scratch.get("kb_hits")
+    if hits is None:
+        match(ctx)
+        hits = ctx.scratch["kb_hits"]
+    unit = ctx.message.unit_code
+    ranked, reordered = boosted(hits, unit)
+    if reordered:
+        ranked = snapshot(ctx).search(
+            ctx.text, unit_code=unit, channel=ctx.message.platform, limit=SUGGESTIONS, now=ctx.now
+        )
+    ctx.message.suggestions = [h.as_dict() for h in ranked[:SUGGESTIONS]]

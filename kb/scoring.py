@@ -1,0 +1,331 @@
+"""The compiled index: BM25 postings of the word, character, pinyin and answer channels, and scoring.
+
+Each channel is BM25 over its own terms divided by the query's total idf in that channel, so it
+reads as "share of the query this entry explains"; the score is the weighted mean of the channels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+
+from kb import features
+from kb.features import ANSWER, CHANNELS, CHAR, PINYIN, TAG, WORD, QueryTerms, QuestionTerms
+from kb.normalise import normalise
+
+# BM25 saturation and length normalisation, the usual values.
+K1 = 1.2
+B = 0.75
+# The answer text weighs as much as the question wordings; the three views of the wordings
+# (words, characters, pinyin) share the question's half equally.
+CHANNEL_WEIGHTS = {WORD: 1 / 3, CHAR: 1 / 3, PINYIN: 1 / 3, ANSWER: 1.0}
+# unit_code multiplies that unit's scores: it settles near-ties but never hides a clear answer
+# that another unit owns (routing may be wrong; the Q&A base is shared).
+UNIT_BOOST = 1.1
+# Terms found in more than 1/DENSE_SHARE of the entries (common characters and syllables) are
+# scored only for the CANDIDATES best entries by the other terms.
+DENSE_SHARE = 32
+CANDIDATES = 64
+# Up to this many common query terms, their own postings are searched for the candidates; more,
+# and reading the candidates' entry-major postings once is cheaper.
+_FEW_COMMON = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """What the index keeps about one entry; n-grams are computed for all entries at compile time."""
+
+    entry_id: int
+    unit_code: str | None
+    variants: tuple[QuestionTerms, ...]  # the question, then distinct alternative wordings
+    answer: str
+    words: dict[str, int]  # word → how many wordings carry it
+    word_length: float  # words in the mean wording
+
+
+def make_doc(
+    *, entry_id: int, question: str, answer: str, alt_questions: Sequence[str], unit_code: str | None
+) -> Doc:
+    """Normalise and segment one entry."""
+    texts = [normalise(question), *(normalise(a) for a in alt_questions)]
+    variants = tuple(features.question_terms(t) for t in dict.fromkeys(t for t in texts if t))
+    words: Counter[str] = Counter()
+    for v in variants:
+        words.update(set(v.words))
+    length = sum(len(v.words) for v in variants) / max(1, len(variants))
+    return Doc(entry_id, unit_code, variants, normalise(answer), dict(words), length)
+
+
+@dataclass(frozen=True, slots=True)
+class _Postings:
+    """One channel's postings in term-major order (term, then entry), with BM25 inputs."""
+
+    vocab_size: int
+    term: np.ndarray
+    doc: np.ndarray
+    tf: np.ndarray
+    lengths: np.ndarray  # per entry
+
+
+def _runs(*columns: np.ndarray) -> np.ndarray:
+    """Start flags of runs of equal rows in sorted columns."""
+    first = np.ones(len(columns[0]), dtype=bool)
+    for column in columns:
+        first[1:] &= column[1:] == column[:-1]
+    return ~first | (np.arange(len(first)) == 0)
+
+
+def _key_postings(
+    found: np.ndarray, owner: np.ndarray, owner_doc: np.ndarray, n: int, per_owner: bool
+) -> tuple[np.ndarray, _Postings]:
+    """Vocabulary (sorted keys) and postings of one n-gram channel.
+
+    `owner` is the text each key came from and `owner_doc` the entry of each text (ascending).
+    With `per_owner`, tf counts texts (wordings) carrying the key rather than occurrences.
+    One stable sort by key does it all: texts, and so entries, stay ascending inside a key.
+    """
+    order = np.argsort(found, kind="stable")
+    keys = found[order]
+    owners = owner[order]
+    new_key = _runs(keys)
+    term = np.cumsum(new_key) - 1
+    vocab = keys[new_key]
+    if per_owner:
+        keep = _runs(term, owners)
+        term, owners = term[keep], owners[keep]
+    docs = owner_doc[owners]
+    starts = np.flatnonzero(_runs(term, docs))
+    tf = np.diff(np.append(starts, len(term))).astype(np.float64)
+    per_owner_len = np.bincount(owner, minlength=len(owner_doc)).astype(np.float64)
+    total = np.bincount(owner_doc, weights=per_owner_len, minlength=n)
+    texts = np.bincount(owner_doc, minlength=n)
+    postings = _Postings(len(vocab), term[starts], docs[starts], tf, total / np.maximum(texts, 1))
+    return vocab, postings
+
+
+def _csr(major: np.ndarray, minor: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+    """(indptr, minor, values) grouped by `major`; a stable sort keeps the given order inside groups."""
+    order = np.argsort(major, kind="stable")
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(major, minlength=size), out=indptr[1:])
+    return indptr, minor[order], values[order]
+
+
+def _gather(indptr: np.ndarray, groups: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Positions of all members of `groups` (of sizes `lens`) in a CSR layout."""
+    ends = np.cumsum(lens)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.arange(total, dtype=np.int64) + np.repeat(indptr[groups] - (ends - lens), lens)
+
+
+class Compiled:
+    """Read-only matrices built from the entries in id order.
+
+    Vocabularies are sorted (words by text, n-grams by key), so the matrices depend only on the
+    entries, never on the order of edits: an index grown by upserts and removals ranks bit for
+    bit like a fresh build. All postings are kept term-major (term rows → entry columns) and
+    walked over all entries for the query's rarer terms. Postings of common terms are also kept
+    entry-major and read for the best candidates only, so a long query never walks thousands of
+    postings per common character.
+    """
+
+    def __init__(self, docs: list[Doc]) -> None:
+        n = len(docs)
+        self.n = n
+        self.docs = docs
+        self.ids = np.array([d.entry_id for d in docs], dtype=np.int64)
+        self.unknown_idf = math.log1p((n + 0.5) / 0.5)
+        variants = [v for d in docs for v in d.variants]
+        variant_doc = np.repeat(np.arange(n), [len(d.variants) for d in docs]).astype(np.int64)
+        bodies = [v.body for v in variants]
+
+        self.words = {w: i for i, w in enumerate(sorted({w for d in docs for w in d.words}))}
+        word_term = np.array(list(map(self.words.__getitem__, chain.from_iterable(d.words for d in docs))))
+        word_term = word_term.astype(np.int64)
+        word_doc = np.repeat(np.arange(n), [len(d.words) for d in docs]).astype(np.int64)
+        word_tf = np.array(list(chain.from_iterable(d.words.values() for d in docs)), dtype=np.float64)
+        order = np.lexsort((word_doc, word_term))
+        word_lengths = np.array([d.word_length for d in docs], dtype=np.float64)
+        channels = [
+            _Postings(len(self.words), word_term[order], word_doc[order], word_tf[order], word_lengths)
+        ]
+
+        found, owner = features.batch_char_keys(bodies, features.CHAR_SIZES)
+        char_vocab, postings = _key_postings(found, owner, variant_doc, n, per_owner=True)
+        channels.append(postings)
+        found, owner = features.batch_syllable_keys([v.body_codes for v in variants])
+        # Initials terms ("sfz") join the syllable channel, owned by their wording.
+        initials = [(key, i) for i, v in enumerate(variants) for key in v.initials]
+        found = np.concatenate([found, np.array([k for k, _ in initials], dtype=np.int64)])
+        owner = np.concatenate([owner, np.array([i for _, i in initials], dtype=np.int64)])
+        syllable_vocab, postings = _key_postings(found, owner, variant_doc, n, per_owner=True)
+        channels.append(postings)
+        found, owner = features.batch_char_keys([d.answer for d in docs], features.ANSWER_SIZES)
+        answer_vocab, postings = _key_postings(found, owner, np.arange(n, dtype=np.int64), n, per_owner=False)
+        channels.append(postings)
+        # One sorted vocabulary of the tagged keys: its positions follow the word rows.
+        self.n_words = len(self.words)
+        self.keys = np.concatenate(
+            [char_vocab + CHAR * TAG, syllable_vocab + PINYIN * TAG, answer_vocab + ANSWER * TAG]
+        )
+
+        sizes = [p.vocab_size for p in channels]
+        offsets = [sum(sizes[:c]) for c in CHANNELS]
+        rows, cols, vals, idfs, dfs = [], [], [], [], []
+        for c, p in zip(CHANNELS, channels, strict=True):
+            df = np.bincount(p.term, minlength=p.vocab_size)
+            idf = np.log1p((n - df + 0.5) / (df + 0.5))
+            avgdl = float(p.lengths.mean()) if n else 0.0
+            norm = K1 * (1.0 - B + B * p.lengths[p.doc] / (avgdl or 1.0))
+            rows.append(p.term + offsets[c])
+            cols.append(p.doc)
+            vals.append(idf[p.term] * p.tf * (K1 + 1.0) / (p.tf + norm))
+            idfs.append(idf)
+            dfs.append(df)
+        # Every channel is sorted by (term, entry) and channels follow each other: term-major already.
+        row = np.concatenate(rows)
+        col = np.concatenate(cols)
+        val = np.concatenate(vals)
+        self.idf = np.concatenate(idfs)
+        self.df = np.concatenate(dfs)
+        self.t_indptr = np.zeros(len(self.idf) + 1, dtype=np.int64)
+        np.cumsum(self.df, out=self.t_indptr[1:])
+        self.t_cols = col.astype(np.int32)
+        self.t_vals = val
+        self.common = self.df > max(1, n // DENSE_SHARE)
+        # Common terms get compact ids 0..n_common-1 for the entry-major copy.
+        self.common_id = np.cumsum(self.common) - 1
+        self.n_common = int(self.common.sum())
+        in_common = self.common[row]
+        self.e_indptr, self.e_terms, self.e_vals = _csr(
+            col[in_common], self.common_id[row[in_common]].astype(np.int32), val[in_common], n
+        )
+        self.e_len = np.diff(self.e_indptr)
+        self.channel_weight = np.array([CHANNEL_WEIGHTS[c] for c in CHANNELS], dtype=np.float64)
+        self.units: dict[str, np.ndarray] = {}
+        for i, doc in enumerate(docs):
+            if doc.unit_code is not None:
+                self.units.setdefault(doc.unit_code, np.zeros(n, dtype=bool))[i] = True
+        self._factors: dict[tuple[str, bool], np.ndarray] = {}
+
+    def factor(self, unit_code: str | None, only_unit: bool) -> np.ndarray | None:
+        """Per-entry score multiplier for a unit preference, or None for none."""
+        if unit_code is None:
+            return None
+        key = (unit_code, only_unit)
+        found = self._factors.get(key)
+        if found is None:
+            mine = self.units.get(unit_code, np.zeros(self.n, dtype=bool))
+            found = np.where(mine, UNIT_BOOST, 0.0 if only_unit else 1.0)
+            # Units are few; a racing search at worst computes the same array twice.
+            self._factors[key] = found
+        return found
+
+    def rows(self, query: QueryTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of the query's known terms, the channel of each, and per channel how many were unknown."""
+        word_rows = np.fromiter(
+            (r for r in map(self.words.get, query.word_terms) if r is not None), dtype=np.int64
+        )
+        keys = query.keys
+        vocab = self.keys
+        if len(vocab):
+            at = np.searchsorted(vocab, keys)
+            np.minimum(at, len(vocab) - 1, out=at)
+            hit = vocab[at] == keys
+        else:
+            at = np.zeros(len(keys), dtype=np.int64)
+            hit = np.zeros(len(keys), dtype=bool)
+        # Tagged keys lie within 2**58 of channel * TAG.
+        key_chan = (keys + TAG // 2) >> 60
+        missing = np.bincount(key_chan[~hit], minlength=len(CHANNELS))
+        missing[WORD] = len(query.word_terms) - len(word_rows)
+        rows = np.concatenate([word_rows, at[hit] + self.n_words])
+        chan = np.concatenate([np.zeros(len(word_rows), dtype=np.int64), key_chan[hit]])
+        return rows, chan, missing
+
+    def _walk(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Weighted sum of the postings of `rows` for every entry."""
+        lens = self.df[rows]
+        pos = _gather(self.t_indptr, rows, lens)
+        contrib = self.t_vals[pos] * np.repeat(weights, lens)
+        return np.bincount(self.t_cols[pos], weights=contrib, minlength=self.n)
+
+    def _top(self, score: np.ndarray) -> np.ndarray:
+        """Positions of the CANDIDATES best scores (entries scoring nothing fill up in id order)."""
+        if self.n <= CANDIDATES:
+            return np.arange(self.n)
+        hit = np.flatnonzero(score)
+        if len(hit) <= CANDIDATES:
+            need = CANDIDATES - len(hit)
+            pool = np.arange(len(hit) + need)
+            return np.concatenate([hit, pool[~np.isin(pool, hit)][:need]])
+        value = score[hit]
+        best = float(value.max())
+        # Scores are skewed: the best few are far above the rest. Selecting among the entries
+        # above a share of the best is exact as soon as there are enough of them, and cheaper
+        # than partitioning every entry.
+        for share in (0.5, 0.2, 0.05):
+            above = value > best * share
+            if np.count_nonzero(above) >= CANDIDATES:
+                hit, value = hit[above], value[above]
+                break
+        return hit[np.argpartition(-value, CANDIDATES - 1)[:CANDIDATES]]
+
+    def _common(self, cand: np.ndarray, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Weighted sum of the common terms `rows` for the entries `cand`.
+
+        Either way, each entry's terms are added in ascending row order: the sums are identical.
+        """
+        if len(rows) <= _FEW_COMMON:
+            extra = np.zeros(len(cand))
+            order = np.argsort(rows)
+            for r, w in zip(rows[order].tolist(), weights[order].tolist(), strict=True):
+                start = int(self.t_indptr[r])
+                cols = self.t_cols[start : int(self.t_indptr[r + 1])]
+                at = np.minimum(np.searchsorted(cols, cand), len(cols) - 1)
+                found = cols[at] == cand
+                extra[found] += self.t_vals[start + at[found]] * w
+            return extra
+        qvec = np.zeros(self.n_common)
+        qvec[self.common_id[rows]] = weights
+        lens = self.e_len[cand]
+        pos = _gather(self.e_indptr, cand, lens)
+        contrib = self.e_vals[pos] * qvec[self.e_terms[pos]]
+        owner = np.repeat(np.arange(len(cand)), lens)
+        return np.bincount(owner, weights=contrib, minlength=len(cand))
+
+    def scores(self, query: QueryTerms, factor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(candidate entry positions, their fused scores) for a query, scaled by `factor`."""
+        rows, chan, missing = self.rows(query)
+        if not len(rows):
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        sizes = np.bincount(chan, minlength=len(CHANNELS))
+        present = (sizes + missing) > 0
+        # A channel's ideal: the idf of all its query terms, unknown ones at the highest idf.
+        ideal = np.bincount(chan, weights=self.idf[rows], minlength=len(CHANNELS))
+        ideal = ideal + missing * self.unknown_idf
+        share = self.channel_weight * present
+        share /= share.sum()
+        weights = (share / np.maximum(ideal, 1e-12))[chan]
+        common = self.common[rows]
+        rare_terms = ~common
+        rare = self._walk(rows[rare_terms], weights[rare_terms])
+        if factor is not None:
+            rare = rare * factor
+        if not common.any():
+            cand = self._top(rare)
+            return cand, rare[cand]
+        if self.n > CANDIDATES and np.count_nonzero(rare) < CANDIDATES:
+            # Hardly any rare term matched (a short, generic query): score common terms everywhere.
+            extra = self._walk(rows[common], weights[common])
+            full = rare + (extra if factor is None else extra * factor)
+            cand = self._top(full)
+            return cand, full[cand]
+        cand = self._top(rare)
+        extra = self._common(cand, rows[common], weights[common])
+        return cand, rare[cand] + (extra if factor is None else extra * factor[cand])

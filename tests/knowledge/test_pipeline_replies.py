@@ -1,0 +1,135 @@
+"""The KB in the message flow: the pipeline attaches suggestions (with the entry's version) and gives
+the router its evidence; a reply keeps the version it used; a draft that departs from the KB answer
+warns the reviewer; a published reply becomes a draft entry in one call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from app.messages.pipeline import Pipeline
+from app.replies import outbox
+from connectors.base import InMemoryTokenStore
+from tests.knowledge.conftest import Desk
+
+BOARD = {"hmac_secret": "board-hmac-secret", "reply_url": "https://board.example.gov.cn/api/replies"}
+ID_CARD = "居民身份证到期了怎么换领？"
+
+
+@pytest.fixture
+def flow(stocked: Desk, make_account: Callable[..., dict[str, Any]], make_user: Callable[..., dict[str, str]]) -> Any:
+    account = make_account("gaj", platform="generic", external_id="board-gaj", secrets=BOARD)
+    reviewer = make_user("reviewer", "gaj", name="公安审核人")
+
+    class Flow:
+        desk = stocked
+
+        def message(self, content: str, external_id: str = "m-1") -> int:
+            body = {"account_id": account["id"], "external_id": external_id, "content": content}
+            resp = stocked.post("/messages", stocked.operator_a, body)
+            assert resp.status_code == 201, resp.text
+            Pipeline().drain()
+            return int(resp.json()["id"])
+
+        def get_message(self, message_id: int) -> dict[str, Any]:
+            result: dict[str, Any] = stocked.get(f"/messages/{message_id}", stocked.operator_a).json()
+            return result
+
+        def draft(self, message_id: int, **body: Any) -> dict[str, Any]:
+            resp = stocked.post(f"/messages/{message_id}/replies", stocked.operator_a, body)
+            assert resp.status_code == 201, resp.text
+            result: dict[str, Any] = resp.json()
+            return result
+
+        def publish(self, reply_id: int, frozen_clock: Any) -> None:
+            assert stocked.post(f"/replies/{reply_id}/submit", stocked.operator_a).status_code == 200
+            assert stocked.post(f"/replies/{reply_id}/approve", reviewer).status_code == 200
+            with respx.mock(assert_all_called=True) as board:
+                route = board.post(BOARD["reply_url"]).mock(
+                    return_value=httpx.Response(201, json={"id": "board-reply-1"})
+                )
+                outbox.drain(now=frozen_clock.at, tokens=InMemoryTokenStore())
+                assert json.loads(route.calls[0].request.content)["text"]
+            assert stocked.get(f"/replies/{reply_id}", stocked.operator_a).json()["state"] == "published"
+
+    return Flow()
+
+
+def test_pipeline_attaches_suggestions_with_versions(flow: Any) -> None:
+    message_id = flow.message("请問我身份證下個月就過期了，現在能提前去換嗎？")
+    suggestions = flow.get_message(message_id)["suggestions"]
+    assert 1 <= len(suggestions) <= 3
+    top = suggestions[0]
+    assert top["entry_id"] == flow.desk.ids[ID_CARD]
+    assert (top["version"], top["confident"], top["question"]) == (1, True, ID_CARD)
+    assert set(top) >= {"entry_id", "version", "question", "answer", "score", "confident", "matched_terms"}
+
+
+def test_confident_kb_match_is_evidence_for_the_router(flow: Any) -> None:
+    # The message arrives on the police account, but the Q&A base knows social security cards.
+    message_id = flow.message("我的社保卡丢了，怎么挂失补办？", external_id="m-2")
+    full = flow.desk.get(f"/messages/{message_id}/full", flow.desk.admin).json()
+    assert full["message"]["unit_code"] == "rsj"
+    assert "问答库" in full["routing_detail"]["reason"]
+    assert full["suggestions"][0]["unit_code"] == "rsj"
+
+
+def test_reply_keeps_the_version_it_used(flow: Any) -> None:
+    message_id = flow.message("身份证到期了怎么换？")
+    entry_id = flow.desk.ids[ID_CARD]
+    reply = flow.draft(message_id, kb_entry_id=entry_id)
+    assert (reply["kb_entry_id"], reply["kb_entry_version"]) == (entry_id, 1)
+    assert reply["text"].startswith("有效期满前三个月内")
+    assert reply["warnings"] == []
+    changed = flow.desk.patch(f"/kb/entries/{entry_id}", flow.desk.admin, {"answer": "可网上预约换领，现场拍照。"})
+    assert changed.json()["version"] == 2
+    kept = flow.desk.get(f"/replies/{reply['id']}", flow.desk.operator_a).json()
+    assert kept["kb_entry_version"] == 1
+    used = flow.desk.get(f"/kb/entries/{entry_id}/versions/{kept['kb_entry_version']}", flow.desk.operator_a).json()
+    assert used["answer"] == reply["text"]
+
+
+def test_draft_departing_from_the_kb_answer_warns_the_reviewer(flow: Any) -> None:
+    message_id = flow.message("身份证到期了怎么换？")
+    reply = flow.draft(message_id, text="您好，您反映的问题已转相关部门处理，请耐心等待。")
+    assert any(w.startswith("与问答库口径不一致：") for w in reply["warnings"]), reply["warnings"]
+    answer = flow.get_message(message_id)["suggestions"][0]["answer"]
+    edited = flow.desk.patch(f"/replies/{reply['id']}", flow.desk.operator_a, {"text": f"您好！{answer}感谢您的留言。"})
+    assert edited.json()["warnings"] == []
+    figures = flow.desk.patch(
+        f"/replies/{reply['id']}", flow.desk.operator_a, {"text": answer.replace("20元", "50元")}
+    ).json()["warnings"]
+    assert len(figures) == 1 and "50元" in figures[0] and "20元" in figures[0]
+
+
+def test_unrelated_message_gets_no_consistency_warning(flow: Any) -> None:
+    message_id = flow.message("小区门口的路灯坏了好几天了，晚上走路很危险", external_id="m-3")
+    reply = flow.draft(message_id, text="您好，已通知城管部门维修路灯。")
+    assert not any(w.startswith("与问答库口径不一致") for w in reply["warnings"])
+
+
+def test_published_reply_is_proposed_as_a_draft_entry(flow: Any, frozen_clock: Any, make_user: Any) -> None:
+    message_id = flow.message("请问办理无犯罪记录证明需要带什么？13812345678", external_id="m-4")
+    reply = flow.draft(message_id, text="您好，本人携带身份证到户籍地派出所申请，当场出具无犯罪记录证明。")
+    early = flow.desk.post(f"/replies/{reply['id']}/propose-kb", flow.desk.operator_a)
+    assert early.status_code == 409
+    flow.publish(reply["id"], frozen_clock)
+    stranger = make_user("operator", "rsj", name="人社经办人")
+    assert flow.desk.post(f"/replies/{reply['id']}/propose-kb", stranger).status_code == 404
+    resp = flow.desk.post(f"/replies/{reply['id']}/propose-kb", flow.desk.operator_a)
+    assert resp.status_code == 201, resp.text
+    entry = resp.json()
+    assert entry["status"] == "draft"
+    assert entry["unit_code"] == "gaj"
+    assert entry["source_reply_id"] == reply["id"]
+    assert entry["answer"] == reply["text"]
+    assert "13812345678" not in entry["question"]  # personal data stays out of the KB
+    assert flow.desk.post(f"/replies/{reply['id']}/propose-kb", flow.desk.operator_a).status_code == 409
+    # The leader sees the draft and publishes it; then it is suggested.
+    assert flow.desk.patch(f"/kb/entries/{entry['id']}", flow.desk.leader_a, {"question": "办理无犯罪记录证明要带什么？", "status": "published"}).status_code == 200
+    assert flow.desk.top("开无犯罪记录证明要带啥")["entry_id"] == entry["id"]
