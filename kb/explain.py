@@ -11,19 +11,13 @@ from collections.abc import Sequence
 
 from kb import pinyin, segment
 from kb.features import CJK_RUN as _CJK_RUN
-from kb.features import QueryTerms, QuestionTerms, sound_pairs
+from kb.features import QueryTerms, QuestionTerms
 
 _MAX_TERMS = 8
 
 
-def _pairs_of(text: str) -> dict[str, int]:
-    """Pinyin code of each pair of adjacent Chinese characters of `text`, and where it first occurs."""
-    encoded = pinyin.encode_chinese(text)
-    found: dict[str, int] = {}
-    for run in _CJK_RUN.finditer(text):
-        for i in range(run.start(), run.end() - 1):
-            found.setdefault(encoded[i : i + 2], i)
-    return found
+def _cjk(pair: str) -> bool:
+    return "\u3400" <= pair[0] <= "\u9fff" and "\u3400" <= pair[1] <= "\u9fff"
 
 
 class Explainer:
@@ -34,48 +28,59 @@ class Explainer:
         self._words = [(w, segment.canonical(w)) for w in query.raw_words]
         # Typed in pinyin (at least two syllables): shown as the characters it stands for.
         self._typed = {
-            w: pinyin.encode(w) for w in query.raw_words if w.isascii() and len(pinyin.split_latin(w) or ()) >= 2
+            w: pinyin.encode(w)
+            for w in query.raw_words
+            if w.isascii() and len(pinyin.split_latin(w) or ()) >= 2
         }
-        self._sounds: dict[str, list[tuple[int, str]]] | None = None
-
-    def _query_sounds(self) -> dict[str, list[tuple[int, str]]]:
-        """Query character pairs by pinyin code, with their place among the query's pairs."""
-        if self._sounds is None:
-            sounds: dict[str, list[tuple[int, str]]] = {}
-            for i, (pair, code) in enumerate(sound_pairs(self._query.text)):
-                sounds.setdefault(code, []).append((i, pair))
-            self._sounds = sounds
-        return self._sounds
+        self._codes: str | None = None  # the query pinyin-encoded, character for character
 
     def _homophones(self, variant: QuestionTerms) -> list[str]:
-        """Query character pairs that sound like, but are not written as, a pair of the wording."""
-        query = self._query_sounds()
-        if not query:
-            return []
+        """Query character pairs that sound like, but are not written as, a pair of the wording.
+
+        The wording is short: each of its pairs' codes, at its first place, is looked for in the query.
+        """
+        query = self._query.text
+        if self._codes is None:
+            self._codes = pinyin.encode_chinese(query)
+        codes = self._codes
         text = variant.text
-        places = _pairs_of(text)
-        found: list[tuple[int, str, int]] = []
-        for code in query.keys() & places.keys():
-            found += [(i, pair, places[code]) for i, pair in query[code] if pair not in text]
-        found.sort()
-        return [f"{pair}≈{text[at : at + 2]}" for _, pair, at in found]
+        encoded = pinyin.encode_chinese(text)
+        found: dict[str, tuple[int, int]] = {}  # query pair → (its first place, place in the wording)
+        seen: set[str] = set()
+        for run in _CJK_RUN.finditer(text):
+            for at in range(run.start(), run.end() - 1):
+                code = encoded[at : at + 2]
+                if code in seen:
+                    continue
+                seen.add(code)
+                place = codes.find(code)
+                while place >= 0:
+                    pair = query[place : place + 2]
+                    if _cjk(pair) and pair not in found:
+                        found[pair] = (place, at)
+                    place = codes.find(code, place + 1)
+        ordered = sorted(found.items(), key=lambda item: item[1][0])
+        return [f"{pair}≈{text[at : at + 2]}" for pair, (_, at) in ordered if pair not in text]
 
     def _variant(self, variant: QuestionTerms) -> list[str]:
         text = variant.text
         vwords = set(variant.words)
-        matched: list[str] = []
-        codes: str | None = None
-        for word, canonical in self._words:
-            if word in text or canonical in vwords:
-                matched.append(word)
-            elif word in self._typed:
-                if codes is None:
-                    codes = pinyin.encode(text)
-                code = self._typed[word]
-                at = codes.find(code)
-                if at >= 0:
-                    same_length = len(codes) == len(text)
-                    matched.append(f"{word}≈{text[at : at + len(code)]}" if same_length else word)
+        if not self._typed:
+            matched = [word for word, canonical in self._words if word in text or canonical in vwords]
+        else:
+            matched = []
+            codes: str | None = None
+            for word, canonical in self._words:
+                if word in text or canonical in vwords:
+                    matched.append(word)
+                elif word in self._typed:
+                    if codes is None:
+                        codes = pinyin.encode(text)
+                    code = self._typed[word]
+                    at = codes.find(code)
+                    if at >= 0:
+                        same_length = len(codes) == len(text)
+                        matched.append(f"{word}≈{text[at : at + len(code)]}" if same_length else word)
         matched += self._homophones(variant)
         for abbr in self._query.abbreviations:
             if abbr in variant.abbreviations:

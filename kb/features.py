@@ -4,8 +4,8 @@ Input text is already normalised; the same functions serve both sides so that th
 Characters and syllables come from the content text (stop-words cut out, synonyms canonical), so
 filler such as "请问" or "怎么" never counts, while n-grams still span words jieba split wrongly.
 Character and syllable n-grams are integer keys (`kb.grams`); syllables are pinyin-encoded
-characters (`kb.pinyin.encode`), so homophones share keys. A query's n-gram keys of all three
-channels are "tagged" with their channel so that one sorted vocabulary serves them all.
+characters (`kb.pinyin.encode`), so homophones share keys. Keys are made with numpy for many
+texts at once: all entries at compile time, a batch of queries at search time.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ CHAR = 1
 PINYIN = 2
 ANSWER = 3
 CHANNELS = (WORD, CHAR, PINYIN, ANSWER)
-KEY_CHANNELS = (CHAR, PINYIN, ANSWER)
 
 # Unigrams make four-character queries and reworded questions meet; trigrams reward longer runs.
 CHAR_SIZES = (1, 2, 3)
@@ -38,14 +37,10 @@ ANSWER_SIZES = tuple(range(1, ANSWER_MAX + 1))
 _MIN_ABBREVIATION = 3
 _SYLLABLE_MASK = grams.range_mask(pinyin.CODE_FIRST, pinyin.CODE_LAST)
 CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
-# Every key lies strictly between -2**58 and 2**58 (`kb.grams`: code points of matchable text and
-# syllable codes are below 2**16, initials pack fewer than 2**58 values), so adding channel * TAG
-# keeps the channels apart and in channel order inside one int64 range.
+# Channels are told apart in one sorted key space by adding channel * TAG: every key lies strictly
+# between -2**58 and 2**58 (code points of matchable text and syllable codes are below 2**16, so
+# trigram keys stay below 2**58; initials pack fewer than 2**58 values).
 TAG = 1 << 60
-# Runs of characters that make n-grams (`kb.grams.text_mask`).
-_RUN = re.compile(r"[0-9a-z\u3400-\u9fff]+")
-_BITS = grams.BITS
-_BITS2 = 2 * grams.BITS
 _ANSWER_LIMIT = 1 << (grams.BITS * ANSWER_MAX)
 
 
@@ -63,19 +58,25 @@ class QuestionTerms:
 
 @dataclass(frozen=True, slots=True)
 class QueryTerms:
-    """A normalised query: content words, pinyin shorthand, and its unique terms per channel.
-
-    N-gram keys are plain Python ints, equal to the `kb.grams` keys the index was built with: a
-    query's few hundred n-grams are cheaper to make and look up one by one than with numpy.
-    """
+    """The word-level terms of a normalised query (its n-gram keys live in a `QueryBatch`)."""
 
     text: str
     raw_words: tuple[str, ...]  # unique content words as written, in order
-    abbreviations: tuple[str, ...]
+    abbreviations: tuple[str, ...]  # latin words that look like pinyin initials
     word_terms: tuple[str, ...]  # unique canonical words and sub-words, in order
-    chars: frozenset[int]
-    syllables: frozenset[int]  # syllable pairs, lone syllables and initials
-    answer: frozenset[int]  # the character n-grams short enough for the answer channel
+
+
+@dataclass(frozen=True, slots=True)
+class QueryBatch:
+    """Queries and their n-gram keys, made for all of them at once.
+
+    `keys` are the tagged keys (channel * TAG + key) of the character, syllable and answer
+    channels, `owner` the query of each; sorted by query, then key, without repeats.
+    """
+
+    queries: list[QueryTerms]
+    keys: np.ndarray
+    owner: np.ndarray
 
 
 def char_keys(text: str, sizes: tuple[int, ...]) -> np.ndarray:
@@ -107,10 +108,12 @@ def batch_syllable_keys(encoded: Sequence[str]) -> tuple[np.ndarray, np.ndarray]
 
 def sound_pairs(text: str) -> list[tuple[str, str]]:
     """Adjacent Chinese character pairs of `text` with their pinyin encoding, without repeats."""
+    encoded = pinyin.encode_chinese(text)
     out: dict[str, str] = {}
-    for run in CJK_RUN.findall(text):
-        codes = pinyin.encode(run)
-        out.update(zip(map(str.__add__, run, run[1:]), map(str.__add__, codes, codes[1:]), strict=True))
+    for run in CJK_RUN.finditer(text):
+        chars = run.group()
+        codes = encoded[run.start() : run.end()]
+        out.update(zip(map(str.__add__, chars, chars[1:]), map(str.__add__, codes, codes[1:]), strict=True))
     return list(out.items())
 
 
@@ -135,42 +138,40 @@ def question_terms(text: str) -> QuestionTerms:
     )
 
 
-def _char_grams(body: str) -> set[int]:
-    """Keys of the character uni-, bi- and trigrams of content text (as `char_keys` with CHAR_SIZES)."""
-    out: set[int] = set()
-    for run in _RUN.findall(body):
-        cps = list(map(ord, run))
-        out.update(cps)
-        out.update([(a << _BITS) | b for a, b in zip(cps, cps[1:])])
-        out.update([(a << _BITS2) | (b << _BITS) | c for a, b, c in zip(cps, cps[1:], cps[2:])])
-    return out
-
-
-def _syllable_grams(body: str) -> set[int]:
-    """Keys of the syllable pairs of content text, a lone syllable standing for itself (as `syllable_keys`)."""
-    out: set[int] = set()
-    for run in pinyin.SYLLABLE_RUN.findall(pinyin.encode(body)):
-        if len(run) == 1:
-            out.add(ord(run))
-            continue
-        cps = list(map(ord, run))
-        out.update([(a << _BITS) | b for a, b in zip(cps, cps[1:])])
-    return out
-
-
-def query_terms(text: str) -> QueryTerms:
-    """Terms of normalised query `text`."""
+def _words(text: str) -> tuple[QueryTerms, str]:
+    """The word-level terms of a query and its content text."""
     raw_words, body = segment.content(text)
-    abbreviations = tuple(pinyin.abbreviations(body))
-    chars = _char_grams(body)
-    syllables = _syllable_grams(body)
-    syllables.update(grams.abbreviation(a) for a in abbreviations)
-    return QueryTerms(
+    terms = QueryTerms(
         text=text,
         raw_words=tuple(dict.fromkeys(raw_words)),
-        abbreviations=abbreviations,
+        abbreviations=tuple(pinyin.abbreviations(body)),
         word_terms=tuple(dict.fromkeys(segment.expand(raw_words))),
-        chars=frozenset(chars),
-        syllables=frozenset(syllables),
-        answer=frozenset(k for k in chars if k < _ANSWER_LIMIT),
     )
+    return terms, body
+
+
+def query_batch(texts: Sequence[str]) -> QueryBatch:
+    """Terms of normalised queries: words one by one, n-gram keys with numpy for all at once."""
+    parts = [_words(t) for t in texts]
+    queries = [q for q, _ in parts]
+    bodies = [body for _, body in parts]
+    chars, char_owner = batch_char_keys(bodies, CHAR_SIZES)
+    syllables, syllable_owner = batch_syllable_keys([pinyin.encode(b) for b in bodies])
+    initials = [(grams.abbreviation(a), i) for i, q in enumerate(queries) for a in q.abbreviations]
+    short = chars < _ANSWER_LIMIT
+    keys = np.concatenate(
+        [
+            chars + CHAR * TAG,
+            syllables + PINYIN * TAG,
+            np.array([k for k, _ in initials], dtype=np.int64) + PINYIN * TAG,
+            chars[short] + ANSWER * TAG,
+        ]
+    )
+    owner = np.concatenate(
+        [char_owner, syllable_owner, np.array([i for _, i in initials], dtype=np.int64), char_owner[short]]
+    )
+    order = np.lexsort((keys, owner))
+    keys, owner = keys[order], owner[order]
+    keep = np.ones(len(keys), dtype=bool)
+    keep[1:] = (keys[1:] != keys[:-1]) | (owner[1:] != owner[:-1])
+    return QueryBatch(queries, keys[keep], owner[keep])

@@ -197,7 +197,7 @@ class KBIndex:
             return out
         norms = [normalise(t) for t in texts]
         live = [i for i, norm in enumerate(norms) if norm]
-        queries = features.query_terms_many([norms[i] for i in live])
+        queries = [features.query_terms(norms[i]) for i in live]
         for i, query in zip(live, queries, strict=True):
             factor = compiled.factor(unit_codes[i] if unit_codes is not None else None, only_unit)
             out[i] = _suggestions(compiled, query, factor, limit, explain)

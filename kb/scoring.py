@@ -15,7 +15,7 @@ from itertools import chain
 import numpy as np
 
 from kb import features
-from kb.features import ANSWER, CHANNELS, CHAR, PINYIN, TAG, WORD, QueryTerms, QuestionTerms
+from kb.features import ANSWER, CHANNELS, CHAR, PINYIN, TAG, WORD, QueryBatch, QuestionTerms
 from kb.normalise import normalise
 
 # BM25 saturation and length normalisation, the usual values.
@@ -31,9 +31,8 @@ UNIT_BOOST = 1.1
 # scored only for the CANDIDATES best entries by the other terms.
 DENSE_SHARE = 32
 CANDIDATES = 64
-# Up to this many common query terms, their own postings are searched for the candidates; more,
-# and reading the candidates' entry-major postings once is cheaper.
-_FEW_COMMON = 8
+# Queries scored together: their per-entry score rows (CHUNK x entries) stay in the cache.
+CHUNK = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +167,8 @@ class Compiled:
         found, owner = features.batch_char_keys([d.answer for d in docs], features.ANSWER_SIZES)
         answer_vocab, postings = _key_postings(found, owner, np.arange(n, dtype=np.int64), n, per_owner=False)
         channels.append(postings)
-        # One sorted vocabulary of the tagged keys: its positions follow the word rows.
+
+        # One sorted vocabulary of the tagged keys: positions in it follow the word rows.
         self.n_words = len(self.words)
         self.keys = np.concatenate(
             [char_vocab + CHAR * TAG, syllable_vocab + PINYIN * TAG, answer_vocab + ANSWER * TAG]
@@ -176,36 +176,42 @@ class Compiled:
 
         sizes = [p.vocab_size for p in channels]
         offsets = [sum(sizes[:c]) for c in CHANNELS]
-        rows, cols, vals, idfs, dfs = [], [], [], [], []
+        rows, cols, vals, tfs, idfs, dfs, norms = [], [], [], [], [], [], []
         for c, p in zip(CHANNELS, channels, strict=True):
             df = np.bincount(p.term, minlength=p.vocab_size)
             idf = np.log1p((n - df + 0.5) / (df + 0.5))
             avgdl = float(p.lengths.mean()) if n else 0.0
-            norm = K1 * (1.0 - B + B * p.lengths[p.doc] / (avgdl or 1.0))
+            norm = K1 * (1.0 - B + B * p.lengths / (avgdl or 1.0))  # per entry
             rows.append(p.term + offsets[c])
             cols.append(p.doc)
-            vals.append(idf[p.term] * p.tf * (K1 + 1.0) / (p.tf + norm))
+            vals.append(_bm25(idf[p.term], p.tf, norm[p.doc]))
+            tfs.append(p.tf)
             idfs.append(idf)
             dfs.append(df)
+            norms.append(norm)
         # Every channel is sorted by (term, entry) and channels follow each other: term-major already.
         row = np.concatenate(rows)
         col = np.concatenate(cols)
-        val = np.concatenate(vals)
         self.idf = np.concatenate(idfs)
         self.df = np.concatenate(dfs)
         self.t_indptr = np.zeros(len(self.idf) + 1, dtype=np.int64)
         np.cumsum(self.df, out=self.t_indptr[1:])
         self.t_cols = col.astype(np.int32)
-        self.t_vals = val
+        self.t_vals = np.concatenate(vals)
         self.common = self.df > max(1, n // DENSE_SHARE)
-        # Common terms get compact ids 0..n_common-1 for the entry-major copy.
+        # Common terms also go into a dense entry × term matrix of term frequencies (about one
+        # byte per entry and common term, as much as their sparse postings took), read for the
+        # candidates only; their BM25 values are recomputed from it exactly as `t_vals` were.
         self.common_id = np.cumsum(self.common) - 1
-        self.n_common = int(self.common.sum())
+        common_rows = np.flatnonzero(self.common)
+        self.common_idf = self.idf[common_rows]
+        self.common_chan = np.searchsorted(offsets, common_rows, side="right") - 1
+        self.norm = np.stack(norms, axis=1) if n else np.zeros((0, len(CHANNELS)))
+        tf = np.concatenate(tfs)
         in_common = self.common[row]
-        self.e_indptr, self.e_terms, self.e_vals = _csr(
-            col[in_common], self.common_id[row[in_common]].astype(np.int32), val[in_common], n
-        )
-        self.e_len = np.diff(self.e_indptr)
+        dtype = np.uint8 if not len(tf) or tf.max() <= 255 else np.uint16
+        self.common_tf = np.zeros((n, len(common_rows)), dtype=dtype)
+        self.common_tf[col[in_common], self.common_id[row[in_common]]] = tf[in_common]
         self.channel_weight = np.array([CHANNEL_WEIGHTS[c] for c in CHANNELS], dtype=np.float64)
         self.units: dict[str, np.ndarray] = {}
         for i, doc in enumerate(docs):
@@ -226,12 +232,23 @@ class Compiled:
             self._factors[key] = found
         return found
 
-    def rows(self, query: QueryTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows of the query's known terms, the channel of each, and per channel how many were unknown."""
-        word_rows = np.fromiter(
-            (r for r in map(self.words.get, query.word_terms) if r is not None), dtype=np.int64
-        )
-        keys = query.keys
+    def _rows(self, batch: QueryBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of the known terms of all queries (grouped by query), their query and channel, and
+        per query and channel how many terms were unknown.
+
+        Inside a query, rows follow its word order in the word channel and ascend (as keys do) in
+        the others, whether it is searched alone or in a batch: the sums come out identical.
+        """
+        size = len(batch.queries)
+        word_rows: list[int] = []
+        word_owner: list[int] = []
+        missing = np.zeros((size, len(CHANNELS)), dtype=np.int64)
+        for i, query in enumerate(batch.queries):
+            found = [r for r in map(self.words.get, query.word_terms) if r is not None]
+            word_rows += found
+            word_owner += [i] * len(found)
+            missing[i, WORD] = len(query.word_terms) - len(found)
+        keys, owner = batch.keys, batch.owner
         vocab = self.keys
         if len(vocab):
             at = np.searchsorted(vocab, keys)
@@ -240,13 +257,16 @@ class Compiled:
         else:
             at = np.zeros(len(keys), dtype=np.int64)
             hit = np.zeros(len(keys), dtype=bool)
-        # Tagged keys lie within 2**58 of channel * TAG.
-        key_chan = (keys + TAG // 2) >> 60
-        missing = np.bincount(key_chan[~hit], minlength=len(CHANNELS))
-        missing[WORD] = len(query.word_terms) - len(word_rows)
-        rows = np.concatenate([word_rows, at[hit] + self.n_words])
-        chan = np.concatenate([np.zeros(len(word_rows), dtype=np.int64), key_chan[hit]])
-        return rows, chan, missing
+        # A tagged key lies within 2**58 of channel * TAG.
+        chan = (keys + TAG // 2) >> 60
+        lost = ~hit
+        np.add.at(missing, (owner[lost], chan[lost]), 1)
+        rows = np.concatenate([np.array(word_rows, dtype=np.int64), at[hit] + self.n_words])
+        owners = np.concatenate([np.array(word_owner, dtype=np.int64), owner[hit]])
+        chans = np.concatenate([np.zeros(len(word_rows), dtype=np.int64), chan[hit]])
+        # Stable: a query's word rows stay before its key rows, each in their order.
+        order = np.argsort(owners, kind="stable")
+        return rows[order], owners[order], chans[order], missing
 
     def _walk(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Weighted sum of the postings of `rows` for every entry."""
@@ -255,11 +275,22 @@ class Compiled:
         contrib = self.t_vals[pos] * np.repeat(weights, lens)
         return np.bincount(self.t_cols[pos], weights=contrib, minlength=self.n)
 
+    def _walk_many(self, rows: np.ndarray, weights: np.ndarray, owner: np.ndarray, size: int) -> np.ndarray:
+        """`_walk` of the rows of `size` queries (`owner`: 0..size-1) at once: a size x entries array.
+
+        Each entry's terms are added in the same order as by `_walk`, so each row is identical.
+        """
+        lens = self.df[rows]
+        pos = _gather(self.t_indptr, rows, lens)
+        contrib = self.t_vals[pos] * np.repeat(weights, lens)
+        bins = np.repeat(owner * self.n, lens) + self.t_cols[pos]
+        return np.bincount(bins, weights=contrib, minlength=size * self.n).reshape(size, self.n)
+
     def _top(self, score: np.ndarray) -> np.ndarray:
         """Positions of the CANDIDATES best scores (entries scoring nothing fill up in id order)."""
         if self.n <= CANDIDATES:
             return np.arange(self.n)
-        hit = np.flatnonzero(score)
+        hit = np.flatnonzero(score > 0)  # (a boolean mask is several times faster than a float array)
         if len(hit) <= CANDIDATES:
             need = CANDIDATES - len(hit)
             pool = np.arange(len(hit) + need)
@@ -277,55 +308,75 @@ class Compiled:
         return hit[np.argpartition(-value, CANDIDATES - 1)[:CANDIDATES]]
 
     def _common(self, cand: np.ndarray, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Weighted sum of the common terms `rows` for the entries `cand`.
+        """Weighted sum of the common terms `rows` for the entries `cand`, terms added in row order."""
+        order = np.argsort(rows)
+        ids = self.common_id[rows[order]]
+        tf = self.common_tf[cand][:, ids].T.astype(np.float64)  # terms x candidates
+        norm = self.norm[cand][:, self.common_chan[ids]].T
+        value = _bm25(self.common_idf[ids][:, None], tf, norm)
+        # Summing over the first axis adds the terms one after the other, as the walk does.
+        return np.add.reduce(value * weights[order][:, None], axis=0)
 
-        Either way, each entry's terms are added in ascending row order: the sums are identical.
-        """
-        if len(rows) <= _FEW_COMMON:
-            extra = np.zeros(len(cand))
-            order = np.argsort(rows)
-            for r, w in zip(rows[order].tolist(), weights[order].tolist(), strict=True):
-                start = int(self.t_indptr[r])
-                cols = self.t_cols[start : int(self.t_indptr[r + 1])]
-                at = np.minimum(np.searchsorted(cols, cand), len(cols) - 1)
-                found = cols[at] == cand
-                extra[found] += self.t_vals[start + at[found]] * w
-            return extra
-        qvec = np.zeros(self.n_common)
-        qvec[self.common_id[rows]] = weights
-        lens = self.e_len[cand]
-        pos = _gather(self.e_indptr, cand, lens)
-        contrib = self.e_vals[pos] * qvec[self.e_terms[pos]]
-        owner = np.repeat(np.arange(len(cand)), lens)
-        return np.bincount(owner, weights=contrib, minlength=len(cand))
-
-    def scores(self, query: QueryTerms, factor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(candidate entry positions, their fused scores) for a query, scaled by `factor`."""
-        rows, chan, missing = self.rows(query)
-        if not len(rows):
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        sizes = np.bincount(chan, minlength=len(CHANNELS))
-        present = (sizes + missing) > 0
-        # A channel's ideal: the idf of all its query terms, unknown ones at the highest idf.
-        ideal = np.bincount(chan, weights=self.idf[rows], minlength=len(CHANNELS))
-        ideal = ideal + missing * self.unknown_idf
-        share = self.channel_weight * present
-        share /= share.sum()
-        weights = (share / np.maximum(ideal, 1e-12))[chan]
-        common = self.common[rows]
-        rare_terms = ~common
-        rare = self._walk(rows[rare_terms], weights[rare_terms])
+    def _finish(
+        self,
+        rare: np.ndarray,
+        common_rows: np.ndarray,
+        common_weights: np.ndarray,
+        factor: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates and their fused scores from the rare terms' scores and the common terms."""
         if factor is not None:
             rare = rare * factor
-        if not common.any():
+        if not len(common_rows):
             cand = self._top(rare)
             return cand, rare[cand]
-        if self.n > CANDIDATES and np.count_nonzero(rare) < CANDIDATES:
+        if self.n > CANDIDATES and np.count_nonzero(rare > 0) < CANDIDATES:
             # Hardly any rare term matched (a short, generic query): score common terms everywhere.
-            extra = self._walk(rows[common], weights[common])
+            extra = self._walk(common_rows, common_weights)
             full = rare + (extra if factor is None else extra * factor)
             cand = self._top(full)
             return cand, full[cand]
         cand = self._top(rare)
-        extra = self._common(cand, rows[common], weights[common])
+        extra = self._common(cand, common_rows, common_weights)
         return cand, rare[cand] + (extra if factor is None else extra * factor[cand])
+
+    def scores(
+        self, batch: QueryBatch, factors: Sequence[np.ndarray | None]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(candidate entry positions, their fused scores) of each query, scaled by its factor."""
+        size = len(batch.queries)
+        rows, owner, chan, missing = self._rows(batch)
+        slot = owner * len(CHANNELS) + chan
+        cells = size * len(CHANNELS)
+        sizes = np.bincount(slot, minlength=cells).reshape(size, len(CHANNELS))
+        present = (sizes + missing) > 0
+        # A channel's ideal: the idf of all its query terms, unknown ones at the highest idf.
+        ideal = np.bincount(slot, weights=self.idf[rows], minlength=cells).reshape(size, len(CHANNELS))
+        ideal = ideal + missing * self.unknown_idf
+        share = self.channel_weight * present
+        total = share.sum(axis=1, keepdims=True)
+        share /= np.where(total > 0, total, 1.0)
+        weights = (share / np.maximum(ideal, 1e-12)).ravel()[slot]
+        common = self.common[rows]
+        bounds = np.searchsorted(owner, np.arange(size + 1))
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        for first in range(0, size, CHUNK):
+            last = min(size, first + CHUNK)
+            lo, hi = bounds[first], bounds[last]
+            rare_terms = ~common[lo:hi]
+            dense = self._walk_many(
+                rows[lo:hi][rare_terms], weights[lo:hi][rare_terms], owner[lo:hi][rare_terms] - first, last - first
+            )
+            for i in range(first, last):
+                a, b = bounds[i], bounds[i + 1]
+                if a == b:
+                    out.append((np.zeros(0, dtype=np.int64), np.zeros(0)))
+                    continue
+                mine = common[a:b]
+                out.append(self._finish(dense[i - first], rows[a:b][mine], weights[a:b][mine], factors[i]))
+        return out
+
+
+def _bm25(idf: np.ndarray, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """BM25 value of a term: one expression for the postings and the dense matrix, so they agree."""
+    return idf * tf * (K1 + 1.0) / (tf + norm)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -26,7 +26,9 @@ from app import clock
 from app.db import session_scope
 from app.knowledge import state
 from app.knowledge.models import EntryStatus, KnowledgeEntry
-from kb.index import KBEntry, KBIndex
+
+if TYPE_CHECKING:  # the engine (numpy, pinyin tables) loads with the index, off the start-up path
+    from kb.index import KBEntry, KBIndex
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,8 @@ _CONTENT: tuple[Any, ...] = (
 
 
 def _entry(row: Any) -> tuple[IndexedEntry, KBEntry]:
+    from kb.index import KBEntry
+
     entry_id, version, revision, unit_code, question, answer, alts, channels, valid_from, valid_to = row
     shown = IndexedEntry(
         entry_id=int(entry_id),
@@ -212,20 +216,20 @@ def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
 def _read_plan(session: Session, base: Snapshot | None, key: state.StateKey | None, now: datetime) -> _Plan:
     rows = session.execute(
         select(
-            KnowledgeEntry.id, KnowledgeEntry.version, KnowledgeEntry.valid_from, KnowledgeEntry.valid_to
+            KnowledgeEntry.id, KnowledgeEntry.revision, KnowledgeEntry.valid_from, KnowledgeEntry.valid_to
         ).where(KnowledgeEntry.status == EntryStatus.published)
     ).all()
-    live: dict[int, int] = {}
+    live: dict[int, str] = {}
     next_change: datetime | None = None
-    for entry_id, version, valid_from, valid_to in rows:
+    for entry_id, revision, valid_from, valid_to in rows:
         # valid from `valid_from` on, through `valid_to` inclusive
         for moment in (valid_from, valid_to + timedelta(microseconds=1) if valid_to else None):
             if moment is not None and moment > now and (next_change is None or moment < next_change):
                 next_change = moment
         if (valid_from is None or valid_from <= now) and (valid_to is None or now <= valid_to):
-            live[int(entry_id)] = int(version)
+            live[int(entry_id)] = str(revision)
     old = base.entries if base is not None else {}
-    changed_ids = [i for i, v in live.items() if (o := old.get(i)) is None or o.version != v]
+    changed_ids = [i for i, r in live.items() if (o := old.get(i)) is None or o.revision != r]
     removed = [i for i in old if i not in live]
     changed: list[tuple[IndexedEntry, KBEntry]] = []
     for chunk in _chunks(sorted(changed_ids), _FETCH_CHUNK):
@@ -242,6 +246,8 @@ def _apply(base: Snapshot | None, plan: _Plan) -> Snapshot:
     for shown, _ in plan.changed:
         entries[shown.entry_id] = shown
     if base is None:
+        from kb.index import KBIndex
+
         index = KBIndex()
         index.build(e for _, e in plan.changed)
     elif plan.changed or plan.removed:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from app.knowledge.index import Hit, Snapshot, knowledge_index
 from app.messages.pipeline import PipelineContext
-from kb.index import CONFIDENT_RATIO, CONFIDENT_SCORE, UNIT_BOOST
 
 SUGGESTIONS = 3  # shown with a message
-DEPTH = 8  # searched, so that the routed unit's boost can be applied without searching again
+# Searched and explained once: the shown ones and the runner-up, so that the routed unit's boost can be
+# applied without searching again (explaining a hit costs about as much as a tenth of the search).
+DEPTH = SUGGESTIONS + 1
 _BATCH_KEY = "knowledge.snapshot"
 
 
@@ -24,10 +25,24 @@ def snapshot(ctx: PipelineContext) -> Snapshot:
 
 def match(ctx: PipelineContext) -> None:
     """Searches the KB once: `ctx.scratch["kb_hits"]` (best first) and, for the router,
-    `ctx.scratch["kb_units"]` = [(unit_code, score)] of the confident hits that belong to a unit."""
+    `ctx.scratch["kb_units"]` = [(unit_code, score)] of a confident hit that belongs to a unit."""
     hits = snapshot(ctx).search(ctx.text, channel=ctx.message.platform, limit=DEPTH, now=ctx.now)
     ctx.scratch["kb_hits"] = hits
-    ctx.scratch["kb_units"] = [(h.unit_code, h.score) for h in hits if h.confident and h.unit_code]
+    evidence = [(h.unit_code, h.score) for h in hits if h.confident and h.unit_code]
+    # The router reads only this list once it exists: evidence an earlier step left and that of other
+    # registered sources stay beside ours (ours comes from these hits, not from a second search).
+    ctx.scratch["kb_units"] = [*ctx.scratch.get("kb_units", []), *evidence, *_other_sources(ctx)]
+
+
+def _other_sources(ctx: PipelineContext) -> list[tuple[str, float]]:
+    from app.knowledge.hooks import kb_units
+    from app.routing.service import kb_evidence
+
+    found: list[tuple[str, float]] = []
+    for hook in kb_evidence:
+        if hook is not kb_units:
+            found.extend(hook(ctx.session, ctx.message.content))
+    return found
 
 
 def boosted(hits: list[Hit], unit_code: str | None, *, keep: int = SUGGESTIONS) -> tuple[list[Hit], bool]:
@@ -35,6 +50,7 @@ def boosted(hits: list[Hit], unit_code: str | None, *, keep: int = SUGGESTIONS) 
     the first `keep`. Confidence is judged again on the new scores (only for the engine's own best match)."""
     if unit_code is None or not any(h.unit_code == unit_code for h in hits):
         return hits, False
+    from kb.index import CONFIDENT_RATIO, CONFIDENT_SCORE, UNIT_BOOST
 
     def score(hit: Hit) -> float:
         return round(min(1.0, hit.score * UNIT_BOOST), 4) if hit.unit_code == unit_code else hit.score

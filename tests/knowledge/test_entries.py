@@ -11,7 +11,9 @@ ANSWER = "有效期满前三个月内，本人携带户口簿到户籍地派出�
 def test_an_edit_makes_a_new_version_and_keeps_the_old_one(desk: Desk) -> None:
     entry = desk.create(question=QUESTION, answer=ANSWER, unit_code="gaj")
     assert entry["version"] == 1 and entry["status"] == "published"
-    resp = desk.patch(f"/kb/entries/{entry['id']}", desk.admin, {"answer": ANSWER + "可预约办理。", "note": "补充预约"})
+    resp = desk.patch(
+        f"/kb/entries/{entry['id']}", desk.admin, {"answer": ANSWER + "可预约办理。", "note": "补充预约"}
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["version"] == 2
     versions = desk.get(f"/kb/entries/{entry['id']}/versions", desk.operator_a).json()
@@ -36,7 +38,9 @@ def test_a_status_change_alone_makes_no_version_and_no_change_nothing(desk: Desk
 def test_leader_maintains_only_their_units_entries(desk: Desk) -> None:
     mine = desk.create(desk.leader_a, question=QUESTION, answer=ANSWER)
     assert mine["unit_code"] == "gaj"  # a leader's entry belongs to their unit by default
-    sub = desk.create(desk.leader_a, question="派出所几点上班？", answer="工作日8:30至17:30。", unit_code="gaj1")
+    sub = desk.create(
+        desk.leader_a, question="派出所几点上班？", answer="工作日8:30至17:30。", unit_code="gaj1"
+    )
     assert sub["unit_code"] == "gaj1"
     other = desk.create(question="失业保险金怎么申领？", answer="办理失业登记后申领。", unit_code="rsj")
     # Another unit's entry: 404 for changes, although the published entry can be read.
@@ -52,8 +56,14 @@ def test_leader_maintains_only_their_units_entries(desk: Desk) -> None:
     shared = {"question": "公积金怎么提取？", "answer": "到公积金中心办理。", "unit_code": None}
     shared_resp = desk.post("/kb/entries", desk.admin, shared)
     assert shared_resp.status_code == 201
-    assert desk.patch(f"/kb/entries/{shared_resp.json()['id']}", desk.leader_a, {"answer": "x"}).status_code == 403
-    assert desk.patch(f"/kb/entries/{mine['id']}", desk.leader_a, {"answer": ANSWER + "（更新）"}).status_code == 200
+    assert (
+        desk.patch(f"/kb/entries/{shared_resp.json()['id']}", desk.leader_a, {"answer": "x"}).status_code
+        == 403
+    )
+    assert (
+        desk.patch(f"/kb/entries/{mine['id']}", desk.leader_a, {"answer": ANSWER + "（更新）"}).status_code
+        == 200
+    )
 
 
 def test_operator_reads_published_entries_but_cannot_write(desk: Desk) -> None:
@@ -61,7 +71,9 @@ def test_operator_reads_published_entries_but_cannot_write(desk: Desk) -> None:
     resp = desk.post("/kb/entries", desk.operator_a, body)
     assert resp.status_code == 403
     assert resp.json()["error"]["code"] == "forbidden"
-    draft = desk.create(question="新生儿怎么上户口？", answer="带出生证明到派出所。", unit_code="gaj", status="draft")
+    draft = desk.create(
+        question="新生儿怎么上户口？", answer="带出生证明到派出所。", unit_code="gaj", status="draft"
+    )
     published = desk.create(question=QUESTION, answer=ANSWER, unit_code="gaj")
     assert desk.get(f"/kb/entries/{draft['id']}", desk.operator_a).status_code == 404
     assert desk.get(f"/kb/entries/{draft['id']}", desk.leader_a).status_code == 200
@@ -107,8 +119,12 @@ def test_bad_input_is_422_never_500(desk: Desk) -> None:
 
 def test_list_filters_and_pages(desk: Desk) -> None:
     desk.create(question=QUESTION, answer=ANSWER, unit_code="gaj", tags=["证件"])
-    desk.create(question="新生儿怎么上户口？", answer="带出生医学证明到派出所。", unit_code="gaj", tags=["户籍"])
-    desk.create(question="失业保险金怎么申领？", answer="办理失业登记后申领。", unit_code="rsj", status="draft")
+    desk.create(
+        question="新生儿怎么上户口？", answer="带出生医学证明到派出所。", unit_code="gaj", tags=["户籍"]
+    )
+    desk.create(
+        question="失业保险金怎么申领？", answer="办理失业登记后申领。", unit_code="rsj", status="draft"
+    )
     desk.create(question="住房公积金怎么提取？", answer="到公积金中心办理。")
 
     def questions(**params: object) -> list[str]:

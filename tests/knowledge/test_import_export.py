@@ -25,7 +25,16 @@ ROWS = [
         "2026-12-31",
     ],
     ["新生儿怎么上户口？", "出生一个月内到派出所申报出生登记。", "", "县公安局", "户籍", "", "", ""],
-    ["住房公积金怎么提取？", "到公积金中心窗口或在线办理，3个工作日到账。", "公积金的钱怎么取出来", "", "", "", "", ""],
+    [
+        "住房公积金怎么提取？",
+        "到公积金中心窗口或在线办理，3个工作日到账。",
+        "公积金的钱怎么取出来",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
 ]
 
 
@@ -123,7 +132,11 @@ def test_reimport_is_idempotent_and_changes_make_versions(desk: Desk) -> None:
     changed[2][1] = "出生一个月内到户籍派出所申报出生登记，当场办结。"
     report = upload(desk, csv_bytes(changed), "kb.csv").json()
     assert (report["created"], report["updated"], report["unchanged"]) == (0, 1, 2)
-    entry = next(e for e in desk.get("/kb/entries", desk.admin).json()["items"] if e["question"] == "新生儿怎么上户口？")
+    entry = next(
+        e
+        for e in desk.get("/kb/entries", desk.admin).json()["items"]
+        if e["question"] == "新生儿怎么上户口？"
+    )
     assert entry["version"] == 2
     versions = desk.get(f"/kb/entries/{entry['id']}/versions", desk.admin).json()
     assert [v["answer"] for v in versions][1] == "出生一个月内到派出所申报出生登记。"
@@ -132,7 +145,9 @@ def test_reimport_is_idempotent_and_changes_make_versions(desk: Desk) -> None:
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_imports_back_unchanged(desk: Desk, fmt: str) -> None:
     upload(desk, csv_bytes(ROWS), "kb.csv")
-    desk.create(question="=1+1 是什么？", answer="-2 不是答案", unit_code="rsj", status="draft", tags=["测试"])
+    desk.create(
+        question="=1+1 是什么？", answer="-2 不是答案", unit_code="rsj", status="draft", tags=["测试"]
+    )
     resp = desk.client.get("/api/v1/kb/export", params={"format": fmt}, headers=desk.admin)
     assert resp.status_code == 200
     assert "attachment" in resp.headers["content-disposition"]
@@ -158,7 +173,13 @@ def test_export_shows_only_what_the_caller_may_read(desk: Desk) -> None:
     desk.create(question="内部草稿？", answer="草稿", unit_code="gaj", status="draft")
     rows = list(csv.reader(io.StringIO(desk.client.get("/api/v1/kb/export", headers=desk.operator_a).text)))
     assert "内部草稿？" not in {r[2] for r in rows}
-    rows = list(csv.reader(io.StringIO(desk.client.get("/api/v1/kb/export", params={"unit_code": "gaj"}, headers=desk.leader_a).text)))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                desk.client.get("/api/v1/kb/export", params={"unit_code": "gaj"}, headers=desk.leader_a).text
+            )
+        )
+    )
     assert {r[2] for r in rows[1:]} == {"居民身份证到期了怎么换领？", "新生儿怎么上户口？", "内部草稿？"}
 
 
@@ -168,6 +189,10 @@ def test_leader_imports_only_their_units_rows(desk: Desk) -> None:
     assert len(report["rejected"]) == 3
     assert upload(desk, csv_bytes(ROWS), "kb.csv", headers=desk.operator_a).status_code == 403
     mine = [["问题", "答案"], ["失业保险金怎么申领？", "办理失业登记后申领。"]]
-    assert upload(desk, csv_bytes(mine), "kb.csv", headers=desk.leader_b).json()["rejected"][0]["reason"].startswith("无权")
+    assert (
+        upload(desk, csv_bytes(mine), "kb.csv", headers=desk.leader_b)
+        .json()["rejected"][0]["reason"]
+        .startswith("无权")
+    )
     own = [["问题", "答案", "单位"], ["失业保险金怎么申领？", "办理失业登记后申领。", "rsj"]]
     assert upload(desk, csv_bytes(own), "kb.csv", headers=desk.leader_b).json()["created"] == 1

@@ -17,11 +17,13 @@ def _write_as_another_process(entry_id: int, *, bump: bool) -> None:
     KB version row in the same transaction (unless `bump` is off)."""
     with session_scope() as session:
         session.execute(
-            text("UPDATE kb_entries SET answer = :a, version = version + 1 WHERE id = :i"),
+            text("UPDATE kb_entries SET answer = :a, version = version + 1, revision = 'r2' WHERE id = :i"),
             {"a": NEW_ANSWER, "i": entry_id},
         )
         if bump:
-            session.execute(text("UPDATE kb_state SET version = version + 1, stamp = 'other-process' WHERE id = 1"))
+            session.execute(
+                text("UPDATE kb_state SET version = version + 1, stamp = 'other-process' WHERE id = 1")
+            )
 
 
 def test_changes_of_another_process_arrive_with_the_version_row(stocked: Desk) -> None:
@@ -34,7 +36,9 @@ def test_changes_of_another_process_arrive_with_the_version_row(stocked: Desk) -
     assert same is before  # the version row did not move: nothing is read again
 
     with session_scope() as session:
-        session.execute(text("UPDATE kb_state SET version = version + 1, stamp = 'other-process' WHERE id = 1"))
+        session.execute(
+            text("UPDATE kb_state SET version = version + 1, stamp = 'other-process' WHERE id = 1")
+        )
     after = knowledge_index.refresh()
     assert after is not before
     assert after.entries[entry_id].version == 2
@@ -49,7 +53,9 @@ def test_entries_removed_by_another_process_disappear(stocked: Desk) -> None:
     entry_id = stocked.ids["住房公积金怎么提取？"]
     knowledge_index.refresh()
     with session_scope() as session:
-        session.execute(text("UPDATE kb_entries SET status = 'archived' WHERE id = :i"), {"i": entry_id})
+        session.execute(
+            text("UPDATE kb_entries SET status = 'archived', revision = 'r3' WHERE id = :i"), {"i": entry_id}
+        )
         session.execute(text("UPDATE kb_state SET version = version + 1, stamp = 'archived' WHERE id = 1"))
     snapshot = knowledge_index.refresh()
     assert entry_id not in snapshot.entries
@@ -69,7 +75,9 @@ def test_a_fresh_process_builds_the_same_index(stocked: Desk) -> None:
 
 def test_local_changes_are_visible_at_once(desk: Desk) -> None:
     knowledge_index.refresh()
-    entry = desk.create(question="低保怎么申请？", answer="向户籍所在地乡镇（街道）提出书面申请。", unit_code="rsj")
+    entry = desk.create(
+        question="低保怎么申请？", answer="向户籍所在地乡镇（街道）提出书面申请。", unit_code="rsj"
+    )
     assert desk.top("低保如何申请")["entry_id"] == entry["id"]
     desk.patch(f"/kb/entries/{entry['id']}", desk.admin, {"answer": "可在网上提交低保申请。"})
     top = desk.top("低保如何申请")

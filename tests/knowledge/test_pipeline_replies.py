@@ -22,7 +22,9 @@ ID_CARD = "居民身份证到期了怎么换领？"
 
 
 @pytest.fixture
-def flow(stocked: Desk, make_account: Callable[..., dict[str, Any]], make_user: Callable[..., dict[str, str]]) -> Any:
+def flow(
+    stocked: Desk, make_account: Callable[..., dict[str, Any]], make_user: Callable[..., dict[str, str]]
+) -> Any:
     account = make_account("gaj", platform="generic", external_id="board-gaj", secrets=BOARD)
     reviewer = make_user("reviewer", "gaj", name="公安审核人")
 
@@ -86,11 +88,15 @@ def test_reply_keeps_the_version_it_used(flow: Any) -> None:
     assert (reply["kb_entry_id"], reply["kb_entry_version"]) == (entry_id, 1)
     assert reply["text"].startswith("有效期满前三个月内")
     assert reply["warnings"] == []
-    changed = flow.desk.patch(f"/kb/entries/{entry_id}", flow.desk.admin, {"answer": "可网上预约换领，现场拍照。"})
+    changed = flow.desk.patch(
+        f"/kb/entries/{entry_id}", flow.desk.admin, {"answer": "可网上预约换领，现场拍照。"}
+    )
     assert changed.json()["version"] == 2
     kept = flow.desk.get(f"/replies/{reply['id']}", flow.desk.operator_a).json()
     assert kept["kb_entry_version"] == 1
-    used = flow.desk.get(f"/kb/entries/{entry_id}/versions/{kept['kb_entry_version']}", flow.desk.operator_a).json()
+    used = flow.desk.get(
+        f"/kb/entries/{entry_id}/versions/{kept['kb_entry_version']}", flow.desk.operator_a
+    ).json()
     assert used["answer"] == reply["text"]
 
 
@@ -99,7 +105,9 @@ def test_draft_departing_from_the_kb_answer_warns_the_reviewer(flow: Any) -> Non
     reply = flow.draft(message_id, text="您好，您反映的问题已转相关部门处理，请耐心等待。")
     assert any(w.startswith("与问答库口径不一致：") for w in reply["warnings"]), reply["warnings"]
     answer = flow.get_message(message_id)["suggestions"][0]["answer"]
-    edited = flow.desk.patch(f"/replies/{reply['id']}", flow.desk.operator_a, {"text": f"您好！{answer}感谢您的留言。"})
+    edited = flow.desk.patch(
+        f"/replies/{reply['id']}", flow.desk.operator_a, {"text": f"您好！{answer}感谢您的留言。"}
+    )
     assert edited.json()["warnings"] == []
     figures = flow.desk.patch(
         f"/replies/{reply['id']}", flow.desk.operator_a, {"text": answer.replace("20元", "50元")}
@@ -131,5 +139,12 @@ def test_published_reply_is_proposed_as_a_draft_entry(flow: Any, frozen_clock: A
     assert "13812345678" not in entry["question"]  # personal data stays out of the KB
     assert flow.desk.post(f"/replies/{reply['id']}/propose-kb", flow.desk.operator_a).status_code == 409
     # The leader sees the draft and publishes it; then it is suggested.
-    assert flow.desk.patch(f"/kb/entries/{entry['id']}", flow.desk.leader_a, {"question": "办理无犯罪记录证明要带什么？", "status": "published"}).status_code == 200
+    assert (
+        flow.desk.patch(
+            f"/kb/entries/{entry['id']}",
+            flow.desk.leader_a,
+            {"question": "办理无犯罪记录证明要带什么？", "status": "published"},
+        ).status_code
+        == 200
+    )
     assert flow.desk.top("开无犯罪记录证明要带啥")["entry_id"] == entry["id"]

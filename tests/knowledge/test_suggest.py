@@ -72,7 +72,10 @@ def test_only_published_entries_are_suggested(desk: Desk) -> None:
 def test_validity_window(desk: Desk, frozen_clock) -> None:  # type: ignore[no-untyped-def]
     now = frozen_clock.at
     old = desk.create(
-        question="2025年医保缴费截止时间？", answer="2025年度缴费已结束。", unit_code="rsj", valid_to=(now - timedelta(days=1)).isoformat()
+        question="2025年医保缴费截止时间？",
+        answer="2025年度缴费已结束。",
+        unit_code="rsj",
+        valid_to=(now - timedelta(days=1)).isoformat(),
     )
     soon = desk.create(
         question="2026年医保缴费什么时候开始？",
@@ -89,7 +92,9 @@ def test_validity_window(desk: Desk, frozen_clock) -> None:  # type: ignore[no-u
 
 
 def test_channel_limited_entry(desk: Desk) -> None:
-    entry = desk.create(question="微博私信多久回复？", answer="工作日24小时内回复。", unit_code="gaj", channels=["weibo"])
+    entry = desk.create(
+        question="微博私信多久回复？", answer="工作日24小时内回复。", unit_code="gaj", channels=["weibo"]
+    )
     assert desk.top("私信多久回复", channel="weibo")["entry_id"] == entry["id"]
     assert desk.suggest("私信多久回复", channel="wechat") == []
     assert desk.top("私信多久回复")["entry_id"] == entry["id"]  # no channel given: every entry
