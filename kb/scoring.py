@@ -107,14 +107,6 @@ def _key_postings(
     return vocab, postings
 
 
-def _csr(major: np.ndarray, minor: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
-    """(indptr, minor, values) grouped by `major`; a stable sort keeps the given order inside groups."""
-    order = np.argsort(major, kind="stable")
-    indptr = np.zeros(size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(major, minlength=size), out=indptr[1:])
-    return indptr, minor[order], values[order]
-
-
 def _gather(indptr: np.ndarray, groups: np.ndarray, lens: np.ndarray) -> np.ndarray:
     """Positions of all members of `groups` (of sizes `lens`) in a CSR layout."""
     ends = np.cumsum(lens)
@@ -365,7 +357,10 @@ class Compiled:
             lo, hi = bounds[first], bounds[last]
             rare_terms = ~common[lo:hi]
             dense = self._walk_many(
-                rows[lo:hi][rare_terms], weights[lo:hi][rare_terms], owner[lo:hi][rare_terms] - first, last - first
+                rows[lo:hi][rare_terms],
+                weights[lo:hi][rare_terms],
+                owner[lo:hi][rare_terms] - first,
+                last - first,
             )
             for i in range(first, last):
                 a, b = bounds[i], bounds[i + 1]

@@ -3,7 +3,8 @@
 Entries are random recombinations of the development KB and real message-board subjects, contents
 and replies (../shared/data), so that term statistics look like real Chinese government text.
 Wall-clock figures include time the process waited for a CPU; "cpu" is the thread's own CPU time.
-Usage: python scripts/bench_kb_engine.py [--entries 10000] [--queries 2000] [--seed 7]
+`search_many` is measured per message over batches of `--batch` messages (the pipeline's batch).
+Usage: python scripts/bench_kb_engine.py [--entries 10000] [--queries 2000] [--batch 200] [--seed 7]
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=2_000)
+    parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -121,16 +123,31 @@ def main() -> None:
         for q in synthetic_queries(50, rng, length):
             index.search(q)  # warm caches with other texts than the measured ones
         qs = synthetic_queries(args.queries, rng, length)
-        times, cpu_times = [], []
-        for q in qs:
-            t0, c0 = time.perf_counter(), time.thread_time()
-            index.search(q, limit=5)
-            cpu_times.append((time.thread_time() - c0) * 1000)
-            times.append((time.perf_counter() - t0) * 1000)
+        for explain in (True, False):
+            times, cpu_times = [], []
+            for q in qs:
+                t0, c0 = time.perf_counter(), time.thread_time()
+                index.search(q, limit=5, explain=explain)
+                cpu_times.append((time.thread_time() - c0) * 1000)
+                times.append((time.perf_counter() - t0) * 1000)
+            print(
+                f"search {length:>3}-char{'' if explain else ' unexplained':<12}"
+                f" p50 {statistics.median(times):.3f} ms  p99 {_pct(times, 0.99):.3f} ms"
+                f"  (cpu p50 {statistics.median(cpu_times):.3f} p99 {_pct(cpu_times, 0.99):.3f} ms;"
+                f" {len(qs)} queries)"
+            )
+
+    qs = synthetic_queries(max(args.queries, args.batch), rng, 100)
+    batches = [qs[i : i + args.batch] for i in range(0, len(qs) - args.batch + 1, args.batch)]
+    for explain in (True, 3, False):
+        per_message = []
+        for texts in batches:
+            c0 = time.thread_time()
+            index.search_many(texts, limit=5, explain=explain)
+            per_message.append((time.thread_time() - c0) * 1000 / len(texts))
         print(
-            f"search {length:>3}-char query   p50 {statistics.median(times):.3f} ms"
-            f"  p99 {_pct(times, 0.99):.3f} ms  max {max(times):.3f} ms"
-            f"  (cpu p50 {statistics.median(cpu_times):.3f} p99 {_pct(cpu_times, 0.99):.3f} ms; {len(qs)} queries)"
+            f"search_many 100-char, explain={explain!s:<5}  cpu per message: median {statistics.median(per_message):.3f} ms"
+            f" over {len(batches)} batches of {args.batch}"
         )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -15,6 +15,8 @@ from app.audit.service import record
 from app.channels.models import ChannelEcho
 from app.channels.store import ChannelAccount, platform_actor
 from app.messages.models import Message
+from app.replies.models import Reply
+from app.replies.service import confirm_by_echo
 from connectors.base import InboundItem
 
 # Replies whose text may be on the platform (the rest were never sent).
@@ -44,6 +46,9 @@ def record_echo(*, session: Session, account: ChannelAccount, item: InboundItem,
     ).first()
     if inserted is None:  # seen before
         return False
+    if reply_id is not None:
+        # A reply held after an unknown outcome is on the platform after all.
+        confirm_by_echo(session=session, reply_id=reply_id, platform_reply_id=item.external_id, at=now)
     record(
         session=session,
         actor=platform_actor(account.platform),
@@ -68,10 +73,6 @@ def _match(
     session: Session, account: ChannelAccount, item: InboundItem
 ) -> tuple[int | None, int | None, str | None]:
     """(reply id, message id, how) of the reply this echo is, or Nones."""
-    if not inspect(session.connection()).has_table("replies"):
-        return None, None, None
-    from app.replies.models import Reply  # another domain's table, read only
-
     joined = col(Message.id) == col(Reply.message_id)
     by_id = session.execute(
         select(col(Reply.id), col(Reply.message_id))

@@ -476,6 +476,43 @@ def test_an_echo_from_the_platform_settles_a_held_reply(
         )
 
 
+def test_an_echo_coming_in_through_the_channel_settles_the_held_reply(
+    desk: Desk, platform, run_outbox, frozen_clock
+) -> None:  # type: ignore[no-untyped-def]
+    """The channels domain recognises the echo and the held reply becomes published (verified)."""
+    from sqlmodel import select
+
+    from app.channels.echoes import record_echo
+    from app.channels.store import load_account
+    from app.db import session_scope
+    from app.messages.models import Message
+    from connectors.base import InboundItem
+
+    platform.post(f"{DOUYIN}/im/send/msg/").mock(side_effect=httpx.RemoteProtocolError("connection reset"))
+    ref = {"conversation_id": "7193512345678901235", "msg_id": "@im-msg-2", "to_user_id": "ou_citizen2"}
+    message_id = desk.message("douyin", kind="private", thread_ref=ref)
+    text = "您好，已收到您的反映，我们将在5个工作日内答复。"
+    reply_id = desk.approved(message_id, text)
+    assert run_outbox(frozen_clock.at).held == 1
+    with session_scope() as session:
+        message = session.exec(select(Message).where(Message.id == message_id)).one()
+        account = load_account(session=session, account_id=message.account_id, platform="douyin")
+        echo = InboundItem(
+            external_id="@echo-2",
+            kind="private",
+            author_id=account.external_id,
+            author_name="",
+            content=text,
+            received_at=frozen_clock.at,
+            thread_ref={"conversation_id": ref["conversation_id"], "to_user_id": ref["to_user_id"]},
+            is_echo=True,
+            raw={},
+        )
+        assert record_echo(session=session, account=account, item=echo, now=frozen_clock.at)
+    reply = assert_published(desk, message_id, reply_id)
+    assert (reply["delivery"], reply["platform_reply_id"]) == ("verified", "@echo-2")
+
+
 def test_a_claimed_reply_is_skipped_by_another_worker_on_postgresql(desk: Desk, frozen_clock) -> None:  # type: ignore[no-untyped-def]
     from sqlmodel import Session, select
 
