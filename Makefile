@@ -51,8 +51,13 @@ pytest: install chromium
 pytest-pg: install chromium
 	HUIYING_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest
 
-test: lint pytest
-	@if [ "$$HUIYING_TEST_PG" = "1" ]; then $(MAKE) pytest-pg; else echo "PostgreSQL leg skipped (set HUIYING_TEST_PG=1)"; fi
+# With HUIYING_TEST_PG=1 the SQLite and PostgreSQL legs run side by side (each with its own database).
+test: lint
+	@if [ "$$HUIYING_TEST_PG" = "1" ]; then \
+	  $(MAKE) --no-print-directory -j2 --output-sync=target pytest pytest-pg; \
+	else \
+	  $(MAKE) --no-print-directory pytest && echo "PostgreSQL leg skipped (set HUIYING_TEST_PG=1)"; \
+	fi
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

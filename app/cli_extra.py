@@ -21,3 +21,6 @@ def register(sub: Any) -> None:
     from app.routing.cli import register as routing
 
     routing(sub)
+    from app.knowledge.cli import register as knowledge
+
+    knowledge(sub)

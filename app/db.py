@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -145,10 +146,12 @@ def alembic_config(url: str | None = None) -> Any:
     return cfg
 
 
-def migration_heads() -> set[str]:
+@lru_cache(maxsize=1)
+def migration_heads() -> frozenset[str]:
+    """The newest revisions the code knows (read once: the migration files do not change at run time)."""
     from alembic.script import ScriptDirectory
 
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def current_revisions(engine: Engine) -> set[str]:

@@ -29,13 +29,12 @@ _TOPIC = re.compile(r"#([^#\n]{1,40})#")
 _SPACE = re.compile(r"\s+")
 
 
-def _symbol_class() -> re.Pattern[str]:
-    """Character class of emoji, pictographs, dingbats and other decorative symbols."""
-    ranges: list[tuple[int, int]] = []
+def _symbol_table() -> dict[int, str]:
+    """str.translate table turning emoji, pictographs, dingbats and other decorative symbols into spaces."""
+    table: dict[int, str] = {}
     # Symbols outside these planes (e.g. Tangut, musical notation) do not occur in citizen posts.
     for cp in itertools.chain(range(0x80, 0x10000), range(0x1F000, 0x1FC00), range(0xE0000, 0xE0080)):
-        ch = chr(cp)
-        cat = unicodedata.category(ch)
+        cat = unicodedata.category(chr(cp))
         # So = other symbols (emoji, ★, ※, box drawing); Co/Cs = private use and stray surrogates;
         # variation selectors, zero-width joiners and tag characters glue emoji sequences.
         drop = (
@@ -48,17 +47,16 @@ def _symbol_class() -> re.Pattern[str]:
             or 0xE0000 <= cp <= 0xE007F
             or 0x1F3FB <= cp <= 0x1F3FF
         )
-        if not drop:
-            continue
-        if ranges and ranges[-1][1] == cp - 1:
-            ranges[-1] = (ranges[-1][0], cp)
-        else:
-            ranges.append((cp, cp))
-    parts = [re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges]
-    return re.compile("[" + "".join(parts) + "]+")
+        if drop:
+            table[cp] = " "
+    return table
 
 
-_SYMBOLS = _symbol_class()
+# One pass of str.translate is several times faster than a regular expression of ~400 ranges.
+_SYMBOLS = _symbol_table()
+# Full-width ASCII and the ideographic space, as NFKC maps them: Chinese punctuation (，？！) would
+# otherwise send nearly every message down unicodedata's slow path.
+_FULL_WIDTH = {**{cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}, 0x3000: " "}
 
 
 @lru_cache(maxsize=1)
@@ -75,13 +73,27 @@ def _mention(match: re.Match[str]) -> str:
 
 def normalise(text: str) -> str:
     """Return the canonical Simplified, half-width, lower-case form of `text` without noise."""
+    if len(text) > _CACHED_LENGTH:
+        return _normalise(text)
+    return _cached(text)
+
+
+def _normalise(text: str) -> str:
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", text.translate(_FULL_WIDTH))
     text = _converter().convert(text).lower()
-    text = _URL.sub(" ", text)
-    text = _MENTION.sub(_mention, text)
-    text = _TOPIC.sub(r" \1 ", text)
-    text = text.replace("#", " ")
-    text = _SYMBOLS.sub(" ", text)
-    return _SPACE.sub(" ", text).strip()
+    # Each pattern needs its marker character: most messages skip most of the substitutions.
+    if "." in text or "://" in text:
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub(_mention, text)
+    if "#" in text:
+        text = _TOPIC.sub(r" \1 ", text)
+        text = text.replace("#", " ")
+    return _SPACE.sub(" ", text.translate(_SYMBOLS)).strip()
+
+
+# The pipeline's steps and the KB search each normalise the same message: the second time is free.
+_CACHED_LENGTH = 2000
+_cached = lru_cache(maxsize=1024)(_normalise)

@@ -32,7 +32,7 @@ UNIT_BOOST = 1.1
 DENSE_SHARE = 32
 CANDIDATES = 64
 # Queries scored together: their per-entry score rows (CHUNK x entries) stay in the cache.
-CHUNK = 32
+CHUNK = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +306,7 @@ class Compiled:
         tf = self.common_tf[cand][:, ids].T.astype(np.float64)  # terms x candidates
         norm = self.norm[cand][:, self.common_chan[ids]].T
         value = _bm25(self.common_idf[ids][:, None], tf, norm)
-        # Summing over the first axis adds the terms one after the other, as the walk does.
+        # Reducing the first axis adds the terms one after the other, as the walk over postings does.
         return np.add.reduce(value * weights[order][:, None], axis=0)
 
     def _finish(

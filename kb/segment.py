@@ -82,7 +82,7 @@ def tokens(text: str) -> list[str]:
     if not text:
         return []
     stop = stopwords()
-    return [w for w in _cut(text) if w not in stop and _CONTENT.search(w)]
+    return [w for w in _cut(text) if w not in stop and _is_content(w)]
 
 
 def content(text: str) -> tuple[list[str], str]:
@@ -99,13 +99,18 @@ def content(text: str) -> tuple[list[str], str]:
     words: list[str] = []
     parts: list[str] = []
     for w in _cut(text):
-        if w in stop or not _CONTENT.search(w):
+        if w in stop or not _is_content(w):
             if parts and parts[-1] != " ":
                 parts.append(" ")
             continue
         words.append(w)
         parts.append(table.get(w, w))
     return words, "".join(parts).strip()
+
+
+def _is_content(word: str) -> bool:
+    # Most words start with a Chinese character: no regular expression needed for them.
+    return "\u4e00" <= word[0] <= "\u9fff" or _CONTENT.search(word) is not None
 
 
 def canonical(word: str) -> str:

@@ -213,7 +213,13 @@ def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
         yield ids[start : start + size]
 
 
-def _read_plan(session: Session, base: Snapshot | None, key: state.StateKey | None, now: datetime) -> _Plan:
+def _read_plan(
+    session: Session, base: Snapshot | None, key: state.StateKey | None, now: datetime, release: bool
+) -> _Plan:
+    """Reads which entries are live and the content of those that changed since `base`. With `release`,
+    contents are read in short transactions of their own, so that a first load of thousands of entries
+    never keeps the SQLite write gate (and with it /readyz and ingest) waiting; a row changed meanwhile
+    is newer than `key` says, and the next sync settles it."""
     rows = session.execute(
         select(
             KnowledgeEntry.id, KnowledgeEntry.revision, KnowledgeEntry.valid_from, KnowledgeEntry.valid_to
@@ -233,8 +239,12 @@ def _read_plan(session: Session, base: Snapshot | None, key: state.StateKey | No
     removed = [i for i in old if i not in live]
     changed: list[tuple[IndexedEntry, KBEntry]] = []
     for chunk in _chunks(sorted(changed_ids), _FETCH_CHUNK):
+        if release:
+            session.rollback()
         found = session.execute(sa_select(*_CONTENT).where(col(KnowledgeEntry.id).in_(chunk)))
         changed.extend(_entry(row) for row in found)
+    if release:
+        session.rollback()
     return _Plan(key=key, now=now, next_change=next_change, live=live, changed=changed, removed=removed)
 
 
@@ -311,9 +321,7 @@ class KnowledgeIndex:
                 if release:
                     session.rollback()
                 return base
-            plan = _read_plan(session, base, key, now)
-            if release:
-                session.rollback()
+            plan = _read_plan(session, base, key, now, release)
             with self._build_lock:
                 if self._snapshot is not base:
                     continue  # another thread caught up meanwhile: look again

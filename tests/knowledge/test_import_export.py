@@ -196,3 +196,16 @@ def test_leader_imports_only_their_units_rows(desk: Desk) -> None:
     )
     own = [["问题", "答案", "单位"], ["失业保险金怎么申领？", "办理失业登记后申领。", "rsj"]]
     assert upload(desk, csv_bytes(own), "kb.csv", headers=desk.leader_b).json()["created"] == 1
+
+
+def test_cli_import_and_export(desk: Desk, tmp_path: Any, capsys: Any) -> None:
+    from app.cli import main
+
+    source = tmp_path / "kb.csv"
+    source.write_bytes(csv_bytes(ROWS))
+    assert main(["kb", "import", str(source)]) == 0
+    assert "created: 3" in capsys.readouterr().out
+    exported = tmp_path / "out.xlsx"
+    assert main(["kb", "export", str(exported)]) == 0
+    assert main(["kb", "import", str(exported)]) == 0
+    assert "unchanged: 3" in capsys.readouterr().out
