@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
+import orjson
 
 Kind = Literal["comment", "private", "mention"]
 Outcome = Literal["sent", "refused", "retry", "unknown"]
@@ -225,6 +226,17 @@ def header(headers: Mapping[str, str], name: str) -> str:
 def as_dict(value: Any) -> dict[str, Any]:
     """`value` if it is a JSON object, else an empty one (platforms omit or null out sub-objects)."""
     return value if isinstance(value, dict) else {}
+
+
+def json_object(body: bytes, *, name: str = "推送") -> dict[str, Any]:
+    """The JSON object in a received body; PayloadError naming the body (`name`) when it is none."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"{name}不是合法的 JSON") from exc
+    if not isinstance(value, dict):
+        raise PayloadError(f"{name}应为 JSON 对象")
+    return value
 
 
 def check_size(body: bytes, max_bytes: int) -> None:

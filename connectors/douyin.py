@@ -36,6 +36,7 @@ from connectors.base import (
     check_size,
     from_timestamp,
     header,
+    json_object,
     json_of,
     reply_json,
     same,
@@ -82,7 +83,7 @@ def parse_webhook(
     check_size(body, max_bytes)
     signature = header(headers, SIGNATURE_HEADER)
     expected = hashlib.sha1(client_secret.encode() + body).hexdigest()  # noqa: S324 - the platform's scheme
-    event = _json_object(body)
+    event = json_object(body)
     name = str(event.get("event", ""))
     if name == "verify_webhook" and not signature:
         # The URL check may arrive unsigned; echoing its challenge reveals nothing and stores nothing.
@@ -486,16 +487,6 @@ def _content_object(value: Any) -> dict[str, Any]:
     if value in (None, ""):
         return {}
     raise PayloadError("推送的 content 格式错误")
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise PayloadError("推送不是合法的 JSON") from exc
-    if not isinstance(value, dict):
-        raise PayloadError("推送应为 JSON 对象")
-    return value
 
 
 def _handshake(event: Mapping[str, Any]) -> Handshake:

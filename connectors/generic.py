@@ -30,6 +30,7 @@ from connectors.base import (
     check_size,
     check_window,
     header,
+    json_object,
     same,
     transport_outcome,
 )
@@ -75,12 +76,7 @@ def parse(body: bytes, *, now: datetime, max_bytes: int = MAX_BODY_BYTES) -> Inb
     Raises PayloadError with the reason in Chinese.
     """
     check_size(body, max_bytes)
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise PayloadError("请求体不是合法的 JSON") from exc
-    if not isinstance(data, dict):
-        raise PayloadError("请求体应为 JSON 对象")
+    data = json_object(body, name="请求体")
     external_id = data.get("external_id")
     if isinstance(external_id, int) and not isinstance(external_id, bool):
         external_id = str(external_id)

@@ -32,6 +32,7 @@ from connectors.base import (
     as_dict,
     check_size,
     check_window,
+    json_object,
     json_of,
     same,
     seconds_until_next_hour,
@@ -225,12 +226,7 @@ def parse_push(
     if not app_secret or not same(sorted_sha1(app_secret, timestamp, nonce), query.get("signature", "")):
         raise SignatureError("微博推送签名不匹配")
     check_window(timestamp, now=now, window=window)
-    try:
-        event = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise PayloadError("推送不是合法的 JSON") from exc
-    if not isinstance(event, dict):
-        raise PayloadError("推送应为 JSON 对象")
+    event = json_object(body)
     sender, receiver = str(event.get("sender_id", "")), str(event.get("receiver_id", ""))
     if not sender or receiver != str(account_id):
         raise SignatureError("推送不属于本账号")

@@ -33,26 +33,31 @@ class Explainer:
             if w.isascii() and len(pinyin.split_latin(w) or ()) >= 2
         }
         self._codes: str | None = None  # the query pinyin-encoded, character for character
+        self._code_pairs: set[str] = set()  # its adjacent code pairs (Chinese or not)
 
     def _homophones(self, variant: QuestionTerms) -> list[str]:
         """Query character pairs that sound like, but are not written as, a pair of the wording.
 
-        The wording is short: each of its pairs' codes, at its first place, is looked for in the query.
+        Only codes the wording shares with the query are looked at, each at its first place.
         """
         query = self._query.text
         if self._codes is None:
             self._codes = pinyin.encode_chinese(query)
+            self._code_pairs = set(map(str.__add__, self._codes, self._codes[1:]))
         codes = self._codes
         text = variant.text
         encoded = pinyin.encode_chinese(text)
+        pairs = list(map(str.__add__, encoded, encoded[1:]))
+        shared = self._code_pairs.intersection(pairs)
         found: dict[str, tuple[int, int]] = {}  # query pair → (its first place, place in the wording)
-        seen: set[str] = set()
         for run in _CJK_RUN.finditer(text):
+            if not shared:
+                break
             for at in range(run.start(), run.end() - 1):
-                code = encoded[at : at + 2]
-                if code in seen:
+                code = pairs[at]
+                if code not in shared:
                     continue
-                seen.add(code)
+                shared.discard(code)
                 place = codes.find(code)
                 while place >= 0:
                     pair = query[place : place + 2]

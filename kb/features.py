@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -155,28 +156,26 @@ def query_batch(texts: Sequence[str]) -> QueryBatch:
     parts = [_words(t) for t in texts]
     queries = [q for q, _ in parts]
     bodies = [body for _, body in parts]
-    count = np.arange(len(texts) + 1)
-    chars, char_owner = _by_owner(*batch_char_keys(bodies, CHAR_SIZES))
-    char_at = np.searchsorted(char_owner, count)
-    syllables, syllable_owner = _by_owner(*batch_syllable_keys([pinyin.encode(b) for b in bodies]))
-    syllable_at = np.searchsorted(syllable_owner, count)
-    keys: list[np.ndarray] = []
-    # One query at a time from here: sorting a few hundred keys per query is cheaper than one
-    # two-key sort of the whole batch.
-    for i, query in enumerate(queries):
-        mine = grams.distinct(chars[char_at[i] : char_at[i + 1]])
-        sounds = syllables[syllable_at[i] : syllable_at[i + 1]]
-        if query.abbreviations:
-            sounds = np.concatenate([sounds, abbreviation_keys(query.abbreviations)])
-        sounds = grams.distinct(sounds)
-        short = mine[: np.searchsorted(mine, _ANSWER_LIMIT)]
-        keys.append(np.concatenate([mine + CHAR * TAG, sounds + PINYIN * TAG, short + ANSWER * TAG]))
-    owner = np.repeat(np.arange(len(queries)), [len(k) for k in keys])
-    return QueryBatch(queries, np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64), owner)
-
-
-def _by_owner(keys: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keys grouped by owner (the batch functions list them by n-gram size first)."""
-    # A stable sort of a few presorted runs: a merge, nearly linear.
+    chars, char_owner = batch_char_keys(bodies, CHAR_SIZES)
+    syllables, syllable_owner = batch_syllable_keys([pinyin.encode(b) for b in bodies])
+    initials = [(grams.abbreviation(a), i) for i, q in enumerate(queries) for a in q.abbreviations]
+    short = chars < _ANSWER_LIMIT
+    keys = np.concatenate(
+        [
+            chars + CHAR * TAG,
+            syllables + PINYIN * TAG,
+            np.array([k for k, _ in initials], dtype=np.int64) + PINYIN * TAG,
+            chars[short] + ANSWER * TAG,
+        ]
+    )
+    owner = np.concatenate(
+        [char_owner, syllable_owner, np.array([i for _, i in initials], dtype=np.int64), char_owner[short]]
+    )
+    # Group by query (a stable sort of a few presorted runs: a merge), then sort and deduplicate
+    # each query's few hundred keys: cheaper than one two-key sort of the whole batch.
     order = np.argsort(owner, kind="stable")
-    return keys[order], owner[order]
+    keys, owner = keys[order], owner[order]
+    bounds = np.searchsorted(owner, np.arange(len(texts) + 1)).tolist()
+    unique = [grams.distinct(keys[a:b]) for a, b in pairwise(bounds)]
+    owner = np.repeat(np.arange(len(texts)), [len(u) for u in unique])
+    return QueryBatch(queries, np.concatenate(unique) if unique else keys, owner)

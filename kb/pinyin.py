@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from kb.charmap import CharMap
+
 _TONES = str.maketrans(
     {
         **dict.fromkeys("āáǎà", "a"),
@@ -38,7 +40,7 @@ _lock = threading.Lock()
 class _Tables:
     reading: dict[str, str]  # character → toneless syllable
     code: dict[str, str]  # syllable → private-use character
-    encode: dict[int, str]  # str.translate table: Chinese character → code
+    encode: CharMap  # Chinese character → code
     syllables: frozenset[str]
 
 
@@ -80,7 +82,7 @@ def _load() -> _Tables:
                 inventory = sorted(set(reading.values()))
                 code = {s: chr(_CODE_BASE + i) for i, s in enumerate(inventory)}
                 encode = {ord(ch): code[s] for ch, s in reading.items()}
-                _tables = _Tables(reading, code, encode, frozenset(inventory))
+                _tables = _Tables(reading, code, CharMap(encode), frozenset(inventory))
     return _tables
 
 
@@ -106,6 +108,8 @@ def split_latin(word: str) -> tuple[str, ...] | None:
     return best[n]
 
 
+# Bounded: the words come from entries and messages.
+@lru_cache(maxsize=65536)
 def initials(word: str) -> str | None:
     """First letters of the syllables of a Chinese word (身份证 → sfz), or None if not all Chinese."""
     reading = _load().reading
@@ -133,7 +137,7 @@ def encode(text: str) -> str:
     tables = _load()
     if _LATIN.search(text):
         text = _LATIN.sub(_latin_code, text)
-    return text.translate(tables.encode)
+    return tables.encode(text)
 
 
 def encode_chinese(text: str) -> str:
@@ -141,7 +145,7 @@ def encode_chinese(text: str) -> str:
 
     One character for one character, so positions line up with `text`.
     """
-    return text.translate(_load().encode)
+    return _load().encode(text)
 
 
 def syllables(text: str) -> list[list[str]]:

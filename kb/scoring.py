@@ -88,9 +88,7 @@ def _key_postings(
     With `per_owner`, tf counts texts (wordings) carrying the key rather than occurrences.
     One stable sort by key does it all: texts, and so entries, stay ascending inside a key.
     """
-    order = np.argsort(found, kind="stable")
-    keys = found[order]
-    owners = owner[order]
+    keys, owners = _sort_by_key(found, owner, len(owner_doc))
     new_key = _runs(keys)
     term = np.cumsum(new_key) - 1
     vocab = keys[new_key]
@@ -105,6 +103,21 @@ def _key_postings(
     texts = np.bincount(owner_doc, minlength=n)
     postings = _Postings(len(vocab), term[starts], docs[starts], tf, total / np.maximum(texts, 1))
     return vocab, postings
+
+
+def _sort_by_key(found: np.ndarray, owner: np.ndarray, owners: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keys ascending, and their owners, ascending inside a key (as they come: texts in order)."""
+    if not len(found):
+        return found, owner
+    low = int(found.min())
+    owner_bits = max(1, (owners - 1).bit_length())
+    if (int(found.max()) - low).bit_length() + owner_bits <= 62:
+        # Short keys (answers: uni- and bigrams) pack with their owner into one int64: sorting
+        # values is several times faster than a stable argsort.
+        packed = np.sort(((found - low) << owner_bits) | owner)
+        return (packed >> owner_bits) + low, packed & ((1 << owner_bits) - 1)
+    order = np.argsort(found, kind="stable")
+    return found[order], owner[order]
 
 
 def _gather(indptr: np.ndarray, groups: np.ndarray, lens: np.ndarray) -> np.ndarray:
@@ -188,12 +201,17 @@ class Compiled:
         self.df = np.concatenate(dfs)
         self.t_indptr = np.zeros(len(self.idf) + 1, dtype=np.int64)
         np.cumsum(self.df, out=self.t_indptr[1:])
-        self.t_cols = col.astype(np.int32)
-        self.t_vals = np.concatenate(vals)
+        # Each posting as one int64: its BM25 value (float32, ample for ranking) in the low half,
+        # its entry in the high half. A query reads scattered runs of postings: one array
+        # instead of two halves the cache lines it misses.
+        self.postings = np.empty(len(col), dtype=np.int64)
+        halves = self.postings.view(np.uint32).reshape(-1, 2)
+        halves[:, 0] = np.concatenate(vals).astype(np.float32).view(np.uint32)
+        halves[:, 1] = col
         self.common = self.df > max(1, n // DENSE_SHARE)
         # Common terms also go into a dense entry × term matrix of term frequencies (about one
         # byte per entry and common term, as much as their sparse postings took), read for the
-        # candidates only; their BM25 values are recomputed from it exactly as `t_vals` were.
+        # candidates only; their BM25 values are recomputed from it as the postings' were.
         self.common_id = np.cumsum(self.common) - 1
         common_rows = np.flatnonzero(self.common)
         self.common_idf = self.idf[common_rows]
@@ -252,7 +270,9 @@ class Compiled:
         # A tagged key lies within 2**58 of channel * TAG.
         chan = (keys + TAG // 2) >> 60
         lost = ~hit
-        np.add.at(missing, (owner[lost], chan[lost]), 1)
+        missing += np.bincount(owner[lost] * len(CHANNELS) + chan[lost], minlength=missing.size).reshape(
+            missing.shape
+        )
         rows = np.concatenate([np.array(word_rows, dtype=np.int64), at[hit] + self.n_words])
         owners = np.concatenate([np.array(word_owner, dtype=np.int64), owner[hit]])
         chans = np.concatenate([np.zeros(len(word_rows), dtype=np.int64), chan[hit]])
@@ -264,8 +284,8 @@ class Compiled:
         """Weighted sum of the postings of `rows` for every entry."""
         lens = self.df[rows]
         pos = _gather(self.t_indptr, rows, lens)
-        contrib = self.t_vals[pos] * np.repeat(weights, lens)
-        return np.bincount(self.t_cols[pos], weights=contrib, minlength=self.n)
+        entry, value = _split(self.postings[pos])
+        return np.bincount(entry, weights=value * np.repeat(weights, lens), minlength=self.n)
 
     def _walk_many(self, rows: np.ndarray, weights: np.ndarray, owner: np.ndarray, size: int) -> np.ndarray:
         """`_walk` of the rows of `size` queries (`owner`: 0..size-1) at once: a size x entries array.
@@ -274,15 +294,16 @@ class Compiled:
         """
         lens = self.df[rows]
         pos = _gather(self.t_indptr, rows, lens)
-        contrib = self.t_vals[pos] * np.repeat(weights, lens)
-        bins = np.repeat(owner * self.n, lens) + self.t_cols[pos]
+        entry, value = _split(self.postings[pos])
+        contrib = value * np.repeat(weights, lens)
+        bins = np.repeat(owner * self.n, lens) + entry
         return np.bincount(bins, weights=contrib, minlength=size * self.n).reshape(size, self.n)
 
-    def _top(self, score: np.ndarray) -> np.ndarray:
-        """Positions of the CANDIDATES best scores (entries scoring nothing fill up in id order)."""
+    def _top(self, score: np.ndarray, hit: np.ndarray) -> np.ndarray:
+        """Positions of the CANDIDATES best scores, given the positions `hit` of all positive ones
+        (entries scoring nothing fill up in id order)."""
         if self.n <= CANDIDATES:
             return np.arange(self.n)
-        hit = np.flatnonzero(score > 0)  # (a boolean mask is several times faster than a float array)
         if len(hit) <= CANDIDATES:
             need = CANDIDATES - len(hit)
             pool = np.arange(len(hit) + need)
@@ -303,8 +324,10 @@ class Compiled:
         """Weighted sum of the common terms `rows` for the entries `cand`, terms added in row order."""
         order = np.argsort(rows)
         ids = self.common_id[rows[order]]
-        tf = self.common_tf[cand][:, ids].T.astype(np.float64)  # terms x candidates
-        norm = self.norm[cand][:, self.common_chan[ids]].T
+        # Terms x candidates cells, read from the flat matrices (cheaper than two fancy indexings).
+        width = self.common_tf.shape[1]
+        tf = self.common_tf.ravel().take((cand * width)[None, :] + ids[:, None]).astype(np.float64)
+        norm = self.norm.ravel().take((cand * len(CHANNELS))[None, :] + self.common_chan[ids][:, None])
         value = _bm25(self.common_idf[ids][:, None], tf, norm)
         # Reducing the first axis adds the terms one after the other, as the walk over postings does.
         return np.add.reduce(value * weights[order][:, None], axis=0)
@@ -319,16 +342,17 @@ class Compiled:
         """Candidates and their fused scores from the rare terms' scores and the common terms."""
         if factor is not None:
             rare = rare * factor
-        if not len(common_rows):
-            cand = self._top(rare)
-            return cand, rare[cand]
-        if self.n > CANDIDATES and np.count_nonzero(rare > 0) < CANDIDATES:
+        # (A boolean mask is several times faster to search than a float array.)
+        hit = np.flatnonzero(rare > 0)
+        if len(common_rows) and self.n > CANDIDATES and len(hit) < CANDIDATES:
             # Hardly any rare term matched (a short, generic query): score common terms everywhere.
             extra = self._walk(common_rows, common_weights)
             full = rare + (extra if factor is None else extra * factor)
-            cand = self._top(full)
+            cand = self._top(full, np.flatnonzero(full > 0))
             return cand, full[cand]
-        cand = self._top(rare)
+        cand = self._top(rare, hit)
+        if not len(common_rows):
+            return cand, rare[cand]
         extra = self._common(cand, common_rows, common_weights)
         return cand, rare[cand] + (extra if factor is None else extra * factor[cand])
 
@@ -343,8 +367,8 @@ class Compiled:
         sizes = np.bincount(slot, minlength=cells).reshape(size, len(CHANNELS))
         present = (sizes + missing) > 0
         # A channel's ideal: the idf of all its query terms, unknown ones at the highest idf.
-        ideal = np.bincount(slot, weights=self.idf[rows], minlength=cells).reshape(size, len(CHANNELS))
-        ideal = ideal + missing * self.unknown_idf
+        known = np.bincount(slot, weights=self.idf[rows], minlength=cells).reshape(size, len(CHANNELS))
+        ideal = known + missing * self.unknown_idf
         share = self.channel_weight * present
         total = share.sum(axis=1, keepdims=True)
         share /= np.where(total > 0, total, 1.0)
@@ -370,6 +394,12 @@ class Compiled:
                 mine = common[a:b]
                 out.append(self._finish(dense[i - first], rows[a:b][mine], weights[a:b][mine], factors[i]))
         return out
+
+
+def _split(postings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(entry, BM25 value) views of packed postings."""
+    halves = postings.view(np.uint32).reshape(-1, 2)
+    return halves[:, 1], halves[:, 0].view(np.float32)
 
 
 def _bm25(idf: np.ndarray, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:

@@ -94,18 +94,33 @@ def content(text: str) -> tuple[list[str], str]:
     """
     if not text:
         return [], ""
-    stop = stopwords()
-    table = _synonyms()
     words: list[str] = []
     parts: list[str] = []
     for w in _cut(text):
-        if w in stop or not _is_content(w):
+        form = _forms.get(w)
+        if form is None:
+            form = _form(w)
+        if not form:
             if parts and parts[-1] != " ":
                 parts.append(" ")
             continue
         words.append(w)
-        parts.append(table.get(w, w))
+        parts.append(form)
     return words, "".join(parts).strip()
+
+
+# Word → its canonical form, or "" for a stop-word or punctuation: one dict lookup per word of a
+# message. Bounded: cleared when full (words come from citizens' messages).
+_forms: dict[str, str] = {}
+_FORMS_MAX = 200_000
+
+
+def _form(word: str) -> str:
+    form = "" if word in stopwords() or not _is_content(word) else _synonyms().get(word, word)
+    if len(_forms) >= _FORMS_MAX:
+        _forms.clear()
+    _forms[word] = form
+    return form
 
 
 def _is_content(word: str) -> bool:

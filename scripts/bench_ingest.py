@@ -8,36 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
-from scripts.loadgen import free_port, http_request, run_load, serve
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _prepare_db(env: dict[str, str]) -> int:
-    """Migrates a fresh database and creates a unit and an account; returns the account id."""
-    code = (
-        "from app.db import migrate, session_scope\n"
-        "from app.auth import SYSTEM\n"
-        "from app.units import service as units\n"
-        "from app.accounts import service as accounts\n"
-        "from app.units.models import UnitCreate\n"
-        "from app.accounts.models import AccountCreate, Platform\n"
-        "migrate()\n"
-        "with session_scope() as s:\n"
-        "    units.create(session=s, actor=SYSTEM, data=UnitCreate(code='bench', name='压测单位'))\n"
-        "    a = accounts.create(session=s, actor=SYSTEM, data=AccountCreate(platform=Platform.generic, name='压测', external_id='bench', unit_code='bench'))\n"
-        "    print(a.id)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
-    )
-    return int(out.stdout.strip().splitlines()[-1])
+from scripts.bench_server import ECHO_APP, SERVICE_APP, bench_env, measure, prepare_db, summary
+from scripts.loadgen import http_request
 
 
 def main() -> None:
@@ -47,16 +20,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="huiying-bench-"))
     token = "bench-admin-token"
-    env = {
-        **os.environ,
-        "HUIYING_DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-        "HUIYING_ADMIN_TOKEN": token,
-        "HUIYING_SECRET_KEY": "bench",
-        "HUIYING_SCHEDULER": "off",
-    }
-    account_id = _prepare_db(env)
+    env = bench_env(args.database_url, HUIYING_ADMIN_TOKEN=token)
+    account_id = prepare_db(env, platform="generic", name="压测", external_id="bench")
     content = (
         "您好，我想咨询一下城关镇和平路的路灯已经坏了两个星期了，晚上出行很不方便，请问什么时候能修好？谢谢！"
         * 2
@@ -84,21 +50,14 @@ def main() -> None:
             {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
         )
 
-    port = free_port()
-    with serve("scripts.echo_app:app", port, env, cwd=str(ROOT)):
-        run_load(port, echo_request, seconds=1, connections=args.connections)  # warm-up
-        echo = run_load(port, echo_request, seconds=args.seconds, connections=args.connections)
-    port = free_port()
-    with serve("app.asgi:app", port, env, cwd=str(ROOT)):
-        run_load(port, lambda i: ingest_request(i + 10_000_000), seconds=1, connections=args.connections)
-        ingest = run_load(port, ingest_request, seconds=args.seconds, connections=args.connections)
+    load = {"seconds": args.seconds, "connections": args.connections}
+    echo = measure(ECHO_APP, env, echo_request, warm_up=echo_request, **load)
+    ingest = measure(
+        SERVICE_APP, env, ingest_request, warm_up=lambda i: ingest_request(i + 10_000_000), **load
+    )
 
-    print(
-        f"echo   : {echo.rps:8.0f} req/s  p50 {echo.percentile(50) * 1000:.2f} ms  p99 {echo.percentile(99) * 1000:.2f} ms  errors {echo.errors}"
-    )
-    print(
-        f"ingest : {ingest.rps:8.0f} req/s  p50 {ingest.percentile(50) * 1000:.2f} ms  p99 {ingest.percentile(99) * 1000:.2f} ms  errors {ingest.errors} statuses {ingest.statuses}"
-    )
+    print(summary("echo   ", echo))
+    print(summary("ingest ", ingest, statuses=True))
     print(f"ratio ingest/echo: {ingest.rps / echo.rps:.2f}  (DESIGN asks >= 0.5)")
 
 

@@ -12,42 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlencode
 
+from scripts.bench_server import ECHO_APP, SERVICE_APP, bench_env, measure, prepare_db, summary
 from scripts.bench_webhook import AES_KEY, APP_ID, TOKEN, build_push
-from scripts.loadgen import free_port, http_request, run_load, serve
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _prepare_db(env: dict[str, str]) -> int:
-    """Migrates a fresh database and creates a unit and a safe-mode WeChat account; returns its id."""
-    secrets = {"app_id": APP_ID, "app_secret": "unused", "token": TOKEN, "encoding_aes_key": AES_KEY}
-    code = (
-        "from app.db import migrate, session_scope\n"
-        "from app.auth import SYSTEM\n"
-        "from app.units import service as units\n"
-        "from app.accounts import service as accounts\n"
-        "from app.units.models import UnitCreate\n"
-        "from app.accounts.models import AccountCreate, Platform\n"
-        "migrate()\n"
-        "with session_scope() as s:\n"
-        "    units.create(session=s, actor=SYSTEM, data=UnitCreate(code='bench', name='压测单位'))\n"
-        "    a = accounts.create(session=s, actor=SYSTEM, data=AccountCreate(platform=Platform.wechat,"
-        f" name='压测公众号', external_id='gh_7f083739789a', unit_code='bench', secrets={secrets!r}))\n"
-        "    print(a.id)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
-    )
-    return int(out.stdout.strip().splitlines()[-1])
+from scripts.loadgen import http_request
 
 
 def main() -> None:
@@ -58,14 +29,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="huiying-bench-"))
-    env = {
-        **os.environ,
-        "HUIYING_DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-        "HUIYING_SECRET_KEY": "bench",
-        "HUIYING_SCHEDULER": "off",
-    }
-    account_id = _prepare_db(env)
+    env = bench_env(args.database_url)
+    # A safe-mode WeChat account.
+    secrets = {"app_id": APP_ID, "app_secret": "unused", "token": TOKEN, "encoding_aes_key": AES_KEY}
+    account_id = prepare_db(
+        env, platform="wechat", name="压测公众号", external_id="gh_7f083739789a", secrets=secrets
+    )
     now = datetime.now(UTC)
     started = time.perf_counter()
     requests = []
@@ -88,22 +57,13 @@ def main() -> None:
     def push_request(i: int) -> bytes:
         return requests[i % len(requests)]
 
-    port = free_port()
-    with serve("scripts.echo_app:app", port, env, cwd=str(ROOT)):
-        run_load(port, echo_request, seconds=1, connections=args.connections)  # warm-up
-        echo = run_load(port, echo_request, seconds=args.seconds, connections=args.connections)
-    port = free_port()
     offset = len(requests) // 2  # warm-up uses the second half, the measured run starts at the first
-    with serve("app.asgi:app", port, env, cwd=str(ROOT)):
-        run_load(port, lambda i: push_request(i + offset), seconds=1, connections=args.connections)
-        webhook = run_load(port, push_request, seconds=args.seconds, connections=args.connections)
+    load = {"seconds": args.seconds, "connections": args.connections}
+    echo = measure(ECHO_APP, env, echo_request, warm_up=echo_request, **load)
+    webhook = measure(SERVICE_APP, env, push_request, warm_up=lambda i: push_request(i + offset), **load)
 
-    print(
-        f"echo    : {echo.rps:8.0f} req/s  p50 {echo.percentile(50) * 1000:.2f} ms  p99 {echo.percentile(99) * 1000:.2f} ms  errors {echo.errors}"
-    )
-    print(
-        f"webhook : {webhook.rps:8.0f} req/s  p50 {webhook.percentile(50) * 1000:.2f} ms  p99 {webhook.percentile(99) * 1000:.2f} ms  errors {webhook.errors} statuses {webhook.statuses}"
-    )
+    print(summary("echo    ", echo))
+    print(summary("webhook ", webhook, statuses=True))
     if webhook.requests > len(requests) // 2:
         print("note: more requests than distinct pushes in the measured half: later ones were duplicates")
     print(f"ratio webhook/echo: {webhook.rps / echo.rps:.2f}")

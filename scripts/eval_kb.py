@@ -85,7 +85,10 @@ def _load(client: Any, entries: list[EvalEntry]) -> dict[str, int]:
         unit = units.get(code, {"code": code, "name": code, "keywords": []})
         body = {"code": code, "name": unit["name"], "keywords": unit.get("keywords", [])}
         client.post("/api/v1/units", json=body, headers=_auth()).raise_for_status()
-    resp = client.post("/api/v1/kb/import", files={"file": ("dev.csv", _csv(entries))}, headers=_auth())
+    from app.knowledge.service import question_key
+
+    distinct = list({(e.unit_code, question_key(e.question)): e for e in reversed(entries)}.values())[::-1]
+    resp = client.post("/api/v1/kb/import", files={"file": ("dev.csv", _csv(distinct))}, headers=_auth())
     resp.raise_for_status()
     report = resp.json()
     if report["rejected"]:
@@ -99,7 +102,7 @@ def _load(client: Any, entries: list[EvalEntry]) -> dict[str, int]:
         cursor = page["next_cursor"]
         if not cursor:
             break
-    return {e.key: ids[(e.unit_code, e.question)] for e in entries}
+    return {e.key: ids[(e.unit_code, e.question)] for e in entries if (e.unit_code, e.question) in ids}
 
 
 def main() -> None:

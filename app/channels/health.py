@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
+from app.accounts.service import list_accounts
 from app.auth import Principal
 from app.channels.models import ChannelHealth, HealthPublic, HealthState, PollTarget, PollTargetPublic
 from app.errors import NotFound
@@ -178,14 +179,7 @@ def list_all(
     state: HealthState | None = None,
 ) -> list[HealthPublic]:
     """The health of every account the principal may see, filtered."""
-    query = select(Account).order_by(col(Account.id))
-    if principal.units is not None:
-        query = query.where(col(Account.unit_code).in_(principal.units))
-    if platform:
-        query = query.where(Account.platform == platform)
-    if unit_code:
-        query = query.where(Account.unit_code == unit_code)
-    accounts = list(session.exec(query))
+    accounts = list_accounts(session=session, principal=principal, platform=platform, unit_code=unit_code)
     ids = [a.id for a in accounts]
     healths = {
         h.account_id: h

@@ -78,6 +78,11 @@ async def _take(
     return result
 
 
+def _handshake_fields(query: Mapping[str, str]) -> dict[str, str]:
+    """The signed fields of a GET verification (WeChat and Weibo name them alike); missing ones empty."""
+    return {name: query.get(name, "") for name in ("signature", "timestamp", "nonce", "echostr")}
+
+
 def _secret(account: ChannelAccount, name: str) -> str:
     value = account.secrets.get(name, "")
     if not value:
@@ -92,13 +97,7 @@ def wechat_handshake(*, session: Session, account_id: int, query: Mapping[str, s
     """Server verification (GET): echo `echostr` when the signature over the token holds."""
     account = load_account(session=session, account_id=account_id, platform="wechat")
     with _refusals():
-        echo = wechat.check_signature(
-            token=_secret(account, "token"),
-            signature=query.get("signature", ""),
-            timestamp=query.get("timestamp", ""),
-            nonce=query.get("nonce", ""),
-            echostr=query.get("echostr", ""),
-        )
+        echo = wechat.check_signature(token=_secret(account, "token"), **_handshake_fields(query))
     return Answer(echo)
 
 
@@ -120,13 +119,7 @@ def weibo_handshake(*, session: Session, account_id: int, query: Mapping[str, st
     """Fans-service URL verification (GET): echo `echostr` when the signature over the app secret holds."""
     account = load_account(session=session, account_id=account_id, platform="weibo")
     with _refusals():
-        echo = weibo.check_signature(
-            app_secret=_secret(account, "app_secret"),
-            signature=query.get("signature", ""),
-            timestamp=query.get("timestamp", ""),
-            nonce=query.get("nonce", ""),
-            echostr=query.get("echostr", ""),
-        )
+        echo = weibo.check_signature(app_secret=_secret(account, "app_secret"), **_handshake_fields(query))
     return Answer(echo)
 
 

@@ -348,6 +348,9 @@ class KnowledgeIndex:
         if self._active:
             return
         self._active = True
+        with self._poll_guard:  # the load counts as the first poll: pokes meanwhile do not read again
+            self._polling = True
+            self._last_poll = time.monotonic()
         threading.Thread(target=self._quietly, name="kb-index-load", daemon=True).start()
 
     def poke(self, now: datetime) -> None:

@@ -156,7 +156,9 @@ class Pipeline:
             metrics.pipeline_items.labels(outcome=outcome).inc(getattr(result, outcome))
         return result
 
-    def _contexts(self, session: Session, ids: list[int], now: datetime) -> list[tuple[InboundItem, PipelineContext]]:
+    def _contexts(
+        self, session: Session, ids: list[int], now: datetime
+    ) -> list[tuple[InboundItem, PipelineContext]]:
         items = session.exec(select(InboundItem).where(col(InboundItem.id).in_(ids))).all()
         messages = {
             m.id: m

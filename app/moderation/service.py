@@ -4,18 +4,15 @@ matched by a per-process cached matcher, the check, and the authors of abusive m
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from threading import Lock
 
-from sqlalchemy import Table, func
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import clock
+from app import clock, versioning
 from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
@@ -33,11 +30,11 @@ from app.moderation.models import (
     TermPublic,
 )
 from app.users.models import Role
+from app.versioning import VersionedCache, VersionKey
 from kb.normalise import normalise
 
 STATE_ID = 1
 SYSTEM_AUTHOR = "system"
-_SESSION_KEY = "moderation.lexicon"
 READ_ROLES = (Role.admin, Role.supervisor, Role.auditor)
 OFFENDER_ROLES = (Role.admin, Role.supervisor, Role.auditor, Role.leader)
 EVIDENCE_IDS = 20
@@ -54,39 +51,25 @@ class CurrentLexicon:
     stamp: str = ""
 
 
-_lock = Lock()
-_cached: CurrentLexicon | None = None
+_cache: VersionedCache[VersionKey, CurrentLexicon] = VersionedCache("moderation.lexicon")
 
 
-def _state(session: Session) -> tuple[int, str] | None:
-    row = session.execute(
-        select(LexiconState.version, LexiconState.stamp).where(LexiconState.id == STATE_ID)
-    ).first()
-    return None if row is None else (int(row[0]), str(row[1]))
+def _state(session: Session) -> VersionKey | None:
+    return versioning.read(LexiconState, session=session, row_id=STATE_ID)
+
+
+def _build(session: Session, state: VersionKey | None) -> CurrentLexicon:
+    if state is None:
+        return CurrentLexicon(0, default_lexicon())
+    rows = session.exec(select(ModerationTerm.kind, ModerationTerm.term, ModerationTerm.category)).all()
+    entries = (LexiconEntry(k, t, c) for k, t, c in rows)
+    return CurrentLexicon(state[0], Lexicon(entries), state[1])
 
 
 def current_lexicon(*, session: Session) -> CurrentLexicon:
     """The lexicon in force, rebuilt only when the database's version changed (checked once per session,
     so a pipeline batch or a request pays one small query)."""
-    global _cached
-    held: CurrentLexicon | None = session.info.get(_SESSION_KEY)
-    if held is not None:
-        return held
-    state = _state(session)
-    cached = _cached
-    if state is None:
-        current = CurrentLexicon(0, default_lexicon())
-    elif cached is not None and (cached.version, cached.stamp) == state:
-        current = cached
-    else:
-        # Version first, rows second: the rows are at least as new as the version they are cached under.
-        rows = session.exec(select(ModerationTerm.kind, ModerationTerm.term, ModerationTerm.category)).all()
-        entries = (LexiconEntry(k, t, c) for k, t, c in rows)
-        current = CurrentLexicon(state[0], Lexicon(entries), state[1])
-        with _lock:
-            _cached = current
-    session.info[_SESSION_KEY] = current
-    return current
+    return _cache.get(session, key=_state, build=_build)
 
 
 def check_text(*, session: Session, text: str, normalised: str | None = None) -> ModerationResult:
@@ -123,18 +106,8 @@ def list_terms(*, session: Session, actor: Principal, kind: TermKind | None = No
 
 
 def _bump(session: Session, now: datetime) -> None:
-    table: Table = LexiconState.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stamp = secrets.token_hex(16)
-    session.execute(
-        insert(table)
-        .values(id=STATE_ID, version=1, stamp=stamp, updated_at=now)
-        .on_conflict_do_update(
-            index_elements=[table.c.id],
-            set_={"version": table.c.version + 1, "stamp": stamp, "updated_at": now},
-        )
-    )
-    session.info.pop(_SESSION_KEY, None)
+    versioning.bump(LexiconState, session=session, row_id=STATE_ID, now=now)
+    _cache.forget(session)
 
 
 def _seed(session: Session, now: datetime) -> None:

@@ -478,9 +478,7 @@ def approve(*, session: Session, actor: Principal, reply_id: int) -> Reply:
         reply.approved_by_id = actor.user_id
         reply.approved_by_name = actor.name
         reply.approved_at = now
-        reply.attempts = 0
-        reply.next_attempt_at = now
-        reply.check_before_send = False
+        _queue_for_publishing(reply, now)
     session.commit()
     return reply
 
@@ -633,11 +631,16 @@ def retry(*, session: Session, actor: Principal, reply_id: int, note: str | None
         after={"text": reply.text},
         note=note,
     )
+    _queue_for_publishing(reply, now)
+    session.commit()
+    return reply
+
+
+def _queue_for_publishing(reply: Reply, now: datetime) -> None:
+    """Puts an approved reply in the outbox afresh: due now, attempts counted from zero, sent unchecked."""
     reply.attempts = 0
     reply.next_attempt_at = now
     reply.check_before_send = False
-    session.commit()
-    return reply
 
 
 def confirm_published(

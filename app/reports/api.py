@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from sqlmodel import Session
 
 from app import clock
+from app.auth import Principal
+from app.config import Settings
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import BadRequest
 from app.reports import alerts, export, service
@@ -55,107 +59,84 @@ def _respond(report: Report, fmt: ReportFormat) -> Response | Report:
     return Response(content=body, media_type=media, headers={"Content-Disposition": disposition})
 
 
-def _build(
-    dimension: Dimension,
+@dataclass(frozen=True)
+class ReportQuery:
+    """What every report endpoint takes: the caller, the date range, the unit filter and the format."""
+
+    session: Session
+    user: Principal
+    settings: Settings
+    date_from: date | None
+    date_to: date | None
+    format: ReportFormat
+    unit_code: str | None
+
+
+def _report_query(
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
-    date_from: date | None,
-    date_to: date | None,
-    period: Period | None,
-    unit_code: str | None,
-    platform: str | None,
-) -> Report:
-    if unit_code is not None:
-        units.require(session=session, code=unit_code, principal=user)
-    sla_settings = load_settings(session=session)
-    return service.build_report(
-        session=session,
-        principal=user,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+    format: FormatQuery = ReportFormat.json,
+    unit_code: str | None = None,
+) -> ReportQuery:
+    return ReportQuery(session, user, settings, date_from, date_to, format, unit_code)
+
+
+ReportQueryDep = Annotated[ReportQuery, Depends(_report_query)]
+
+
+def _report(dimension: Dimension, q: ReportQuery, period: Period | None, platform: str | None) -> Any:
+    """Builds the report for `dimension` and answers it in the requested format."""
+    if q.unit_code is not None:
+        units.require(session=q.session, code=q.unit_code, principal=q.user)
+    sla_settings = load_settings(session=q.session)
+    report = service.build_report(
+        session=q.session,
+        principal=q.user,
         dimension=dimension,
         period=period,
-        date_from=date_from,
-        date_to=date_to,
+        date_from=q.date_from,
+        date_to=q.date_to,
         now=clock.now(),
-        calendar=load_calendar(session=session),
-        tz=settings.tz,
-        unit_code=unit_code,
+        calendar=load_calendar(session=q.session),
+        tz=q.settings.tz,
+        unit_code=q.unit_code,
         platform=platform,
         work_hours=(sla_settings.work_start, sla_settings.work_end),
     )
+    return _respond(report, q.format)
 
 
 @router.get("/units", response_model=Report, responses=FILE_RESPONSES, summary="各单位办理情况")
-def units_report(
-    session: SessionDep,
-    user: CurrentUser,
-    settings: SettingsDep,
-    date_from: FromQuery = None,
-    date_to: ToQuery = None,
-    period: PeriodQuery = None,
-    format: FormatQuery = ReportFormat.json,
-    unit_code: str | None = None,
-    platform: str | None = None,
-) -> Any:
+def units_report(q: ReportQueryDep, period: PeriodQuery = None, platform: str | None = None) -> Any:
     """按单位统计某段时间（按收到时间）内的留言：收到、已答复、按时/超期答复、超期未答复、非受理范围、转办、
     督办，以及首次答复用时的中位数和第90百分位（工作日、工作小时）。按时答复率 = 按时答复 ÷（按时答复 +
     超期答复 + 超期未答复）。单位角色只看到本单位及下级单位；督办、审计、管理员看到全部。"""
-    report = _build(Dimension.unit, session, user, settings, date_from, date_to, period, unit_code, platform)
-    return _respond(report, format)
+    return _report(Dimension.unit, q, period, platform)
 
 
 @router.get("/accounts", response_model=Report, responses=FILE_RESPONSES, summary="各账号办理情况")
-def accounts_report(
-    session: SessionDep,
-    user: CurrentUser,
-    settings: SettingsDep,
-    date_from: FromQuery = None,
-    date_to: ToQuery = None,
-    period: PeriodQuery = None,
-    format: FormatQuery = ReportFormat.json,
-    unit_code: str | None = None,
-    platform: str | None = None,
-) -> Any:
+def accounts_report(q: ReportQueryDep, period: PeriodQuery = None, platform: str | None = None) -> Any:
     """按账号统计（指标同各单位报表），并附最近一次僵尸账号检查结果。"""
-    report = _build(
-        Dimension.account, session, user, settings, date_from, date_to, period, unit_code, platform
-    )
-    return _respond(report, format)
+    return _report(Dimension.account, q, period, platform)
 
 
 @router.get("/platforms", response_model=Report, responses=FILE_RESPONSES, summary="各平台办理情况")
-def platforms_report(
-    session: SessionDep,
-    user: CurrentUser,
-    settings: SettingsDep,
-    date_from: FromQuery = None,
-    date_to: ToQuery = None,
-    period: PeriodQuery = None,
-    format: FormatQuery = ReportFormat.json,
-    unit_code: str | None = None,
-) -> Any:
+def platforms_report(q: ReportQueryDep, period: PeriodQuery = None) -> Any:
     """按平台（微信、微博、抖音、网站/App）统计，指标同各单位报表。"""
-    report = _build(Dimension.platform, session, user, settings, date_from, date_to, period, unit_code, None)
-    return _respond(report, format)
+    return _report(Dimension.platform, q, period, None)
 
 
 @router.get("/periods", response_model=Report, responses=FILE_RESPONSES, summary="办理情况趋势")
 def periods_report(
-    session: SessionDep,
-    user: CurrentUser,
-    settings: SettingsDep,
-    date_from: FromQuery = None,
-    date_to: ToQuery = None,
+    q: ReportQueryDep,
     period: Annotated[Period, Query(description="day / week / month / quarter")] = Period.week,
-    format: FormatQuery = ReportFormat.json,
-    unit_code: str | None = None,
     platform: str | None = None,
 ) -> Any:
     """按周期（默认按周，周一开始）统计，没有留言的周期也列出。"""
-    report = _build(
-        Dimension.period, session, user, settings, date_from, date_to, period, unit_code, platform
-    )
-    return _respond(report, format)
+    return _report(Dimension.period, q, period, platform)
 
 
 @router.get("/overdue", response_model=OverdueReport, summary="超期未答复留言")

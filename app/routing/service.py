@@ -4,19 +4,16 @@ when the database says something changed), the settings and rules behind it, and
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from threading import Lock
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, func
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, event, func
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
 
-from app import clock
+from app import clock, versioning
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.audit.service import record
@@ -41,11 +38,11 @@ from app.routing.models import (
 )
 from app.units.models import Unit
 from app.users.models import Role
+from app.versioning import VersionedCache
 from kb.normalise import normalise
 
 SINGLE_ROW = 1
 READ_ROLES = (Role.admin, Role.supervisor, Role.auditor)
-_SESSION_KEY = "routing.setup"
 _PLACE_SEPARATORS = re.compile(r"[,，、;；\s]+")
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
 
@@ -66,8 +63,7 @@ class RoutingSetup:
     model_version: int | None
 
 
-_lock = Lock()
-_cached: RoutingSetup | None = None
+_cache: VersionedCache[tuple[Any, ...], RoutingSetup] = VersionedCache("routing.setup")
 
 
 # ------------------------------------------------------------------------------------------- state
@@ -75,35 +71,23 @@ _cached: RoutingSetup | None = None
 
 def _state_key(session: Session) -> tuple[Any, ...] | None:
     """What the router depends on, or None before the first recorded change (then nothing is cached)."""
-    row = session.execute(
-        select(RoutingVersion.version, RoutingVersion.stamp).where(RoutingVersion.id == SINGLE_ROW)
-    ).first()
-    if row is None:
+    version = versioning.read(RoutingVersion, session=session, row_id=SINGLE_ROW)
+    if version is None:
         return None
     # A unit changed by a process that does not load this module bumps no version: the units' count and
     # newest change tell it anyway.
     units = session.execute(select(func.count(col(Unit.id)), func.max(Unit.updated_at))).one()
-    return (int(row[0]), str(row[1]), int(units[0]), units[1])
+    return (*version, int(units[0]), units[1])
 
 
 def _bump_statement(dialect: str, now: datetime) -> Insert:
-    table: Table = RoutingVersion.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stamp = secrets.token_hex(16)
-    return (
-        insert(table)
-        .values(id=SINGLE_ROW, version=1, stamp=stamp, updated_at=now)
-        .on_conflict_do_update(
-            index_elements=[table.c.id],
-            set_={"version": table.c.version + 1, "stamp": stamp, "updated_at": now},
-        )
-    )
+    return versioning.bump_statement(RoutingVersion, row_id=SINGLE_ROW, dialect=dialect, now=now)
 
 
 def bump_version(*, session: Session, now: datetime) -> None:
     """Marks the routing set-up changed (in the caller's transaction) so that every process rebuilds."""
     session.execute(_bump_statement(session.get_bind().dialect.name, now))
-    session.info.pop(_SESSION_KEY, None)
+    _cache.forget(session)
 
 
 @event.listens_for(Unit, "after_insert")
@@ -151,21 +135,7 @@ def _build(session: Session, key: tuple[Any, ...] | None) -> RoutingSetup:
 def current_setup(*, session: Session) -> RoutingSetup:
     """The router in force. Checked against the database once per session (a pipeline batch or a request
     pays two small queries) and rebuilt only when rules, settings, the model or the units changed."""
-    global _cached
-    held: RoutingSetup | None = session.info.get(_SESSION_KEY)
-    if held is not None:
-        return held
-    key = _state_key(session)
-    cached = _cached
-    if key is not None and cached is not None and cached.key == key:
-        setup = cached
-    else:
-        setup = _build(session, key)
-        if key is not None:
-            with _lock:
-                _cached = setup
-    session.info[_SESSION_KEY] = setup
-    return setup
+    return _cache.get(session, key=_state_key, build=_build)
 
 
 def kb_units_for(*, session: Session, text: str) -> list[tuple[str, float]]:

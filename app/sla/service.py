@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
-from threading import Lock
 from typing import Any
 
-from sqlalchemy import Table, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from app import clock
+from app import clock, versioning
 from app.audit.service import record
 from app.auth import Principal
 from app.config import get_settings
@@ -37,23 +34,28 @@ from app.sla.models import (
 )
 from app.sla.records import NOTIFICATIONS, bulk_insert, notification_row, unit_directory
 from app.units.models import Unit
+from app.versioning import VersionedCache, VersionKey
 
-_CALENDAR_KEY = "sla.calendar"
 _UNIT_LIMITS_KEY = "sla.unit_limits"
 VERSION_ID = 1
 
-_cache_lock = Lock()
-_cached: tuple[tuple[int, str], WorkCalendar] | None = None
+_calendar_cache: VersionedCache[VersionKey, WorkCalendar] = VersionedCache("sla.calendar")
 
 
 # ---------------------------------------------------------------- calendar
 
 
-def _calendar_version(session: Session) -> tuple[int, str] | None:
-    row = session.execute(
-        select(CalendarVersion.version, CalendarVersion.stamp).where(CalendarVersion.id == VERSION_ID)
-    ).first()
-    return None if row is None else (int(row[0]), str(row[1]))
+def _calendar_version(session: Session) -> VersionKey | None:
+    return versioning.read(CalendarVersion, session=session, row_id=VERSION_ID)
+
+
+def _build_calendar(session: Session, _key: VersionKey | None) -> WorkCalendar:
+    overrides = [
+        DayOverride(row.day, "workday" if row.kind == "workday" else "holiday", row.note)
+        for row in session.exec(select(CalendarDay))
+    ]
+    years = list(session.exec(select(CalendarYear.year)))
+    return WorkCalendar.from_overrides(overrides, complete_years=years)
 
 
 def load_calendar(*, session: Session) -> WorkCalendar:
@@ -61,43 +63,13 @@ def load_calendar(*, session: Session) -> WorkCalendar:
 
     Cached in the process and checked against the database's version row once per session, so a
     change made by another process is seen by the next request or job."""
-    global _cached
-    in_session: WorkCalendar | None = session.info.get(_CALENDAR_KEY)
-    if in_session is not None:
-        return in_session
-    key = _calendar_version(session)
-    cached = _cached
-    if key is not None and cached is not None and cached[0] == key:
-        calendar = cached[1]
-    else:
-        # Version first, rows second: the rows are at least as new as the version they are cached under.
-        overrides = [
-            DayOverride(row.day, "workday" if row.kind == "workday" else "holiday", row.note)
-            for row in session.exec(select(CalendarDay))
-        ]
-        years = list(session.exec(select(CalendarYear.year)))
-        calendar = WorkCalendar.from_overrides(overrides, complete_years=years)
-        if key is not None:
-            with _cache_lock:
-                _cached = (key, calendar)
-    session.info[_CALENDAR_KEY] = calendar
-    return calendar
+    return _calendar_cache.get(session, key=_calendar_version, build=_build_calendar)
 
 
 def calendar_changed(*, session: Session, now: datetime) -> None:
     """Bumps the calendar version (in the caller's transaction) so that every process reloads."""
-    table: Table = CalendarVersion.__table__  # type: ignore[attr-defined]
-    stamp = secrets.token_hex(16)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(id=VERSION_ID, version=1, stamp=stamp, updated_at=now)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.id],
-            set_={"version": table.c.version + 1, "stamp": stamp, "updated_at": now},
-        )
-    )
-    session.info.pop(_CALENDAR_KEY, None)
+    versioning.bump(CalendarVersion, session=session, row_id=VERSION_ID, now=now)
+    _calendar_cache.forget(session)
 
 
 # ---------------------------------------------------------------- deadlines

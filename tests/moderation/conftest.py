@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.helpers import ok_json, post_message
+
 _ids = count(1)
 
 
@@ -22,27 +24,19 @@ class Desk:
     people: Callable[..., dict[str, str]]
 
     def ingest(self, content: str, *, author: str = "citizen-1", account_id: int | None = None) -> int:
-        resp = self.client.post(
-            "/api/v1/messages",
-            json={
-                "account_id": account_id or self.account_id,
-                "external_id": f"mod{next(_ids)}",
-                "content": content,
-                "author": {"id": author, "name": f"网友{author}"},
-            },
-            headers=self.admin,
-        )
-        assert resp.status_code == 201, resp.text
-        message_id: int = resp.json()["id"]
-        return message_id
+        body = {
+            "account_id": account_id or self.account_id,
+            "external_id": f"mod{next(_ids)}",
+            "content": content,
+            "author": {"id": author, "name": f"网友{author}"},
+        }
+        return post_message(self.client, self.admin, body)
 
     def check(self, text: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
         resp = self.client.post(
             "/api/v1/moderation/check", json={"text": text}, headers=headers or self.admin
         )
-        assert resp.status_code == 200, resp.text
-        body: dict[str, Any] = resp.json()
-        return body
+        return ok_json(resp)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from app.messages.pipeline import Pipeline
 from app.replies import outbox
 from app.sla import service as sla
 from connectors.base import InMemoryTokenStore
+from tests.helpers import ok_json
 
 WECHAT_SECRETS = {
     "app_id": "wx1234567890abcdef",
@@ -127,15 +128,11 @@ class Desk:
 
     def reply(self, reply_id: int, headers: dict[str, str] | None = None) -> dict[str, Any]:
         resp = self.get(f"/replies/{reply_id}", headers or self.operator)
-        assert resp.status_code == 200, resp.text
-        result: dict[str, Any] = resp.json()
-        return result
+        return ok_json(resp)
 
     def message_json(self, message_id: int) -> dict[str, Any]:
         resp = self.get(f"/messages/{message_id}", self.operator)
-        assert resp.status_code == 200, resp.text
-        result: dict[str, Any] = resp.json()
-        return result
+        return ok_json(resp)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.messages.pipeline import BatchResult, Pipeline
+from tests.helpers import ok_json, post_message
 
 _ids = count(1)
 
@@ -24,25 +25,17 @@ class County:
     people: Callable[..., dict[str, str]]
 
     def ingest(self, content: str, *, account_id: int | None = None, author: str = "u1") -> int:
-        resp = self.client.post(
-            "/api/v1/messages",
-            json={
-                "account_id": account_id or self.account_id,
-                "external_id": f"m{next(_ids)}",
-                "content": content,
-                "author": {"id": author, "name": author},
-            },
-            headers=self.admin,
-        )
-        assert resp.status_code == 201, resp.text
-        message_id: int = resp.json()["id"]
-        return message_id
+        body = {
+            "account_id": account_id or self.account_id,
+            "external_id": f"m{next(_ids)}",
+            "content": content,
+            "author": {"id": author, "name": author},
+        }
+        return post_message(self.client, self.admin, body)
 
     def get(self, message_id: int, headers: dict[str, str] | None = None) -> dict[str, Any]:
         resp = self.client.get(f"/api/v1/messages/{message_id}", headers=headers or self.admin)
-        assert resp.status_code == 200, resp.text
-        body: dict[str, Any] = resp.json()
-        return body
+        return ok_json(resp)
 
 
 def drain() -> BatchResult:

@@ -14,6 +14,7 @@ from app.db import session_scope
 from app.messages.models import Message
 from app.messages.pipeline import Pipeline
 from app.sla.steps import set_deadline
+from tests.helpers import post_message
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -49,20 +50,16 @@ def ingest(client, admin_headers) -> Callable[..., int]:  # type: ignore[no-unty
         author: str = "citizen",
         content: str = "小区门口路灯坏了很久，请尽快修理。",
     ) -> int:
-        resp = client.post(
-            "/api/v1/messages",
-            json={
-                "account_id": account_id,
-                "external_id": f"m-{secrets.token_hex(4)}",
-                "kind": kind,
-                "author": {"id": author, "name": author},
-                "content": content,
-                "received_at": received_at.isoformat(),
-            },
-            headers=admin_headers,
-        )
-        assert resp.status_code == 201, resp.text
+        body = {
+            "account_id": account_id,
+            "external_id": f"m-{secrets.token_hex(4)}",
+            "kind": kind,
+            "author": {"id": author, "name": author},
+            "content": content,
+            "received_at": received_at.isoformat(),
+        }
+        message_id = post_message(client, admin_headers, body)
         run_deadline_step(clock.now())
-        return int(resp.json()["id"])
+        return message_id
 
     return _ingest
