@@ -20,9 +20,21 @@ def codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
 
 
+def _text_table() -> np.ndarray:
+    table = np.zeros(0x10000, dtype=bool)
+    for lo, hi in ((0x30, 0x39), (0x61, 0x7A), (0x3400, 0x9FFF)):
+        table[lo : hi + 1] = True
+    return table
+
+
+# Characters that count in character n-grams, as a lookup table over the BMP (2 numpy calls
+# instead of 9 comparisons; a short query's keys are dominated by such per-call costs).
+_TEXT = _text_table()
+
+
 def text_mask(cp: np.ndarray) -> np.ndarray:
     """Characters that count in character n-grams: digits, latin letters, CJK ideographs."""
-    return ((cp >= 0x30) & (cp <= 0x39)) | ((cp >= 0x61) & (cp <= 0x7A)) | ((cp >= 0x3400) & (cp <= 0x9FFF))
+    return _TEXT[np.minimum(cp, 0xFFFF)]
 
 
 def range_mask(lo: int, hi: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -43,27 +55,32 @@ def keys_at(cp: np.ndarray, ok: np.ndarray, sizes: Sequence[int]) -> tuple[np.nd
     """Keys of all n-grams (n in `sizes`) inside runs where `ok` is true, and where each starts.
 
     Without 1 in `sizes`, a run of a single character still contributes that character, so
-    that a lone character between two stop-words is not lost.
+    that a lone character between two stop-words is not lost. Keys come by size, then position.
     """
     key_parts = []
     start_parts = []
     n = len(cp)
-    index = np.arange(n)
     if 1 in sizes:
-        key_parts.append(cp[ok])
-        start_parts.append(index[ok])
+        at = np.flatnonzero(ok)
+        key_parts.append(cp[at])
+        start_parts.append(at)
     elif n:
-        alone = ok & ~np.concatenate([[False], ok[:-1]]) & ~np.concatenate([ok[1:], [False]])
-        key_parts.append(cp[alone])
-        start_parts.append(index[alone])
-    if 2 in sizes and n >= 2:
+        alone = ok.copy()
+        alone[1:] &= ~ok[:-1]
+        alone[:-1] &= ~ok[1:]
+        at = np.flatnonzero(alone)
+        key_parts.append(cp[at])
+        start_parts.append(at)
+    if n >= 2 and (2 in sizes or 3 in sizes):
         both = ok[:-1] & ok[1:]
-        key_parts.append(((cp[:-1] << _BITS) | cp[1:])[both])
-        start_parts.append(index[:-1][both])
-    if 3 in sizes and n >= 3:
-        all3 = ok[:-2] & ok[1:-1] & ok[2:]
-        key_parts.append(((cp[:-2] << (2 * _BITS)) | (cp[1:-1] << _BITS) | cp[2:])[all3])
-        start_parts.append(index[:-2][all3])
+        if 2 in sizes:
+            at = np.flatnonzero(both)
+            key_parts.append((cp[at] << _BITS) | cp[at + 1])
+            start_parts.append(at)
+        if 3 in sizes and n >= 3:
+            at = np.flatnonzero(both[:-1] & ok[2:])
+            key_parts.append((cp[at] << (2 * _BITS)) | (cp[at + 1] << _BITS) | cp[at + 2])
+            start_parts.append(at)
     if not key_parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(key_parts), np.concatenate(start_parts)

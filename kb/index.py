@@ -165,6 +165,7 @@ class KBIndex:
         limit: int = 5,
         only_unit: bool = False,
         explain: bool | int = True,
+        normalised: bool = False,
     ) -> list[Suggestion]:
         """Best entries for `text`, best first.
 
@@ -172,9 +173,15 @@ class KBIndex:
         units' entries are left out instead. Only the first suggestion can be `confident`.
         `explain` fills `matched_terms` and `matched_field` of every suggestion (True), of none
         (False) or of the first `explain` ones: explanations cost more than the ranking itself.
+        `normalised=True` says `text` already is `kb.normalise.normalise` output (the pipeline's).
         """
         return self.search_many(
-            [text], unit_codes=[unit_code], limit=limit, only_unit=only_unit, explain=explain
+            [text],
+            unit_codes=[unit_code],
+            limit=limit,
+            only_unit=only_unit,
+            explain=explain,
+            normalised=normalised,
         )[0]
 
     def search_many(
@@ -185,6 +192,7 @@ class KBIndex:
         limit: int = 5,
         only_unit: bool = False,
         explain: bool | int = True,
+        normalised: bool = False,
     ) -> list[list[Suggestion]]:
         """`search` of each text (with the unit code at the same place in `unit_codes`), in order.
 
@@ -197,7 +205,7 @@ class KBIndex:
         out: list[list[Suggestion]] = [[] for _ in texts]
         if compiled.n == 0 or limit <= 0:
             return out
-        norms = [normalise(t) for t in texts]
+        norms = list(texts) if normalised else [normalise(t) for t in texts]
         live = [i for i, norm in enumerate(norms) if norm]
         batch = features.query_batch([norms[i] for i in live])
         factors = [compiled.factor(unit_codes[i] if unit_codes else None, only_unit) for i in live]

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import clock
 from app.accounts import service as accounts
@@ -188,22 +189,7 @@ def list_messages(
             query = query.where(col(Message.id) > _int(decode_cursor(cursor, 1)[0]))
         query = query.order_by(col(Message.id))
     elif sort == "due_at":
-        # Messages without a deadline come last; keyset on (due_at is null, due_at, id).
-        if cursor:
-            due_raw, id_raw = decode_cursor(cursor, 2)
-            last_id = _int(id_raw)
-            if due_raw:
-                due = _datetime(due_raw)
-                query = query.where(
-                    or_(
-                        col(Message.due_at) > due,
-                        and_(col(Message.due_at) == due, col(Message.id) > last_id),
-                        col(Message.due_at).is_(None),
-                    )
-                )
-            else:
-                query = query.where(col(Message.due_at).is_(None), col(Message.id) > last_id)
-        query = query.order_by(col(Message.due_at).is_(None), col(Message.due_at), col(Message.id))
+        query = by_due_at(query, cursor)
     else:
         raise BadRequest(f"sort 只能是 {', '.join(SORTS)}")
     rows = list(session.exec(query.limit(limit + 1)))
@@ -211,8 +197,33 @@ def list_messages(
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        next_cursor = encode_cursor([last.due_at, last.id] if sort == "due_at" else [last.id])
+        next_cursor = due_at_cursor(last) if sort == "due_at" else encode_cursor([last.id])
     return items, next_cursor
+
+
+def by_due_at(query: SelectOfScalar[Message], cursor: str | None) -> SelectOfScalar[Message]:
+    """Orders messages by deadline, those without one last, after `cursor` (from `due_at_cursor`):
+    keyset on (due_at is null, due_at, id)."""
+    if cursor:
+        due_raw, id_raw = decode_cursor(cursor, 2)
+        last_id = _int(id_raw)
+        if due_raw:
+            due = _datetime(due_raw)
+            query = query.where(
+                or_(
+                    col(Message.due_at) > due,
+                    and_(col(Message.due_at) == due, col(Message.id) > last_id),
+                    col(Message.due_at).is_(None),
+                )
+            )
+        else:
+            query = query.where(col(Message.due_at).is_(None), col(Message.id) > last_id)
+    return query.order_by(col(Message.due_at).is_(None), col(Message.due_at), col(Message.id))
+
+
+def due_at_cursor(message: Message) -> str:
+    """The cursor of a page that `by_due_at` ordered and that ends with `message`."""
+    return encode_cursor([message.due_at, message.id])
 
 
 def _int(value: str) -> int:

@@ -3,10 +3,6 @@ with everything about it in one call."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import UTC, datetime
-
 from sqlalchemy import String, and_, cast, or_
 from sqlmodel import Session, col, select
 
@@ -91,21 +87,6 @@ def replies_of(*, session: Session, message: Message) -> list[ReplyPublic]:
 # --- my queue ------------------------------------------------------------------------------------------
 
 
-def _encode(due_at: datetime | None, message_id: int) -> str:
-    raw = f"{due_at.isoformat() if due_at else ''}|{message_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime | None, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        due_raw, id_raw = raw.split("|")
-        due = datetime.fromisoformat(due_raw) if due_raw else None
-        return (due if due is None or due.tzinfo else due.replace(tzinfo=UTC)), int(id_raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("cursor 无效") from exc
-
-
 def queue(
     *,
     session: Session,
@@ -128,19 +109,7 @@ def queue(
         # flags is a JSON list of names; its text form holds each as "name" on SQLite and PostgreSQL.
         for flag in HIDDEN_FLAGS:
             query = query.where(~cast(col(Message.flags), String).like(f'%"{flag}"%'))
-    if cursor:
-        due, last_id = _decode(cursor)
-        if due is not None:
-            query = query.where(
-                or_(
-                    col(Message.due_at) > due,
-                    and_(col(Message.due_at) == due, col(Message.id) > last_id),
-                    col(Message.due_at).is_(None),
-                )
-            )
-        else:
-            query = query.where(col(Message.due_at).is_(None), col(Message.id) > last_id)
-    query = query.order_by(col(Message.due_at).is_(None), col(Message.due_at), col(Message.id))
+    query = messages.by_due_at(query, cursor)
     rows = list(session.exec(query.limit(limit + 1)))
     page = rows[:limit]
     latest = _latest_replies(session, [m.id for m in page if m.id is not None])
@@ -160,7 +129,7 @@ def queue(
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = _encode(last.due_at, last.id or 0)
+        next_cursor = messages.due_at_cursor(last)
     return items, next_cursor
 
 

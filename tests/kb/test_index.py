@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kb.index import KBEntry, KBIndex, Suggestion
+from kb.normalise import normalise
 
 
 def top(index: KBIndex, text: str, **kwargs: object) -> Suggestion:
@@ -247,3 +248,74 @@ def test_pinyin_explanation_never_matches_other_latin_text(index: KBIndex) -> No
     assert best.entry_id == 9
     assert all("≈" not in t for t in best.matched_terms)
     assert "gongjijin≈公积金" in top(index, "gongjijin提取").matched_terms
+
+
+BATCH = [
+    "社會保障卡丟了，怎麼掛失補辦？",
+    "社保卡丢了怎么补半",
+    "sfz到期了去哪换",
+    "gongjijin提取",
+    "公积金提取",
+    "今天天气真不错，周末去公园散步",
+    "😂",
+    "",
+    "护照多久能办好",
+    "宅基地在哪查询收费吗",
+    "去派出所",
+    "带好证件",
+    "我和老公都在外地打工，孩子出生了，想问一下给孩子上户口需要带哪些材料，是去派出所还是去镇上办？",
+    "营业执照怎么注消",
+    "怎么办理",
+    "驾驶证到期怎么换",
+    "低保申请",
+    "医保缴费",
+    "契税完税证明",
+]
+
+
+def test_search_many_gives_what_search_gives_for_each_text(entries: list[KBEntry]) -> None:
+    index = KBIndex()
+    index.build(
+        [
+            *entries,
+            *(KBEntry(e.entry_id + 100, e.question, e.answer, (), e.unit_code) for e in _many_entries()),
+        ]
+    )
+    units = [None, "u1", "gaj", None, "dog"] * 4
+    for unit_codes in (None, units[: len(BATCH)]):
+        many = index.search_many(BATCH, unit_codes=unit_codes, limit=4)
+        single = [
+            index.search(text, unit_code=unit_codes[i] if unit_codes else None, limit=4)
+            for i, text in enumerate(BATCH)
+        ]
+        assert many == single
+    assert any(many) and many[BATCH.index("😂")] == [] and many[BATCH.index("")] == []
+    assert index.search_many(BATCH, only_unit=True, unit_codes=units[: len(BATCH)]) == [
+        index.search(text, unit_code=units[i], only_unit=True) for i, text in enumerate(BATCH)
+    ]
+
+
+def test_search_many_edge_cases(index: KBIndex) -> None:
+    assert index.search_many([]) == []
+    assert index.search_many(["低保怎么申请"], limit=0) == [[]]
+    assert KBIndex().search_many(["低保怎么申请", "医保"]) == [[], []]
+    with pytest.raises(ValueError):
+        index.search_many(["低保", "医保"], unit_codes=["mzj"])
+
+
+def test_explanations_can_be_skipped_or_limited(index: KBIndex) -> None:
+    full = index.search("社保卡丢了补半", limit=3)
+    bare = index.search("社保卡丢了补半", limit=3, explain=False)
+    some = index.search("社保卡丢了补半", limit=3, explain=1)
+    assert [(s.entry_id, s.score, s.confident) for s in bare] == [
+        (s.entry_id, s.score, s.confident) for s in full
+    ]
+    assert all(s.matched_terms == [] and s.matched_field == "" for s in bare)
+    assert some[0] == full[0] and "补半≈补办" in some[0].matched_terms
+    assert all(s.matched_terms == [] for s in some[1:])
+
+
+def test_already_normalised_text_is_taken_as_is(index: KBIndex) -> None:
+    text = "社會保障卡丟了，怎麼掛失補辦？"
+    assert index.search(normalise(text), normalised=True) == index.search(text)
+    assert index.search_many([normalise(text)], normalised=True) == [index.search(text)]

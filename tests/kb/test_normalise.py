@@ -43,3 +43,13 @@ def test_decorative_symbols_and_whitespace() -> None:
 def test_empty_and_noise_only() -> None:
     assert normalise("") == ""
     assert normalise("😂😂 🎉") == ""
+
+
+def test_full_width_punctuation_and_long_texts() -> None:
+    text = "ＨＰＶ疫苗，怎么预约？　谢谢！" * 200  # longer than the cache keeps
+    assert normalise(text) == ("hpv疫苗,怎么预约? 谢谢!" * 200).strip()
+    assert normalise("ＨＰＶ疫苗，怎么预约？") == normalise("ＨＰＶ疫苗，怎么预约？") == "hpv疫苗,怎么预约?"
+
+
+def test_symbols_between_words_become_one_space() -> None:
+    assert normalise("社保卡😭😭丢了★※怎么办") == "社保卡 丢了 怎么办"
