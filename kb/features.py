@@ -11,7 +11,7 @@ texts at once: all entries at compile time, a batch of queries at search time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -52,6 +52,7 @@ class QuestionTerms:
     text: str
     body: str  # content text: the source of character n-grams ...
     body_codes: str  # ... and, pinyin-encoded, of syllable n-grams
+    sounds: str  # `text` with its Chinese characters pinyin-encoded, for explaining homophones
     words: tuple[str, ...]
     abbreviations: dict[str, str]  # initials → the word they abbreviate
     initials: tuple[int, ...]  # keys of the initials terms
@@ -80,42 +81,15 @@ class QueryBatch:
     owner: np.ndarray
 
 
-def char_keys(text: str, sizes: tuple[int, ...]) -> np.ndarray:
-    """Character n-gram keys of normalised `text`."""
-    cp = grams.codepoints(text)
-    return grams.keys(cp, grams.text_mask(cp), sizes)
-
-
-def syllable_keys(text: str) -> np.ndarray:
-    """Syllable n-gram keys of normalised `text`."""
-    cp = grams.codepoints(pinyin.encode(text))
-    return grams.keys(cp, _SYLLABLE_MASK(cp), SYLLABLE_SIZES)
-
-
-def abbreviation_keys(letters: Iterable[str]) -> np.ndarray:
-    """Keys of pinyin initials terms."""
-    return np.array([grams.abbreviation(a) for a in letters], dtype=np.int64)
-
-
 def batch_char_keys(texts: Sequence[str], sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """`char_keys` of many texts at once, with the index of the text of each key."""
+    """Character n-gram keys of many normalised texts at once, with the index of the text of each key."""
     return grams.batch(texts, grams.text_mask, sizes)
 
 
 def batch_syllable_keys(encoded: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """`syllable_keys` of many already pinyin-encoded texts at once, with the text of each key."""
+    """Syllable n-gram keys of many pinyin-encoded texts at once (a lone syllable stands for itself),
+    with the index of the text of each key."""
     return grams.batch(encoded, _SYLLABLE_MASK, SYLLABLE_SIZES)
-
-
-def sound_pairs(text: str) -> list[tuple[str, str]]:
-    """Adjacent Chinese character pairs of `text` with their pinyin encoding, without repeats."""
-    encoded = pinyin.encode_chinese(text)
-    out: dict[str, str] = {}
-    for run in CJK_RUN.finditer(text):
-        chars = run.group()
-        codes = encoded[run.start() : run.end()]
-        out.update(zip(map(str.__add__, chars, chars[1:]), map(str.__add__, codes, codes[1:]), strict=True))
-    return list(out.items())
 
 
 def question_terms(text: str) -> QuestionTerms:
@@ -133,6 +107,7 @@ def question_terms(text: str) -> QuestionTerms:
         text=text,
         body=body,
         body_codes=pinyin.encode(body),
+        sounds=pinyin.encode_chinese(text),
         words=tuple(words),
         abbreviations=abbreviations,
         initials=tuple(grams.abbreviation(a) for a in abbreviations),

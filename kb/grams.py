@@ -128,8 +128,3 @@ def distinct(keys_: np.ndarray) -> np.ndarray:
     """Sorted distinct keys (np.unique without its overhead, for the small arrays of a query)."""
     s = np.sort(keys_)
     return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
-
-
-def short(keys_: np.ndarray, max_len: int) -> np.ndarray:
-    """The keys of n-grams with at most `max_len` characters."""
-    return keys_[keys_ < (1 << (_BITS * max_len))]

@@ -13,8 +13,6 @@ from functools import lru_cache
 
 import opencc
 
-from kb.charmap import CharMap
-
 _URL_CHARS = r"[a-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]"
 _URL = re.compile(
     rf"(?:https?://|www\.){_URL_CHARS}+"
@@ -55,10 +53,10 @@ def _symbol_table() -> dict[int, str]:
 
 
 # One table lookup per character is several times faster than a regular expression of ~400 ranges.
-_SYMBOLS = CharMap(_symbol_table())
+_SYMBOLS = _symbol_table()
 # Full-width ASCII and the ideographic space, as NFKC maps them: Chinese punctuation (，？！) would
 # otherwise send nearly every message down unicodedata's slow path.
-_FULL_WIDTH = CharMap({**{cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}, 0x3000: " "})
+_FULL_WIDTH = {**{cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}, 0x3000: " "}
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +81,7 @@ def normalise(text: str) -> str:
 def _normalise(text: str) -> str:
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", _FULL_WIDTH(text))
+    text = unicodedata.normalize("NFKC", text.translate(_FULL_WIDTH))
     text = _converter().convert(text).lower()
     # Each pattern needs its marker character: most messages skip most of the substitutions.
     if "." in text or "://" in text:
@@ -93,7 +91,7 @@ def _normalise(text: str) -> str:
     if "#" in text:
         text = _TOPIC.sub(r" \1 ", text)
         text = text.replace("#", " ")
-    return _SPACE.sub(" ", _SYMBOLS(text)).strip()
+    return _SPACE.sub(" ", text.translate(_SYMBOLS)).strip()
 
 
 # The pipeline's steps and the KB search each normalise the same message: the second time is free.
