@@ -16,6 +16,10 @@ from kb.features import QueryTerms, QuestionTerms
 _MAX_TERMS = 8
 
 
+def _cjk(pair: str) -> bool:
+    return "\u3400" <= pair[0] <= "\u9fff" and "\u3400" <= pair[1] <= "\u9fff"
+
+
 class Explainer:
     """Evidence of one query against the entries it is shown with."""
 
@@ -28,45 +32,41 @@ class Explainer:
             for w in query.raw_words
             if w.isascii() and len(pinyin.split_latin(w) or ()) >= 2
         }
-        self._sounds: dict[str, dict[str, int]] | None = None
-
-    def _query_sounds(self) -> dict[str, dict[str, int]]:
-        """Pinyin code → the query's pairs of adjacent Chinese characters with it, and their first place."""
-        if self._sounds is None:
-            query = self._query.text
-            codes = pinyin.encode_chinese(query)
-            sounds: dict[str, dict[str, int]] = {}
-            for run in _CJK_RUN.finditer(query):
-                for at in range(run.start(), run.end() - 1):
-                    sounds.setdefault(codes[at : at + 2], {}).setdefault(query[at : at + 2], at)
-            self._sounds = sounds
-        return self._sounds
+        self._codes: str | None = None  # the query with its Chinese characters pinyin-encoded
+        self._code_pairs: set[str] = set()  # its adjacent code pairs (Chinese or not)
 
     def _homophones(self, variant: QuestionTerms) -> list[str]:
         """Query character pairs that sound like, but are not written as, a pair of the wording.
 
-        Only codes the wording shares with the query are looked at, each at its first place.
+        Only codes the wording shares with the query are looked for in it, each at its first place
+        in the wording: a few finds per shown entry, no work on the whole query up front.
         """
-        sounds = self._query_sounds()
+        query = self._query.text
+        if self._codes is None:
+            self._codes = pinyin.encode_chinese(query)
+            self._code_pairs = set(map(str.__add__, self._codes, self._codes[1:]))
+        codes = self._codes
         text = variant.text
-        codes = list(map(str.__add__, variant.sounds, variant.sounds[1:]))
-        shared = sounds.keys() & set(codes)
-        found: list[tuple[int, str, int]] = []  # (first place in the query, its pair, place in the wording)
+        pairs = list(map(str.__add__, variant.sounds, variant.sounds[1:]))
+        shared = self._code_pairs.intersection(pairs)
+        found: dict[str, tuple[int, int]] = {}  # query pair → (its first place, place in the wording)
         for run in _CJK_RUN.finditer(text):
             if not shared:
                 break
             for at in range(run.start(), run.end() - 1):
-                code = codes[at]
-                if code in shared:
-                    shared.discard(code)
-                    written = text[at : at + 2]
-                    found += [
-                        (place, pair, at)
-                        for pair, place in sounds[code].items()
-                        if pair != written and pair not in text
-                    ]
-        found.sort()
-        return [f"{pair}≈{text[at : at + 2]}" for _, pair, at in found]
+                code = pairs[at]
+                if code not in shared:
+                    continue
+                shared.discard(code)
+                written = text[at : at + 2]
+                place = codes.find(code)
+                while place >= 0:
+                    pair = query[place : place + 2]
+                    if pair != written and pair not in found and _cjk(pair) and pair not in text:
+                        found[pair] = (place, at)
+                    place = codes.find(code, place + 1)
+        ordered = sorted(found.items(), key=lambda item: item[1][0])
+        return [f"{pair}≈{text[at : at + 2]}" for pair, (_, at) in ordered]
 
     def _variant(self, variant: QuestionTerms) -> list[str]:
         text = variant.text

@@ -114,6 +114,11 @@ def question_terms(text: str) -> QuestionTerms:
     )
 
 
+def query_terms(text: str) -> QueryTerms:
+    """The word-level terms of normalised query `text` (all its explanations need)."""
+    return _words(text)[0]
+
+
 def _words(text: str) -> tuple[QueryTerms, str]:
     """The word-level terms of a query and its content text."""
     raw_words, body = segment.content(text)

@@ -3,6 +3,7 @@
 Scoring lives in `kb.scoring`. The index compiles lazily from per-entry terms after a change, so
 incremental edits rank exactly as a fresh build of the same entries would. `search_many` serves
 a batch of messages (the pipeline's) with the n-gram arithmetic done once for the whole batch.
+Explanations cost about as much as the ranking: `explain=` limits them, `explain()` defers them.
 """
 
 from __future__ import annotations
@@ -61,15 +62,10 @@ def _doc(entry: KBEntry) -> Doc:
     )
 
 
-def _suggestions(
-    compiled: Compiled,
-    query: features.QueryTerms,
-    cand: np.ndarray,
-    score: np.ndarray,
-    limit: int,
-    explain: bool | int,
-) -> list[Suggestion]:
-    """The best `limit` entries of one query's candidates, the first one flagged if confident."""
+def _ranked(
+    compiled: Compiled, cand: np.ndarray, score: np.ndarray, limit: int
+) -> list[tuple[int, float, bool]]:
+    """(entry position, score, confident) of the best `limit` candidates of one query, best first."""
     order = np.lexsort((compiled.ids[cand], -score))[: max(limit, 2)]
     ranked = [(pos, s) for pos, s in zip(cand[order].tolist(), score[order].tolist(), strict=True) if s > 0]
     if not ranked:
@@ -77,10 +73,16 @@ def _suggestions(
     best = ranked[0][1]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     confident = best >= CONFIDENT_SCORE and best >= CONFIDENT_RATIO * second
-    explained = limit if explain is True else int(explain)
-    explainer = Explainer(query) if explained > 0 else None
+    return [(pos, s, confident and i == 0) for i, (pos, s) in enumerate(ranked[:limit])]
+
+
+def _suggestions(
+    compiled: Compiled, query: features.QueryTerms, ranked: list[tuple[int, float, bool]], explained: int
+) -> list[Suggestion]:
+    """Suggestions of one query, the first `explained` ones with their evidence."""
+    explainer = Explainer(query) if explained > 0 and ranked else None
     out: list[Suggestion] = []
-    for i, (pos, s) in enumerate(ranked[:limit]):
+    for i, (pos, s, confident) in enumerate(ranked):
         doc = compiled.docs[pos]
         matched, where = (
             explainer.evidence(doc.variants, doc.answer) if explainer and i < explained else ([], "")
@@ -89,7 +91,7 @@ def _suggestions(
             Suggestion(
                 entry_id=doc.entry_id,
                 score=round(min(1.0, s), 4),
-                confident=confident and i == 0,
+                confident=confident,
                 matched_terms=matched,
                 matched_field=where,
             )
@@ -209,9 +211,22 @@ class KBIndex:
         live = [i for i, norm in enumerate(norms) if norm]
         batch = features.query_batch([norms[i] for i in live])
         factors = [compiled.factor(unit_codes[i] if unit_codes else None, only_unit) for i in live]
-        for i, query, (cand, score) in zip(live, batch.queries, compiled.scores(batch, factors), strict=True):
-            out[i] = _suggestions(compiled, query, cand, score, limit, explain)
+        # Rank every query first, then explain: each stage runs over the whole batch in turn.
+        ranked = [_ranked(compiled, cand, score, limit) for cand, score in compiled.scores(batch, factors)]
+        explained = limit if explain is True else int(explain)
+        for i, query, hits in zip(live, batch.queries, ranked, strict=True):
+            out[i] = _suggestions(compiled, query, hits, explained)
         return out
+
+    def explain(
+        self, text: str, entry_ids: Sequence[int], *, normalised: bool = False
+    ) -> list[tuple[list[str], str]]:
+        """(matched_terms, matched_field) of `text` for each entry, as `search` gives them; an
+        unknown entry gets ([], ""). For explaining later only the suggestions that are shown."""
+        norm = text if normalised else normalise(text)
+        explainer = Explainer(features.query_terms(norm))
+        docs = [self._docs.get(entry_id) for entry_id in entry_ids]
+        return [explainer.evidence(doc.variants, doc.answer) if doc else ([], "") for doc in docs]
 
 
 __all__ = ["KBEntry", "KBIndex", "Suggestion"]

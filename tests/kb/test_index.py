@@ -319,3 +319,11 @@ def test_already_normalised_text_is_taken_as_is(index: KBIndex) -> None:
     text = "社會保障卡丟了，怎麼掛失補辦？"
     assert index.search(normalise(text), normalised=True) == index.search(text)
     assert index.search_many([normalise(text)], normalised=True) == [index.search(text)]
+
+
+def test_explain_later_gives_the_evidence_search_gives(index: KBIndex) -> None:
+    text = "社保卡丢了补半，sfz也要换吗"
+    shown = index.search(text, limit=3)
+    later = index.explain(text, [s.entry_id for s in shown] + [999])
+    assert later == [(s.matched_terms, s.matched_field) for s in shown] + [([], "")]
+    assert "补半≈补办" in later[0][0]
