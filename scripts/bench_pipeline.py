@@ -123,8 +123,49 @@ def bench_engines(texts: list[str], index: Any, router: Any, owner: dict[int, st
     )
 
 
+def _store_kb(entries: list[Any]) -> None:
+    """The same entries as published KB entries in the database, and the process index loaded from them
+    (as a running service has it), so that the pipeline's own knowledge steps search 10k entries."""
+    from app import clock
+    from app.auth import SYSTEM
+    from app.db import session_scope
+    from app.knowledge import service
+    from app.knowledge.index import knowledge_index
+
+    now = clock.now()
+    seen: set[tuple[str | None, str]] = set()
+    with session_scope() as session:
+        for e in entries:
+            key = (e.unit_code, service.question_key(e.question))
+            if key in seen:
+                continue
+            seen.add(key)
+            fields = service.validated(
+                {
+                    "question": e.question[:500],
+                    "answer": e.answer[:5000] or "见相关规定。",
+                    "unit_code": e.unit_code,
+                }
+            )
+            service.save(
+                session=session, actor=SYSTEM, entry=None, fields=fields, status=None, note=None, now=now
+            )
+        service.commit(session=session, now=now)
+    t = time.perf_counter()
+    with session_scope() as session:
+        knowledge_index.sync(session=session, now=now)
+    print(
+        f"    KB stored in the database: {len(seen)} entries, index loaded in {time.perf_counter() - t:.1f} s"
+    )
+
+
 def bench_pipeline(
-    texts: list[str], index: Any, owner: dict[int, str | None], dev: dict[str, Any], url: str | None
+    texts: list[str],
+    index: Any,
+    owner: dict[int, str | None],
+    dev: dict[str, Any],
+    url: str | None,
+    entries: list[Any],
 ) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="huiying-bench-"))
     os.environ["HUIYING_DATABASE_URL"] = url or f"sqlite:///{tmp / 'bench.db'}"
@@ -167,6 +208,7 @@ def bench_pipeline(
                 ),
             )
 
+    _store_kb(entries)
     steps = default_steps()
     names = [name for name, _ in steps]
     if not any("kb" in name or "knowledge" in name or "suggest" in name for name in names):
@@ -217,7 +259,7 @@ def main() -> None:
     owner = {e.entry_id: e.unit_code for e in entries}
     router = router_for(dev)
     bench_engines(messages(args.messages, dev, board, rng), index, router, owner)
-    bench_pipeline(messages(args.stored, dev, board, rng), index, owner, dev, args.database_url)
+    bench_pipeline(messages(args.stored, dev, board, rng), index, owner, dev, args.database_url, entries)
 
 
 if __name__ == "__main__":

@@ -130,13 +130,17 @@ class Snapshot:
         channel: str | None = None,
         limit: int = 5,
         now: datetime | None = None,
+        explain: bool | int = True,
     ) -> list[Hit]:
         """Best entries for `text`, best first; `unit_code` boosts that unit's entries, `channel` leaves out
-        entries limited to other channels, `now` those outside their validity window."""
+        entries limited to other channels, `now` those outside their validity window. `explain`: True, or
+        how many of the first hits get their matched terms (explaining costs; hidden hits need none)."""
         if limit <= 0 or not self.entries:
             return []
         depth = limit + _FILTER_SLACK if self.filtered else limit
-        results = self.index.search(clip(text), unit_code=unit_code, limit=depth)
+        if explain is not True and self.filtered:
+            explain = True  # filtering may drop hits, so which ones are shown is not known yet
+        results = self.index.search(clip(text), unit_code=unit_code, limit=depth, explain=explain)
         hits: list[Hit] = []
         for position, result in enumerate(results):
             entry = self.entries.get(result.entry_id)

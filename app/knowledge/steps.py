@@ -26,7 +26,9 @@ def snapshot(ctx: PipelineContext) -> Snapshot:
 def match(ctx: PipelineContext) -> None:
     """Searches the KB once: `ctx.scratch["kb_hits"]` (best first) and, for the router,
     `ctx.scratch["kb_units"]` = [(unit_code, score)] of a confident hit that belongs to a unit."""
-    hits = snapshot(ctx).search(ctx.text, channel=ctx.message.platform, limit=DEPTH, now=ctx.now)
+    hits = snapshot(ctx).search(
+        ctx.text, channel=ctx.message.platform, limit=DEPTH, now=ctx.now, explain=SUGGESTIONS
+    )
     ctx.scratch["kb_hits"] = hits
     evidence = [(h.unit_code, h.score) for h in hits if h.confident and h.unit_code]
     # The router reads only this list once it exists: evidence an earlier step left and that of other
