@@ -1,4 +1,5 @@
-# Huiying service image: installed the same way `make run` installs (pip install of this project).
+# Huiying service image: installed the same way `make run` installs (an editable pip install of this
+# checkout, so that migrations/ and the package data sit beside the code).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,7 +13,7 @@ COPY app ./app
 COPY connectors ./connectors
 COPY kb ./kb
 COPY migrations ./migrations
-RUN pip install --upgrade pip && pip install . \
+RUN pip install --upgrade pip && pip install -e . \
     && useradd --system --uid 10001 --home /srv/huiying huiying \
     && mkdir -p /data /srv/huiying/var && chown -R huiying /data /srv/huiying/var
 
