@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from app.knowledge import state
 from app.knowledge.models import EntryStatus, KnowledgeEntry
 
 if TYPE_CHECKING:  # the engine (numpy, pinyin tables) loads with the index, off the start-up path
-    from kb.index import KBEntry, KBIndex
+    from kb.index import KBEntry, KBIndex, Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +135,38 @@ class Snapshot:
         """Best entries for `text`, best first; `unit_code` boosts that unit's entries, `channel` leaves out
         entries limited to other channels, `now` those outside their validity window. `explain`: True, or
         how many of the first hits get their matched terms (explaining costs; hidden hits need none)."""
+        return self.search_many(
+            [text], unit_codes=[unit_code], channels=[channel], limit=limit, now=now, explain=explain
+        )[0]
+
+    def search_many(
+        self,
+        texts: Sequence[str],
+        *,
+        unit_codes: Sequence[str | None] | None = None,
+        channels: Sequence[str | None] | None = None,
+        limit: int = 5,
+        now: datetime | None = None,
+        explain: bool | int = True,
+    ) -> list[list[Hit]]:
+        """`search` of each text (unit and channel at the same place in the lists), in one engine pass:
+        the pipeline searches a whole batch at once, which costs a fraction of one search per text."""
         if limit <= 0 or not self.entries:
-            return []
+            return [[] for _ in texts]
         depth = limit + _FILTER_SLACK if self.filtered else limit
         if explain is not True and self.filtered:
             explain = True  # filtering may drop hits, so which ones are shown is not known yet
-        results = self.index.search(clip(text), unit_code=unit_code, limit=depth, explain=explain)
+        results = self.index.search_many(
+            [clip(t) for t in texts], unit_codes=unit_codes, limit=depth, explain=explain
+        )
+        return [
+            self._hits(found, channel=channels[i] if channels else None, limit=limit, now=now)
+            for i, found in enumerate(results)
+        ]
+
+    def _hits(
+        self, results: Sequence[Suggestion], *, channel: str | None, limit: int, now: datetime | None
+    ) -> list[Hit]:
         hits: list[Hit] = []
         for position, result in enumerate(results):
             entry = self.entries.get(result.entry_id)

@@ -52,6 +52,10 @@ class PipelineContext:
 
 
 Step = Callable[[PipelineContext], None]
+# A step may carry `prepare(contexts)`: work done once for the whole batch before the steps run (e.g.
+# one batched search for every message); the step itself then finds the result in `ctx.scratch`. If
+# preparing fails, each step does its own work per message.
+BatchPrepare = Callable[[list["PipelineContext"]], None]
 
 
 def default_steps() -> list[tuple[str, Step]]:
@@ -129,7 +133,9 @@ class Pipeline:
         try:
             with session_scope() as session:
                 with session.no_autoflush:
-                    for item, ctx in self._contexts(session, ids, now):
+                    contexts = self._contexts(session, ids, now)
+                    self._prepare([ctx for _, ctx in contexts])
+                    for item, ctx in contexts:
                         self._run_steps(ctx)
                         item.state, item.updated_at, item.last_error = InboundState.done, now, None
                 result.done = len(ids)
@@ -180,6 +186,16 @@ class Pipeline:
             )
             contexts.append((item, ctx))
         return contexts
+
+    def _prepare(self, contexts: list[PipelineContext]) -> None:
+        for name, step in self.steps:
+            prepare: BatchPrepare | None = getattr(step, "prepare", None)
+            if prepare is None or not contexts:
+                continue
+            try:
+                prepare(contexts)
+            except Exception:
+                log.exception("pipeline step %s could not prepare its batch; it runs per message", name)
 
     def _run_steps(self, ctx: PipelineContext) -> None:
         for _name, step in self.steps:

@@ -148,3 +148,22 @@ def test_published_reply_is_proposed_as_a_draft_entry(flow: Any, frozen_clock: A
         == 200
     )
     assert flow.desk.top("开无犯罪记录证明要带啥")["entry_id"] == entry["id"]
+
+
+def test_batched_search_in_the_pipeline_equals_one_search_per_message(flow: Any) -> None:
+    """The pipeline searches its whole batch at once; each message gets what its own search gives."""
+    from app import clock
+    from app.db import session_scope
+    from app.knowledge.index import knowledge_index
+
+    texts = [ID_CARD, "身份证丢了咋补办", "今天天气不错", "醫療保險怎麼報銷", "路灯坏了"]
+    with session_scope() as session:
+        snapshot = knowledge_index.sync(session=session, now=clock.now())
+    batched = snapshot.search_many(texts, channels=["generic"] * len(texts), limit=4, explain=3)
+    single = [snapshot.search(t, channel="generic", limit=4, explain=3) for t in texts]
+    assert batched == single
+    assert batched[0] and batched[0][0].confident
+    ids = [flow.message(t, external_id=f"b-{i}") for i, t in enumerate(texts)]
+    for message_id, hits in zip(ids, single, strict=True):
+        shown = flow.get_message(message_id)["suggestions"]
+        assert [s["entry_id"] for s in shown][:1] == [h.entry_id for h in hits][:1]
