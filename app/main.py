@@ -54,62 +54,14 @@ STATUS_MESSAGES = {
 }
 
 
-class BodyLimit:
-    """Refuses request bodies over `max_bytes` with 413, whether or not Content-Length is sent."""
+class Edge:
+    """The one ASGI layer in front of the app: refuses request bodies over `max_bytes` with 413 (with or
+    without Content-Length) and counts requests and their latency per route template. One layer, not
+    two, because every layer costs each request a coroutine and a `send` wrapper."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    too_large = int(value) > self.max_bytes
-                except ValueError:
-                    too_large = False
-                if too_large:
-                    await _too_large(send, self.max_bytes)
-                    return
-                await self.app(scope, receive, send)
-                return
-        # No Content-Length (chunked): read it all here, within the limit, then replay.
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            event = await receive()
-            if event["type"] != "http.request":
-                await self.app(scope, receive, send)
-                return
-            chunk = event.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await _too_large(send, self.max_bytes)
-                return
-            chunks.append(chunk)
-            more = event.get("more_body", False)
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-class Metrics:
-    """Counts requests and their latency per route template (pure ASGI: no per-request task)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -125,11 +77,52 @@ class Metrics:
             await send(event)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            checked = await self._within_limit(scope, receive, send_wrapper)
+            if checked is not None:
+                await self.app(scope, checked, send_wrapper)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             metrics.http_latency.labels(route=route).observe(time.perf_counter() - start)
             metrics.http_requests.labels(method=scope["method"], route=route, status=str(status)).inc()
+
+    async def _within_limit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """The `receive` to hand on, or None when a 413 was sent."""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    too_large = int(value) > self.max_bytes
+                except ValueError:
+                    too_large = False
+                if too_large:
+                    await _too_large(send, self.max_bytes)
+                    return None
+                return receive
+        # No Content-Length (chunked): read it all here, within the limit, then replay.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            event = await receive()
+            if event["type"] != "http.request":
+                return receive
+            chunk = event.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return None
+            chunks.append(chunk)
+            more = event.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
 
 
 async def _too_large(send: Send, limit: int) -> None:
@@ -225,8 +218,7 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
     )
     install_error_handlers(app)
 
-    app.add_middleware(Metrics)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Edge, max_bytes=settings.max_body_bytes)
 
     from app.routes import include_routers
 

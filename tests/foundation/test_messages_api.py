@@ -159,7 +159,7 @@ def test_bad_input_is_4xx_in_error_format_and_stores_nothing(client, make_unit, 
 def test_oversize_chunked_body_is_refused():
     import asyncio
 
-    from app.main import BodyLimit
+    from app.main import Edge
 
     sent: list[dict] = []
 
@@ -174,7 +174,7 @@ def test_oversize_chunked_body_is_refused():
     async def send(event):
         sent.append(event)
 
-    asyncio.run(BodyLimit(app, 1000)({"type": "http", "headers": []}, receive, send))
+    asyncio.run(Edge(app, 1000)({"type": "http", "method": "POST", "headers": []}, receive, send))
     assert sent[0]["status"] == 413
 
 
