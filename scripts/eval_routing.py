@@ -2,7 +2,9 @@
 
 Usage: python scripts/eval_routing.py [--verbose]
 (1) accuracy among in-scope items, out-of-scope recall and false out-of-scope rate on
-    ../shared/data/dev_eval.json with its units[] (keywords, names; no training data).
+    ../shared/data/dev_eval.json with its units[] (keywords, names) and its kb[] searched the way the
+    pipeline's KB step does it (the KB's unit evidence); no training data. The same figures without
+    the KB are printed beside them.
 (2) one unit per category of ../shared/data/wenzheng-2020/messages_labeled.csv, a fixed seeded stratified
     70/30 split, macro-F1 on the 30% for the learned model alone and for the full router (model + the
     category tree of categories.csv as unit keywords + department words).
@@ -26,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from app.routing.engine import Router, UnitSpec  # noqa: E402
+from app.routing.engine import KB_UNIT_DEPTH, Router, UnitSpec, kb_unit_evidence  # noqa: E402
 from app.routing.learned import train  # noqa: E402
+from kb.index import KBEntry, KBIndex  # noqa: E402
 from kb.normalise import normalise  # noqa: E402
 
 SEED = 20240601
@@ -37,11 +40,23 @@ def eval_dev(verbose: bool) -> dict[str, float]:
     data = json.loads((DATA / "dev_eval.json").read_text(encoding="utf-8"))
     units = [UnitSpec(u["code"], u["name"], tuple(u["keywords"])) for u in data["units"]]
     router = Router(units)
-    in_scope = correct = decided = 0
+    index = KBIndex()
+    entries = [
+        KBEntry(i + 1, k["question"], k["answer"], (), k.get("unit")) for i, k in enumerate(data["kb"])
+    ]
+    index.build(entries)
+    owner = {e.entry_id: e.unit_code for e in entries}
+
+    def kb_units(text: str) -> list[tuple[str, float]]:
+        hits = index.search(text, limit=KB_UNIT_DEPTH, explain=False)
+        return kb_unit_evidence((owner[h.entry_id], h.score) for h in hits)
+
+    in_scope = correct = decided = keywords_only = 0
     oos_total = oos_hit = false_oos = 0
     for item in data["routing"]:
-        decision = router.decide(item["text"])
+        decision = router.decide(item["text"], kb_units=kb_units(item["text"]))
         expect = item["expect_unit"]
+        keywords_only += expect is not None and router.decide(item["text"]).unit_code == expect
         if expect is None:
             oos_total += 1
             oos_hit += decision.out_of_scope
@@ -65,6 +80,7 @@ def eval_dev(verbose: bool) -> dict[str, float]:
     real_oos = sum(router.decide(t).out_of_scope for t in real)
     return {
         "in_scope_accuracy": correct / in_scope,
+        "in_scope_accuracy_without_kb": keywords_only / in_scope,
         "in_scope_coverage": decided / in_scope,
         "out_of_scope_recall": oos_hit / oos_total,
         "false_out_of_scope_rate": false_oos / in_scope,

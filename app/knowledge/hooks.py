@@ -8,12 +8,16 @@ from sqlmodel import Session
 from app import clock
 from app.knowledge.consistency import check_draft
 from app.knowledge.index import knowledge_index
+from app.routing.engine import KB_UNIT_DEPTH, kb_unit_evidence
 
 
 def kb_units(session: Session, text: str) -> list[tuple[str, float]]:
-    """(unit_code, score) of the confident KB match of `text`, if it belongs to a unit."""
-    hits = knowledge_index.sync(session=session, now=clock.now()).search(text, limit=2, now=clock.now())
-    return [(h.unit_code, h.score) for h in hits if h.confident and h.unit_code]
+    """(unit_code, score) of the unit the KB's top matches of `text` agree on (the pipeline's rule)."""
+    now = clock.now()
+    hits = knowledge_index.sync(session=session, now=now).search(
+        text, limit=KB_UNIT_DEPTH, now=now, explain=False
+    )
+    return kb_unit_evidence((h.unit_code, h.score) for h in hits)
 
 
 def install() -> None:

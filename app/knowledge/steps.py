@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from app.knowledge.index import Hit, Snapshot, knowledge_index
 from app.messages.pipeline import PipelineContext
+from app.routing.engine import kb_unit_evidence
 
 SUGGESTIONS = 3  # shown with a message
 # Searched and explained once: the shown ones and the runner-up, so that the routed unit's boost can be
@@ -26,14 +27,14 @@ def snapshot(ctx: PipelineContext) -> Snapshot:
 
 def match(ctx: PipelineContext) -> None:
     """Searches the KB once: `ctx.scratch["kb_hits"]` (best first) and, for the router,
-    `ctx.scratch["kb_units"]` = [(unit_code, score)] of a confident hit that belongs to a unit."""
+    `ctx.scratch["kb_units"]` = the unit the top hits agree on (`app.routing.engine.kb_unit_evidence`)."""
     hits: list[Hit] | None = ctx.scratch.pop(_PREPARED_KEY, None)
     if hits is None:
         hits = snapshot(ctx).search(
             ctx.text, channel=ctx.message.platform, limit=DEPTH, now=ctx.now, explain=SUGGESTIONS
         )
     ctx.scratch["kb_hits"] = hits
-    evidence = [(h.unit_code, h.score) for h in hits if h.confident and h.unit_code]
+    evidence = kb_unit_evidence((h.unit_code, h.score) for h in hits)
     # The router reads only this list once it exists: evidence an earlier step left and that of other
     # registered sources stay beside ours (ours comes from these hits, not from a second search).
     ctx.scratch["kb_units"] = [*ctx.scratch.get("kb_units", []), *evidence, *_other_sources(ctx)]

@@ -37,6 +37,11 @@ RULE_CONFIDENCE = 0.95
 # OUT_OF_SCOPE_MARGIN: a wrong "not ours" costs the citizen more than a manual assignment does.
 OUT_OF_SCOPE_MIN = 1.0
 OUT_OF_SCOPE_MARGIN = 0.5
+# KB evidence is judged per unit, not per entry: a unit counts when its best entry among the top hits
+# scores at least KB_UNIT_FLOOR and KB_UNIT_RATIO times the best entry of any other unit.
+KB_UNIT_FLOOR = 0.1
+KB_UNIT_RATIO = 1.5
+KB_UNIT_DEPTH = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,27 @@ class RoutingDecision:
     @property
     def confident(self) -> bool:
         return self.unit_code is not None
+
+
+def kb_unit_evidence(hits: Iterable[tuple[str | None, float]]) -> list[tuple[str, float]]:
+    """[(unit_code, score)] that the KB's top hits (unit_code, score), best first, lend the router.
+
+    An entry's confidence asks "is this the answer?"; routing asks "whose matter is this?". Two close
+    entries of one unit leave the answer open but agree on the unit, so the ratio test is made between
+    the units' best entries. Entries without a unit lend nothing and take nothing away.
+    """
+    best: dict[str, float] = {}
+    for unit, score in list(hits)[:KB_UNIT_DEPTH]:
+        if unit and score > best.get(unit, 0.0):
+            best[unit] = score
+    if not best:
+        return []
+    ranked = sorted(best.items(), key=lambda item: -item[1])
+    unit, top = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    if top < KB_UNIT_FLOOR or top < KB_UNIT_RATIO * second:
+        return []
+    return [(unit, top)]
 
 
 def _length_factor(term: str) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.routing.engine import Router, RoutingRule, UnitSpec
+from app.routing.engine import KB_UNIT_FLOOR, Router, RoutingRule, UnitSpec, kb_unit_evidence
 from app.routing.learned import train
 
 UNITS = [
@@ -69,6 +69,21 @@ def test_kb_units_are_evidence() -> None:
     decision = router().decide("这个怎么办理", kb_units=[("hall", 0.9)])
     assert decision.unit_code == "hall"
     assert "问答库" in decision.reason
+
+
+def test_kb_evidence_is_the_unit_the_top_hits_agree_on() -> None:
+    # Two close entries of one unit: no answer is confident, but the unit is.
+    assert kb_unit_evidence([("hall", 0.30), ("hall", 0.28), ("edu", 0.12)]) == [("hall", 0.30)]
+    # Close entries of two units: no evidence for either.
+    assert kb_unit_evidence([("hall", 0.30), ("edu", 0.25)]) == []
+    # A weak best match is no evidence; entries without a unit neither lend nor take away.
+    assert kb_unit_evidence([("hall", KB_UNIT_FLOOR / 2)]) == []
+    assert kb_unit_evidence([(None, 0.9), ("edu", 0.4)]) == [("edu", 0.4)]
+    assert kb_unit_evidence([]) == []
+    # Only the top hits count: a unit far down the list does not contest the first.
+    assert kb_unit_evidence([("hall", 0.3), ("hall", 0.3), ("hall", 0.3), ("hall", 0.3), ("edu", 0.3)]) == [
+        ("hall", 0.3)
+    ]
 
 
 def test_learned_model_is_evidence() -> None:
