@@ -8,12 +8,23 @@ worked out only for the suggestions shown, so the query's share is prepared once
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from kb import pinyin, segment
 from kb.features import CJK_RUN as _CJK_RUN
 from kb.features import QueryTerms, QuestionTerms
 
 _MAX_TERMS = 8
+
+
+@lru_cache(maxsize=16384)
+def _pair_places(text: str, sounds: str) -> dict[str, int]:
+    """First place in a wording of each code pair of two adjacent Chinese characters."""
+    places: dict[str, int] = {}
+    for run in _CJK_RUN.finditer(text):
+        for at in range(run.start(), run.end() - 1):
+            places.setdefault(sounds[at : at + 2], at)
+    return places
 
 
 def _cjk(pair: str) -> bool:
@@ -38,8 +49,8 @@ class Explainer:
     def _homophones(self, variant: QuestionTerms) -> list[str]:
         """Query character pairs that sound like, but are not written as, a pair of the wording.
 
-        Only codes the wording shares with the query are looked for in it, each at its first place
-        in the wording: a few finds per shown entry, no work on the whole query up front.
+        Only codes the wording shares with the query are looked for, each at its first place in the
+        wording (kept per wording): a few finds per shown entry, no work on the whole query up front.
         """
         query = self._query.text
         if self._codes is None:
@@ -47,24 +58,17 @@ class Explainer:
             self._code_pairs = set(map(str.__add__, self._codes, self._codes[1:]))
         codes = self._codes
         text = variant.text
-        pairs = list(map(str.__add__, variant.sounds, variant.sounds[1:]))
-        shared = self._code_pairs.intersection(pairs)
+        places = _pair_places(text, variant.sounds)
         found: dict[str, tuple[int, int]] = {}  # query pair → (its first place, place in the wording)
-        for run in _CJK_RUN.finditer(text):
-            if not shared:
-                break
-            for at in range(run.start(), run.end() - 1):
-                code = pairs[at]
-                if code not in shared:
-                    continue
-                shared.discard(code)
-                written = text[at : at + 2]
-                place = codes.find(code)
-                while place >= 0:
-                    pair = query[place : place + 2]
-                    if pair != written and pair not in found and _cjk(pair) and pair not in text:
-                        found[pair] = (place, at)
-                    place = codes.find(code, place + 1)
+        for code in self._code_pairs.intersection(places):
+            at = places[code]
+            written = text[at : at + 2]
+            place = codes.find(code)
+            while place >= 0:
+                pair = query[place : place + 2]
+                if pair != written and pair not in found and _cjk(pair) and pair not in text:
+                    found[pair] = (place, at)
+                place = codes.find(code, place + 1)
         ordered = sorted(found.items(), key=lambda item: item[1][0])
         return [f"{pair}≈{text[at : at + 2]}" for pair, (_, at) in ordered]
 

@@ -131,12 +131,20 @@ class Snapshot:
         limit: int = 5,
         now: datetime | None = None,
         explain: bool | int = True,
+        normalised: bool = False,
     ) -> list[Hit]:
         """Best entries for `text`, best first; `unit_code` boosts that unit's entries, `channel` leaves out
         entries limited to other channels, `now` those outside their validity window. `explain`: True, or
-        how many of the first hits get their matched terms (explaining costs; hidden hits need none)."""
+        how many of the first hits get their matched terms (explaining costs; hidden hits need none).
+        `normalised=True`: `text` is `kb.normalise.normalise` output already (the pipeline's `ctx.text`)."""
         return self.search_many(
-            [text], unit_codes=[unit_code], channels=[channel], limit=limit, now=now, explain=explain
+            [text],
+            unit_codes=[unit_code],
+            channels=[channel],
+            limit=limit,
+            now=now,
+            explain=explain,
+            normalised=normalised,
         )[0]
 
     def search_many(
@@ -148,6 +156,7 @@ class Snapshot:
         limit: int = 5,
         now: datetime | None = None,
         explain: bool | int = True,
+        normalised: bool = False,
     ) -> list[list[Hit]]:
         """`search` of each text (unit and channel at the same place in the lists), in one engine pass:
         the pipeline searches a whole batch at once, which costs a fraction of one search per text."""
@@ -156,8 +165,17 @@ class Snapshot:
         depth = limit + _FILTER_SLACK if self.filtered else limit
         if explain is not True and self.filtered:
             explain = True  # filtering may drop hits, so which ones are shown is not known yet
+        queries = [clip(t) for t in texts]
+        if normalised:  # a clipped text has a new seam: only those are normalised again
+            from kb.normalise import normalise
+
+            queries = [q if q is t else normalise(q) for q, t in zip(queries, texts, strict=True)]
         results = self.index.search_many(
-            [clip(t) for t in texts], unit_codes=unit_codes, limit=depth, explain=explain
+            queries,
+            unit_codes=unit_codes,
+            limit=depth,
+            explain=explain,
+            normalised=normalised,
         )
         return [
             self._hits(found, channel=channels[i] if channels else None, limit=limit, now=now)

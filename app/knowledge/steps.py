@@ -14,6 +14,7 @@ SUGGESTIONS = 3  # shown with a message
 DEPTH = SUGGESTIONS + 1
 _BATCH_KEY = "knowledge.snapshot"
 _PREPARED_KEY = "kb_hits_prepared"
+_RESEARCHED_KEY = "kb_suggestions_prepared"
 
 
 def snapshot(ctx: PipelineContext) -> Snapshot:
@@ -31,7 +32,12 @@ def match(ctx: PipelineContext) -> None:
     hits: list[Hit] | None = ctx.scratch.pop(_PREPARED_KEY, None)
     if hits is None:
         hits = snapshot(ctx).search(
-            ctx.text, channel=ctx.message.platform, limit=DEPTH, now=ctx.now, explain=SUGGESTIONS
+            ctx.text,
+            channel=ctx.message.platform,
+            limit=DEPTH,
+            now=ctx.now,
+            explain=SUGGESTIONS,
+            normalised=True,
         )
     ctx.scratch["kb_hits"] = hits
     evidence = kb_unit_evidence((h.unit_code, h.score) for h in hits)
@@ -49,6 +55,7 @@ def prepare_match(contexts: list[PipelineContext]) -> None:
         limit=DEPTH,
         now=first.now,
         explain=SUGGESTIONS,
+        normalised=True,
     )
     for ctx, hits in zip(contexts, found, strict=True):
         ctx.scratch[_PREPARED_KEY] = hits
@@ -106,14 +113,51 @@ def boosted(hits: list[Hit], unit_code: str | None, *, keep: int = SUGGESTIONS) 
 def attach_suggestions(ctx: PipelineContext) -> None:
     """Sets `message.suggestions` (what operators see and replies cite, with the entry's version) from
     the hits of `match`, the routed unit preferred; searches again only if that preference reorders them."""
-    hits: list[Hit] | None = ctx.scratch.get("kb_hits")
-    if hits is None:
-        match(ctx)
-        hits = ctx.scratch["kb_hits"]
-    unit = ctx.message.unit_code
-    ranked, reordered = boosted(hits, unit)
-    if reordered:
-        ranked = snapshot(ctx).search(
-            ctx.text, unit_code=unit, channel=ctx.message.platform, limit=SUGGESTIONS, now=ctx.now
-        )
+    ranked: list[Hit] | None = ctx.scratch.pop(_RESEARCHED_KEY, None)
+    if ranked is None:
+        hits: list[Hit] | None = ctx.scratch.get("kb_hits")
+        if hits is None:
+            match(ctx)
+            hits = ctx.scratch["kb_hits"]
+        unit = ctx.message.unit_code
+        ranked, reordered = boosted(hits, unit)
+        if reordered:
+            ranked = snapshot(ctx).search(
+                ctx.text,
+                unit_code=unit,
+                channel=ctx.message.platform,
+                limit=SUGGESTIONS,
+                now=ctx.now,
+                normalised=True,
+            )
     ctx.message.suggestions = [h.as_dict() for h in ranked[:SUGGESTIONS]]
+
+
+def prepare_suggestions(contexts: list[PipelineContext]) -> None:
+    """The routed unit's preference for the whole batch (routing has run): the messages whose shown hits
+    it reorders are searched again together, in one batched pass."""
+    again: list[tuple[PipelineContext, list[Hit] | None]] = []
+    for ctx in contexts:
+        hits: list[Hit] | None = ctx.scratch.get("kb_hits")
+        if hits is None:
+            continue
+        ranked, reordered = boosted(hits, ctx.message.unit_code)
+        if reordered:
+            again.append((ctx, None))
+        else:
+            ctx.scratch[_RESEARCHED_KEY] = ranked
+    if not again:
+        return
+    found = snapshot(contexts[0]).search_many(
+        [c.text for c, _ in again],
+        unit_codes=[c.message.unit_code for c, _ in again],
+        channels=[c.message.platform for c, _ in again],
+        limit=SUGGESTIONS,
+        now=contexts[0].now,
+        normalised=True,
+    )
+    for (ctx, _), hits in zip(again, found, strict=True):
+        ctx.scratch[_RESEARCHED_KEY] = hits
+
+
+attach_suggestions.prepare = prepare_suggestions  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, inspect, update
 from sqlmodel import Session, col, select
 
 from app import clock
@@ -52,9 +52,10 @@ class PipelineContext:
 
 
 Step = Callable[[PipelineContext], None]
-# A step may carry `prepare(contexts)`: work done once for the whole batch before the steps run (e.g.
-# one batched search for every message); the step itself then finds the result in `ctx.scratch`. If
-# preparing fails, each step does its own work per message.
+# A step may carry `prepare(contexts)`: work done once for the whole batch right before the step runs
+# over it (e.g. one batched search for every message), so it sees what the earlier steps decided for
+# every message of the batch; the step itself then finds the result in `ctx.scratch`. If preparing
+# fails, or the batch runs item by item after a failure, each step does its own work per message.
 BatchPrepare = Callable[[list["PipelineContext"]], None]
 
 
@@ -81,6 +82,22 @@ class BatchResult:
     done: int = 0
     retried: int = 0
     parked: int = 0
+
+
+def _write_back(session: Session, messages: Sequence[Message]) -> None:
+    """Writes the batch's messages as one executemany UPDATE of the columns the steps changed, and takes
+    them out of the unit of work, which would write one statement per distinct set of changed columns."""
+    table = Message.__table__  # type: ignore[attr-defined]
+    states = [inspect(m) for m in messages]
+    changed = set().union(*(state.committed_state.keys() for state in states))
+    keys = sorted(changed.intersection(table.columns.keys()) - {"id"})
+    if keys:
+        statement = (
+            update(table).where(table.c.id == bindparam("_id")).values({k: bindparam(k) for k in keys})
+        )
+        session.execute(statement, [{"_id": m.id, **{k: getattr(m, k) for k in keys}} for m in messages])
+    for message in messages:
+        session.expunge(message)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -122,9 +139,10 @@ class Pipeline:
         """Claims one batch and processes it; returns the counts.
 
         The batch first runs optimistically: every item in one transaction, no savepoints, one flush
-        at the end. Only if an item raises (or that flush fails) is the whole attempt rolled back and
-        the batch run again with each item in its own savepoint, so that the failing item is retried
-        or parked alone. Steps are idempotent, so running them again is safe."""
+        at the end, step by step (each step, after its batch `prepare`, over every message). Only if an
+        item raises (or that flush fails) is the whole attempt rolled back and the batch run again
+        message by message, each in its own savepoint, so that the failing item is retried or parked
+        alone. Steps are idempotent, so running them again is safe."""
         now = now or clock.now()
         ids = self.claim(now=now, limit=limit or self.settings.pipeline_batch_size)
         result = BatchResult(claimed=len(ids))
@@ -134,10 +152,15 @@ class Pipeline:
             with session_scope() as session:
                 with session.no_autoflush:
                     contexts = self._contexts(session, ids, now)
-                    self._prepare([ctx for _, ctx in contexts])
+                    batch = [ctx for _, ctx in contexts]
+                    for name, step in self.steps:
+                        self._prepare(name, step, batch)
+                        for ctx in batch:
+                            step(ctx)
                     for item, ctx in contexts:
-                        self._run_steps(ctx)
+                        self._settle(ctx)
                         item.state, item.updated_at, item.last_error = InboundState.done, now, None
+                    _write_back(session, [ctx.message for ctx in batch])
                 result.done = len(ids)
             metrics.pipeline_items.labels(outcome="done").inc(len(ids))
             return result
@@ -187,19 +210,23 @@ class Pipeline:
             contexts.append((item, ctx))
         return contexts
 
-    def _prepare(self, contexts: list[PipelineContext]) -> None:
-        for name, step in self.steps:
-            prepare: BatchPrepare | None = getattr(step, "prepare", None)
-            if prepare is None or not contexts:
-                continue
-            try:
-                prepare(contexts)
-            except Exception:
-                log.exception("pipeline step %s could not prepare its batch; it runs per message", name)
+    @staticmethod
+    def _prepare(name: str, step: Step, contexts: list[PipelineContext]) -> None:
+        prepare: BatchPrepare | None = getattr(step, "prepare", None)
+        if prepare is None or not contexts:
+            return
+        try:
+            prepare(contexts)
+        except Exception:
+            log.exception("pipeline step %s could not prepare its batch; it runs per message", name)
 
     def _run_steps(self, ctx: PipelineContext) -> None:
         for _name, step in self.steps:
             step(ctx)
+        self._settle(ctx)
+
+    @staticmethod
+    def _settle(ctx: PipelineContext) -> None:
         if ctx.message.status == MessageStatus.received:
             ctx.message.status = MessageStatus.open
         ctx.message.updated_at = ctx.now

@@ -69,13 +69,12 @@ _cache: VersionedCache[tuple[Any, ...], RoutingSetup] = VersionedCache("routing.
 # ------------------------------------------------------------------------------------------- state
 
 
-def _state_key(session: Session) -> tuple[Any, ...] | None:
-    """What the router depends on, or None before the first recorded change (then nothing is cached)."""
-    version = versioning.read(RoutingVersion, session=session, row_id=SINGLE_ROW)
-    if version is None:
-        return None
+def _state_key(session: Session) -> tuple[Any, ...]:
+    """What the router depends on: the version row ((0, "") before its first change) and the units."""
+    version = versioning.read(RoutingVersion, session=session, row_id=SINGLE_ROW) or (0, "")
     # A unit changed by a process that does not load this module bumps no version: the units' count and
-    # newest change tell it anyway.
+    # newest change tell it anyway. (Rules, settings and models are changed only through this module,
+    # which bumps the version in the same transaction.)
     units = session.execute(select(func.count(col(Unit.id)), func.max(Unit.updated_at))).one()
     return (*version, int(units[0]), units[1])
 

@@ -167,3 +167,57 @@ def test_batched_search_in_the_pipeline_equals_one_search_per_message(flow: Any)
     for message_id, hits in zip(ids, single, strict=True):
         shown = flow.get_message(message_id)["suggestions"]
         assert [s["entry_id"] for s in shown][:1] == [h.entry_id for h in hits][:1]
+
+
+def test_batch_run_step_by_step_equals_message_by_message(flow: Any) -> None:
+    """The optimistic batch runs step by step with each step's batch `prepare`; the fallback runs
+    message by message with no preparing. Both leave every message exactly alike."""
+    from sqlalchemy import update
+    from sqlmodel import col, select
+
+    from app import clock
+    from app.db import session_scope
+    from app.messages.models import InboundItem, InboundState, Message
+    from app.messages.pipeline import default_steps
+
+    texts = [ID_CARD, "身份证丢了咋补办", "社保卡丢了怎么补", "醫療保險怎麼報銷", "路灯坏了", "工资被拖欠了"]
+    texts += ["派出所办身份证要带户口本吗", "超市卖过期食品怎么投诉", "失业金怎么领", "今天天气不错"]
+    # The same question owned by two units: the routed unit's preference reorders them (search again).
+    for unit in ("gaj", "rsj"):
+        flow.desk.create(
+            question="单位拖欠工资怎么办？", answer=f"{unit}：请携带劳动合同反映。", unit_code=unit
+        )
+    texts.append("单位拖欠工资三个月了，欠薪怎么办")
+    account_id = flow.desk.get("/accounts", flow.desk.admin).json()[0]["id"]
+    for i, text in enumerate(texts):
+        body = {"account_id": account_id, "external_id": f"s-{i}", "content": text}
+        resp = flow.desk.post("/messages", flow.desk.operator_a, body)
+        assert resp.status_code == 201, resp.text
+    fields = (
+        "unit_code",
+        "routing",
+        "suggestions",
+        "due_at",
+        "deadline_basis",
+        "flags",
+        "status",
+        "sla_state",
+    )
+
+    def run(steps: Any) -> dict[int, tuple[Any, ...]]:
+        with session_scope() as session:
+            session.execute(
+                update(InboundItem).values(state=InboundState.pending, available_at=clock.now(), attempts=0)
+            )
+        assert Pipeline(steps).drain().done == len(texts)
+        with session_scope() as session:
+            rows = session.exec(select(Message).order_by(col(Message.id))).all()
+            return {m.id or 0: tuple(getattr(m, f, None) for f in fields) for m in rows}
+
+    # Wrapped steps carry no `prepare`: every message does its own work, as in the fallback.
+    one_by_one = run([(name, lambda ctx, step=step: step(ctx)) for name, step in default_steps()])
+    batched = run(default_steps())
+    assert batched == one_by_one
+    assert sum(bool(v[2]) for v in batched.values()) >= len(texts) // 2  # suggestions were made
+    wages = batched[max(batched)]
+    assert wages[0] == "rsj" and wages[2][0]["unit_code"] == "rsj"
