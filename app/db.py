@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, Engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -48,6 +49,21 @@ JSONType = JSON
 _engine: Engine | None = None
 
 
+def _json_dumps(value: Any) -> str:
+    # JSON columns are written on every pipeline step; orjson does it several times faster than the
+    # standard library, and keeps Chinese text readable in the database (no escaped code points).
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _json_default(value: Any) -> Any:
+    """What the standard library would have written too: subclasses of float and int (numpy's float64)."""
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int):
+        return int(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def make_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
@@ -60,12 +76,13 @@ def make_engine(settings: Settings) -> Engine:
             # As many pooled connections as worker threads, so that none is opened per request.
             pool_size=40,
             max_overflow=10,
+            json_serializer=_json_dumps,
         )
         _configure_sqlite(engine, settings)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_json_dumps)
 
 
 def _configure_sqlite(engine: Engine, settings: Settings) -> None:

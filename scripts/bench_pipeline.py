@@ -229,11 +229,16 @@ def bench_pipeline(
     # Steady state, as in a running service: one batch first builds the router, the lexicons and the
     # statement cache; the messages measured are the others.
     warm = pipeline.run_once(limit=WARM_UP)
+    pipeline.step_seconds.clear()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     result = pipeline.drain()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     assert result.done + warm.done == len(texts), (warm, result)
     print(f"(b) Pipeline.drain from {get_engine().dialect.name:<6} {_rate(result.done, cpu, wall)}")
+    for name, spent in pipeline.step_seconds.items():
+        print(f"      {name:<16} {spent / result.done * 1e6:8.1f} µs/message (wall)")
+    steps_total = sum(pipeline.step_seconds.values())
+    print(f"      {'(outside steps)':<16} {(wall - steps_total) / result.done * 1e6:8.1f} µs/message (wall)")
     if get_engine().dialect.name != "sqlite":
         print("    (the database server's own CPU is not counted in 'per core')")
     set_engine(None)

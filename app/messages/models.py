@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Field, SQLModel
 
 from app.db import JSONType, UTCDateTime
@@ -123,6 +124,16 @@ class Message(SQLModel, table=True):
     first_replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     platform_window_closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The pipeline sets about twenty columns per message. SQLModel hands each value to SQLAlchemy
+        # and then to pydantic, which for a table model (no assignment validation) only stores it
+        # again: going straight to SQLAlchemy costs a third and leaves the same state behind.
+        if name in _MESSAGE_COLUMNS and "_sa_instance_state" in self.__dict__:
+            set_attribute(self, name, value)
+            self.__pydantic_fields_set__.add(name)
+            return
+        super().__setattr__(name, value)
+
 
 class RoutingPublic(SQLModel):
     unit_code: str | None
@@ -130,6 +141,9 @@ class RoutingPublic(SQLModel):
     reason: str
     out_of_scope: bool = False
     pointer: str | None = Field(default=None, description="不属于本级职责时建议的答复指引")
+
+
+_MESSAGE_COLUMNS = frozenset(Message.__table__.columns.keys())  # type: ignore[attr-defined]
 
 
 class MessagePublic(SQLModel):

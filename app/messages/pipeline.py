@@ -9,6 +9,7 @@ item runs in its own savepoint: a failing item is rolled back, retried with back
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -114,6 +115,8 @@ class Pipeline:
     ) -> None:
         self.steps = list(default_steps() if steps is None else steps)
         self.settings = settings or get_settings()
+        # Seconds spent per step by this runner's step-by-step batches (also exported as a metric).
+        self.step_seconds: dict[str, float] = {}
 
     def claim(self, *, now: datetime, limit: int) -> list[int]:
         """Leases up to `limit` due items to this worker; returns their ids."""
@@ -151,23 +154,39 @@ class Pipeline:
         try:
             with session_scope() as session:
                 with session.no_autoflush:
-                    contexts = self._contexts(session, ids, now)
-                    batch = [ctx for _, ctx in contexts]
+                    pairs = session.execute(
+                        select(InboundItem.id, InboundItem.message_id)
+                        .where(col(InboundItem.id).in_(ids))
+                        .order_by(col(InboundItem.id))
+                    ).all()
+                    batch = self._contexts(session, [message_id for _, message_id in pairs], now)
                     for name, step in self.steps:
+                        started = time.perf_counter()
                         self._prepare(name, step, batch)
                         for ctx in batch:
                             step(ctx)
-                    for item, ctx in contexts:
+                        spent = time.perf_counter() - started
+                        self.step_seconds[name] = self.step_seconds.get(name, 0.0) + spent
+                        metrics.pipeline_step_seconds.labels(step=name).inc(spent)
+                    for ctx in batch:
                         self._settle(ctx)
-                        item.state, item.updated_at, item.last_error = InboundState.done, now, None
                     _write_back(session, [ctx.message for ctx in batch])
+                    session.execute(
+                        update(InboundItem)
+                        .where(col(InboundItem.id).in_(ids))
+                        .values(state=InboundState.done, updated_at=now, last_error=None)
+                    )
                 result.done = len(ids)
             metrics.pipeline_items.labels(outcome="done").inc(len(ids))
             return result
         except Exception:  # some item failed: isolate it
             log.info("pipeline batch of %s failed; running it again item by item", len(ids))
         with session_scope() as session:
-            for item, ctx in self._contexts(session, ids, now):
+            items = session.exec(
+                select(InboundItem).where(col(InboundItem.id).in_(ids)).order_by(col(InboundItem.id))
+            ).all()
+            contexts = self._contexts(session, [item.message_id for item in items], now)
+            for item, ctx in zip(items, contexts, strict=True):
                 savepoint = session.begin_nested()
                 try:
                     self._run_steps(ctx)
@@ -185,30 +204,23 @@ class Pipeline:
             metrics.pipeline_items.labels(outcome=outcome).inc(getattr(result, outcome))
         return result
 
-    def _contexts(
-        self, session: Session, ids: list[int], now: datetime
-    ) -> list[tuple[InboundItem, PipelineContext]]:
-        items = session.exec(select(InboundItem).where(col(InboundItem.id).in_(ids))).all()
-        messages = {
-            m.id: m
-            for m in session.exec(select(Message).where(col(Message.id).in_([i.message_id for i in items])))
-        }
+    def _contexts(self, session: Session, message_ids: list[int], now: datetime) -> list[PipelineContext]:
+        """A context per message id, in the given order, sharing one batch scratch dict."""
+        messages = {m.id: m for m in session.exec(select(Message).where(col(Message.id).in_(message_ids)))}
         account_ids = {m.account_id for m in messages.values()}
         accounts = {a.id: a for a in session.exec(select(Account).where(col(Account.id).in_(account_ids)))}
         scratch: dict[str, Any] = {}  # shared by the batch: caches a step may keep per batch
-        contexts = []
-        for item in sorted(items, key=lambda i: i.id or 0):
-            message = messages[item.message_id]
-            ctx = PipelineContext(
+        return [
+            PipelineContext(
                 session=session,
-                message=message,
-                account=accounts[message.account_id],
+                message=messages[message_id],
+                account=accounts[messages[message_id].account_id],
                 now=now,
                 settings=self.settings,
                 batch=scratch,
             )
-            contexts.append((item, ctx))
-        return contexts
+            for message_id in message_ids
+        ]
 
     @staticmethod
     def _prepare(name: str, step: Step, contexts: list[PipelineContext]) -> None:

@@ -17,6 +17,12 @@ http_latency = Histogram(
     registry=registry,
 )
 pipeline_items = Counter("huiying_pipeline_items_total", "Pipeline outcomes", ["outcome"], registry=registry)
+pipeline_step_seconds = Counter(
+    "huiying_pipeline_step_seconds_total",
+    "Time spent in each pipeline step (batch preparation included), batches run step by step",
+    ["step"],
+    registry=registry,
+)
 queue_depth = Gauge("huiying_inbound_pending", "Inbound items waiting for the pipeline", registry=registry)
 messages_by_sla = Gauge(
     "huiying_open_messages", "Open messages by SLA state", ["sla_state"], registry=registry

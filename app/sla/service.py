@@ -37,6 +37,7 @@ from app.units.models import Unit
 from app.versioning import VersionedCache, VersionKey
 
 _UNIT_LIMITS_KEY = "sla.unit_limits"
+_DIRECTORY_KEY = "sla.unit_directory"
 VERSION_ID = 1
 
 _calendar_cache: VersionedCache[VersionKey, WorkCalendar] = VersionedCache("sla.calendar")
@@ -77,14 +78,11 @@ def calendar_changed(*, session: Session, now: datetime) -> None:
 
 def reply_limit(*, session: Session, unit_code: str | None) -> int:
     """Working days a unit has to reply: its own `reply_working_days`, else the service default."""
-    limits: dict[str | None, int | None] = session.info.setdefault(_UNIT_LIMITS_KEY, {})
-    if unit_code not in limits:
-        limits[unit_code] = (
-            None
-            if unit_code is None
-            else session.exec(select(Unit.reply_working_days).where(Unit.code == unit_code)).first()
-        )
-    own = limits[unit_code]
+    limits: dict[str, int | None] | None = session.info.get(_UNIT_LIMITS_KEY)
+    if limits is None:  # all units at once: a session (a pipeline batch) meets most of them
+        limits = dict(session.exec(select(Unit.code, Unit.reply_working_days)).all())
+        session.info[_UNIT_LIMITS_KEY] = limits
+    own = limits.get(unit_code) if unit_code is not None else None
     return own if own is not None else get_settings().reply_working_days
 
 
@@ -131,7 +129,8 @@ def apply_deadline(
             window_closes_at=message.platform_window_closes_at,
             settings=settings,
         )
-    session.add(message)
+    if message not in session:  # (adding a row the session holds already walks its cascades for nothing)
+        session.add(message)
 
 
 def _open_window(session: Session, message: Message) -> None:
@@ -240,7 +239,9 @@ def sensitive_alert(*, session: Session, message: Message, now: datetime | None 
     if exists is not None:
         return False
     settings = load_settings(session=session)
-    units = unit_directory(session)
+    units: dict[str, tuple[str, str | None]] | None = session.info.get(_DIRECTORY_KEY)
+    if units is None:  # once per session: a pipeline batch may raise several alerts
+        units = session.info[_DIRECTORY_KEY] = unit_directory(session)
     own_name, supervisor = units.get(message.unit_code or "", (None, None))
     target_unit = settings.sensitive_unit_code or supervisor
     target = "supervisor" if target_unit else "leaders"
