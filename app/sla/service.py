@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app import clock, versioning
 from app.audit.service import record
 from app.auth import Principal
 from app.config import get_settings
+from app.db import is_postgres
 from app.messages.models import OPEN_STATUSES, Message, SlaState
 from app.sla import notices
 from app.sla.calendar import DayOverride, Deadline, RecomputeWindow, WorkCalendar, deadline
@@ -32,7 +34,7 @@ from app.sla.models import (
     NotificationState,
     SlaNotification,
 )
-from app.sla.records import NOTIFICATIONS, bulk_insert, notification_row, unit_directory
+from app.sla.records import NOTIFICATIONS, notification_row, unit_directory
 from app.units.models import Unit
 from app.versioning import VersionedCache, VersionKey
 
@@ -231,13 +233,6 @@ def sensitive_alert(*, session: Session, message: Message, now: datetime | None 
     if message.id is None:
         session.flush()
     assert message.id is not None
-    exists = session.exec(
-        select(SlaNotification.id).where(
-            SlaNotification.message_id == message.id, SlaNotification.step == SENSITIVE_STEP
-        )
-    ).first()
-    if exists is not None:
-        return False
     settings = load_settings(session=session)
     units: dict[str, tuple[str, str | None]] | None = session.info.get(_DIRECTORY_KEY)
     if units is None:  # once per session: a pipeline batch may raise several alerts
@@ -262,7 +257,14 @@ def sensitive_alert(*, session: Session, message: Message, now: datetime | None 
         send_at=now,
         now=now,
     )
-    bulk_insert(session, NOTIFICATIONS, [row], ignore_duplicates=True)
+    # One statement decides: the unique (message, step) keeps an alert recorded before, and then nothing
+    # is returned and nothing audited.
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    added = session.execute(
+        insert(NOTIFICATIONS).values(row).on_conflict_do_nothing().returning(NOTIFICATIONS.c.id)
+    ).first()
+    if added is None:
+        return False
     record(
         session=session,
         actor=None,
