@@ -8,7 +8,8 @@ Prints messages/s per core (messages / CPU seconds of this single-threaded proce
 The design budget is ≥ 1,000 messages/s per core.
 
 Usage: python scripts/bench_pipeline.py [--entries 10000] [--messages 5000] [--stored 2000]
-       [--database-url sqlite:///…|postgresql://…] [--seed 7]
+       [--database-url sqlite:///…|postgresql://…] [--seed 7] [--model]
+(--model: (b) with a routing model trained on the dev routing items, as after `huiying routing train`.)
 """
 
 from __future__ import annotations
@@ -163,6 +164,31 @@ def _store_kb(entries: list[Any]) -> None:
     )
 
 
+def _store_model(dev: dict[str, Any]) -> None:
+    """A routing model learned from the dev routing items, stored as `huiying routing train` stores one."""
+    from app import clock
+    from app.db import session_scope
+    from app.routing.learned import train
+    from app.routing.models import RoutingModelRow
+    from app.routing.service import bump_version
+
+    model = train((r["text"], r["expect_unit"]) for r in dev["routing"] if r["expect_unit"])
+    now = clock.now()
+    with session_scope() as session:
+        session.add(
+            RoutingModelRow(
+                trained_at=now,
+                trained_by="bench",
+                example_count=sum(model.examples.values()),
+                classes=model.examples,
+                sources={"import": sum(model.examples.values())},
+                data=model.to_json(),
+            )
+        )
+        bump_version(session=session, now=now)
+    print(f"    routing model stored: {len(model.units)} units, {sum(model.examples.values())} examples")
+
+
 def bench_pipeline(
     texts: list[str],
     index: Any,
@@ -170,6 +196,7 @@ def bench_pipeline(
     dev: dict[str, Any],
     url: str | None,
     entries: list[Any],
+    with_model: bool = False,
 ) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="huiying-bench-"))
     os.environ["HUIYING_DATABASE_URL"] = url or f"sqlite:///{tmp / 'bench.db'}"
@@ -213,6 +240,8 @@ def bench_pipeline(
             )
 
     _store_kb(entries)
+    if with_model:
+        _store_model(dev)
     steps = default_steps()
     names = [name for name, _ in steps]
     if not any("kb" in name or "knowledge" in name or "suggest" in name for name in names):
@@ -253,6 +282,9 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=2_000, help="messages stored and drained for (b)")
     parser.add_argument("--database-url", default=None, help="for (b); default: a fresh SQLite file")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--model", action="store_true", help="(b) with a trained routing model (as after `routing train`)"
+    )
     args = parser.parse_args()
 
     from kb.index import KBIndex
@@ -272,7 +304,7 @@ def main() -> None:
     router = router_for(dev)
     bench_engines(messages(args.messages, dev, board, rng), index, router, owner)
     stored = messages(args.stored + WARM_UP, dev, board, rng)
-    bench_pipeline(stored, index, owner, dev, args.database_url, entries)
+    bench_pipeline(stored, index, owner, dev, args.database_url, entries, with_model=args.model)
 
 
 if __name__ == "__main__":

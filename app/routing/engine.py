@@ -42,6 +42,7 @@ OUT_OF_SCOPE_MARGIN = 0.5
 KB_UNIT_FLOOR = 0.1
 KB_UNIT_RATIO = 1.5
 KB_UNIT_DEPTH = 4
+MODEL_CANDIDATES = 3  # units of the model's prediction that count as evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,9 +233,11 @@ class Router:
         account_id: int | None = None,
         kb_units: Sequence[tuple[str, float]] = (),
         normalised: str | None = None,
+        predicted: Sequence[tuple[str, float]] | None = None,
     ) -> RoutingDecision:
-        """Route `text`. `kb_units`: (unit_code, score 0..1) of confidently matching KB entries;
-        `normalised`: `kb.normalise.normalise(text)` if the caller has it already."""
+        """Route `text`. `kb_units`: (unit_code, score 0..1) the KB lends (`kb_unit_evidence`);
+        `normalised`: `kb.normalise.normalise(text)` if the caller has it already; `predicted`: the
+        model's `predict(text, limit=MODEL_CANDIDATES)` if the caller made it for a whole batch."""
         plain = normalised if normalised is not None else normalise(text)
         rule = self._rule_for(text, plain, account_id)
         if rule is not None:
@@ -252,7 +255,9 @@ class Router:
         scores, words = self._keyword_evidence(plain)
         model_probs: dict[str, float] = {}
         if self.model is not None:
-            for unit, prob in self.model.predict(text, normalised=plain, limit=3):
+            if predicted is None:
+                predicted = self.model.predict(text, normalised=plain, limit=MODEL_CANDIDATES)
+            for unit, prob in predicted:
                 if unit in self.units and prob >= 0.05:
                     model_probs[unit] = prob
                     scores[unit] = scores.get(unit, 0.0) + MODEL_WEIGHT * prob

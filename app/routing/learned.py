@@ -44,6 +44,27 @@ class _Sparse:
             (w for r in rows for _, w in r), dtype=np.float64, count=int(self.indptr[-1])
         )
 
+    def dot_many(self, vectors: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """`dot` of each (ids, values) at once: one row of unit scores per vector, each row summed in
+        the same order as `dot` sums it, so rows are identical to one `dot` each."""
+        if not vectors:
+            return np.zeros((0, self.units))
+        ids = np.concatenate([v[0] for v in vectors])
+        values = np.concatenate([v[1] for v in vectors])
+        owner = np.repeat(np.arange(len(vectors)), [len(v[0]) for v in vectors])
+        starts = self.indptr[ids]
+        lengths = self.indptr[ids + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros((len(vectors), self.units))
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        bins = np.repeat(owner * self.units, lengths) + self.unit[offsets]
+        return np.bincount(
+            bins,
+            weights=self.weight[offsets] * np.repeat(values, lengths),
+            minlength=len(vectors) * self.units,
+        ).reshape(len(vectors), self.units)
+
     def dot(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Σ_g values[g] · row[g] for the grams `ids`: one score per unit."""
         starts = self.indptr[ids]
@@ -111,7 +132,21 @@ class Model:
         """(unit_code, probability), most probable first (the first `limit`); [] without evidence."""
         if not self.units:
             return []
-        sims = self._similarities(text, normalised)
+        return self._ranked(self._similarities(text, normalised), limit)
+
+    def predict_many(
+        self, texts: Sequence[str], *, normalised: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """`predict` of each text (a pipeline batch) with one sparse product for all: the same results
+        as one `predict` each, at a fraction of the cost per text."""
+        if not self.units:
+            return [[] for _ in texts]
+        vocab, idf, centroids = self._ready()
+        plain = normalised if normalised is not None else [None] * len(texts)
+        vectors = [_vector(_grams(t, n), vocab, idf) for t, n in zip(texts, plain, strict=True)]
+        return [self._ranked(sims, limit) for sims in centroids.dot_many(vectors)]
+
+    def _ranked(self, sims: np.ndarray, limit: int | None) -> list[tuple[str, float]]:
         if not sims.any():
             return []
         exps = np.exp(self.temperature * (sims - sims.max()))

@@ -9,7 +9,7 @@ from app.accounts.models import Account
 from app.messages.models import Message
 from app.messages.pipeline import PipelineContext
 from app.routing import service
-from app.routing.engine import RoutingDecision
+from app.routing.engine import MODEL_CANDIDATES, RoutingDecision
 from app.routing.models import Fallback
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -58,6 +58,9 @@ def apply_decision(
     message.flags = flags
 
 
+_PREDICTED_KEY = "routing.predicted"
+
+
 def route(ctx: PipelineContext) -> None:
     """Routes the message (after moderation, before KB suggestions and the deadline). A message a person
     has already transferred keeps its unit. KB evidence: `ctx.scratch["kb_units"]` if an earlier step
@@ -75,6 +78,23 @@ def route(ctx: PipelineContext) -> None:
         account_id=ctx.account.id,
         kb_units=kb_units,
         normalised=ctx.text,
+        predicted=ctx.scratch.pop(_PREDICTED_KEY, None),
     )
     apply_decision(message=message, decision=decision, setup=setup, account=ctx.account)
     ctx.scratch["routing"] = decision
+
+
+def prepare_route(contexts: list[PipelineContext]) -> None:
+    """The learned model's predictions for the whole batch in one pass (when a model is in use)."""
+    model = service.current_setup(session=contexts[0].session).router.model
+    if model is None:
+        return
+    pending = [c for c in contexts if not c.message.transfer_count]
+    found = model.predict_many(
+        [c.message.content for c in pending], normalised=[c.text for c in pending], limit=MODEL_CANDIDATES
+    )
+    for ctx, predicted in zip(pending, found, strict=True):
+        ctx.scratch[_PREDICTED_KEY] = predicted
+
+
+route.prepare = prepare_route  # type: ignore[attr-defined]

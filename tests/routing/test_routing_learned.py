@@ -59,3 +59,21 @@ def test_no_examples_gives_an_empty_model() -> None:
 def test_single_unit_model() -> None:
     model = train([("学校收费", "edu"), ("入学材料", "edu")])
     assert model.predict("学校") == [("edu", 1.0)]
+
+
+def test_batched_prediction_equals_one_prediction_each() -> None:
+    from app.routing.learned import train
+
+    model = train(
+        [
+            ("小区楼下的烧烤摊油烟太大", "market"),
+            ("饭店后厨卫生太差，有老鼠", "market"),
+            ("孩子转学手续怎么办", "edu"),
+            ("开学了学费怎么交", "edu"),
+            ("社保卡丢了怎么补办", "hrss"),
+            ("公司拖欠工资三个月", "hrss"),
+        ]
+    )
+    texts = ["饭店油烟太大", "学费交到哪里", "你好", "", "拖欠工资去哪里反映", "學校轉學"]
+    assert model.predict_many(texts, limit=3) == [model.predict(t, limit=3) for t in texts]
+    assert model.predict_many([]) == []
