@@ -34,17 +34,18 @@ def _cjk(pair: str) -> bool:
 class Explainer:
     """Evidence of one query against the entries it is shown with."""
 
+    __slots__ = ("_query", "_typed", "_unwritten")
+
     def __init__(self, query: QueryTerms) -> None:
         self._query = query
-        self._words = [(w, segment.canonical(w)) for w in query.raw_words]
+        words = query.raw_words
         # Typed in pinyin (at least two syllables): shown as the characters it stands for.
         self._typed = {
-            w: pinyin.encode(w)
-            for w in query.raw_words
-            if w.isascii() and len(pinyin.split_latin(w) or ()) >= 2
+            w: pinyin.encode(w) for w in filter(str.isascii, words) if len(pinyin.split_latin(w) or ()) >= 2
         }
-        self._codes: str | None = None  # the query with its Chinese characters pinyin-encoded
-        self._code_pairs: set[str] = set()  # its adjacent code pairs (Chinese or not)
+        # Words that may match a wording without being written in it (→ their canonical form): only
+        # words with synonyms or typed in pinyin, as every other term of a wording is part of its text.
+        self._unwritten = {w: w for w in self._typed} | segment.synonymous(words)
 
     def _homophones(self, variant: QuestionTerms) -> list[str]:
         """Query character pairs that sound like, but are not written as, a pair of the wording.
@@ -53,14 +54,13 @@ class Explainer:
         wording (kept per wording): a few finds per shown entry, no work on the whole query up front.
         """
         query = self._query.text
-        if self._codes is None:
-            self._codes = pinyin.encode_chinese(query)
-            self._code_pairs = set(map(str.__add__, self._codes, self._codes[1:]))
-        codes = self._codes
+        codes = self._query.sounds
         text = variant.text
         places = _pair_places(text, variant.sounds)
         found: dict[str, tuple[int, int]] = {}  # query pair → (its first place, place in the wording)
-        for code in self._code_pairs.intersection(places):
+        # A code pair is in the query's codes exactly when two adjacent characters have it: a
+        # substring test per pair of the wording, cheaper than collecting the query's pairs.
+        for code in filter(codes.__contains__, places):
             at = places[code]
             written = text[at : at + 2]
             place = codes.find(code)
@@ -69,28 +69,20 @@ class Explainer:
                 if pair != written and pair not in found and _cjk(pair) and pair not in text:
                     found[pair] = (place, at)
                 place = codes.find(code, place + 1)
+        if not found:
+            return []
         ordered = sorted(found.items(), key=lambda item: item[1][0])
         return [f"{pair}≈{text[at : at + 2]}" for pair, (_, at) in ordered]
 
     def _variant(self, variant: QuestionTerms) -> list[str]:
         text = variant.text
-        vwords = set(variant.words)
-        if not self._typed:
-            matched = [word for word, canonical in self._words if word in text or canonical in vwords]
+        words = self._query.raw_words
+        other = self._other_matches(variant) if self._unwritten else None
+        if other:
+            matched = [other.get(w, w) for w in words if w in other or w in text]
         else:
-            matched = []
-            codes: str | None = None
-            for word, canonical in self._words:
-                if word in text or canonical in vwords:
-                    matched.append(word)
-                elif word in self._typed:
-                    if codes is None:
-                        codes = pinyin.encode(text)
-                    code = self._typed[word]
-                    at = codes.find(code)
-                    if at >= 0:
-                        same_length = len(codes) == len(text)
-                        matched.append(f"{word}≈{text[at : at + len(code)]}" if same_length else word)
+            # Every matching word is written in the wording: a substring test each, all in C.
+            matched = list(filter(text.__contains__, words))
         matched += self._homophones(variant)
         for abbr in self._query.abbreviations:
             if abbr in variant.abbreviations:
@@ -98,6 +90,27 @@ class Explainer:
         # Single characters explain little; show them only when nothing longer matched.
         longer = [m for m in matched if len(m) > 1]
         return longer or matched
+
+    def _other_matches(self, variant: QuestionTerms) -> dict[str, str]:
+        """Query words the wording has only as a synonym or, typed in pinyin, in characters, each
+        with the term that shows it."""
+        text = variant.text
+        found: dict[str, str] = {}
+        codes: str | None = None
+        for word, canonical in self._unwritten.items():
+            if word in text:
+                continue
+            if canonical in variant.words:
+                found[word] = word
+            elif word in self._typed:
+                if codes is None:
+                    codes = pinyin.encode(text)
+                code = self._typed[word]
+                at = codes.find(code)
+                if at >= 0:
+                    same_length = len(codes) == len(text)
+                    found[word] = f"{word}≈{text[at : at + len(code)]}" if same_length else word
+        return found
 
     def evidence(self, variants: Sequence[QuestionTerms], answer: str) -> tuple[list[str], str]:
         """Matched terms (best wording first) and the field they came from, for one entry."""
@@ -108,6 +121,6 @@ class Explainer:
             if sum(map(len, matched)) > sum(map(len, best)):
                 best, field = matched, ("question" if i == 0 else "alt")
         if not best:
-            best = [w for w, _ in self._words if len(w) > 1 and w in answer]
+            best = [w for w in filter(answer.__contains__, self._query.raw_words) if len(w) > 1]
             field = "answer" if best else ""
         return best[:_MAX_TERMS], field

@@ -63,6 +63,7 @@ class QueryTerms:
     """The word-level terms of a normalised query (its n-gram keys live in a `QueryBatch`)."""
 
     text: str
+    sounds: str  # `text` with its Chinese characters pinyin-encoded, for explaining homophones
     raw_words: tuple[str, ...]  # unique content words as written, in order
     abbreviations: tuple[str, ...]  # latin words that look like pinyin initials
     word_terms: tuple[str, ...]  # unique canonical words and sub-words, in order
@@ -116,15 +117,18 @@ def question_terms(text: str) -> QuestionTerms:
 
 def query_terms(text: str) -> QueryTerms:
     """The word-level terms of normalised query `text` (all its explanations need)."""
-    return _words(text)[0]
+    return _words(text, pinyin.encode_chinese(text))[0]
 
 
-def _words(text: str) -> tuple[QueryTerms, str]:
-    """The word-level terms of a query and its content text."""
-    raw_words, body = segment.content(text)
+def _words(text: str, sounds: str) -> tuple[QueryTerms, str]:
+    """The word-level terms of a query (`sounds`: its encoded Chinese) and its content text."""
+    words, body = segment.content(text)
+    # Expanding each word once gives the same terms in the same order: a repeat adds nothing new.
+    raw_words = tuple(dict.fromkeys(words))
     terms = QueryTerms(
         text=text,
-        raw_words=tuple(dict.fromkeys(raw_words)),
+        sounds=sounds,
+        raw_words=raw_words,
         abbreviations=tuple(pinyin.abbreviations(body)),
         word_terms=tuple(dict.fromkeys(segment.expand(raw_words))),
     )
@@ -133,11 +137,12 @@ def _words(text: str) -> tuple[QueryTerms, str]:
 
 def query_batch(texts: Sequence[str]) -> QueryBatch:
     """Terms of normalised queries: words one by one, n-gram keys with numpy for all at once."""
-    parts = [_words(t) for t in texts]
+    # The queries' encoded Chinese (for explaining homophones) in one pass for the whole batch.
+    parts = list(map(_words, texts, pinyin.encode_chinese_many(texts)))
     queries = [q for q, _ in parts]
     bodies = [body for _, body in parts]
     chars, char_owner = batch_char_keys(bodies, CHAR_SIZES)
-    syllables, syllable_owner = batch_syllable_keys([pinyin.encode(b) for b in bodies])
+    syllables, syllable_owner = batch_syllable_keys(pinyin.encode_many(bodies))
     initials = [(grams.abbreviation(a), i) for i, q in enumerate(queries) for a in q.abbreviations]
     short = chars < _ANSWER_LIMIT
     keys = np.concatenate(
@@ -151,11 +156,13 @@ def query_batch(texts: Sequence[str]) -> QueryBatch:
     owner = np.concatenate(
         [char_owner, syllable_owner, np.array([i for _, i in initials], dtype=np.int64), char_owner[short]]
     )
-    # Group by query (a stable sort of a few presorted runs: a merge), then sort and deduplicate
-    # each query's few hundred keys: cheaper than one two-key sort of the whole batch.
+    # Group by query (a stable sort of a few presorted runs: a merge), sort each query's few hundred
+    # keys in place, then drop repeats in one pass over the batch: cheaper than one two-key sort of
+    # the whole batch, and than deduplicating query by query (a handful of numpy calls each).
     order = np.argsort(owner, kind="stable")
     keys, owner = keys[order], owner[order]
-    bounds = np.searchsorted(owner, np.arange(len(texts) + 1)).tolist()
-    unique = [grams.distinct(keys[a:b]) for a, b in pairwise(bounds)]
-    owner = np.repeat(np.arange(len(texts)), [len(u) for u in unique])
-    return QueryBatch(queries, np.concatenate(unique) if unique else keys, owner)
+    for a, b in pairwise(np.searchsorted(owner, np.arange(len(texts) + 1)).tolist()):
+        keys[a:b].sort()
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = (keys[1:] != keys[:-1]) | (owner[1:] != owner[:-1])
+    return QueryBatch(queries, keys[first], owner[first])

@@ -122,9 +122,3 @@ def decode(key: int) -> str:
         chars.append(chr(key & _MASK))
         key >>= _BITS
     return "".join(reversed(chars))
-
-
-def distinct(keys_: np.ndarray) -> np.ndarray:
-    """Sorted distinct keys (np.unique without its overhead, for the small arrays of a query)."""
-    s = np.sort(keys_)
-    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s

@@ -81,21 +81,16 @@ def _suggestions(
 ) -> list[Suggestion]:
     """Suggestions of one query, the first `explained` ones with their evidence."""
     explainer = Explainer(query) if explained > 0 and ranked else None
+    docs = compiled.docs
     out: list[Suggestion] = []
     for i, (pos, s, confident) in enumerate(ranked):
-        doc = compiled.docs[pos]
+        doc = docs[pos]
         matched, where = (
             explainer.evidence(doc.variants, doc.answer) if explainer and i < explained else ([], "")
         )
-        out.append(
-            Suggestion(
-                entry_id=doc.entry_id,
-                score=round(min(1.0, s), 4),
-                confident=confident,
-                matched_terms=matched,
-                matched_field=where,
-            )
-        )
+        # Fields in order (entry_id, score, confident, matched_terms, matched_field): keywords make
+        # a frozen dataclass nearly twice as slow to build.
+        out.append(Suggestion(doc.entry_id, round(min(1.0, s), 4), confident, matched, where))
     return out
 
 

@@ -133,6 +133,12 @@ def canonical(word: str) -> str:
     return _synonyms().get(word, word)
 
 
+def synonymous(words: Iterable[str]) -> dict[str, str]:
+    """The words of `words` that have synonyms, each with the canonical member of its set."""
+    table = _synonyms()
+    return {word: table[word] for word in filter(table.__contains__, words)}
+
+
 def search_terms(text: str) -> list[str]:
     """Canonical words of normalised `text` plus dictionary sub-words of long words.
 

@@ -41,4 +41,3 @@ def test_key_lengths_and_abbreviations_do_not_collide() -> None:
     initials = [grams.abbreviation(a) for a in ("sfz", "zfs", "sf", "sfza")]
     assert all(k < 0 for k in initials)
     assert len(set(initials)) == len(initials)
-    assert list(grams.distinct(np.array([3, 1, 3, 2]))) == [1, 2, 3]
