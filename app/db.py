@@ -49,7 +49,7 @@ JSONType = JSON
 _engine: Engine | None = None
 
 
-def _json_dumps(value: Any) -> str:
+def json_dumps(value: Any) -> str:
     # JSON columns are written on every pipeline step; orjson does it several times faster than the
     # standard library, and keeps Chinese text readable in the database (no escaped code points).
     return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -76,13 +76,13 @@ def make_engine(settings: Settings) -> Engine:
             # As many pooled connections as worker threads, so that none is opened per request.
             pool_size=40,
             max_overflow=10,
-            json_serializer=_json_dumps,
+            json_serializer=json_dumps,
         )
         _configure_sqlite(engine, settings)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_json_dumps)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=json_dumps)
 
 
 def _configure_sqlite(engine: Engine, settings: Settings) -> None:

@@ -1,16 +1,20 @@
-"""The ingest hot path in plain SQL on the driver connection of the session's transaction.
+"""The two hot paths of messages in plain SQL on the driver connection of the session's transaction:
+ingest (three inserts per message) and the pipeline's write-back (one executemany UPDATE per batch).
 
 Every channel's messages come through here, and the ORM's unit of work costs several times what the
-three inserts do, so this one flow speaks SQL directly — on SQLite and PostgreSQL alike — while the
-transaction (and SQLite's write gate) stays the session's."""
+statements do, so these flows speak SQL directly — on SQLite and PostgreSQL alike — while the
+transaction (and SQLite's write gate) stays the session's. Values are converted as the ORM's column
+types convert them (JSON text, naive-UTC text on SQLite, integers for booleans on SQLite)."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session
+
+from app.db import json_dumps
 
 MESSAGE_COLUMNS = (
     "account_id",
@@ -33,7 +37,9 @@ MESSAGE_COLUMNS = (
     "provisional",
     "escalation_level",
 )
-JSON_COLUMNS = frozenset({"thread_ref", "flags", "suggestions", "after"})
+JSON_COLUMNS = frozenset(
+    {"thread_ref", "flags", "suggestions", "routing", "moderation", "deadline_basis", "after"}
+)
 AUDIT_COLUMNS = ("at", "actor_id", "actor_name", "action", "entity_type", "entity_id", "unit_code", "after")
 INBOUND_COLUMNS = ("message_id", "state", "attempts", "available_at", "created_at", "updated_at")
 
@@ -63,12 +69,16 @@ _STATEMENTS = {
 
 def _param(value: Any, column: str, postgres: bool) -> Any:
     if column in JSON_COLUMNS:
-        return json.dumps(value)
+        return json_dumps(value)
     if isinstance(value, datetime):
         # SQLite: the same naive-UTC text SQLAlchemy's DateTime stores; PostgreSQL: aware UTC.
-        return value if postgres else value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, bool) and not postgres:
-        return int(value)
+        if postgres:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, bool):
+        return value if postgres else int(value)
+    if isinstance(value, str):
+        return str(value)  # a StrEnum member as its value, as the ORM's String column writes it
     return value
 
 
@@ -99,5 +109,25 @@ def insert_message(
         audit = {**audit, "entity_id": str(message_id)}
         cursor.execute(insert_audit, [_param(audit[c], c, postgres) for c in AUDIT_COLUMNS])
         return message_id
+    finally:
+        cursor.close()
+
+
+def update_messages(session: Session, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Sets `columns` of each message row (a mapping with its `id` and those columns), in one executemany
+    UPDATE. Does not commit."""
+    if not rows or not columns:
+        return
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    sets = ", ".join(
+        f"{c} = {mark}::json" if postgres and c in JSON_COLUMNS else f"{c} = {mark}" for c in columns
+    )
+    sql = f"UPDATE messages SET {sets} WHERE id = {mark}"  # noqa: S608 (column names are the model's)
+    params = [[*(_param(row[c], c, postgres) for c in columns), row["id"]] for row in rows]
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, params)
     finally:
         cursor.close()
