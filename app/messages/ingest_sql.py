@@ -1,14 +1,12 @@
-"""The two hot paths of messages in plain SQL on the driver connection of the session's transaction:
-ingest (three inserts per message) and the pipeline's write-back (one executemany UPDATE per batch).
+"""The ingest hot path in plain SQL on the driver connection of the session's transaction.
 
 Every channel's messages come through here, and the ORM's unit of work costs several times what the
-statements do, so these flows speak SQL directly — on SQLite and PostgreSQL alike — while the
+three inserts do, so this one flow speaks SQL directly — on SQLite and PostgreSQL alike — while the
 transaction (and SQLite's write gate) stays the session's. Values are converted as the ORM's column
-types convert them (JSON text, naive-UTC text on SQLite, integers for booleans on SQLite)."""
+types convert them (JSON text by the engine's serializer, naive-UTC text and integer booleans on SQLite)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,25 +107,5 @@ def insert_message(
         audit = {**audit, "entity_id": str(message_id)}
         cursor.execute(insert_audit, [_param(audit[c], c, postgres) for c in AUDIT_COLUMNS])
         return message_id
-    finally:
-        cursor.close()
-
-
-def update_messages(session: Session, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    """Sets `columns` of each message row (a mapping with its `id` and those columns), in one executemany
-    UPDATE. Does not commit."""
-    if not rows or not columns:
-        return
-    connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    mark = "%s" if postgres else "?"
-    sets = ", ".join(
-        f"{c} = {mark}::json" if postgres and c in JSON_COLUMNS else f"{c} = {mark}" for c in columns
-    )
-    sql = f"UPDATE messages SET {sets} WHERE id = {mark}"  # noqa: S608 (column names are the model's)
-    params = [[*(_param(row[c], c, postgres) for c in columns), row["id"]] for row in rows]
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, params)
     finally:
         cursor.close()

@@ -17,14 +17,13 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import inspect, update
+from sqlalchemy import bindparam, inspect, update
 from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.models import Account
 from app.config import Settings, get_settings
 from app.db import is_postgres, session_scope
-from app.messages.ingest_sql import update_messages
 from app.messages.models import InboundItem, InboundState, Message, MessageStatus
 from app.ops import metrics
 
@@ -89,10 +88,14 @@ class BatchResult:
 def _write_back(session: Session, messages: Sequence[Message]) -> None:
     """Writes the batch's messages as one executemany UPDATE of the columns the steps changed, and takes
     them out of the unit of work, which would write one statement per distinct set of changed columns."""
-    columns = Message.__table__.columns.keys()  # type: ignore[attr-defined]
+    table = Message.__table__  # type: ignore[attr-defined]
     changed = set().union(*(inspect(m).committed_state.keys() for m in messages))
-    keys = sorted(changed.intersection(columns) - {"id"})
-    update_messages(session, [{"id": m.id, **{k: getattr(m, k) for k in keys}} for m in messages], keys)
+    keys = sorted(changed.intersection(table.columns.keys()) - {"id"})
+    if keys:
+        statement = (
+            update(table).where(table.c.id == bindparam("_id")).values({k: bindparam(k) for k in keys})
+        )
+        session.execute(statement, [{"_id": m.id, **{k: getattr(m, k) for k in keys}} for m in messages])
     for message in messages:
         session.expunge(message)
 
