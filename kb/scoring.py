@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -31,8 +31,14 @@ UNIT_BOOST = 1.1
 # scored only for the CANDIDATES best entries by the other terms.
 DENSE_SHARE = 32
 CANDIDATES = 64
-# Queries scored together: their per-entry score rows (CHUNK x entries) stay in the cache.
-CHUNK = 16
+# Candidates are picked among the entries above the first of these shares of the best score that
+# leaves enough of them: scores are skewed, so that is nearly always a small part of those hit.
+SHARES = (0.5, 0.2, 0.05)
+# Queries walked together: their postings and score rows (CHUNK x entries) stay in the L2 cache.
+CHUNK = 4
+# A posting packs its entry into the low mantissa bits of its BM25 value: a float32 widened to
+# float64 has 29 zero low bits (room for 2**29 entries).
+_ENTRY_MASK = (1 << 29) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +126,17 @@ def _sort_by_key(found: np.ndarray, owner: np.ndarray, owners: int) -> tuple[np.
     return found[order], owner[order]
 
 
+# 0, 1, 2, ...: adding a slice of it is cheaper than making a new np.arange.
+_COUNT = np.arange(1 << 18, dtype=np.int64)
+_COUNT.setflags(write=False)
+
+
 def _gather(indptr: np.ndarray, groups: np.ndarray, lens: np.ndarray) -> np.ndarray:
     """Positions of all members of `groups` (of sizes `lens`) in a CSR layout."""
     ends = np.cumsum(lens)
-    total = int(ends[-1]) if len(ends) else 0
-    return np.arange(total, dtype=np.int64) + np.repeat(indptr[groups] - (ends - lens), lens)
+    pos = np.repeat(indptr[groups] - (ends - lens), lens)
+    pos += _COUNT[: len(pos)] if len(pos) <= len(_COUNT) else np.arange(len(pos), dtype=np.int64)
+    return pos
 
 
 class Compiled:
@@ -138,8 +150,9 @@ class Compiled:
     walks thousands of postings per common character.
 
     A batch of queries is scored together as far as it pays: their terms are looked up in one
-    call and the rare terms of CHUNK queries walked in one pass. Every step adds a query's terms
-    in the same order alone or in a batch, so both give identical scores.
+    call, and the rare terms of CHUNK queries walked, their candidates picked and the common
+    terms added in one pass each. Every step adds a query's terms in the same order alone or in
+    a batch, so both give identical scores.
     """
 
     def __init__(self, docs: list[Doc]) -> None:
@@ -205,17 +218,16 @@ class Compiled:
         self.df = np.concatenate(dfs)
         self.t_indptr = np.zeros(len(self.idf) + 1, dtype=np.int64)
         np.cumsum(self.df, out=self.t_indptr[1:])
-        # Each posting as one int64: its BM25 value (float32, ample for ranking) in the low half,
-        # its entry in the high half. A query reads scattered runs of postings: one array
-        # instead of two halves the cache lines it misses.
-        self.postings = np.empty(len(col), dtype=np.int64)
-        halves = self.postings.view(np.uint32).reshape(-1, 2)
-        halves[:, 0] = np.concatenate(vals).astype(np.float32).view(np.uint32)
-        halves[:, 1] = col
+        # Each posting as one int64: its BM25 value rounded to float32 (ample for ranking) but kept
+        # as a float64, whose 29 low mantissa bits are then free to hold its entry. A query reads
+        # scattered runs of postings: one array instead of two halves the cache lines it misses,
+        # and two masks split it into what np.bincount takes.
+        value = np.concatenate(vals)
+        self.postings = value.astype(np.float32).astype(np.float64).view(np.int64) | col
         self.common = self.df > max(1, n // DENSE_SHARE)
         # Common terms also go into a dense entry x term matrix of term frequencies (one byte per
         # entry and common term: 11 MB for 10,000 entries), read for the candidates only; their
-        # BM25 values are recomputed from it with the postings' formula.
+        # BM25 values are recomputed from it.
         self.common_id = np.cumsum(self.common) - 1
         common_rows = np.flatnonzero(self.common)
         self.common_idf = self.idf[common_rows]
@@ -255,87 +267,128 @@ class Compiled:
         the others, whether it is searched alone or in a batch: the sums come out identical.
         """
         size = len(batch.queries)
-        word_rows: list[int] = []
-        word_owner: list[int] = []
-        missing = np.zeros((size, len(CHANNELS)), dtype=np.int64)
-        for i, query in enumerate(batch.queries):
-            found = [r for r in map(self.words.get, query.word_terms) if r is not None]
-            word_rows += found
-            word_owner += [i] * len(found)
-            missing[i, WORD] = len(query.word_terms) - len(found)
-        keys, owner = batch.keys, batch.owner
-        vocab = self.keys
+        words = [query.word_terms for query in batch.queries]
+        word_owner = np.repeat(np.arange(size), [len(w) for w in words])
+        # Rows, -1 for unknown terms.
+        looked_up = map(self.words.get, chain.from_iterable(words), repeat(-1))
+        word_rows = np.fromiter(looked_up, dtype=np.int64, count=len(word_owner))
+        keys, vocab = batch.keys, self.keys
+        key_rows = np.full(len(keys), -1)
         if len(vocab):
-            at = np.searchsorted(vocab, keys)
-            np.minimum(at, len(vocab) - 1, out=at)
-            hit = vocab[at] == keys
-        else:
-            at = np.zeros(len(keys), dtype=np.int64)
-            hit = np.zeros(len(keys), dtype=bool)
+            at = np.minimum(np.searchsorted(vocab, keys), len(vocab) - 1)
+            key_rows = np.where(vocab.take(at) == keys, at + self.n_words, -1)
+        rows = np.concatenate([word_rows, key_rows])
+        owners = np.concatenate([word_owner, batch.owner])
         # A tagged key lies within 2**58 of channel * TAG.
-        chan = (keys + TAG // 2) >> 60
-        lost = ~hit
-        missing += np.bincount(owner[lost] * len(CHANNELS) + chan[lost], minlength=missing.size).reshape(
-            missing.shape
-        )
-        rows = np.concatenate([np.array(word_rows, dtype=np.int64), at[hit] + self.n_words])
-        owners = np.concatenate([np.array(word_owner, dtype=np.int64), owner[hit]])
-        chans = np.concatenate([np.zeros(len(word_rows), dtype=np.int64), chan[hit]])
+        chans = np.concatenate([np.zeros(len(word_rows), dtype=np.int64), (keys + TAG // 2) >> 60])
+        known = rows >= 0
+        lost = owners[~known] * len(CHANNELS) + chans[~known]
+        missing = np.bincount(lost, minlength=size * len(CHANNELS)).reshape(size, len(CHANNELS))
+        rows, owners, chans = rows[known], owners[known], chans[known]
         # Stable: a query's word rows stay before its key rows, each in their order.
         order = np.argsort(owners, kind="stable")
         return rows[order], owners[order], chans[order], missing
 
-    def _walk(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Weighted sum of the postings of `rows` for every entry."""
-        lens = self.df[rows]
-        pos = _gather(self.t_indptr, rows, lens)
-        entry, value = _split(self.postings[pos])
-        return np.bincount(entry, weights=value * np.repeat(weights, lens), minlength=self.n)
+    def _walk(
+        self, rows: np.ndarray, weights: np.ndarray, owner: np.ndarray | None = None, size: int = 1
+    ) -> np.ndarray:
+        """Weighted sum of the postings of `rows` for every entry: a size x entries array, one row
+        per query of `owner` (0..size-1; all rows belong to one query without it).
 
-    def _walk_many(self, rows: np.ndarray, weights: np.ndarray, owner: np.ndarray, size: int) -> np.ndarray:
-        """`_walk` of the rows of `size` queries (`owner`: 0..size-1) at once: a size x entries array.
-
-        Each entry's terms are added in the same order as by `_walk`, so each row is identical.
+        Each entry's terms are added in row order, so a query's row is the same in any batch.
         """
         lens = self.df[rows]
-        pos = _gather(self.t_indptr, rows, lens)
-        entry, value = _split(self.postings[pos])
-        contrib = value * np.repeat(weights, lens)
-        bins = np.repeat(owner * self.n, lens) + entry
-        return np.bincount(bins, weights=contrib, minlength=size * self.n).reshape(size, self.n)
+        entry, value = _split(self.postings.take(_gather(self.t_indptr, rows, lens)))
+        value *= np.repeat(weights, lens)
+        if owner is not None:
+            entry += np.repeat(owner * self.n, lens)
+        sums = np.bincount(entry, weights=value, minlength=size * self.n)
+        # (Without any posting np.bincount gives integers.)
+        return sums.astype(np.float64, copy=False).reshape(size, self.n)
 
-    def _top(self, score: np.ndarray, hit: np.ndarray) -> np.ndarray:
-        """Positions of the CANDIDATES best scores, given the positions `hit` of all positive ones
-        (entries scoring nothing fill up in id order)."""
+    def _top_many(self, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which rows of `score` have at least CANDIDATES positive entries and, for each row, the
+        positions of its CANDIDATES best scores and those scores (rows x CANDIDATES; positions
+        0, 1, ... stand in for the rows not picked).
+
+        Scores are skewed: the best few are far above the rest. Selecting among the entries above
+        a share of the best is exact as soon as there are enough of them, and cheaper than
+        partitioning every entry hit.
+        """
+        rows, n = score.shape
+        flat = score.ravel()
+        top = score.max(axis=1)
+        # Positions in the flat array, row after row, of the entries above the smallest share.
+        hit = np.flatnonzero(score > (top * SHARES[-1])[:, None])
+        bounds = np.searchsorted(hit, np.arange(rows + 1) * n).tolist()
+        values = flat.take(hit)
+        best: list[np.ndarray | None] = []
+        for i in range(rows):
+            mine, value = hit[bounds[i] : bounds[i + 1]], values[bounds[i] : bounds[i + 1]]
+            if len(mine) < CANDIDATES:
+                # One entry far above all others: choose among all those hit.
+                mine = np.flatnonzero(score[i] > 0) + i * n
+                value = flat.take(mine)
+            else:
+                for share in SHARES[:-1]:
+                    above = value > top[i] * share
+                    if np.count_nonzero(above) >= CANDIDATES:
+                        mine, value = mine[above], value[above]
+                        break
+            fits = len(mine) >= CANDIDATES
+            best.append(mine.take(np.argpartition(-value, CANDIDATES - 1)[:CANDIDATES]) if fits else None)
+        picked = np.array([b is not None for b in best])
+        if not picked.any():
+            return picked, np.zeros((rows, 0), dtype=np.int64), np.zeros((rows, 0))
+        stand_in = np.arange(CANDIDATES)
+        cand = np.stack([stand_in + i * n if b is None else b for i, b in enumerate(best)])
+        return picked, cand - (np.arange(rows) * n)[:, None], flat.take(cand)
+
+    def _top(self, score: np.ndarray) -> np.ndarray:
+        """Positions of the CANDIDATES best scores of one query (entries scoring nothing fill up in
+        id order)."""
+        picked, cand, _ = self._top_many(score[None, :])
+        if picked[0]:
+            return cand[0]
         if self.n <= CANDIDATES:
             return np.arange(self.n)
-        if len(hit) <= CANDIDATES:
-            need = CANDIDATES - len(hit)
-            pool = np.arange(len(hit) + need)
-            return np.concatenate([hit, pool[~np.isin(pool, hit)][:need]])
-        value = score[hit]
-        best = float(value.max())
-        # Scores are skewed: the best few are far above the rest. Selecting among the entries
-        # above a share of the best is exact as soon as there are enough of them, and cheaper
-        # than partitioning every entry.
-        for share in (0.5, 0.2, 0.05):
-            above = value > best * share
-            if np.count_nonzero(above) >= CANDIDATES:
-                hit, value = hit[above], value[above]
-                break
-        return hit[np.argpartition(-value, CANDIDATES - 1)[:CANDIDATES]]
+        hit = np.flatnonzero(score > 0)
+        pool = np.arange(CANDIDATES)
+        return np.concatenate([hit, pool[~np.isin(pool, hit)][: CANDIDATES - len(hit)]])
 
-    def _common(self, cand: np.ndarray, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Weighted sum of the common terms `rows` for the entries `cand`, terms added in row order."""
-        order = np.argsort(rows)
-        ids = self.common_id[rows[order]]
-        # Terms x candidates cells, read from the flat matrices (cheaper than two fancy indexings).
-        width = self.common_tf.shape[1]
-        tf = self.common_tf.ravel().take((cand * width)[None, :] + ids[:, None]).astype(np.float64)
-        norm = self.norm.ravel().take((cand * len(CHANNELS))[None, :] + self.common_chan[ids][:, None])
-        value = _bm25(self.common_idf[ids][:, None], tf, norm)
-        # Reducing the first axis adds the terms one after the other, as the walk over postings does.
-        return np.add.reduce(value * weights[order][:, None], axis=0)
+    def _common(
+        self, cand: np.ndarray, rows: np.ndarray, weights: np.ndarray, owner: np.ndarray
+    ) -> np.ndarray:
+        """Weighted sums of the common terms `rows` of queries `owner` (0..len(cand)-1, grouped)
+        for their candidates `cand` (queries x candidates).
+
+        A query's sums depend on its own terms and candidates only, so they are the same alone or
+        in a batch.
+        """
+        queries, width = cand.shape
+        ids = self.common_id.take(rows)
+        chan = self.common_chan.take(ids)
+        # What does not depend on the entry in a term's weighted BM25 value, idf * weight * tf *
+        # (K1 + 1) / (tf + norm).
+        scale = self.common_idf.take(ids) * weights * (K1 + 1.0)
+        # The candidates' rows are copied first: whole rows stream in from memory far faster than
+        # scattered cells.
+        tf_rows = self.common_tf.take(cand.ravel(), axis=0)
+        norm_rows = self.norm.take(cand.ravel(), axis=0)
+        bounds = np.searchsorted(owner, np.arange(queries + 1)).tolist()
+        sums = np.zeros((queries, width))
+        for i in range(queries):
+            a, b = bounds[i], bounds[i + 1]
+            if a == b:
+                continue
+            mine = slice(i * width, (i + 1) * width)
+            # Candidates x terms.
+            tf = tf_rows[mine].take(ids[a:b], axis=1).astype(np.float64)
+            value = tf * scale[a:b]
+            tf += norm_rows[mine].take(chan[a:b], axis=1)
+            value /= tf
+            sums[i] = value.sum(axis=1)
+        return sums
 
     def _finish(
         self,
@@ -344,21 +397,19 @@ class Compiled:
         common_weights: np.ndarray,
         factor: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Candidates and their fused scores from the rare terms' scores and the common terms."""
-        if factor is not None:
-            rare = rare * factor
-        # (A boolean mask is several times faster to search than a float array.)
-        hit = np.flatnonzero(rare > 0)
-        if len(common_rows) and self.n > CANDIDATES and len(hit) < CANDIDATES:
-            # Hardly any rare term matched (a short, generic query): score common terms everywhere.
-            extra = self._walk(common_rows, common_weights)
+        """Candidates and their fused scores of a query with fewer than CANDIDATES entries hit by its
+        rare terms, from their scores (scaled by the factor) and its common terms."""
+        if len(common_rows) and self.n > CANDIDATES:
+            # A short, generic query: score its common terms everywhere.
+            extra = self._walk(common_rows, common_weights)[0]
             full = rare + (extra if factor is None else extra * factor)
-            cand = self._top(full, np.flatnonzero(full > 0))
+            cand = self._top(full)
             return cand, full[cand]
-        cand = self._top(rare, hit)
+        cand = self._top(rare)
         if not len(common_rows):
             return cand, rare[cand]
-        extra = self._common(cand, common_rows, common_weights)
+        owner = np.zeros(len(common_rows), dtype=np.int64)
+        extra = self._common(cand[None, :], common_rows, common_weights, owner)[0]
         return cand, rare[cand] + (extra if factor is None else extra * factor[cand])
 
     def scores(
@@ -379,34 +430,50 @@ class Compiled:
         share /= np.where(total > 0, total, 1.0)
         weights = (share / np.maximum(ideal, 1e-12)).ravel()[slot]
         common = self.common[rows]
-        bounds = np.searchsorted(owner, np.arange(size + 1))
+        rare = ~common
+        # Rare and common terms apart, each still grouped by query.
+        rare_rows, rare_weights, rare_owner = rows[rare], weights[rare], owner[rare]
+        common_rows, common_weights, common_owner = rows[common], weights[common], owner[common]
+        rare_at = np.searchsorted(rare_owner, np.arange(size + 1)).tolist()
+        common_at = np.searchsorted(common_owner, np.arange(size + 1)).tolist()
+        has_terms = (np.bincount(owner, minlength=size) > 0).tolist()
         out: list[tuple[np.ndarray, np.ndarray]] = []
         for first in range(0, size, CHUNK):
             last = min(size, first + CHUNK)
-            lo, hi = bounds[first], bounds[last]
-            rare_terms = ~common[lo:hi]
-            dense = self._walk_many(
-                rows[lo:hi][rare_terms],
-                weights[lo:hi][rare_terms],
-                owner[lo:hi][rare_terms] - first,
-                last - first,
-            )
-            for i in range(first, last):
-                a, b = bounds[i], bounds[i + 1]
-                if a == b:
+            a, b = rare_at[first], rare_at[last]
+            dense = self._walk(rare_rows[a:b], rare_weights[a:b], rare_owner[a:b] - first, last - first)
+            chunk_factors = factors[first:last]
+            for i, factor in enumerate(chunk_factors):
+                if factor is not None:
+                    dense[i] *= factor
+            picked, cand, score = self._top_many(dense)
+            a, b = common_at[first], common_at[last]
+            if picked.any() and b > a:
+                extra = self._common(cand, common_rows[a:b], common_weights[a:b], common_owner[a:b] - first)
+                for i, factor in enumerate(chunk_factors):
+                    if factor is not None:
+                        extra[i] *= factor.take(cand[i])
+                score += extra
+            for i, query in enumerate(range(first, last)):
+                if picked[i]:
+                    out.append((cand[i], score[i]))
+                elif not has_terms[query]:
                     out.append((np.zeros(0, dtype=np.int64), np.zeros(0)))
-                    continue
-                mine = common[a:b]
-                out.append(self._finish(dense[i - first], rows[a:b][mine], weights[a:b][mine], factors[i]))
+                else:
+                    a, b = common_at[query], common_at[query + 1]
+                    out.append(
+                        self._finish(dense[i], common_rows[a:b], common_weights[a:b], chunk_factors[i])
+                    )
         return out
 
 
 def _split(postings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(entry, BM25 value) views of packed postings."""
-    halves = postings.view(np.uint32).reshape(-1, 2)
-    return halves[:, 1], halves[:, 0].view(np.float32)
+    """(entry, BM25 value) of packed postings; the values take the place of `postings`."""
+    entry = postings & _ENTRY_MASK
+    postings &= ~_ENTRY_MASK
+    return entry, postings.view(np.float64)
 
 
 def _bm25(idf: np.ndarray, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
-    """BM25 value of a term: one expression for the postings and the dense matrix, so they agree."""
+    """BM25 value of a term in an entry."""
     return idf * tf * (K1 + 1.0) / (tf + norm)
