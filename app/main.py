@@ -179,6 +179,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _startup(settings: Settings) -> None:
+    from app.ops.runtime import tune_gc
+
+    tune_gc()
     if not is_migrated(get_engine()):
         raise RuntimeError(
             "数据库未迁移到最新版本（database is not migrated）：请先运行 `huiying migrate`"
