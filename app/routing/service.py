@@ -34,6 +34,7 @@ from app.routing.models import (
     RoutingVersion,
     RuleCreate,
     RuleKind,
+    RulePublic,
     RuleUpdate,
 )
 from app.units.models import Unit
@@ -220,6 +221,11 @@ def get_rule(*, session: Session, rule_id: int) -> RoutingRuleRow:
     return rule
 
 
+def _rule_json(rule: RoutingRuleRow) -> dict[str, Any]:
+    """The rule as the API shows it, for the audit log (the stored `kind` text read back as the enum)."""
+    return RulePublic.model_validate(rule).model_dump(mode="json")
+
+
 def create_rule(*, session: Session, actor: Principal, data: RuleCreate) -> RoutingRuleRow:
     """Adds a rule (admin); in force at once in every process."""
     actor.require(Role.admin)
@@ -245,7 +251,7 @@ def create_rule(*, session: Session, actor: Principal, data: RuleCreate) -> Rout
         entity_type="routing_rule",
         entity_id=rule.id,
         unit_code=rule.unit_code,
-        after=rule.model_dump(mode="json"),
+        after=_rule_json(rule),
         at=now,
     )
     session.commit()
@@ -256,7 +262,7 @@ def update_rule(*, session: Session, actor: Principal, rule_id: int, data: RuleU
     """Changes a rule (admin), e.g. its priority or `active`."""
     actor.require(Role.admin)
     rule = get_rule(session=session, rule_id=rule_id)
-    before = rule.model_dump(mode="json")
+    before = _rule_json(rule)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     kind = RuleKind(changes.get("kind", rule.kind))
     changes["pattern"] = _validate_rule(
@@ -277,7 +283,7 @@ def update_rule(*, session: Session, actor: Principal, rule_id: int, data: RuleU
         entity_id=rule_id,
         unit_code=rule.unit_code,
         before=before,
-        after=rule.model_dump(mode="json"),
+        after=_rule_json(rule),
         at=now,
     )
     session.commit()
@@ -288,7 +294,7 @@ def delete_rule(*, session: Session, actor: Principal, rule_id: int) -> None:
     """Deletes a rule (admin)."""
     actor.require(Role.admin)
     rule = get_rule(session=session, rule_id=rule_id)
-    before = rule.model_dump(mode="json")
+    before = _rule_json(rule)
     now = clock.now()
     session.delete(rule)
     bump_version(session=session, now=now)
