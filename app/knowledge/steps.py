@@ -136,27 +136,27 @@ def attach_suggestions(ctx: PipelineContext) -> None:
 def prepare_suggestions(contexts: list[PipelineContext]) -> None:
     """The routed unit's preference for the whole batch (routing has run): the messages whose shown hits
     it reorders are searched again together, in one batched pass."""
-    again: list[tuple[PipelineContext, list[Hit] | None]] = []
+    again: list[PipelineContext] = []
     for ctx in contexts:
         hits: list[Hit] | None = ctx.scratch.get("kb_hits")
         if hits is None:
             continue
         ranked, reordered = boosted(hits, ctx.message.unit_code)
         if reordered:
-            again.append((ctx, None))
+            again.append(ctx)
         else:
             ctx.scratch[_RESEARCHED_KEY] = ranked
     if not again:
         return
     found = snapshot(contexts[0]).search_many(
-        [c.text for c, _ in again],
-        unit_codes=[c.message.unit_code for c, _ in again],
-        channels=[c.message.platform for c, _ in again],
+        [c.text for c in again],
+        unit_codes=[c.message.unit_code for c in again],
+        channels=[c.message.platform for c in again],
         limit=SUGGESTIONS,
         now=contexts[0].now,
         normalised=True,
     )
-    for (ctx, _), hits in zip(again, found, strict=True):
+    for ctx, hits in zip(again, found, strict=True):
         ctx.scratch[_RESEARCHED_KEY] = hits
 
 

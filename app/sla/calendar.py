@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -200,6 +199,11 @@ class WorkCalendar:
         return DayInfo(d, name is None and d.weekday() < 5, "provisional", name)
 
 
+# Deadline explanations by (receipt date, rule, days consulted): a pipeline batch shares a few dates.
+_DATE_PARTS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_DATE_PARTS_MAX = 512
+
+
 @dataclass(frozen=True)
 class Deadline:
     """A computed deadline and how it was worked out (days counted and skipped, with sources)."""
@@ -219,18 +223,35 @@ class Deadline:
 
         Everything but `received_at` follows from the receipt date and the days consulted, so that part
         is worked out once per receipt date and shared (treat the nested lists as read-only)."""
-        part = _date_part(
-            self.due_at,
-            self.provisional,
-            tuple(self.counted),
-            tuple(self.skipped),
-            self.received_on,
-            self.due_on,
-            self.working_days,
-            self.timezone,
-        )
+        key = (self.received_on, self.working_days, self.timezone, tuple(self.counted), tuple(self.skipped))
+        part = _DATE_PARTS.get(key)
+        if part is None:
+            if len(_DATE_PARTS) >= _DATE_PARTS_MAX:
+                _DATE_PARTS.clear()
+            part = _DATE_PARTS[key] = self._date_part()
         received = _iso_utc(self.received_at)
-        return {key: received if key == "received_at" else value for key, value in part.items()}
+        return {name: received if name == "received_at" else value for name, value in part.items()}
+
+    def _date_part(self) -> dict[str, Any]:
+        """`to_dict` without the receipt time (a placeholder holds its place in the order)."""
+        tz = ZoneInfo(self.timezone)
+        # `n` is the ordinal of each counted working day; the out-of-scope rule's single day is 0.
+        first = 0 if self.working_days == 0 else 1
+        counted = [{"n": n, **info.to_dict()} for n, info in enumerate(self.counted, start=first)]
+        return {
+            "due_at": _iso_utc(self.due_at),
+            "due_at_local": self.due_at.astimezone(tz).isoformat(),
+            "due_on": self.due_on.isoformat(),
+            "provisional": self.provisional,
+            "received_at": None,
+            "received_on": self.received_on.isoformat(),
+            "working_days": self.working_days,
+            "timezone": self.timezone,
+            "rule": _rule_text(self.working_days),
+            "counted": counted,
+            "skipped": [info.to_dict() for info in self.skipped],
+            "explanation": self.explanation(),
+        }
 
     def explanation(self) -> str:
         """One Chinese paragraph a unit can check by hand."""
@@ -247,48 +268,6 @@ class Deadline:
                 f"其中{listed}放假安排尚未录入，暂按周末及元旦、劳动节、国庆节固定日期计算，录入后将重新计算。"
             )
         return "".join(parts)
-
-
-@lru_cache(maxsize=512)
-def _date_part(
-    due_at: datetime,
-    provisional: bool,
-    counted: tuple[DayInfo, ...],
-    skipped: tuple[DayInfo, ...],
-    received_on: date,
-    due_on: date,
-    working_days: int,
-    timezone: str,
-) -> dict[str, Any]:
-    """`Deadline.to_dict` without the receipt time (a placeholder holds its place in the order)."""
-    tz = ZoneInfo(timezone)
-    # `n` is the ordinal of each counted working day; the out-of-scope rule's single day is 0.
-    first = 0 if working_days == 0 else 1
-    shape = Deadline(
-        due_at=due_at,
-        provisional=provisional,
-        counted=list(counted),
-        skipped=list(skipped),
-        received_at=due_at,
-        received_on=received_on,
-        due_on=due_on,
-        working_days=working_days,
-        timezone=timezone,
-    )
-    return {
-        "due_at": _iso_utc(due_at),
-        "due_at_local": due_at.astimezone(tz).isoformat(),
-        "due_on": due_on.isoformat(),
-        "provisional": provisional,
-        "received_at": None,
-        "received_on": received_on.isoformat(),
-        "working_days": working_days,
-        "timezone": timezone,
-        "rule": _rule_text(working_days),
-        "counted": [{"n": n, **info.to_dict()} for n, info in enumerate(counted, start=first)],
-        "skipped": [info.to_dict() for info in skipped],
-        "explanation": shape.explanation(),
-    }
 
 
 def _iso_utc(at: datetime) -> str:
