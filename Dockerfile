@@ -5,7 +5,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    HUIYING_DATABASE_URL=sqlite:////data/huiying.db
+    HUIYING_DATABASE_URL=sqlite:////data/huiying.db \
+    NUMBA_CACHE_DIR=/srv/huiying/var/numba
 
 WORKDIR /srv/huiying
 COPY pyproject.toml README.md alembic.ini ./

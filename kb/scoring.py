@@ -14,7 +14,7 @@ from itertools import chain, repeat
 
 import numpy as np
 
-from kb import features
+from kb import features, kernels
 from kb.features import ANSWER, CHANNELS, CHAR, PINYIN, TAG, WORD, QueryBatch, QuestionTerms
 from kb.normalise import normalise
 
@@ -31,14 +31,6 @@ UNIT_BOOST = 1.1
 # scored only for the CANDIDATES best entries by the other terms.
 DENSE_SHARE = 32
 CANDIDATES = 64
-# Candidates are picked among the entries above the first of these shares of the best score that
-# leaves enough of them: scores are skewed, so that is nearly always a small part of those hit.
-SHARES = (0.5, 0.2, 0.05)
-# Queries walked together: their postings and score rows (CHUNK x entries) stay in the L2 cache.
-CHUNK = 4
-# A posting packs its entry into the low mantissa bits of its BM25 value: a float32 widened to
-# float64 has 29 zero low bits (room for 2**29 entries).
-_ENTRY_MASK = (1 << 29) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,19 +118,6 @@ def _sort_by_key(found: np.ndarray, owner: np.ndarray, owners: int) -> tuple[np.
     return found[order], owner[order]
 
 
-# 0, 1, 2, ...: adding a slice of it is cheaper than making a new np.arange.
-_COUNT = np.arange(1 << 18, dtype=np.int64)
-_COUNT.setflags(write=False)
-
-
-def _gather(indptr: np.ndarray, groups: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Positions of all members of `groups` (of sizes `lens`) in a CSR layout."""
-    ends = np.cumsum(lens)
-    pos = np.repeat(indptr[groups] - (ends - lens), lens)
-    pos += _COUNT[: len(pos)] if len(pos) <= len(_COUNT) else np.arange(len(pos), dtype=np.int64)
-    return pos
-
-
 class Compiled:
     """Read-only matrices built from the entries in id order.
 
@@ -149,10 +128,10 @@ class Compiled:
     term matrix of term frequencies, read for the best candidates only, so a long query never
     walks thousands of postings per common character.
 
-    A batch of queries is scored together as far as it pays: their terms are looked up in one
-    call, and the rare terms of CHUNK queries walked, their candidates picked and the common
-    terms added in one pass each. Every step adds a query's terms in the same order alone or in
-    a batch, so both give identical scores.
+    A batch of queries is scored together: their terms are looked up in one call, then one
+    compiled loop (`kb.kernels.candidates`) walks each query's rare terms, picks its candidates
+    and adds their common terms. A query's terms are added in the same order alone or in a
+    batch, so both give identical scores.
     """
 
     def __init__(self, docs: list[Doc]) -> None:
@@ -218,12 +197,10 @@ class Compiled:
         self.df = np.concatenate(dfs)
         self.t_indptr = np.zeros(len(self.idf) + 1, dtype=np.int64)
         np.cumsum(self.df, out=self.t_indptr[1:])
-        # Each posting as one int64: its BM25 value rounded to float32 (ample for ranking) but kept
-        # as a float64, whose 29 low mantissa bits are then free to hold its entry. A query reads
-        # scattered runs of postings: one array instead of two halves the cache lines it misses,
-        # and two masks split it into what np.bincount takes.
-        value = np.concatenate(vals)
-        self.postings = value.astype(np.float32).astype(np.float64).view(np.int64) | col
+        # Postings as two arrays walked side by side: the entry (int32) and the BM25 value rounded to
+        # float32 (ample for ranking; widened exactly when weighted).
+        self.p_entry = col.astype(np.int32)
+        self.p_value = np.concatenate(vals).astype(np.float32)
         self.common = self.df > max(1, n // DENSE_SHARE)
         # Common terms also go into a dense entry x term matrix of term frequencies (one byte per
         # entry and common term: 11 MB for 10,000 entries), read for the candidates only; their
@@ -289,106 +266,24 @@ class Compiled:
         order = np.argsort(owners, kind="stable")
         return rows[order], owners[order], chans[order], missing
 
-    def _walk(
-        self, rows: np.ndarray, weights: np.ndarray, owner: np.ndarray | None = None, size: int = 1
-    ) -> np.ndarray:
-        """Weighted sum of the postings of `rows` for every entry: a size x entries array, one row
-        per query of `owner` (0..size-1; all rows belong to one query without it).
-
-        Each entry's terms are added in row order, so a query's row is the same in any batch.
-        """
-        lens = self.df[rows]
-        entry, value = _split(self.postings.take(_gather(self.t_indptr, rows, lens)))
-        value *= np.repeat(weights, lens)
-        if owner is not None:
-            entry += np.repeat(owner * self.n, lens)
-        sums = np.bincount(entry, weights=value, minlength=size * self.n)
-        # (Without any posting np.bincount gives integers.)
-        return sums.astype(np.float64, copy=False).reshape(size, self.n)
-
-    def _top_many(self, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Which rows of `score` have at least CANDIDATES positive entries and, for each row, the
-        positions of its CANDIDATES best scores and those scores (rows x CANDIDATES; positions
-        0, 1, ... stand in for the rows not picked).
-
-        Scores are skewed: the best few are far above the rest. Selecting among the entries above
-        a share of the best is exact as soon as there are enough of them, and cheaper than
-        partitioning every entry hit.
-        """
-        rows, n = score.shape
-        flat = score.ravel()
-        top = score.max(axis=1)
-        # Positions in the flat array, row after row, of the entries above the smallest share.
-        hit = np.flatnonzero(score > (top * SHARES[-1])[:, None])
-        bounds = np.searchsorted(hit, np.arange(rows + 1) * n).tolist()
-        values = flat.take(hit)
-        best: list[np.ndarray | None] = []
-        for i in range(rows):
-            mine, value = hit[bounds[i] : bounds[i + 1]], values[bounds[i] : bounds[i + 1]]
-            if len(mine) < CANDIDATES:
-                # One entry far above all others: choose among all those hit.
-                mine = np.flatnonzero(score[i] > 0) + i * n
-                value = flat.take(mine)
-            else:
-                for share in SHARES[:-1]:
-                    above = value > top[i] * share
-                    if np.count_nonzero(above) >= CANDIDATES:
-                        mine, value = mine[above], value[above]
-                        break
-            fits = len(mine) >= CANDIDATES
-            best.append(mine.take(np.argpartition(-value, CANDIDATES - 1)[:CANDIDATES]) if fits else None)
-        picked = np.array([b is not None for b in best])
-        if not picked.any():
-            return picked, np.zeros((rows, 0), dtype=np.int64), np.zeros((rows, 0))
-        stand_in = np.arange(CANDIDATES)
-        cand = np.stack([stand_in + i * n if b is None else b for i, b in enumerate(best)])
-        return picked, cand - (np.arange(rows) * n)[:, None], flat.take(cand)
-
     def _top(self, score: np.ndarray) -> np.ndarray:
         """Positions of the CANDIDATES best scores of one query (entries scoring nothing fill up in
         id order)."""
-        picked, cand, _ = self._top_many(score[None, :])
-        if picked[0]:
-            return cand[0]
+        cand = kernels.top(score, CANDIDATES)
+        if len(cand):
+            return cand
         if self.n <= CANDIDATES:
             return np.arange(self.n)
         hit = np.flatnonzero(score > 0)
         pool = np.arange(CANDIDATES)
         return np.concatenate([hit, pool[~np.isin(pool, hit)][: CANDIDATES - len(hit)]])
 
-    def _common(
-        self, cand: np.ndarray, rows: np.ndarray, weights: np.ndarray, owner: np.ndarray
-    ) -> np.ndarray:
-        """Weighted sums of the common terms `rows` of queries `owner` (0..len(cand)-1, grouped)
-        for their candidates `cand` (queries x candidates).
-
-        A query's sums depend on its own terms and candidates only, so they are the same alone or
-        in a batch.
-        """
-        queries, width = cand.shape
+    def _common_terms(self, rows: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(column in the dense matrix, scale, channel) of common terms `rows`: a term's weighted BM25
+        value in an entry is scale * tf / (tf + the entry's norm in that channel)."""
         ids = self.common_id.take(rows)
-        chan = self.common_chan.take(ids)
-        # What does not depend on the entry in a term's weighted BM25 value, idf * weight * tf *
-        # (K1 + 1) / (tf + norm).
-        scale = self.common_idf.take(ids) * weights * (K1 + 1.0)
-        # The candidates' rows are copied first: whole rows stream in from memory far faster than
-        # scattered cells.
-        tf_rows = self.common_tf.take(cand.ravel(), axis=0)
-        norm_rows = self.norm.take(cand.ravel(), axis=0)
-        bounds = np.searchsorted(owner, np.arange(queries + 1)).tolist()
-        sums = np.zeros((queries, width))
-        for i in range(queries):
-            a, b = bounds[i], bounds[i + 1]
-            if a == b:
-                continue
-            mine = slice(i * width, (i + 1) * width)
-            # Candidates x terms.
-            tf = tf_rows[mine].take(ids[a:b], axis=1).astype(np.float64)
-            value = tf * scale[a:b]
-            tf += norm_rows[mine].take(chan[a:b], axis=1)
-            value /= tf
-            sums[i] = value.sum(axis=1)
-        return sums
+        # What does not depend on the entry in idf * weight * tf * (K1 + 1) / (tf + norm).
+        return ids, self.common_idf.take(ids) * weights * (K1 + 1.0), self.common_chan.take(ids)
 
     def _finish(
         self,
@@ -401,16 +296,21 @@ class Compiled:
         rare terms, from their scores (scaled by the factor) and its common terms."""
         if len(common_rows) and self.n > CANDIDATES:
             # A short, generic query: score its common terms everywhere.
-            extra = self._walk(common_rows, common_weights)[0]
+            extra = self._postings(common_rows, common_weights)
             full = rare + (extra if factor is None else extra * factor)
             cand = self._top(full)
             return cand, full[cand]
         cand = self._top(rare)
         if not len(common_rows):
             return cand, rare[cand]
-        owner = np.zeros(len(common_rows), dtype=np.int64)
-        extra = self._common(cand[None, :], common_rows, common_weights, owner)[0]
+        extra = kernels.common(
+            cand, self.common_tf, self.norm, *self._common_terms(common_rows, common_weights)
+        )
         return cand, rare[cand] + (extra if factor is None else extra * factor[cand])
+
+    def _postings(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Weighted sum of the postings of `rows` for every entry."""
+        return kernels.walk(self.t_indptr, self.p_entry, self.p_value, rows, weights, self.n)
 
     def scores(
         self, batch: QueryBatch, factors: Sequence[np.ndarray | None]
@@ -434,44 +334,52 @@ class Compiled:
         # Rare and common terms apart, each still grouped by query.
         rare_rows, rare_weights, rare_owner = rows[rare], weights[rare], owner[rare]
         common_rows, common_weights, common_owner = rows[common], weights[common], owner[common]
-        rare_at = np.searchsorted(rare_owner, np.arange(size + 1)).tolist()
-        common_at = np.searchsorted(common_owner, np.arange(size + 1)).tolist()
+        rare_at = np.searchsorted(rare_owner, np.arange(size + 1))
+        common_at = np.searchsorted(common_owner, np.arange(size + 1))
+        # Each distinct factor once, and per query which one (-1: none).
+        distinct: dict[int, int] = {}
+        factor_of = np.array(
+            [-1 if f is None else distinct.setdefault(id(f), len(distinct)) for f in factors], dtype=np.int64
+        )
+        unique = {id(f): f for f in factors if f is not None}
+        stacked = np.stack([unique[k] for k in distinct]) if distinct else np.ones((1, 1))
+        cand = np.zeros((size, CANDIDATES), dtype=np.int64)
+        score = np.zeros((size, CANDIDATES))
+        picked = kernels.candidates(
+            self.t_indptr,
+            self.p_entry,
+            self.p_value,
+            rare_rows,
+            rare_weights,
+            rare_at,
+            factor_of,
+            stacked,
+            self.common_tf,
+            self.norm,
+            *self._common_terms(common_rows, common_weights),
+            common_at,
+            self.n,
+            CANDIDATES,
+            cand,
+            score,
+        ).tolist()
         has_terms = (np.bincount(owner, minlength=size) > 0).tolist()
+        rare_at, common_at = rare_at.tolist(), common_at.tolist()
         out: list[tuple[np.ndarray, np.ndarray]] = []
-        for first in range(0, size, CHUNK):
-            last = min(size, first + CHUNK)
-            a, b = rare_at[first], rare_at[last]
-            dense = self._walk(rare_rows[a:b], rare_weights[a:b], rare_owner[a:b] - first, last - first)
-            chunk_factors = factors[first:last]
-            for i, factor in enumerate(chunk_factors):
+        for query in range(size):
+            if picked[query]:
+                out.append((cand[query], score[query]))
+            elif not has_terms[query]:
+                out.append((np.zeros(0, dtype=np.int64), np.zeros(0)))
+            else:
+                a, b = rare_at[query], rare_at[query + 1]
+                dense = self._postings(rare_rows[a:b], rare_weights[a:b])
+                factor = factors[query]
                 if factor is not None:
-                    dense[i] *= factor
-            picked, cand, score = self._top_many(dense)
-            a, b = common_at[first], common_at[last]
-            if picked.any() and b > a:
-                extra = self._common(cand, common_rows[a:b], common_weights[a:b], common_owner[a:b] - first)
-                for i, factor in enumerate(chunk_factors):
-                    if factor is not None:
-                        extra[i] *= factor.take(cand[i])
-                score += extra
-            for i, query in enumerate(range(first, last)):
-                if picked[i]:
-                    out.append((cand[i], score[i]))
-                elif not has_terms[query]:
-                    out.append((np.zeros(0, dtype=np.int64), np.zeros(0)))
-                else:
-                    a, b = common_at[query], common_at[query + 1]
-                    out.append(
-                        self._finish(dense[i], common_rows[a:b], common_weights[a:b], chunk_factors[i])
-                    )
+                    dense *= factor
+                a, b = common_at[query], common_at[query + 1]
+                out.append(self._finish(dense, common_rows[a:b], common_weights[a:b], factor))
         return out
-
-
-def _split(postings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(entry, BM25 value) of packed postings; the values take the place of `postings`."""
-    entry = postings & _ENTRY_MASK
-    postings &= ~_ENTRY_MASK
-    return entry, postings.view(np.float64)
 
 
 def _bm25(idf: np.ndarray, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
