@@ -2,14 +2,16 @@
 
 Scoring lives in `kb.scoring`. The index compiles lazily from per-entry terms after a change, so
 incremental edits rank exactly as a fresh build of the same entries would. `search_many` serves
-a batch of messages (the pipeline's) with the n-gram arithmetic done once for the whole batch.
-Explanations cost about as much as the ranking: `explain=` limits them, `explain()` defers them.
+a batch of messages (the pipeline's) with the n-gram arithmetic done once for the whole batch,
+and can keep each query's candidate pool, from which `rerank` gives the search for a unit
+preference without searching again. Explanations cost about as much as the ranking: `explain=`
+limits them, `explain()` defers them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +54,22 @@ class Suggestion:
     matched_field: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """The candidates one search ranked, with their scores before any unit preference, and the query's
+    terms: all `KBIndex.rerank` needs. It holds the matrices it was ranked on, so edits made since do
+    not mix in."""
+
+    compiled: Compiled
+    query: features.QueryTerms
+    positions: np.ndarray
+    scores: np.ndarray
+
+
+# Evidence already worked out for a query: entry id → (matched_terms, matched_field).
+Known = Mapping[int, tuple[Sequence[str], str]]
+
+
 def _doc(entry: KBEntry) -> Doc:
     return make_doc(
         entry_id=entry.entry_id,
@@ -77,17 +95,28 @@ def _ranked(
 
 
 def _suggestions(
-    compiled: Compiled, query: features.QueryTerms, ranked: list[tuple[int, float, bool]], explained: int
+    compiled: Compiled,
+    query: features.QueryTerms,
+    ranked: list[tuple[int, float, bool]],
+    explained: int,
+    known: Known | None = None,
 ) -> list[Suggestion]:
-    """Suggestions of one query, the first `explained` ones with their evidence."""
-    explainer = Explainer(query) if explained > 0 and ranked else None
+    """Suggestions of one query, the first `explained` ones with their evidence (taken from `known`
+    where it has the entry)."""
+    explainer: Explainer | None = None
     docs = compiled.docs
     out: list[Suggestion] = []
     for i, (pos, s, confident) in enumerate(ranked):
         doc = docs[pos]
-        matched, where = (
-            explainer.evidence(doc.variants, doc.answer) if explainer and i < explained else ([], "")
-        )
+        matched: list[str] = []
+        where = ""
+        if i < explained:
+            if known and doc.entry_id in known:
+                terms, where = known[doc.entry_id]
+                matched = list(terms)
+            else:
+                explainer = explainer or Explainer(query)
+                matched, where = explainer.evidence(doc.variants, doc.answer)
         # Fields in order (entry_id, score, confident, matched_terms, matched_field): keywords make
         # a frozen dataclass nearly twice as slow to build.
         out.append(Suggestion(doc.entry_id, round(min(1.0, s), 4), confident, matched, where))
@@ -190,16 +219,23 @@ class KBIndex:
         only_unit: bool = False,
         explain: bool | int = True,
         normalised: bool = False,
+        pools: list[Pool | None] | None = None,
     ) -> list[list[Suggestion]]:
         """`search` of each text (with the unit code at the same place in `unit_codes`), in order.
 
         Gives exactly what one `search` per text gives, in a fraction of the time per text: the
         terms of all texts are made and looked up together, and their rare terms walked together.
+        `pools`, a list, receives each text's `Pool` (None for a text with nothing to search or
+        searched with a unit preference).
         """
         if unit_codes is not None and len(unit_codes) != len(texts):
             raise ValueError("unit_codes must have one entry per text")
         compiled = self._ready()
         out: list[list[Suggestion]] = [[] for _ in texts]
+        kept: list[Pool | None] = [None] * len(texts)
+        if pools is not None:
+            pools.extend(kept)
+            pools_at = len(pools) - len(texts)
         if compiled.n == 0 or limit <= 0:
             return out
         norms = list(texts) if normalised else [normalise(t) for t in texts]
@@ -207,11 +243,36 @@ class KBIndex:
         batch = features.query_batch([norms[i] for i in live])
         factors = [compiled.factor(unit_codes[i] if unit_codes else None, only_unit) for i in live]
         # Rank every query first, then explain: each stage runs over the whole batch in turn.
-        ranked = [_ranked(compiled, cand, score, limit) for cand, score in compiled.scores(batch, factors)]
+        scored = compiled.scores(batch, factors)
+        ranked = [_ranked(compiled, cand, score, limit) for cand, score in scored]
         explained = limit if explain is True else int(explain)
         for i, query, hits in zip(live, batch.queries, ranked, strict=True):
             out[i] = _suggestions(compiled, query, hits, explained)
+        if pools is not None:
+            for i, query, factor, (cand, score) in zip(live, batch.queries, factors, scored, strict=True):
+                if factor is None:
+                    pools[pools_at + i] = Pool(compiled, query, cand, score)
         return out
+
+    @staticmethod
+    def rerank(
+        pool: Pool,
+        *,
+        unit_code: str | None,
+        limit: int = 5,
+        explain: bool | int = True,
+        known: Known | None = None,
+    ) -> list[Suggestion]:
+        """What `search` gives for the pool's query with `unit_code`, ranked from the pool alone: its
+        scores multiplied for the unit as the engine does it. A search boosts before it picks its
+        CANDIDATES, so an entry of the unit just outside the pool is the only one it could add.
+        `known`: evidence the first search already gave, reused instead of explained again."""
+        compiled = pool.compiled
+        factor = compiled.factor(unit_code, False)
+        scores = pool.scores if factor is None else pool.scores * factor.take(pool.positions)
+        ranked = _ranked(compiled, pool.positions, scores, limit)
+        explained = limit if explain is True else int(explain)
+        return _suggestions(compiled, pool.query, ranked, explained, known)
 
     def explain(
         self, text: str, entry_ids: Sequence[int], *, normalised: bool = False
@@ -224,4 +285,4 @@ class KBIndex:
         return [explainer.evidence(doc.variants, doc.answer) if doc else ([], "") for doc in docs]
 
 
-__all__ = ["KBEntry", "KBIndex", "Suggestion"]
+__all__ = ["KBEntry", "KBIndex", "Pool", "Suggestion"]

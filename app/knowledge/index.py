@@ -29,7 +29,7 @@ from app.knowledge import state
 from app.knowledge.models import EntryStatus, KnowledgeEntry
 
 if TYPE_CHECKING:  # the engine (numpy, pinyin tables) loads with the index, off the start-up path
-    from kb.index import KBEntry, KBIndex, Suggestion
+    from kb.index import KBEntry, KBIndex, Known, Pool, Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -158,10 +158,14 @@ class Snapshot:
         now: datetime | None = None,
         explain: bool | int = True,
         normalised: bool = False,
+        pools: list[Pool | None] | None = None,
     ) -> list[list[Hit]]:
         """`search` of each text (unit and channel at the same place in the lists), in one engine pass:
-        the pipeline searches a whole batch at once, which costs a fraction of one search per text."""
+        the pipeline searches a whole batch at once, which costs a fraction of one search per text.
+        `pools`, a list, receives each text's candidate pool for `rerank` (`kb.index.KBIndex.search_many`)."""
         if limit <= 0 or not self.entries:
+            if pools is not None:
+                pools.extend([None] * len(texts))
             return [[] for _ in texts]
         depth = limit + _FILTER_SLACK if self.filtered else limit
         if explain is not True and self.filtered:
@@ -177,11 +181,29 @@ class Snapshot:
             limit=depth,
             explain=explain,
             normalised=normalised,
+            pools=pools,
         )
         return [
             self._hits(found, channel=channels[i] if channels else None, limit=limit, now=now)
             for i, found in enumerate(results)
         ]
+
+    def rerank(
+        self,
+        pool: Pool,
+        *,
+        unit_code: str | None,
+        channel: str | None = None,
+        limit: int = 5,
+        now: datetime | None = None,
+        known: Known | None = None,
+    ) -> list[Hit]:
+        """`search` of the pool's text with `unit_code` (and the same channel and time), ranked from the
+        candidates of the search that made the pool (`kb.index.KBIndex.rerank`): no second search.
+        `known`: evidence of entries already explained for this text."""
+        depth = limit + _FILTER_SLACK if self.filtered else limit
+        found = self.index.rerank(pool, unit_code=unit_code, limit=depth, known=known)
+        return self._hits(found, channel=channel, limit=limit, now=now)
 
     def _hits(
         self, results: Sequence[Suggestion], *, channel: str | None, limit: int, now: datetime | None

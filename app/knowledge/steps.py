@@ -1,20 +1,22 @@
 """Pipeline steps of the knowledge base: `match` (before routing: one search, whose confident hits are
 evidence for the router) and `attach_suggestions` (after routing: the suggestions shown with the message,
-the routed unit's entries preferred)."""
+the routed unit's entries preferred, ranked again from the candidates of that one search)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.knowledge.index import Hit, Snapshot, knowledge_index
 from app.messages.pipeline import PipelineContext
-from app.routing.engine import kb_unit_evidence
+from app.routing.engine import KB_UNIT_DEPTH, kb_unit_evidence
+
+if TYPE_CHECKING:
+    from kb.index import Pool
 
 SUGGESTIONS = 3  # shown with a message
-# Searched and explained once: the shown ones and the runner-up, so that the routed unit's boost can be
-# applied without searching again (explaining a hit costs about as much as a tenth of the search).
-DEPTH = SUGGESTIONS + 1
 _BATCH_KEY = "knowledge.snapshot"
-_PREPARED_KEY = "kb_hits_prepared"
-_RESEARCHED_KEY = "kb_suggestions_prepared"
+_PREPARED_KEY = "kb_search_prepared"
+_POOL_KEY = "kb_pool"
 
 
 def snapshot(ctx: PipelineContext) -> Snapshot:
@@ -27,18 +29,14 @@ def snapshot(ctx: PipelineContext) -> Snapshot:
 
 
 def match(ctx: PipelineContext) -> None:
-    """Searches the KB once: `ctx.scratch["kb_hits"]` (best first) and, for the router,
-    `ctx.scratch["kb_units"]` = the unit the top hits agree on (`app.routing.engine.kb_unit_evidence`)."""
-    hits: list[Hit] | None = ctx.scratch.pop(_PREPARED_KEY, None)
-    if hits is None:
-        hits = snapshot(ctx).search(
-            ctx.text,
-            channel=ctx.message.platform,
-            limit=DEPTH,
-            now=ctx.now,
-            explain=SUGGESTIONS,
-            normalised=True,
-        )
+    """Searches the KB once: `ctx.scratch["kb_hits"]` (best first), the candidate pool for the routed unit's
+    preference, and, for the router, `ctx.scratch["kb_units"]` = the unit the top hits agree on
+    (`app.routing.engine.kb_unit_evidence`)."""
+    prepared: tuple[list[Hit], Pool | None] | None = ctx.scratch.pop(_PREPARED_KEY, None)
+    if prepared is None:
+        pools: list[Pool | None] = []
+        prepared = (_search(ctx, [ctx], pools)[0], pools[0])
+    hits, ctx.scratch[_POOL_KEY] = prepared
     ctx.scratch["kb_hits"] = hits
     evidence = kb_unit_evidence((h.unit_code, h.score) for h in hits)
     # The router reads only this list once it exists: evidence an earlier step left and that of other
@@ -46,19 +44,27 @@ def match(ctx: PipelineContext) -> None:
     ctx.scratch["kb_units"] = [*ctx.scratch.get("kb_units", []), *evidence, *_other_sources(ctx)]
 
 
-def prepare_match(contexts: list[PipelineContext]) -> None:
-    """One batched search for every message of the batch (a fraction of one search per message)."""
-    first = contexts[0]
-    found = snapshot(first).search_many(
+def _search(
+    ctx: PipelineContext, contexts: list[PipelineContext], pools: list[Pool | None]
+) -> list[list[Hit]]:
+    """The hits the router weighs (the shown ones explained), and the pools, of `contexts`' messages."""
+    return snapshot(ctx).search_many(
         [c.text for c in contexts],
         channels=[c.message.platform for c in contexts],
-        limit=DEPTH,
-        now=first.now,
+        limit=max(KB_UNIT_DEPTH, SUGGESTIONS),
+        now=ctx.now,
         explain=SUGGESTIONS,
         normalised=True,
+        pools=pools,
     )
-    for ctx, hits in zip(contexts, found, strict=True):
-        ctx.scratch[_PREPARED_KEY] = hits
+
+
+def prepare_match(contexts: list[PipelineContext]) -> None:
+    """One batched search for every message of the batch (a fraction of one search per message)."""
+    pools: list[Pool | None] = []
+    found = _search(contexts[0], contexts, pools)
+    for ctx, hits, pool in zip(contexts, found, pools, strict=True):
+        ctx.scratch[_PREPARED_KEY] = (hits, pool)
 
 
 match.prepare = prepare_match  # type: ignore[attr-defined]
@@ -75,89 +81,29 @@ def _other_sources(ctx: PipelineContext) -> list[tuple[str, float]]:
     return found
 
 
-def boosted(hits: list[Hit], unit_code: str | None, *, keep: int = SUGGESTIONS) -> tuple[list[Hit], bool]:
-    """`hits` with the unit's scores multiplied as the engine does it, re-ranked, and whether that changed
-    the first `keep`. Confidence is judged again on the new scores (only for the engine's own best match)."""
-    if unit_code is None or not any(h.unit_code == unit_code for h in hits):
-        return hits, False
-    from kb.index import CONFIDENT_RATIO, CONFIDENT_SCORE, UNIT_BOOST
-
-    def score(hit: Hit) -> float:
-        return round(min(1.0, hit.score * UNIT_BOOST), 4) if hit.unit_code == unit_code else hit.score
-
-    ranked = sorted(hits, key=lambda h: (-score(h), h.entry_id))
-    shown = max(keep, 2)  # the runner-up decides confidence
-    if [h.entry_id for h in ranked[:shown]] != [h.entry_id for h in hits[:shown]]:
-        return ranked, True
-    first = score(ranked[0])
-    second = score(ranked[1]) if len(ranked) > 1 else 0.0
-    confident = ranked[0].top and first >= CONFIDENT_SCORE and first >= CONFIDENT_RATIO * second
-    out = [
-        Hit(
-            entry_id=h.entry_id,
-            version=h.version,
-            question=h.question,
-            answer=h.answer,
-            unit_code=h.unit_code,
-            score=score(h),
-            confident=confident and i == 0,
-            matched_terms=h.matched_terms,
-            matched_field=h.matched_field,
-            top=h.top,
-        )
-        for i, h in enumerate(ranked)
-    ]
-    return out, False
-
-
 def attach_suggestions(ctx: PipelineContext) -> None:
-    """Sets `message.suggestions` (what operators see and replies cite, with the entry's version) from
-    the hits of `match`, the routed unit preferred; searches again only if that preference reorders them."""
-    ranked: list[Hit] | None = ctx.scratch.pop(_RESEARCHED_KEY, None)
-    if ranked is None:
-        hits: list[Hit] | None = ctx.scratch.get("kb_hits")
-        if hits is None:
-            match(ctx)
-            hits = ctx.scratch["kb_hits"]
-        unit = ctx.message.unit_code
-        ranked, reordered = boosted(hits, unit)
-        if reordered:
-            ranked = snapshot(ctx).search(
-                ctx.text,
-                unit_code=unit,
-                channel=ctx.message.platform,
-                limit=SUGGESTIONS,
-                now=ctx.now,
-                normalised=True,
-            )
+    """Sets `message.suggestions` (what operators see and replies cite, with the entry's version): the hits
+    of `match` or, once the message has a unit, what a search preferring that unit gives, ranked again
+    from the candidates `match` found (the evidence it worked out is reused)."""
+    if "kb_hits" not in ctx.scratch:
+        match(ctx)
+    hits: list[Hit] = ctx.scratch["kb_hits"]
+    unit = ctx.message.unit_code
+    pool: Pool | None = ctx.scratch.get(_POOL_KEY)
+    if unit is None or not hits:
+        ranked = hits
+    elif pool is not None:
+        known = {h.entry_id: (h.matched_terms, h.matched_field) for h in hits[:SUGGESTIONS]}
+        ranked = snapshot(ctx).rerank(
+            pool, unit_code=unit, channel=ctx.message.platform, limit=SUGGESTIONS, now=ctx.now, known=known
+        )
+    else:  # a step before us left hits without a pool
+        ranked = snapshot(ctx).search(
+            ctx.text,
+            unit_code=unit,
+            channel=ctx.message.platform,
+            limit=SUGGESTIONS,
+            now=ctx.now,
+            normalised=True,
+        )
     ctx.message.suggestions = [h.as_dict() for h in ranked[:SUGGESTIONS]]
-
-
-def prepare_suggestions(contexts: list[PipelineContext]) -> None:
-    """The routed unit's preference for the whole batch (routing has run): the messages whose shown hits
-    it reorders are searched again together, in one batched pass."""
-    again: list[PipelineContext] = []
-    for ctx in contexts:
-        hits: list[Hit] | None = ctx.scratch.get("kb_hits")
-        if hits is None:
-            continue
-        ranked, reordered = boosted(hits, ctx.message.unit_code)
-        if reordered:
-            again.append(ctx)
-        else:
-            ctx.scratch[_RESEARCHED_KEY] = ranked
-    if not again:
-        return
-    found = snapshot(contexts[0]).search_many(
-        [c.text for c in again],
-        unit_codes=[c.message.unit_code for c in again],
-        channels=[c.message.platform for c in again],
-        limit=SUGGESTIONS,
-        now=contexts[0].now,
-        normalised=True,
-    )
-    for ctx, hits in zip(again, found, strict=True):
-        ctx.scratch[_RESEARCHED_KEY] = hits
-
-
-attach_suggestions.prepare = prepare_suggestions  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.index import KBEntry, KBIndex, Suggestion
+from kb.index import KBEntry, KBIndex, Pool, Suggestion
 from kb.normalise import normalise
 
 
@@ -327,3 +327,47 @@ def test_explain_later_gives_the_evidence_search_gives(index: KBIndex) -> None:
     later = index.explain(text, [s.entry_id for s in shown] + [999])
     assert later == [(s.matched_terms, s.matched_field) for s in shown] + [([], "")]
     assert "补半≈补办" in later[0][0]
+
+
+def test_rerank_of_a_pool_gives_what_a_search_for_the_unit_gives() -> None:
+    index = KBIndex()
+    index.build(_many_entries())
+    queries = ["社保卡丢了", "怎么办理", "护照多久能办好", "去派出所", "带好证件", "宅基地在哪查询收费吗"]
+    queries += ["办理要带什么", "身份证丢了怎么补办", "医保到期怎么换", "sfz", "今天天气不错"]
+    pools: list[Pool | None] = []
+    first = index.search_many(queries, limit=4, explain=3, pools=pools)
+    assert len(pools) == len(queries) and all(p is not None for p in pools)
+    changed = 0
+    for query, pool, hits in zip(queries, pools, first, strict=True):
+        assert pool is not None
+        for unit in ("u0", "u1", "u2", "nobody"):
+            again = index.rerank(pool, unit_code=unit, limit=3)
+            assert again == index.search(query, unit_code=unit, limit=3), (query, unit)
+            changed += [s.entry_id for s in again] != [s.entry_id for s in hits[:3]]
+        assert index.rerank(pool, unit_code=None, limit=4, explain=3) == hits
+    assert changed > 5  # the preference does reorder
+
+
+def test_rerank_reuses_known_evidence_and_explains_the_rest() -> None:
+    index = KBIndex()
+    index.build(_many_entries())
+    pools: list[Pool | None] = []
+    hits = index.search_many(["社保卡丢了怎么补办"], limit=3, pools=pools)[0]
+    assert pools[0] is not None
+    known = {hits[0].entry_id: (["已知"], "alt")}
+    again = index.rerank(pools[0], unit_code=None, limit=3, known=known)
+    assert (again[0].matched_terms, again[0].matched_field) == (["已知"], "alt")
+    assert [(s.matched_terms, s.matched_field) for s in again[1:]] == [
+        (s.matched_terms, s.matched_field) for s in hits[1:]
+    ]
+
+
+def test_no_pool_for_an_empty_text_or_a_search_with_a_unit() -> None:
+    index = KBIndex()
+    index.build(_many_entries())
+    pools: list[Pool | None] = [None]  # received pools are appended
+    index.search_many(["", "社保卡", "社保卡"], unit_codes=[None, None, "u1"], pools=pools)
+    assert [p is not None for p in pools] == [False, False, True, False]
+    empty: list[Pool | None] = []
+    KBIndex().search_many(["社保卡"], pools=empty)
+    assert empty == [None]

@@ -182,7 +182,7 @@ def test_batch_run_step_by_step_equals_message_by_message(flow: Any) -> None:
 
     texts = [ID_CARD, "身份证丢了咋补办", "社保卡丢了怎么补", "醫療保險怎麼報銷", "路灯坏了", "工资被拖欠了"]
     texts += ["派出所办身份证要带户口本吗", "超市卖过期食品怎么投诉", "失业金怎么领", "今天天气不错"]
-    # The same question owned by two units: the routed unit's preference reorders them (search again).
+    # The same question owned by two units: the routed unit's preference reorders them.
     for unit in ("gaj", "rsj"):
         flow.desk.create(
             question="单位拖欠工资怎么办？", answer=f"{unit}：请携带劳动合同反映。", unit_code=unit
@@ -221,3 +221,35 @@ def test_batch_run_step_by_step_equals_message_by_message(flow: Any) -> None:
     assert sum(bool(v[2]) for v in batched.values()) >= len(texts) // 2  # suggestions were made
     wages = batched[max(batched)]
     assert wages[0] == "rsj" and wages[2][0]["unit_code"] == "rsj"
+
+
+def test_suggestions_are_what_a_search_for_the_routed_unit_gives(flow: Any) -> None:
+    """The routed unit's preference is ranked again from the candidates of the pipeline's one search:
+    what each message shows is what a search with that unit gives (entries, scores, evidence)."""
+    from app import clock
+    from app.db import session_scope
+    from app.knowledge.index import knowledge_index
+
+    for unit in ("gaj", "rsj"):
+        flow.desk.create(
+            question="单位拖欠工资怎么办？", answer=f"{unit}：请携带劳动合同反映。", unit_code=unit
+        )
+        flow.desk.create(question="身份证丢了怎么办？", answer=f"{unit}：请到窗口挂失补办。", unit_code=unit)
+    texts = [
+        "单位拖欠工资三个月了，欠薪怎么办",
+        "身份证丢了咋补办",
+        ID_CARD,
+        "社保卡丢了怎么补",
+        "失业金怎么领",
+    ]
+    ids = [flow.message(t, external_id=f"u-{i}") for i, t in enumerate(texts)]
+    with session_scope() as session:
+        snapshot = knowledge_index.sync(session=session, now=clock.now())
+    routed = 0
+    for message_id, text in zip(ids, texts, strict=True):
+        full = flow.desk.get(f"/messages/{message_id}/full", flow.desk.admin).json()
+        unit = full["message"]["unit_code"]
+        routed += unit is not None
+        fresh = snapshot.search(text, unit_code=unit, channel="generic", limit=3)
+        assert full["suggestions"] == [h.as_dict() for h in fresh], text
+    assert routed >= 3
