@@ -36,28 +36,31 @@ FLOOR = 0.05
 
 @_compiled()
 def _walk(indptr, entry, value, rows, weights, lo, hi, out):  # type: ignore[no-untyped-def]
-    """Adds weights[k] * the postings of term rows[k] to `out`, for k in lo..hi-1 in order."""
+    """Adds weights[k] * the postings of term rows[k] to `out`, for k in lo..hi-1 in order, and returns
+    the largest sum (every value added is positive, so no sum is larger than its last value)."""
+    top = 0.0
     for k in range(lo, hi):
         r = rows[k]
         w = weights[k]
         for p in range(indptr[r], indptr[r + 1]):
-            out[entry[p]] += value[p] * w
+            e = entry[p]
+            v = out[e] + value[p] * w
+            out[e] = v
+            top = max(top, v)
+    return top
 
 
 @_compiled()
-def _select(score, width, cand, best, places):  # type: ignore[no-untyped-def]
-    """Puts the positions of the `width` best of `score` into `cand` (among equal scores the lower
-    positions) and returns True, or returns False when fewer than `width` score above zero.
+def _select(score, top, width, cand, best, places):  # type: ignore[no-untyped-def]
+    """Puts the positions of the `width` best of `score` (`top`: its largest) into `cand` (among equal
+    scores the lower positions) and returns True, or returns False when fewer than `width` score above
+    zero.
 
     Scores are skewed, so the best few nearly always lie above a small share of the best score: the
     entries above it (else all above zero) are gathered into `places` without a branch, then one
     pass over them keeps the best so far in a min-heap (`best`: their scores). Positions ascend, so
     an entry replaces the worst kept one only when it scores strictly more.
     """
-    n = score.shape[0]
-    top = 0.0
-    for e in range(n):
-        top = max(top, score[e])
     if top <= 0.0:
         return False
     bar = top * FLOOR
@@ -176,12 +179,13 @@ def candidates(  # type: ignore[no-untyped-def]
     places = np.empty(n + 1, dtype=np.int64)
     for q in range(size):
         score[:] = 0.0
-        _walk(indptr, entry, value, rare_rows, rare_weights, rare_at[q], rare_at[q + 1], score)
+        top = _walk(indptr, entry, value, rare_rows, rare_weights, rare_at[q], rare_at[q + 1], score)
         f = factor_of[q]
         if f >= 0:
             score *= factors[f]
+            top = score.max()
         cand = cand_out[q]
-        if _select(score, width, cand, best, places):
+        if _select(score, top, width, cand, best, places):
             picked[q] = True
             lo, hi = common_at[q], common_at[q + 1]
             _common(cand, common_tf, norm, common_ids, common_scale, common_chan, lo, hi, extra)
@@ -205,7 +209,8 @@ def top(score, width):  # type: ignore[no-untyped-def]
     """The `width` best positions of `score` as `candidates` picks them, or an empty array when fewer
     than `width` score above zero."""
     cand = np.empty(width, dtype=np.int64)
-    if _select(score, width, cand, np.empty(width), np.empty(score.shape[0] + 1, dtype=np.int64)):
+    places = np.empty(score.shape[0] + 1, dtype=np.int64)
+    if _select(score, max(0.0, score.max()), width, cand, np.empty(width), places):
         return cand
     return np.empty(0, dtype=np.int64)
 
