@@ -201,7 +201,8 @@ def bench_pipeline(
     rounds: int = 1,
 ) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="huiying-bench-"))
-    os.environ["HUIYING_DATABASE_URL"] = url or f"sqlite:///{tmp / 'bench.db'}"
+    scratch = _scratch_database(url) if url and url.startswith("postgresql") else None
+    os.environ["HUIYING_DATABASE_URL"] = scratch[0] if scratch else url or f"sqlite:///{tmp / 'bench.db'}"
     os.environ.setdefault("HUIYING_SECRET_KEY", "bench-secret")
     os.environ["HUIYING_SCHEDULER"] = "off"
     from app.accounts import service as accounts
@@ -286,6 +287,28 @@ def bench_pipeline(
     if get_engine().dialect.name != "sqlite":
         print("    (the database server's own CPU is not counted in 'per core')")
     set_engine(None)
+    if scratch:
+        scratch[1]()
+
+
+def _scratch_database(url: str) -> tuple[str, Any]:
+    """A new, empty database on the server of PostgreSQL `url` (the one `url` names is left alone), and
+    the function that drops it."""
+    import secrets
+
+    import psycopg
+
+    name = f"huiying_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    base = admin.rpartition("/")[0]
+    return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://"), drop
 
 
 def main() -> None:
@@ -301,7 +324,11 @@ def main() -> None:
         default=3,
         help="rounds of (b), each on new messages: a shared machine's neighbours slow some rounds down",
     )
-    parser.add_argument("--database-url", default=None, help="for (b); default: a fresh SQLite file")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="for (b): a PostgreSQL server (a scratch database is made on it and dropped); default: a fresh SQLite file",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--model", action="store_true", help="(b) with a trained routing model (as after `routing train`)"
