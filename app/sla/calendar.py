@@ -229,8 +229,8 @@ class Deadline:
             if len(_DATE_PARTS) >= _DATE_PARTS_MAX:
                 _DATE_PARTS.clear()
             part = _DATE_PARTS[key] = self._date_part()
-        received = _iso_utc(self.received_at)
-        return {name: received if name == "received_at" else value for name, value in part.items()}
+        # The placeholder keeps "received_at" in its place: replacing a key's value keeps the order.
+        return {**part, "received_at": _iso_utc(self.received_at)}
 
     def _date_part(self) -> dict[str, Any]:
         """`to_dict` without the receipt time (a placeholder holds its place in the order)."""

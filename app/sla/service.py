@@ -224,6 +224,14 @@ def facts_of(message: Message, unit_name: str | None) -> notices.MessageFacts:
     )
 
 
+# The row comes as parameters: one statement per dialect, compiled once (values in the statement would
+# make a new cache key for every alert).
+_ALERT_INSERT = {
+    name: dialect.insert(NOTIFICATIONS).on_conflict_do_nothing().returning(NOTIFICATIONS.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 def sensitive_alert(*, session: Session, message: Message, now: datetime | None = None) -> bool:
     """Records an immediate alert to the supervising office about a sensitive message (once per
     message; the notification job sends it at once, working hours or not). Returns False if it was
@@ -259,10 +267,7 @@ def sensitive_alert(*, session: Session, message: Message, now: datetime | None 
     )
     # One statement decides: the unique (message, step) keeps an alert recorded before, and then nothing
     # is returned and nothing audited.
-    insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    added = session.execute(
-        insert(NOTIFICATIONS).values(row).on_conflict_do_nothing().returning(NOTIFICATIONS.c.id)
-    ).first()
+    added = session.execute(_ALERT_INSERT["postgresql" if is_postgres(session) else "sqlite"], row).first()
     if added is None:
         return False
     record(
