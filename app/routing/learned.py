@@ -13,10 +13,12 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
+from kb import grams as gram_keys
 from kb.normalise import normalise
 from kb.segment import char_ngrams
 
@@ -96,6 +98,23 @@ def _vector(grams: list[str], vocab: Mapping[str, int], idf: np.ndarray) -> tupl
     return ids, values / np.linalg.norm(values)
 
 
+def _gram_key(gram: str) -> int:
+    """The `kb.grams` key of a gram: its code points packed, the first highest."""
+    key = 0
+    for ch in gram:
+        key = (key << gram_keys.BITS) | ord(ch)
+    return key
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    vocab: dict[str, int]
+    idf: np.ndarray
+    centroids: _Sparse
+    keys: np.ndarray  # the grams' keys, ascending ...
+    key_ids: np.ndarray  # ... and the gram id of each
+
+
 @dataclass
 class Model:
     """Unit centroids over TF-IDF grams: `index` maps gram → [(unit index, weight)]."""
@@ -105,22 +124,46 @@ class Model:
     index: dict[str, list[tuple[int, float]]]
     temperature: float = 10.0
     examples: dict[str, int] = field(default_factory=dict)
-    _compiled: tuple[dict[str, int], np.ndarray, _Sparse] | None = field(
-        default=None, repr=False, compare=False
-    )
+    _compiled: _Compiled | None = field(default=None, repr=False, compare=False)
 
-    def _ready(self) -> tuple[dict[str, int], np.ndarray, _Sparse]:
+    def _ready(self) -> _Compiled:
         if self._compiled is None:
             vocab = {g: i for i, g in enumerate(self.idf)}
             idf = np.fromiter(self.idf.values(), dtype=np.float64, count=len(self.idf))
             rows = [self.index.get(g, []) for g in self.idf]
-            self._compiled = (vocab, idf, _Sparse(vocab, rows, len(self.units)))
+            keys = np.fromiter(map(_gram_key, self.idf), dtype=np.int64, count=len(self.idf))
+            order = np.argsort(keys, kind="stable")
+            self._compiled = _Compiled(vocab, idf, _Sparse(vocab, rows, len(self.units)), keys[order], order)
         return self._compiled
 
+    def _vectors(self, plain: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`_vector` of each normalised text, its grams made as integer keys for all texts at once
+        (`kb.grams`: the same grams as `char_ngrams`) and looked up in one sorted array."""
+        compiled = self._ready()
+        found, owner = gram_keys.batch(plain, gram_keys.text_mask, _NGRAMS)
+        keys = compiled.keys
+        if len(keys):
+            at = np.minimum(np.searchsorted(keys, found), len(keys) - 1)
+            hit = keys.take(at) == found
+            ids, owner = compiled.key_ids.take(at[hit]), owner[hit]
+        else:
+            ids, owner = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        size = max(1, len(keys))
+        # Sorted by text, then gram id; counts are the gram's occurrences in the text (as np.unique gives).
+        packed, counts = np.unique(owner * size + ids, return_counts=True)
+        owner, ids = np.divmod(packed, size)
+        values = (1.0 + np.log(counts)) * compiled.idf.take(ids)
+        bounds = np.searchsorted(owner, np.arange(len(plain) + 1)).tolist()
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        for a, b in pairwise(bounds):
+            part = values[a:b]
+            out.append((ids[a:b], part / np.linalg.norm(part)) if b > a else (ids[a:b], part))
+        return out
+
     def _similarities(self, text: str, normalised: str | None) -> np.ndarray:
-        vocab, idf, centroids = self._ready()
-        ids, values = _vector(_grams(text, normalised), vocab, idf)
-        return centroids.dot(ids, values)
+        # One text: string grams and dict look-ups cost less than the numpy calls of `_vectors`.
+        compiled = self._ready()
+        return compiled.centroids.dot(*_vector(_grams(text, normalised), compiled.vocab, compiled.idf))
 
     def scores(self, text: str, *, normalised: str | None = None) -> list[float]:
         """Cosine similarity of `text` to each unit's centroid, in `units` order."""
@@ -132,27 +175,40 @@ class Model:
         """(unit_code, probability), most probable first (the first `limit`); [] without evidence."""
         if not self.units:
             return []
-        return self._ranked(self._similarities(text, normalised), limit)
-
-    def predict_many(
-        self, texts: Sequence[str], *, normalised: Sequence[str] | None = None, limit: int | None = None
-    ) -> list[list[tuple[str, float]]]:
-        """`predict` of each text (a pipeline batch) with one sparse product for all: the same results
-        as one `predict` each, at a fraction of the cost per text."""
-        if not self.units:
-            return [[] for _ in texts]
-        vocab, idf, centroids = self._ready()
-        plain = normalised if normalised is not None else [None] * len(texts)
-        vectors = [_vector(_grams(t, n), vocab, idf) for t, n in zip(texts, plain, strict=True)]
-        return [self._ranked(sims, limit) for sims in centroids.dot_many(vectors)]
-
-    def _ranked(self, sims: np.ndarray, limit: int | None) -> list[tuple[str, float]]:
+        sims = self._similarities(text, normalised)
         if not sims.any():
             return []
         exps = np.exp(self.temperature * (sims - sims.max()))
         probs = exps / exps.sum()
         order = np.argsort(-probs, kind="stable")[:limit]
         return [(self.units[i], float(probs[i])) for i in order.tolist()]
+
+    def predict_many(
+        self, texts: Sequence[str], *, normalised: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """`predict` of each text (a pipeline batch) with one sparse product for all; a text's result does
+        not depend on the others."""
+        if not self.units:
+            return [[] for _ in texts]
+        plain = list(normalised) if normalised is not None else [normalise(t) for t in texts]
+        sims = self._ready().centroids.dot_many(self._vectors(plain))
+        return self._ranked_many(sims, limit)
+
+    def _ranked_many(self, sims: np.ndarray, limit: int | None) -> list[list[tuple[str, float]]]:
+        """Softmax probabilities of each row of similarities, the most probable units first (as `predict`
+        ranks one row, in a few numpy calls for all rows)."""
+        if not len(sims):
+            return []
+        exps = np.exp(self.temperature * (sims - sims.max(axis=1, keepdims=True)))
+        probs = exps / exps.sum(axis=1, keepdims=True)
+        order = np.argsort(-probs, kind="stable", axis=1)[:, :limit]
+        taken = probs[np.arange(len(probs))[:, None], order]
+        units = self.units
+        evidence = [bool(found) for found in np.any(sims, axis=1).tolist()]
+        return [
+            [(units[i], p) for i, p in zip(row, chances, strict=True)] if found else []
+            for row, chances, found in zip(order.tolist(), taken.tolist(), evidence, strict=True)
+        ]
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the app stores it in the database)."""

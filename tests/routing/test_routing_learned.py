@@ -7,6 +7,7 @@ import json
 import pytest
 
 from app.routing.learned import Model, train
+from kb.normalise import normalise
 
 EXAMPLES = [
     ("老板拖欠工资三个月了", "hrss"),
@@ -77,3 +78,39 @@ def test_batched_prediction_equals_one_prediction_each() -> None:
     texts = ["饭店油烟太大", "学费交到哪里", "你好", "", "拖欠工资去哪里反映", "學校轉學"]
     assert model.predict_many(texts, limit=3) == [model.predict(t, limit=3) for t in texts]
     assert model.predict_many([]) == []
+
+
+def test_grams_made_as_integer_keys_score_as_the_string_grams_do() -> None:
+    """A batch makes its grams with `kb.grams` (numpy, all texts at once); training and one text make
+    them with `char_ngrams`. Both must give the same vector of the same text, to the last bit."""
+    import numpy as np
+
+    from app.routing.learned import _grams, _vector
+
+    model = train([*EXAMPLES, ("ETC卡 abc123 办不了", "market"), ("醫保報銷", "hrss")])
+    compiled = model._ready()
+    texts = [
+        "公司拖欠我的工资",
+        "学校补课收费",
+        "ETC卡办不了 abc",
+        "醫保怎麼報銷",
+        "",
+        "！！！",
+        "a",
+        "社保 卡 卡",
+    ]
+    texts += [text * 3 for text, _ in EXAMPLES]
+    vectors = model._vectors([normalise(text) for text in texts])
+    for text, (ids, values) in zip(texts, vectors, strict=True):
+        want_ids, want_values = _vector(_grams(text, None), compiled.vocab, compiled.idf)
+        assert ids.tolist() == want_ids.tolist() and values.tolist() == want_values.tolist(), text
+    batched = model.predict_many(texts, limit=2)
+    for text, got in zip(texts, batched, strict=True):
+        sims = compiled.centroids.dot(*_vector(_grams(text, None), compiled.vocab, compiled.idf))
+        if not sims.any():
+            assert got == []
+            continue
+        probs = np.exp(model.temperature * (sims - sims.max()))
+        probs /= probs.sum()
+        order = np.argsort(-probs, kind="stable")[:2]
+        assert got == [(model.units[i], float(probs[i])) for i in order]
