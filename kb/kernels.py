@@ -69,14 +69,17 @@ def _select(score, top, width, cand, best, places):  # type: ignore[no-untyped-d
         m = _gather(score, 0.0, places)
         if m < width:
             return False
+    # The first `width` made into a heap (the worst on top), then each later one replaces the worst.
     for i in range(width):
-        e = places[i]
-        _sift_up(score[e], e, i, cand, best)
+        cand[i] = places[i]
+        best[i] = score[places[i]]
+    for i in range(width // 2 - 1, -1, -1):
+        _sift_down(best[i], cand[i], i, width, cand, best)
     for i in range(width, m):
         e = places[i]
         s = score[e]
         if s > best[0]:
-            _sift_down(s, e, width, cand, best)
+            _sift_down(s, e, 0, width, cand, best)
     return True
 
 
@@ -91,23 +94,9 @@ def _gather(score, bar, places):  # type: ignore[no-untyped-def]
 
 
 @_compiled(inline="always")
-def _sift_up(s, e, i, cand, best):  # type: ignore[no-untyped-def]
-    """Adds (s, e) to the heap of i members."""
-    while i > 0:
-        parent = (i - 1) >> 1
-        if not _worse(s, e, best[parent], cand[parent]):
-            break
-        best[i] = best[parent]
-        cand[i] = cand[parent]
-        i = parent
-    best[i] = s
-    cand[i] = e
-
-
-@_compiled(inline="always")
-def _sift_down(s, e, size, cand, best):  # type: ignore[no-untyped-def]
-    """Replaces the heap's worst member by (s, e)."""
-    i = 0
+def _sift_down(s, e, i, size, cand, best):  # type: ignore[no-untyped-def]
+    """Puts (s, e) at place i of the heap of `size` members, moving the worse of its children up
+    until both rank above it."""
     while True:
         child = 2 * i + 1
         if child >= size:
