@@ -108,6 +108,8 @@ def _gram_key(gram: str) -> int:
 
 @dataclass(frozen=True)
 class _Compiled:
+    """What prediction looks up, made once per model."""
+
     vocab: dict[str, int]
     idf: np.ndarray
     centroids: _Sparse

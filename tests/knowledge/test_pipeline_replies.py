@@ -252,4 +252,5 @@ def test_suggestions_are_what_a_search_for_the_routed_unit_gives(flow: Any) -> N
         routed += unit is not None
         fresh = snapshot.search(text, unit_code=unit, channel="generic", limit=3)
         assert full["suggestions"] == [h.as_dict() for h in fresh], text
+        assert all(s["answer"] != "gaj：微信上预约补办。" for s in full["suggestions"])
     assert routed >= 3
