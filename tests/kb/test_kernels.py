@@ -140,3 +140,25 @@ def test_without_a_writable_cache_the_loops_compile_in_each_process(monkeypatch:
         return x + 1
 
     assert plus_one(1) == 2
+
+
+def test_searches_from_several_threads_at_once_give_what_one_thread_gives() -> None:
+    """The compiled loops run without the GIL (an API worker and the pipeline search at the same time):
+    each call keeps its scratch arrays to itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kb.index import KBEntry, KBIndex
+
+    topics = ["身份证", "社保卡", "公积金", "营业执照", "户口", "医保", "低保", "宅基地", "驾驶证", "护照"]
+    actions = ["怎么办理", "丢了怎么补办", "到期怎么换", "在哪里查询", "需要什么材料", "多久能办好", "收费吗"]
+    entries = [
+        KBEntry(i + 1, f"{t}{a}？", f"请到窗口办理{t}业务，带好本人证件。", (), f"u{i % 3}")
+        for i, (t, a) in enumerate((t, a) for t in topics for a in actions)
+    ]
+    index = KBIndex()
+    index.build(entries)
+    queries = [f"我的{t}{a}" for t in topics for a in actions[:3]] * 3
+    alone = [index.search_many(queries[i::4], limit=5) for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda i: index.search_many(queries[i::4], limit=5), range(4)))
+    assert together == alone
