@@ -232,10 +232,9 @@ class KBIndex:
             raise ValueError("unit_codes must have one entry per text")
         compiled = self._ready()
         out: list[list[Suggestion]] = [[] for _ in texts]
-        kept: list[Pool | None] = [None] * len(texts)
         if pools is not None:
-            pools.extend(kept)
-            pools_at = len(pools) - len(texts)
+            pools_at = len(pools)
+            pools.extend([None] * len(texts))
         if compiled.n == 0 or limit <= 0:
             return out
         norms = list(texts) if normalised else [normalise(t) for t in texts]

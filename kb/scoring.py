@@ -336,13 +336,13 @@ class Compiled:
         common_rows, common_weights, common_owner = rows[common], weights[common], owner[common]
         rare_at = np.searchsorted(rare_owner, np.arange(size + 1))
         common_at = np.searchsorted(common_owner, np.arange(size + 1))
-        # Each distinct factor once, and per query which one (-1: none).
-        distinct: dict[int, int] = {}
-        factor_of = np.array(
-            [-1 if f is None else distinct.setdefault(id(f), len(distinct)) for f in factors], dtype=np.int64
-        )
-        unique = {id(f): f for f in factors if f is not None}
-        stacked = np.stack([unique[k] for k in distinct]) if distinct else np.ones((1, 1))
+        # Each distinct factor once (the same unit's array is shared), and per query which one (-1: none).
+        distinct: dict[int, tuple[int, np.ndarray]] = {}
+        for f in factors:
+            if f is not None:
+                distinct.setdefault(id(f), (len(distinct), f))
+        factor_of = np.array([-1 if f is None else distinct[id(f)][0] for f in factors], dtype=np.int64)
+        stacked = np.stack([f for _, f in distinct.values()]) if distinct else np.ones((1, 1))
         cand = np.zeros((size, CANDIDATES), dtype=np.int64)
         score = np.zeros((size, CANDIDATES))
         picked = kernels.candidates(

@@ -201,7 +201,9 @@ def bench_pipeline(
     rounds: int = 1,
 ) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="huiying-bench-"))
-    scratch = _scratch_database(url) if url and url.startswith("postgresql") else None
+    from scripts.scratch_db import scratch_database
+
+    scratch = scratch_database(url) if url and url.startswith("postgresql") else None
     os.environ["HUIYING_DATABASE_URL"] = scratch[0] if scratch else url or f"sqlite:///{tmp / 'bench.db'}"
     os.environ.setdefault("HUIYING_SECRET_KEY", "bench-secret")
     os.environ["HUIYING_SCHEDULER"] = "off"
@@ -289,26 +291,6 @@ def bench_pipeline(
     set_engine(None)
     if scratch:
         scratch[1]()
-
-
-def _scratch_database(url: str) -> tuple[str, Any]:
-    """A new, empty database on the server of PostgreSQL `url` (the one `url` names is left alone), and
-    the function that drops it."""
-    import secrets
-
-    import psycopg
-
-    name = f"huiying_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    base = admin.rpartition("/")[0]
-    return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://"), drop
 
 
 def main() -> None:

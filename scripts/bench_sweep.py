@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -30,19 +29,9 @@ CHUNK = 50_000
 def _configure(args: argparse.Namespace) -> tuple[str, Callable[[], None]]:
     """Points the app at a fresh database; returns its URL and a clean-up function."""
     if args.pg:
-        import psycopg
+        from scripts.scratch_db import scratch_database
 
-        base = args.pg.replace("postgresql+psycopg://", "postgresql://")
-        name = f"huiying_bench_{os.getpid()}_{secrets.token_hex(3)}"
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = base.rpartition("/")[0] + "/" + name
-
-        def drop() -> None:
-            with psycopg.connect(base, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        return url, drop
+        return scratch_database(args.pg)
     folder = Path(tempfile.mkdtemp(prefix="huiying-bench-sweep-"))
 
     def remove() -> None:
