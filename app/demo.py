@@ -40,7 +40,7 @@ EXTRA_LOADERS.append(registry_demo.load)  # account registrations, post times, z
 
 def default_data_dir() -> Path:
     configured = os.environ.get("HUIYING_DEMO_DATA")
-    return Path(configured) if configured else REPO.parent / "shared" / "data"
+    return Path(configured) if configured else REPO / "data"
 
 
 def parse_local_time(value: str, tz: ZoneInfo) -> datetime:
@@ -65,7 +65,7 @@ def _ensure_account(
 
 
 def load_demo(*, data_dir: str | Path | None = None) -> dict[str, Any]:
-    """Loads the demo set from `data_dir` (default ../shared/data beside the checkout)."""
+    """Loads the demo set from `data_dir` (default: the repository's data/ folder)."""
     folder = Path(data_dir) if data_dir else default_data_dir()
     dev_eval = folder / "dev_eval.json"
     if not dev_eval.exists():

@@ -1,7 +1,7 @@
 """Benchmark of the KB engine in-process: build time and suggest latency with 10,000 synthetic entries.
 
 Entries are random recombinations of the development KB and real message-board subjects, contents
-and replies (../shared/data), so that term statistics look like real Chinese government text.
+and replies (data/), so that term statistics look like real Chinese government text.
 Wall-clock figures include time the process waited for a CPU; "cpu" is the thread's own CPU time.
 `search_many` is measured per message over batches of `--batch` messages (the pipeline's batch),
 on raw texts and on texts the pipeline already normalised. Median CPU figures are the ones to
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
+DATA = ROOT / "data"
 sys.path.insert(0, str(ROOT))
 
 from kb.index import KBEntry, KBIndex  # noqa: E402

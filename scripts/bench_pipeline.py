@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
+DATA = ROOT / "data"
 sys.path.insert(0, str(ROOT))
 
 LENGTH = 100

@@ -1,4 +1,4 @@
-"""KB suggestions evaluated through the HTTP API on the development set (../shared/data/dev_eval.json).
+"""KB suggestions evaluated through the HTTP API on the development set (data/dev_eval.json).
 
 A fresh SQLite database, the application in-process (ASGI): the units are created with POST /units, the
 50 Q&A entries imported with POST /kb/import (CSV), then each of the 180 queries is sent to POST /kb/suggest.

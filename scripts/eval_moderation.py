@@ -1,7 +1,7 @@
 """Evaluate moderation on the dev set: abuse recall and false flags, personal-data span recall and false masks.
 
 Usage: python scripts/eval_moderation.py [--verbose]
-Reads ../shared/data/dev_eval.json (abuse[], pii[]) and prints the figures plus the time per check.
+Reads data/dev_eval.json (abuse[], pii[]) and prints the figures plus the time per check.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
+DATA = ROOT / "data"
 sys.path.insert(0, str(ROOT))
 
 from app.moderation.check import check  # noqa: E402

@@ -2,10 +2,10 @@
 
 Usage: python scripts/eval_routing.py [--verbose]
 (1) accuracy among in-scope items, out-of-scope recall and false out-of-scope rate on
-    ../shared/data/dev_eval.json with its units[] (keywords, names) and its kb[] searched the way the
+    data/dev_eval.json with its units[] (keywords, names) and its kb[] searched the way the
     pipeline's KB step does it (the KB's unit evidence); no training data. The same figures without
     the KB are printed beside them.
-(2) one unit per category of ../shared/data/wenzheng-2020/messages_labeled.csv, a fixed seeded stratified
+(2) one unit per category of data/wenzheng-2020/messages_labeled.csv, a fixed seeded stratified
     70/30 split, macro-F1 on the 30% for the learned model alone and for the full router (model + the
     category tree of categories.csv as unit keywords + department words).
 """
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
+DATA = ROOT / "data"
 sys.path.insert(0, str(ROOT))
 
 from app.routing.engine import KB_UNIT_DEPTH, Router, UnitSpec, kb_unit_evidence  # noqa: E402

@@ -1,4 +1,4 @@
-"""Engine-level evaluation of KB suggestions on the development set (../shared/data/dev_eval.json).
+"""Engine-level evaluation of KB suggestions on the development set (data/dev_eval.json).
 
 Reused by the HTTP-level `scripts/eval_kb.py`: anything with `search(text, *, unit_code=None, limit=5)`
 returning items with `entry_id` and `confident` can be evaluated; `with_ids` maps the expected
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
+DATA = ROOT / "data"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -15,9 +15,9 @@ from app.messages.models import Message
 
 from .conftest import Desk
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "wenzheng-2020"
+DATA = Path(__file__).resolve().parents[2] / "data" / "wenzheng-2020"
 needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason="../shared/data/wenzheng-2020 is not beside the checkout (real export files)"
+    not DATA.is_dir(), reason="data/wenzheng-2020 missing from the checkout"
 )
 
 

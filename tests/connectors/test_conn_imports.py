@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from connectors.base import PayloadError
 from connectors.imports import parse_export, parse_time
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "wenzheng-2020"
+DATA = Path(__file__).resolve().parents[2] / "data" / "wenzheng-2020"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

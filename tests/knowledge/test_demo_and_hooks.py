@@ -12,7 +12,7 @@ from app.db import session_scope
 from app.knowledge import demo
 from tests.knowledge.conftest import Desk
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def test_demo_loads_the_development_set_once(

@@ -13,7 +13,7 @@ from app.replies.demo import load
 from app.replies.models import Reply
 from app.sla import service as sla
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def test_official_replies_are_recorded_once_with_their_real_times(

@@ -9,13 +9,13 @@ import pytest
 
 from app.demo import load_demo
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture
 def demo(frozen_clock):
     if not (DATA / "wenzheng-2020" / "messages_with_replies.csv").exists():
-        pytest.skip("../shared/data/wenzheng-2020 not present")
+        pytest.skip("data/wenzheng-2020 not present")
     return load_demo(data_dir=DATA)
 
 

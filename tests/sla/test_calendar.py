@@ -25,7 +25,7 @@ from app.sla.calendar import (
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICIAL = WorkCalendar()
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def local(y: int, m: int, d: int, hh: int = 10, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
