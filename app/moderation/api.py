@@ -25,16 +25,21 @@ router = APIRouter(prefix="/moderation", tags=["内容审核"])
 
 @router.post("/check", response_model=CheckResult, summary="检查一段文字")
 def check_text(data: CheckRequest, session: SessionDep, user: CurrentUser) -> CheckResult:
-    """判断文字是否含辱骂（abusive）、敏感事项（sensitive）、广告引流（spam），找出个人信息（手机号、
-    身份证号、银行卡号、邮箱）并给出脱敏后的文字。只做检查，不保存、不改变任何数据。"""
+    """判断文字是否含辱骂（abusive）、敏感事项（sensitive）、广告引流（spam）、违法有害信息（prohibited）、
+    待核实传言（rumour_check），措辞强烈但属正常批评的标为情绪激烈（intense，不算辱骂）；找出个人信息
+    （手机号、身份证号、银行卡号、座机、邮箱）并给出脱敏后的文字。每个命中给出词条与理由（why）。
+    只做检查，不保存、不改变任何数据。"""
     result = service.check_text(session=session, text=data.text)
     return CheckResult(
         abusive=result.abusive,
         sensitive=result.sensitive,
         spam=result.spam,
+        intense=result.intense,
+        prohibited=result.prohibited,
+        rumour_check=result.rumour_check,
         pii=[PiiPublic(kind=span.kind, text=span.text) for span in result.pii],
         masked_text=result.masked_text,
-        hits=[HitPublic(kind=h.kind, term=h.term, category=h.category) for h in result.hits],
+        hits=[HitPublic(kind=h.kind, term=h.term, category=h.category, why=h.why) for h in result.hits],
     )
 
 

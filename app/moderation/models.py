@@ -17,10 +17,19 @@ class TermKind(StrEnum):
     sensitive = "sensitive"
     spam = "spam"
     allow = "allow"  # phrases that cancel a hit inside them ("垃圾站")
+    harsh = "harsh"  # strong words about things: criticism, tagged 情绪激烈; 贬称 ones insult a person
+    target = "target"  # words naming a person an insult can be aimed at ("小编", "你们")
+    prohibited = "prohibited"  # illegal and harmful content (违法有害信息)
+    rumour = "rumour"  # alarming assertions for the information office to confirm or clarify
 
 
 class TermBase(SQLModel):
-    kind: TermKind = Field(description="abuse 辱骂、sensitive 敏感、spam 广告引流、allow 放行短语")
+    kind: TermKind = Field(
+        description=(
+            "abuse 辱骂、harsh 激烈措辞（批评，贬称类指向人时算辱骂）、target 指向人的称呼、sensitive 敏感、"
+            "prohibited 违法有害信息、rumour 待核实传言、spam 广告引流、allow 放行短语"
+        )
+    )
     term: str = Field(min_length=1, max_length=64, schema_extra={"examples": ["狗官"]})
     category: str = Field(default="", max_length=64, description="词条分组（如“信访”“伤亡”），为空时取类别名")
 
@@ -106,12 +115,16 @@ class HitPublic(SQLModel):
     kind: str
     term: str
     category: str
+    why: str = Field(default="", description="由规则判定时的理由（如“「垃圾」指向「小编」”）")
 
 
 class CheckResult(SQLModel):
     abusive: bool
     sensitive: bool
     spam: bool
+    intense: bool = Field(default=False, description="情绪激烈：措辞强烈的批评，不是辱骂，留在待答复队列")
+    prohibited: bool = Field(default=False, description="违法有害信息")
+    rumour_check: bool = Field(default=False, description="含待核实的传言，须信息发布部门核实或澄清")
     pii: list[PiiPublic]
     masked_text: str
     hits: list[HitPublic]
