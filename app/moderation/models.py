@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import field_validator
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
@@ -128,3 +129,52 @@ class CheckResult(SQLModel):
     pii: list[PiiPublic]
     masked_text: str
     hits: list[HitPublic]
+
+
+class ContentEvidence(SQLModel, table=True):
+    """A message held as illegal and harmful content (违法有害信息): hidden from the reply queue and kept,
+    with what matched, for the unit, the supervising office and — by export — the police."""
+
+    __tablename__ = "moderation_evidence"
+    __table_args__ = (Index("ix_moderation_evidence_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("messages.id"), unique=True, nullable=False))
+    account_id: int = Field(foreign_key="accounts.id")
+    unit_code: str | None = Field(default=None, max_length=64)
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EvidenceFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+class EvidencePublic(SQLModel):
+    """One item of the evidence export: the message as received, who wrote it, where, and when."""
+
+    evidence_id: int
+    message_id: int
+    platform: str
+    account_id: int
+    account_name: str
+    account_external_id: str = Field(description="账号在平台上的ID")
+    message_external_id: str = Field(description="留言/评论在平台上的ID")
+    kind: str
+    author_id: str
+    author_name: str
+    content: str = Field(description="留言原文（证据，不脱敏）")
+    received_at: datetime
+    flagged_at: datetime
+    unit_code: str | None
+    terms: list[str] = Field(description="命中的违法有害信息词条")
+    categories: list[str] = Field(description="类别（危害国家安全、邪教、暴恐、色情、赌博、诈骗……）")
+    platform_refs: dict[str, Any] = Field(description="平台上定位该内容所需的标识（评论ID、作品ID等）")
+    link: str | None = Field(description="平台上的链接（平台提供时）")
+
+
+class EvidencePage(SQLModel):
+    items: list[EvidencePublic]
+    next_cursor: str | None = Field(description="下一页游标；为空表示没有更多")

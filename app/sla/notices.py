@@ -80,6 +80,30 @@ def ladder_note(
     return title, _body(facts, tz, [ask])
 
 
+def prohibited_note(facts: MessageFacts, *, target_name: str | None, tz: ZoneInfo) -> tuple[str, str]:
+    text = _body(
+        facts,
+        tz,
+        [
+            f"该留言含违法有害信息，已从待答复队列隐藏并留存证据。请{target_name or '单位负责人'}第一时间处理："
+            "核实后可在平台删除或隐藏该评论，必要时导出证据会同公安部门依法查处。"
+        ],
+    )
+    return "违法有害信息告警", text
+
+
+def rumour_note(facts: MessageFacts, *, target_name: str | None, tz: ZoneInfo) -> tuple[str, str]:
+    text = _body(
+        facts,
+        tz,
+        [
+            f"该留言含有待核实的传言，请{target_name or '信息发布部门'}及时核实；"
+            "属不实传言的，起草澄清答复（同样先审后发）。"
+        ],
+    )
+    return "待核实传言提醒", text
+
+
 def window_note(facts: MessageFacts, *, tz: ZoneInfo) -> tuple[str, str]:
     assert facts.window_closes_at is not None
     closes = _local(facts.window_closes_at, tz)
