@@ -27,6 +27,8 @@ RUMOUR = "rumour"
 _WEAK_SPAM_CATEGORY = "引流"
 # Harsh words that insult a person when said of one.
 INSULT_CATEGORY = "贬称"
+# "举报", "请查处": a citizen reporting illegal content, not publishing it.
+REPORT_CATEGORY = "举报"
 # "听说", "网传": a cue that something is hearsay; alone it asserts nothing alarming.
 _RUMOUR_CUE_CATEGORY = "传言"
 TARGETED_CATEGORY = "指向人"
@@ -72,6 +74,13 @@ def _is_spam(hits: list[LexiconHit]) -> bool:
     spam = [hit for hit in hits if hit.kind == SPAM]
     strong = any(hit.category != _WEAK_SPAM_CATEGORY for hit in spam)
     return strong or len({hit.term for hit in spam}) >= 2
+
+
+def _is_prohibited(hits: list[LexiconHit]) -> bool:
+    """Illegal and harmful content, unless the message reports it ("有人在发法轮功传单，请处理")."""
+    found = [hit for hit in hits if hit.kind == PROHIBITED]
+    reported = any(hit.category == REPORT_CATEGORY for hit in found)
+    return not reported and any(hit.category != REPORT_CATEGORY for hit in found)
 
 
 def _is_rumour(hits: list[LexiconHit]) -> bool:
@@ -123,6 +132,6 @@ def check(text: str, *, lexicons: Lexicon | None = None, normalised: str | None 
         masked_text=mask(text, spans) if spans else text,
         hits=hits,
         intense=not abusive and any(hit.kind == HARSH for hit in hits),
-        prohibited=any(hit.kind == PROHIBITED for hit in hits),
+        prohibited=_is_prohibited(hits),
         rumour_check=_is_rumour(hits),
     )

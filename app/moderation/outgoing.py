@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlmodel import Session
 
 from app.moderation import service
-from app.moderation.check import ABUSE, PROHIBITED, SENSITIVE
+from app.moderation.check import ABUSE, PROHIBITED, REPORT_CATEGORY, SENSITIVE
 from app.moderation.pii import PiiSpan, find_pii, mask_span
 
 Level = Literal["block", "warn"]
@@ -84,7 +84,7 @@ def content_checks(
         reason = f"（{hit.why}）" if hit.why else ""
         if hit.kind == ABUSE:
             found.append(check("abuse", BLOCK, f"答复含有辱骂或不文明用语「{hit.term}」{reason}", span))
-        elif hit.kind == PROHIBITED:
+        elif hit.kind == PROHIBITED and result.prohibited and hit.category != REPORT_CATEGORY:
             found.append(
                 check("prohibited", BLOCK, f"答复含有违法有害信息「{hit.term}」（{hit.category}）", span)
             )

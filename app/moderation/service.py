@@ -22,7 +22,7 @@ from app.auth import Principal
 from app.errors import Conflict, Invalid, NotFound
 from app.messages import service as messages
 from app.messages.models import Message, MessageStatus
-from app.moderation.check import PROHIBITED, ModerationResult, check
+from app.moderation.check import PROHIBITED, REPORT_CATEGORY, ModerationResult, check
 from app.moderation.lexicon import Lexicon, LexiconEntry, default_entries, default_lexicon
 from app.moderation.models import (
     AuthorOffence,
@@ -306,7 +306,7 @@ def hold_prohibited(*, session: Session, message: Message, result: ModerationRes
     held = session.exec(select(ContentEvidence.id).where(ContentEvidence.message_id == message.id)).first()
     if held is not None:
         return False
-    found = [hit for hit in result.hits if hit.kind == PROHIBITED]
+    found = [hit for hit in result.hits if hit.kind == PROHIBITED and hit.category != REPORT_CATEGORY]
     session.add(
         ContentEvidence(
             message_id=message.id,

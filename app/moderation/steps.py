@@ -33,7 +33,10 @@ def moderate(ctx: PipelineContext) -> None:
     message.flags = [f for f in before if f not in FLAGS] + result.flags
     pii_kinds = sorted({span.kind for span in result.pii})
     summary: dict[str, Any] = {
-        "hits": [{"kind": h.kind, "term": h.term, "category": h.category} for h in result.hits],
+        "hits": [
+            {"kind": h.kind, "term": h.term, "category": h.category, **({"why": h.why} if h.why else {})}
+            for h in result.hits
+        ],
         "pii": pii_kinds,
         "lexicon_version": current.version,
     }
