@@ -364,6 +364,8 @@ def evidence(
     ids, times and link; (items, next cursor). Leaders see their units' messages; supervisors, auditors
     and admins all. Every export is audited (it shows personal data)."""
     actor.require(*EVIDENCE_ROLES)
+    if any(t is not None and t.tzinfo is None for t in (since, until)):
+        raise Invalid("from/to 必须带时区，例如 2026-03-01T00:00:00+08:00")
     query = (
         select(ContentEvidence, Message, Account)
         .join(Message, col(Message.id) == col(ContentEvidence.message_id))
