@@ -94,3 +94,19 @@ def test_only_admins_edit_the_new_lexicons(desk: Desk) -> None:
         assert resp.status_code == 403, kind
     bad = desk.client.post(LEXICON, json={"kind": "evil", "term": "测试词"}, headers=desk.admin)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+
+
+def test_criticism_stays_in_the_queue_and_off_the_offenders_list(desk: Desk) -> None:
+    from app.messages.pipeline import Pipeline
+
+    angry = desk.ingest("派出所户籍窗口太差了，这路修得真垃圾，你们就是不作为", author="critic")
+    insult = desk.ingest("派出所小编是垃圾", author="insulter")
+    Pipeline().drain()
+    leader = desk.people("leader", "police")
+    queue = desk.client.get("/api/v1/queue", headers=leader).json()["items"]
+    assert [m["id"] for m in queue] == [angry]
+    assert "intense" in queue[0]["flags"] and "abusive" not in queue[0]["flags"]
+    offenders = desk.client.get(
+        "/api/v1/moderation/offenders", params={"min_offences": 1}, headers=desk.admin
+    ).json()
+    assert [(o["author_id"], o["message_ids"]) for o in offenders] == [("insulter", [insult])]
