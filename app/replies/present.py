@@ -51,7 +51,7 @@ def reply_public(reply: Reply, *, reviews: list[ReplyReview], message: Message) 
         author_name=reply.author_name,
         state=reply.state,
         state_label=LABELS[ReplyState(reply.state)],
-        review_levels=review_levels(message),
+        review_levels=review_levels(message, reply),
         rejection_reason=reply.rejection_reason,
         warnings=list(reply.warnings or []),
         checks=[CheckPublic.model_validate(c) for c in reply.checks or []],

@@ -64,9 +64,21 @@ def is_sensitive(message: Message) -> bool:
     return SENSITIVE_FLAG in (message.flags or [])
 
 
-def review_levels(message: Message) -> int:
-    """2 (reviewer, then a leader of the unit) for sensitive messages, else 1."""
-    return 2 if is_sensitive(message) else 1
+def needs_leader(message: Message, reply: Reply | None = None) -> bool:
+    """A leader must approve too: the message is sensitive, the reply's text touches a sensitive matter
+    (its `sensitive` check), or a reviewer sent it up by hand (it is in leader review)."""
+    if is_sensitive(message):
+        return True
+    if reply is None:
+        return False
+    return reply.state == ReplyState.leader_review or any(
+        c.get("code") == "sensitive" for c in reply.checks or []
+    )
+
+
+def review_levels(message: Message, reply: Reply | None = None) -> int:
+    """2 (reviewer, then a leader of the unit) when a leader must approve too, else 1."""
+    return 2 if needs_leader(message, reply) else 1
 
 
 # --- loading ------------------------------------------------------------------------------------------
@@ -405,7 +417,11 @@ def submit(*, session: Session, actor: Principal, reply_id: int) -> Reply:
         action="reply.submit",
         what="提交审核",
         at=clock.now(),
-        after={"text": reply.text, "review_levels": review_levels(message), "warnings": reply.warnings},
+        after={
+            "text": reply.text,
+            "review_levels": review_levels(message, reply),
+            "warnings": reply.warnings,
+        },
     )
     session.commit()
     return reply
@@ -489,12 +505,11 @@ def approve(*, session: Session, actor: Principal, reply_id: int) -> Reply:
     level = _review_level(reply)
     _check_reviewer(session=session, actor=actor, reply=reply, level=level, deciding="approve")
     # The lexicon may have changed since the text was written: check again, block before anything moves.
-    checks = reply_checks(
-        session, message, reply, [c["message"] for c in reply.checks if c["code"] == "kb_mismatch"]
-    )
-    blocked = outgoing.blocking(checks)
+    kb_warnings = [c["message"] for c in reply.checks if c["code"] == "kb_mismatch"]
+    reply.checks = reply_checks(session, message, reply, kb_warnings)
+    blocked = outgoing.blocking(reply.checks)
     if blocked:
-        reply.checks = checks
+        session.add(reply)
         session.commit()
         reasons = "；".join(c["message"] for c in blocked)
         raise Conflict(
@@ -503,8 +518,7 @@ def approve(*, session: Session, actor: Principal, reply_id: int) -> Reply:
             details={"checks": blocked},
         )
     now = clock.now()
-    needs_leader = is_sensitive(message) or any(c["code"] == "sensitive" for c in checks)
-    final = level == 2 or not needs_leader
+    final = level == 2 or not needs_leader(message, reply)
     _add_review(
         session, reply=reply, actor=actor, level=level, decision=Decision.approved, at=now, reason=None
     )

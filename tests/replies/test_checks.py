@@ -136,6 +136,7 @@ def test_a_lexicon_change_after_drafting_still_blocks_at_approval(desk: Desk, ad
 def test_a_sensitive_reply_needs_the_leader(desk: Desk) -> None:
     reply = _drafted(desk, "您好，关于工地事故造成的伤亡，我们正在调查。")
     desk.post(f"/replies/{reply['id']}/submit", desk.operator)
+    assert reply["review_levels"] == 2
     first = desk.post(f"/replies/{reply['id']}/approve", desk.reviewer).json()
     assert first["state"] == "leader_review"
     assert desk.post(f"/replies/{reply['id']}/approve", desk.leader).json()["state"] == "approved"
@@ -144,7 +145,7 @@ def test_a_sensitive_reply_needs_the_leader(desk: Desk) -> None:
 def test_reviewer_sends_any_reply_to_the_leader_by_hand(desk: Desk) -> None:
     reply = _drafted(desk, PLAIN)
     rid = reply["id"]
-    assert reply["checks"] == []
+    assert reply["checks"] == [] and reply["review_levels"] == 1
     # Not before it is submitted, not by an operator, not from another unit, not without a reason.
     assert desk.post(f"/replies/{rid}/escalate", desk.reviewer, {"reason": "请领导把关"}).status_code == 409
     desk.post(f"/replies/{rid}/submit", desk.operator)
@@ -157,6 +158,7 @@ def test_reviewer_sends_any_reply_to_the_leader_by_hand(desk: Desk) -> None:
     assert sent.status_code == 200, sent.text
     body = sent.json()
     assert body["state"] == "leader_review" and body["state_label"] == "待领导复核"
+    assert body["review_levels"] == 2
     assert [(r["level"], r["decision"], r["reason"]) for r in body["reviews"]] == [
         (1, "escalated", "涉及补偿口径，请领导把关")
     ]
