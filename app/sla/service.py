@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import update
@@ -300,20 +301,33 @@ def _alert(
     return True
 
 
+def _office_alert(
+    *, session: Session, message: Message, step: str, note: Callable[..., tuple[str, str]], now: datetime
+) -> bool:
+    """One alert to the supervising office, else to the unit's own leaders (False: already recorded)."""
+    office = _office(session, message)
+    return _alert(
+        session=session,
+        message=message,
+        step=step,
+        target="supervisor" if office else "leaders",
+        unit_code=office or message.unit_code,
+        note=note,
+        action=f"sla.{step}_alert",
+        now=now,
+    )
+
+
 def sensitive_alert(*, session: Session, message: Message, now: datetime | None = None) -> bool:
     """Records an immediate alert to the supervising office about a sensitive message (once per
     message; the notification job sends it at once, working hours or not). Returns False if it was
     already recorded. The supervising office is `SlaSettings.sensitive_unit_code`, else the unit's
     supervisor unit, else the unit's own leaders."""
-    office = _office(session, message)
-    return _alert(
+    return _office_alert(
         session=session,
         message=message,
         step=SENSITIVE_STEP,
-        target="supervisor" if office else "leaders",
-        unit_code=office or message.unit_code,
         note=notices.sensitive_note,
-        action="sla.sensitive_alert",
         now=now or clock.now(),
     )
 
@@ -336,7 +350,7 @@ def prohibited_alert(*, session: Session, message: Message, now: datetime | None
             step=step,
             target=target,
             unit_code=unit_code,
-            note=notices.prohibited_note,
+            note=partial(notices.content_note, "prohibited"),
             action="sla.prohibited_alert",
             now=now,
         )
@@ -346,18 +360,9 @@ def prohibited_alert(*, session: Session, message: Message, now: datetime | None
 def rumour_alert(*, session: Session, message: Message, now: datetime | None = None) -> bool:
     """Records the alert asking the information office (the supervising office, else the unit's
     leaders) to confirm or clarify what the message asserts; once per message."""
-    office = _office(session, message)
-    if office is None and message.unit_code is None:
-        return False
-    return _alert(
-        session=session,
-        message=message,
-        step=RUMOUR_STEP,
-        target="supervisor" if office else "leaders",
-        unit_code=office or message.unit_code,
-        note=notices.rumour_note,
-        action="sla.rumour_alert",
-        now=now or clock.now(),
+    note = partial(notices.content_note, "rumour")
+    return _office_alert(
+        session=session, message=message, step=RUMOUR_STEP, note=note, now=now or clock.now()
     )
 
 
