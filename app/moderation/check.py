@@ -32,6 +32,7 @@ REPORT_CATEGORY = "举报"
 # "听说", "网传": a cue that something is hearsay; alone it asserts nothing alarming.
 _RUMOUR_CUE_CATEGORY = "传言"
 TARGETED_CATEGORY = "指向人"
+_SENTENCE_END = frozenset("。!?！？;；\n")
 # What may stand between a person and the insult said of them: copulas, adverbs, quantifiers.
 _LINK = re.compile(
     r"(?:们|都|就|也|真|还|纯|全|简直|根本|就是|都是|全是|真是|真的是|是|个|一个|一群|一帮|一伙|一堆|这些|这帮|这群|那帮|那群|些|帮|群)*"
@@ -83,12 +84,25 @@ def _is_prohibited(hits: list[LexiconHit]) -> bool:
     return not reported and any(hit.category != REPORT_CATEGORY for hit in found)
 
 
-def _is_rumour(hits: list[LexiconHit]) -> bool:
-    """An alarming assertion, or hearsay ("听说", "网传") about a sensitive matter (爆炸, 死了人 …)."""
+def _is_rumour(hits: list[LexiconHit], plain: str, lexicon: Lexicon) -> bool:
+    """An alarming assertion, or hearsay ("听说", "网传") about a sensitive matter (爆炸, 死了人 …) in the
+    same sentence."""
     rumour = [hit for hit in hits if hit.kind == RUMOUR]
     if any(hit.category != _RUMOUR_CUE_CATEGORY for hit in rumour):
         return True
-    return bool(rumour) and any(hit.kind == SENSITIVE for hit in hits)
+    if not rumour or not any(hit.kind == SENSITIVE for hit in hits):
+        return False
+    sentence = [0] * (len(plain) + 1)
+    for i, ch in enumerate(plain):
+        sentence[i + 1] = sentence[i] + (ch in _SENTENCE_END)
+    cues: set[int] = set()
+    matters: set[int] = set()
+    for span in lexicon.spans(plain):
+        if span.entry.kind == RUMOUR and span.entry.category == _RUMOUR_CUE_CATEGORY:
+            cues.add(sentence[span.start])
+        elif span.entry.kind == SENSITIVE:
+            matters.add(sentence[span.start])
+    return bool(cues & matters)
 
 
 def _aimed_at_people(plain: str, spans: list[LexiconSpan]) -> list[LexiconHit]:
@@ -133,5 +147,5 @@ def check(text: str, *, lexicons: Lexicon | None = None, normalised: str | None 
         hits=hits,
         intense=not abusive and any(hit.kind == HARSH for hit in hits),
         prohibited=_is_prohibited(hits),
-        rumour_check=_is_rumour(hits),
+        rumour_check=_is_rumour(hits, plain, lexicon),
     )
