@@ -187,3 +187,13 @@ def test_rumour_goes_to_the_information_office_and_stays_in_the_queue(desk: Desk
     assert "rumour_check" not in _message(question).flags
     assert _notes(rumour) == {"rumour_check": ("supervisor", "office")}
     assert _notes(question) == {}
+
+
+def test_hearsay_is_a_rumour_only_about_an_alarming_matter_in_the_same_sentence() -> None:
+    from app.moderation.check import check
+
+    assert check("听说化工厂那边发生爆炸了，真的假的").rumour_check is True
+    assert check("内部消息，下周要封城了").rumour_check is True
+    assert check("听说社保可以网上办。昨天路口发生车祸，交警来了").rumour_check is False
+    assert check("听说今年的种粮补贴提高了").rumour_check is False
+    assert check("医院的传染病科在几楼").rumour_check is False
