@@ -1,12 +1,16 @@
-"""Evaluate moderation on the dev set: abuse recall and false flags, personal-data span recall and false masks.
+"""Evaluate moderation: abuse recall and criticism false flags (separately), prohibited-content recall,
+rumour flags, personal-data span recall and false masks.
 
-Usage: python scripts/eval_moderation.py [--verbose]
-Reads data/dev_eval.json (abuse[], pii[]) and prints the figures plus the time per check.
+Usage: python -m scripts.eval_moderation [--verbose]
+Reads data/dev_eval.json (abuse[], pii[]), data/dev_criticism.json (criticism[], abuse[]), the
+hand-written data/moderation_handmade.json and the real 2020 board messages (flag rates); each set is
+reported on its own, then the time per check.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import sys
@@ -41,6 +45,51 @@ def eval_abuse(items: list[dict[str, object]], verbose: bool) -> dict[str, float
     return {"abuse_recall": caught / len(abusive), "abuse_false_flag_rate": flagged / len(legitimate)}
 
 
+def eval_split(
+    positives: list[str], negatives: list[str], flag: str, verbose: bool, *, names: tuple[str, str]
+) -> dict[str, float]:
+    """Recall of `flag` on `positives` and its false-flag rate on `negatives`."""
+    hits = 0
+    for text in positives:
+        on = bool(getattr(check(text), flag))
+        hits += on
+        if verbose and not on:
+            print(f"  missed: {text}")
+    false = 0
+    for text in negatives:
+        result = check(text)
+        on = bool(getattr(result, flag))
+        false += on
+        if verbose and on:
+            why = [(h.term, h.why) for h in result.hits if h.kind in ("abuse", "prohibited", "rumour")]
+            print(f"  false flag {why}: {text}")
+    recall, false_rate = names
+    return {
+        recall: hits / len(positives) if positives else math.nan,
+        false_rate: false / len(negatives) if negatives else math.nan,
+        "n_positive": float(len(positives)),
+        "n_negative": float(len(negatives)),
+    }
+
+
+def eval_real(verbose: bool) -> dict[str, float]:
+    """Share of the 645 real 2020 board messages (citizens' requests and complaints, none of them
+    illegal content) that each flag catches: an upper bound of its false flags on real traffic."""
+    real: list[str] = []
+    for name in ("messages_labeled.csv", "messages_with_replies.csv", "messages_hot.csv"):
+        with (DATA / "wenzheng-2020" / name).open(encoding="utf-8") as fh:
+            real += [f"{r['subject']}。{r['content']}" for r in csv.DictReader(fh)]
+    counts = dict.fromkeys(("abusive", "prohibited", "rumour_check", "intense"), 0)
+    for text in real:
+        result = check(text)
+        for flag in counts:
+            if getattr(result, flag):
+                counts[flag] += 1
+                if verbose and flag != "intense":
+                    print(f"  {flag}: {text[:80]}")
+    return {f"{flag}_rate": n / len(real) for flag, n in counts.items()} | {"n_messages": float(len(real))}
+
+
 def eval_pii(items: list[dict[str, object]], verbose: bool) -> dict[str, float]:
     expected = found = false_masks = 0
     for item in items:
@@ -53,7 +102,13 @@ def eval_pii(items: list[dict[str, object]], verbose: bool) -> dict[str, float]:
         false_masks += len(extra)
         if verbose and (extra or any(s not in got for s in want)):
             print(f"  want={want} got={got}: {text}")
-    return {"pii_span_recall": found / expected, "pii_false_masks": float(false_masks)}
+    clean = sum(1 for item in items if not item["spans"])
+    return {
+        "pii_span_recall": found / expected,
+        "pii_false_masks": float(false_masks),
+        "n_spans": float(expected),
+        "n_clean_texts": float(clean),
+    }
 
 
 def bench(texts: list[str], rounds: int = 20) -> None:
@@ -81,12 +136,47 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="print misses and false flags")
     args = parser.parse_args()
     data = json.loads((DATA / "dev_eval.json").read_text(encoding="utf-8"))
-    print("dev_eval.json abuse")
-    for key, value in eval_abuse(data["abuse"], args.verbose).items():
-        print(f"  {key}: {value:.3f}")
-    print("dev_eval.json pii")
-    for key, value in eval_pii(data["pii"], args.verbose).items():
-        print(f"  {key}: {value:.3f}")
+    criticism = json.loads((DATA / "dev_criticism.json").read_text(encoding="utf-8"))
+    own = json.loads((DATA / "moderation_handmade.json").read_text(encoding="utf-8"))
+    abuse = ("abuse_recall", "criticism_false_flag_rate")
+    sections: list[tuple[str, dict[str, float]]] = [
+        ("dev_eval.json abuse", eval_abuse(data["abuse"], args.verbose)),
+        (
+            "dev_criticism.json abuse vs criticism",
+            eval_split(criticism["abuse"], criticism["criticism"], "abusive", args.verbose, names=abuse),
+        ),
+        (
+            "moderation_handmade.json abuse vs criticism",
+            eval_split(own["abuse"], own["criticism"], "abusive", args.verbose, names=abuse),
+        ),
+        (
+            "moderation_handmade.json prohibited vs reports of it",
+            eval_split(
+                own["prohibited"],
+                own["not_prohibited"],
+                "prohibited",
+                args.verbose,
+                names=("prohibited_recall", "report_false_flag_rate"),
+            ),
+        ),
+        (
+            "moderation_handmade.json rumour_check",
+            eval_split(
+                own["rumour"],
+                own["not_rumour"] + criticism["criticism"],
+                "rumour_check",
+                args.verbose,
+                names=("rumour_recall", "rumour_false_flag_rate"),
+            ),
+        ),
+        ("wenzheng-2020 real board messages (flag rates)", eval_real(args.verbose)),
+        ("dev_eval.json pii", eval_pii(data["pii"], args.verbose)),
+        ("moderation_handmade.json pii (near-misses, landlines)", eval_pii(own["pii"], args.verbose)),
+    ]
+    for title, figures in sections:
+        print(title)
+        for key, value in figures.items():
+            print(f"  {key}: {value:.0f}" if key.startswith("n_") else f"  {key}: {value:.3f}")
     print("speed")
     bench([str(i["text"]) for i in data["abuse"] + data["pii"]])
 

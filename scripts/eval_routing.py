@@ -5,6 +5,9 @@ Usage: python scripts/eval_routing.py [--verbose]
     data/dev_eval.json with its units[] (keywords, names) and its kb[] searched the way the
     pipeline's KB step does it (the KB's unit evidence); no training data. The same figures without
     the KB are printed beside them.
+    With --sweep, the same dev figures (and the real messages' false out-of-scope rate) for a grid of
+    the out-of-scope thresholds (OUT_OF_SCOPE_MIN × OUT_OF_SCOPE_MARGIN): the calibration behind the
+    engine's values, which favour "ask a person" over a wrong "not ours".
 (2) one unit per category of data/wenzheng-2020/messages_labeled.csv, a fixed seeded stratified
     70/30 split, macro-F1 on the 30% for the learned model alone and for the full router (model + the
     category tree of categories.csv as unit keywords + department words).
@@ -28,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 sys.path.insert(0, str(ROOT))
 
+from app.routing import engine  # noqa: E402
 from app.routing.engine import KB_UNIT_DEPTH, Router, UnitSpec, kb_unit_evidence  # noqa: E402
 from app.routing.learned import train  # noqa: E402
 from kb.index import KBEntry, KBIndex  # noqa: E402
@@ -161,6 +165,28 @@ def eval_wenzheng() -> dict[str, float]:
     }
 
 
+SWEEP_MIN = (0.5, 1.0, 1.5, 2.0, 3.0)
+SWEEP_MARGIN = (0.0, 0.5, 1.0, 1.5, 2.0)
+
+
+def sweep() -> None:
+    """Dev figures per (OUT_OF_SCOPE_MIN, OUT_OF_SCOPE_MARGIN); the engine reads them at each decision."""
+    chosen = (engine.OUT_OF_SCOPE_MIN, engine.OUT_OF_SCOPE_MARGIN)
+    print("  min  margin  in_scope_acc  oos_recall  false_oos  false_oos_real")
+    try:
+        for floor in SWEEP_MIN:
+            for margin in SWEEP_MARGIN:
+                engine.OUT_OF_SCOPE_MIN, engine.OUT_OF_SCOPE_MARGIN = floor, margin
+                f = eval_dev(False)
+                mark = "  <- in force" if (floor, margin) == chosen else ""
+                print(
+                    f"  {floor:<4} {margin:<7} {f['in_scope_accuracy']:<13.3f} {f['out_of_scope_recall']:<11.3f}"
+                    f" {f['false_out_of_scope_rate']:<10.3f} {f['false_out_of_scope_rate_real_messages']:.3f}{mark}"
+                )
+    finally:
+        engine.OUT_OF_SCOPE_MIN, engine.OUT_OF_SCOPE_MARGIN = chosen
+
+
 def bench(router: Router, text: str, rounds: int = 500) -> float:
     """Microseconds per decide(): the best of five runs, so other load on the machine does not count."""
     plain = normalise(text)
@@ -176,7 +202,14 @@ def bench(router: Router, text: str, rounds: int = 500) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="print every wrong dev decision")
+    parser.add_argument(
+        "--sweep", action="store_true", help="dev figures over a grid of out-of-scope thresholds"
+    )
     args = parser.parse_args()
+    if args.sweep:
+        print("dev_eval.json routing, out-of-scope threshold sweep")
+        sweep()
+        return
     print("dev_eval.json routing")
     for key, value in eval_dev(args.verbose).items():
         print(f"  {key}: {value:.3f}")

@@ -35,11 +35,21 @@ class LexiconEntry:
 
 @dataclass(frozen=True, slots=True)
 class LexiconHit:
-    """A lexicon term found in a text."""
+    """A lexicon term found in a text; `why` explains a hit that a rule (not the term alone) decided."""
 
     kind: str
     term: str
     category: str
+    why: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconSpan:
+    """Where one entry matched in the normalised text (`end` exclusive)."""
+
+    start: int
+    end: int
+    entry: LexiconEntry
 
 
 def _compact(text: str) -> str:
@@ -86,7 +96,7 @@ class Lexicon:
     def kinds(self) -> frozenset[str]:
         return frozenset(entry.kind for entry in self.entries)
 
-    def _scan(self, text: str) -> list[LexiconHit]:
+    def _scan(self, text: str) -> list[LexiconSpan]:
         assert self._automaton is not None
         found: list[tuple[int, int, tuple[LexiconEntry, ...]]] = []
         allowed: list[tuple[int, int]] = []
@@ -100,15 +110,22 @@ class Lexicon:
             if any(e.kind == ALLOW for e in entries):
                 allowed.append((start, end))
             found.append((start, end, entries))
-        hits: list[LexiconHit] = []
+        spans: list[LexiconSpan] = []
         for start, end, entries in found:
             for entry in entries:
                 if entry.kind == ALLOW:
                     continue
                 inside = any(a <= start and end <= b and (b - a) > (end - start) for a, b in allowed)
                 if not inside:
-                    hits.append(LexiconHit(entry.kind, entry.term, entry.category or entry.kind))
-        return hits
+                    spans.append(LexiconSpan(start, end + 1, entry))
+        return spans
+
+    def spans(self, normalised: str) -> list[LexiconSpan]:
+        """Positioned hits in `normalised` (already `normalise`d; no compact second pass), for the rules
+        that look at what stands next to a term."""
+        if self._automaton is None or not normalised:
+            return []
+        return self._scan(normalised)
 
     def match(self, text: str, *, normalised: str | None = None) -> list[LexiconHit]:
         """Distinct hits of every kind in `text`, in order of first appearance.
@@ -120,10 +137,11 @@ class Lexicon:
         plain = normalised if normalised is not None else normalise(text)
         if not plain:
             return []
-        hits = self._scan(plain)
+        spans = self._scan(plain)
         compact = _compact(plain)
         if compact != plain:
-            hits.extend(self._scan(compact))
+            spans.extend(self._scan(compact))
+        hits = (LexiconHit(s.entry.kind, s.entry.term, s.entry.category or s.entry.kind) for s in spans)
         return list(dict.fromkeys(hits))
 
 
@@ -141,7 +159,8 @@ def parse_terms(text: str, *, kind: str) -> list[LexiconEntry]:
 
 
 def default_entries() -> list[LexiconEntry]:
-    """The shipped lexicons: one file per kind in `app/moderation/data/` (abuse, sensitive, spam, allow)."""
+    """The shipped lexicons: one file per kind in `app/moderation/data/` (abuse, harsh, target, sensitive,
+    prohibited, rumour, spam, allow)."""
     entries: list[LexiconEntry] = []
     for path in sorted(_DATA.glob("*.txt")):
         entries.extend(parse_terms(path.read_text(encoding="utf-8"), kind=path.stem))

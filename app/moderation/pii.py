@@ -1,4 +1,8 @@
-"""Find and mask personal data in message text: mainland mobiles, resident ID numbers, bank cards, e-mails.
+"""Find and mask personal data in message text: mainland mobiles, landlines with an area code, resident ID
+numbers, bank cards, e-mails.
+
+Near-misses count: an ID-shaped number (real region and birth date) with a wrong check digit is still
+someone's ID mistyped, and a 16–19 digit number after "卡号"/"银行卡" is a card even if it fails Luhn.
 
 Spans are exact substrings of the original text, so masking replaces exactly what was found.
 """
@@ -10,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-PiiKind = Literal["mobile", "id_card", "bank_card", "email"]
+PiiKind = Literal["mobile", "landline", "id_card", "bank_card", "email"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,12 @@ _ID_CARD = re.compile(
 )
 _BANK_CARD = re.compile(
     rf"(?:[0-9]{{16,19}}|(?P<sep>[0-9]{{4}}(?:{_SEP}[0-9]{{4}}){{3}}(?:{_SEP}[0-9]{{1,4}})?))"
+    r"(?![0-9])"
+)
+# Area code 0xx or 0xxx (in brackets or not), then a local number of 7–8 digits that never opens with 0/1.
+_LANDLINE = re.compile(
+    rf"(?:[(（](?P<area_b>0[1-9][0-9]{{1,2}})[)）]|(?P<area>0[1-9][0-9]{{1,2}}))(?P<sep>{_SEP})?"
+    r"[2-9][0-9]{2,3}(?:[ \-]?[0-9]{4})"
     r"(?![0-9])"
 )
 _EMAIL = re.compile(
@@ -93,6 +103,22 @@ _REFERENCE_LABELS = (
     "文号",
 )
 _LABEL_FILLER = " :：#是为号码"
+# Words right before a long number that say it is a bank card.
+_CARD_CONTEXT = (
+    "卡号",
+    "银行卡",
+    "储蓄卡",
+    "借记卡",
+    "信用卡",
+    "工资卡",
+    "社保卡",
+    "账号",
+    "帐号",
+    "卡",
+    "账户",
+)
+# A sample number in a guide ("示例身份证号") is nobody's: near-misses there are left alone.
+_SAMPLE_CONTEXT = ("示例", "样例", "样本", "例如", "比如")
 
 
 def _id_check_ok(digits: str) -> bool:
@@ -118,6 +144,11 @@ def _looks_like_id(digits: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _label_before(folded: str, start: int, *, width: int = 12) -> str:
+    """The few characters before a number, without the filler between label and number ("号码：")."""
+    return folded[max(0, start - width) : start].rstrip(_LABEL_FILLER + "的")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -155,18 +186,26 @@ def _candidates(folded: str) -> list[tuple[PiiKind, int, int]]:
         found.append(("email", m.start(), m.end()))
     for m in _ID_CARD.finditer(folded):
         digits = m.group("area") + m.group("birth") + m.group("tail")
-        if _id_check_ok(digits) and _standalone(folded, m.start(), m.end(), grouped=bool(m.group("sep"))):
+        if not _looks_like_id(digits):
+            continue
+        # A wrong check digit is a mistyped ID — unless the text shows it as a sample.
+        if not _id_check_ok(digits) and any(w in _label_before(folded, m.start()) for w in _SAMPLE_CONTEXT):
+            continue
+        if _standalone(folded, m.start(), m.end(), grouped=bool(m.group("sep"))):
             found.append(("id_card", m.start(), m.end()))
     for m in _BANK_CARD.finditer(folded):
         digits = re.sub(_SEP, "", m.group(0))
+        card_context = _label_before(folded, m.start(), width=8).endswith(_CARD_CONTEXT)
         if (
             16 <= len(digits) <= 19
-            and digits[0] in _CARD_FIRST
-            and _luhn_ok(digits)
+            and (card_context or (digits[0] in _CARD_FIRST and _luhn_ok(digits)))
             and not _looks_like_id(digits)
             and _standalone(folded, m.start(), m.end(), grouped=bool(m.group("sep")))
         ):
             found.append(("bank_card", m.start(), m.end()))
+    for m in _LANDLINE.finditer(folded):
+        if _standalone(folded, m.start(), m.end(), grouped=False):
+            found.append(("landline", m.start(), m.end()))
     for m in _MOBILE.finditer(folded):
         if _standalone(folded, m.start(), m.end(), grouped=bool(m.group("sep"))):
             found.append(("mobile", m.start(), m.end()))
@@ -174,7 +213,8 @@ def _candidates(folded: str) -> list[tuple[PiiKind, int, int]]:
 
 
 def find_pii(text: str) -> list[PiiSpan]:
-    """Every piece of personal data in `text`, in order; overlaps resolved e-mail > ID > card > mobile."""
+    """Every piece of personal data in `text`, in order; overlaps resolved e-mail > ID > card > landline >
+    mobile."""
     if not text:
         return []
     folded = text.translate(_FOLD)
@@ -194,7 +234,8 @@ def _mask_alnum(value: str, *, head: int, tail: int) -> str:
 
 
 def mask_span(span: PiiSpan) -> str:
-    """The masked form of one span: 139****1286, 4301**********123X, 6222 **** **** 1234, z***@example.com."""
+    """The masked form of one span: 139****1286, 4301**********123X, 6222 **** **** 1234, z***@example.com,
+    0731-****1234."""
     value = span.text
     if span.kind == "email":
         local, _, domain = value.partition("@")
@@ -204,6 +245,10 @@ def mask_span(span: PiiSpan) -> str:
         prefix = re.match(rf"(?:\+|00)86{_SEP}?", folded)
         cut = prefix.end() if prefix else 0
         return value[:cut] + _mask_alnum(value[cut:], head=3, tail=4)
+    if span.kind == "landline":
+        # Area codes: 010 and 02x have three digits, every other one four.
+        digits = re.sub(r"[^0-9]", "", value.translate(_FOLD))
+        return _mask_alnum(value, head=3 if digits[1] in "12" else 4, tail=4)
     return _mask_alnum(value, head=4, tail=4)
 
 

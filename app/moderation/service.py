@@ -1,8 +1,11 @@
 """Moderation: the lexicon kept in the database (seeded from the shipped files on the first edit) and
-matched by a per-process cached matcher, the check, and the authors of abusive messages."""
+matched by a per-process cached matcher, the check, the authors of abusive messages, and illegal and
+harmful content held as evidence."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +20,14 @@ from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
 from app.errors import Conflict, Invalid, NotFound
-from app.messages.models import Message
-from app.moderation.check import ModerationResult, check
+from app.messages import service as messages
+from app.messages.models import Message, MessageStatus
+from app.moderation.check import PROHIBITED, REPORT_CATEGORY, ModerationResult, check
 from app.moderation.lexicon import Lexicon, LexiconEntry, default_entries, default_lexicon
 from app.moderation.models import (
     AuthorOffence,
+    ContentEvidence,
+    EvidencePublic,
     LexiconState,
     ModerationTerm,
     OffenderPublic,
@@ -37,6 +43,8 @@ STATE_ID = 1
 SYSTEM_AUTHOR = "system"
 READ_ROLES = (Role.admin, Role.supervisor, Role.auditor)
 OFFENDER_ROLES = (Role.admin, Role.supervisor, Role.auditor, Role.leader)
+EVIDENCE_ROLES = OFFENDER_ROLES
+PROHIBITED_CLOSE_REASON = "prohibited: 违法有害信息（已从队列隐藏，留存为证据）"
 EVIDENCE_IDS = 20
 # A term must contain a letter, digit or Chinese character: "!?" alone would match half the messages.
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
@@ -283,3 +291,178 @@ def offenders(
             )
         )
     return result
+
+
+# ---------------------------------------------------------------------- illegal and harmful content
+
+
+def hold_prohibited(*, session: Session, message: Message, result: ModerationResult, at: datetime) -> bool:
+    """Takes a message with illegal and harmful content out of the reply queue (closed, no deadline
+    checks) and keeps it as evidence with what matched; once per message. Returns False if already held.
+    Joins the caller's transaction."""
+    if message.id is None:
+        session.flush()
+    assert message.id is not None
+    held = session.exec(select(ContentEvidence.id).where(ContentEvidence.message_id == message.id)).first()
+    if held is not None:
+        return False
+    found = [hit for hit in result.hits if hit.kind == PROHIBITED and hit.category != REPORT_CATEGORY]
+    session.add(
+        ContentEvidence(
+            message_id=message.id,
+            account_id=message.account_id,
+            unit_code=message.unit_code,
+            terms=list(dict.fromkeys(hit.term for hit in found)),
+            categories=list(dict.fromkeys(hit.category for hit in found)),
+            at=at,
+        )
+    )
+    before = {"status": message.status}
+    message.status = MessageStatus.closed
+    message.close_reason = PROHIBITED_CLOSE_REASON
+    message.next_check_at = None
+    record(
+        session=session,
+        actor=None,
+        action="moderation.prohibited_hold",
+        entity_type="message",
+        entity_id=message.id,
+        unit_code=message.unit_code,
+        before=before,
+        after={"status": message.status, "terms": [hit.term for hit in found]},
+        at=at,
+    )
+    return True
+
+
+# Documented public addresses of a post, where the platform gives one; WeChat comments have none.
+_LINKS = {
+    "weibo": ("status_id", "https://m.weibo.cn/detail/{}"),
+    "douyin": ("item_id", "https://www.douyin.com/video/{}"),
+}
+
+
+def _link(platform: str, refs: dict[str, object]) -> str | None:
+    url = refs.get("url") or refs.get("link")
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        return url
+    key, pattern = _LINKS.get(platform, ("", ""))
+    value = refs.get(key) if key else None
+    return pattern.format(value) if value else None
+
+
+def evidence(
+    *,
+    session: Session,
+    actor: Principal,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[EvidencePublic], str | None]:
+    """Held illegal and harmful content, newest first, with the unmasked message, its author, platform
+    ids, times and link; (items, next cursor). Leaders see their units' messages; supervisors, auditors
+    and admins all. Every export is audited (it shows personal data)."""
+    actor.require(*EVIDENCE_ROLES)
+    if any(t is not None and t.tzinfo is None for t in (since, until)):
+        raise Invalid("from/to 必须带时区，例如 2026-03-01T00:00:00+08:00")
+    query = (
+        select(ContentEvidence, Message, Account)
+        .join(Message, col(Message.id) == col(ContentEvidence.message_id))
+        .join(Account, col(Account.id) == col(ContentEvidence.account_id))
+        .order_by(col(ContentEvidence.id).desc())
+        .limit(limit + 1)
+    )
+    if actor.units is not None:
+        query = query.where(col(Message.unit_code).in_(actor.units))
+    if since is not None:
+        query = query.where(col(ContentEvidence.at) >= since)
+    if until is not None:
+        query = query.where(col(ContentEvidence.at) < until)
+    if cursor:
+        try:
+            before_id = int(messages.decode_cursor(cursor, 1)[0])
+        except ValueError:
+            raise Invalid("cursor 无效") from None
+        query = query.where(col(ContentEvidence.id) < before_id)
+    rows = session.exec(query).all()
+    items = [
+        EvidencePublic(
+            evidence_id=held.id or 0,
+            message_id=held.message_id,
+            platform=message.platform,
+            account_id=account.id or 0,
+            account_name=account.name,
+            account_external_id=account.external_id,
+            message_external_id=message.external_id,
+            kind=message.kind,
+            author_id=message.author_id,
+            author_name=message.author_name,
+            content=message.content,
+            received_at=message.received_at,
+            flagged_at=held.at,
+            unit_code=message.unit_code,
+            terms=held.terms,
+            categories=held.categories,
+            platform_refs=dict(message.thread_ref or {}),
+            link=_link(message.platform, message.thread_ref or {}),
+        )
+        for held, message, account in rows[:limit]
+    ]
+    next_cursor = messages.encode_cursor([items[-1].evidence_id]) if len(rows) > limit and items else None
+    record(
+        session=session,
+        actor=actor,
+        action="moderation.evidence.export",
+        entity_type="moderation_evidence",
+        entity_id=None,
+        after={"count": len(items), "message_ids": [i.message_id for i in items][:100]},
+    )
+    session.commit()
+    return items, next_cursor
+
+
+EVIDENCE_COLUMNS = (
+    ("evidence_id", "证据编号"),
+    ("message_id", "留言ID"),
+    ("platform", "平台"),
+    ("account_name", "账号"),
+    ("account_external_id", "账号平台ID"),
+    ("message_external_id", "留言平台ID"),
+    ("kind", "类型"),
+    ("author_id", "发布者ID"),
+    ("author_name", "发布者昵称"),
+    ("content", "内容"),
+    ("received_at", "发布/收到时间(UTC)"),
+    ("flagged_at", "判定时间(UTC)"),
+    ("unit_code", "承办单位"),
+    ("categories", "类别"),
+    ("terms", "命中词条"),
+    ("link", "链接"),
+    ("platform_refs", "平台标识"),
+)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        text = value.isoformat()
+    elif isinstance(value, list):
+        text = "、".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        text = "; ".join(f"{k}={v}" for k, v in value.items())
+    else:
+        text = str(value)
+    # A cell a spreadsheet would run as a formula (CSV injection) is written as text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def evidence_csv(items: list[EvidencePublic]) -> bytes:
+    """The evidence as a CSV file for Excel (UTF-8 with BOM), one row per message."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([label for _, label in EVIDENCE_COLUMNS])
+    for item in items:
+        writer.writerow([_cell(getattr(item, name)) for name, _ in EVIDENCE_COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

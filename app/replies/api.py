@@ -15,6 +15,7 @@ from app.replies import present, service
 from app.replies.models import (
     CloseRequest,
     ConfirmRequest,
+    EscalateRequest,
     ManualDeliveryRequest,
     MessageFull,
     OutOfScopeRequest,
@@ -110,9 +111,25 @@ def submit_reply(reply_id: int, session: SessionDep, user: CurrentUser) -> Reply
     responses={**NOT_FOUND, **CONFLICT, 403: {"description": "不能审核本人起草的答复；敏感留言须领导复核"}},
 )
 def approve_reply(reply_id: int, session: SessionDep, user: CurrentUser) -> ReplyPublic:
-    """本单位审核人（或领导）审核通过。敏感留言第一级通过后转本单位领导复核；最后一级通过后进入发布队列，
-    由后台任务发布到平台。审核人不能是起草或修改过该答复的人。"""
+    """本单位审核人（或领导）审核通过。敏感留言（或答复正文涉及敏感事项）第一级通过后转本单位领导复核；最后一级
+    通过后进入发布队列，由后台任务发布到平台。审核人不能是起草或修改过该答复的人。发布前检查（checks）
+    有 block 级问题（公开答复含个人信息、辱骂、违法有害信息、超出字数）时返回 409，并列出原因。"""
     service.approve(session=session, actor=user, reply_id=reply_id)
+    return _public(session, reply_id, user)
+
+
+@router.post(
+    "/replies/{reply_id}/escalate",
+    response_model=ReplyPublic,
+    summary="提请领导复核",
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def escalate_reply(
+    reply_id: int, data: EscalateRequest, session: SessionDep, user: CurrentUser
+) -> ReplyPublic:
+    """审核人认为需要领导把关时，可将任一待审核的答复提请本单位领导复核（不限于词库标记为敏感的），须说明原因。
+    提请人不能再作为领导复核人审核通过。"""
+    service.escalate(session=session, actor=user, reply_id=reply_id, reason=data.reason)
     return _public(session, reply_id, user)
 
 

@@ -34,6 +34,7 @@ class Delivery(StrEnum):
 class Decision(StrEnum):
     approved = "approved"
     rejected = "rejected"
+    escalated = "escalated"  # sent to the unit's leader by hand (提请领导复核)
 
 
 class CloseReason(StrEnum):
@@ -74,6 +75,8 @@ class Reply(SQLModel, table=True):
     state: str = Field(default=ReplyState.drafting, max_length=16)
     rejection_reason: str | None = Field(default=None, max_length=500)
     warnings: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    # Outgoing checks of the current text ({code, level, message, span}), recomputed on every write.
+    checks: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     approved_by_id: int | None = None
     approved_by_name: str | None = Field(default=None, max_length=64)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -145,6 +148,29 @@ class RejectRequest(SQLModel):
     )
 
 
+class EscalateRequest(SQLModel):
+    reason: str = Field(
+        min_length=2,
+        max_length=500,
+        description="提请领导复核的原因（领导可见）",
+        schema_extra={"examples": ["涉及征地补偿口径，请领导把关"]},
+    )
+
+
+class CheckSpan(SQLModel):
+    start: int
+    end: int
+
+
+class CheckPublic(SQLModel):
+    code: str = Field(
+        description="pii 个人信息、abuse 辱骂、prohibited 违法有害信息、sensitive 敏感、kb_mismatch 与问答库口径不一致、length 超出平台字数"
+    )
+    level: str = Field(description="block 必须修改，否则不能审核通过；warn 提醒审核人")
+    message: str
+    span: CheckSpan | None = Field(default=None, description="问题在答复正文中的位置（字符下标，end 不含）")
+
+
 class CloseRequest(SQLModel):
     reason: CloseReason = Field(
         description="duplicate 重复、thanks_only 仅致谢、abusive 辱骂、spam 广告、other 其他"
@@ -201,6 +227,9 @@ class ReplyPublic(SQLModel):
     review_levels: int = Field(description="需要的审核级数：敏感留言为2（审核 + 领导复核）")
     rejection_reason: str | None
     warnings: list[str]
+    checks: list[CheckPublic] = Field(
+        description="发布前检查：每次修改正文后重新计算；有 block 时不能审核通过"
+    )
     reviews: list[ReviewPublic]
     approved_by_name: str | None
     approved_at: datetime | None

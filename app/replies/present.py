@@ -13,6 +13,7 @@ from app.messages import service as messages
 from app.messages.models import Message, MessageStatus
 from app.messages.present import to_public as message_public
 from app.replies.models import (
+    CheckPublic,
     DeadlinePublic,
     MessageFull,
     QueueItem,
@@ -50,9 +51,10 @@ def reply_public(reply: Reply, *, reviews: list[ReplyReview], message: Message) 
         author_name=reply.author_name,
         state=reply.state,
         state_label=LABELS[ReplyState(reply.state)],
-        review_levels=review_levels(message),
+        review_levels=review_levels(message, reply),
         rejection_reason=reply.rejection_reason,
         warnings=list(reply.warnings or []),
+        checks=[CheckPublic.model_validate(c) for c in reply.checks or []],
         reviews=[ReviewPublic.model_validate(r, from_attributes=True) for r in reviews],
         approved_by_name=reply.approved_by_name,
         approved_at=reply.approved_at,

@@ -15,9 +15,10 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.audit.service import record
 from app.auth import Principal
-from app.errors import Forbidden, Invalid, NotFound
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.messages import service as messages
-from app.messages.models import Message, MessageStatus
+from app.messages.models import Message, MessageKind, MessageStatus
+from app.moderation import outgoing
 from app.replies import publishers, workflow
 from app.replies.models import (
     CLOSE_REASON_LABELS,
@@ -35,6 +36,8 @@ from app.sla import service as sla
 from app.users.models import Role
 
 SENSITIVE_FLAG = "sensitive"
+# A reply within this share of the platform's limit gets a `length` warning.
+NEAR_LIMIT = 0.9
 DRAFT_ROLES = (Role.operator, Role.reviewer, Role.leader)
 REVIEW_ROLES = (Role.reviewer, Role.leader)
 
@@ -61,9 +64,21 @@ def is_sensitive(message: Message) -> bool:
     return SENSITIVE_FLAG in (message.flags or [])
 
 
-def review_levels(message: Message) -> int:
-    """2 (reviewer, then a leader of the unit) for sensitive messages, else 1."""
-    return 2 if is_sensitive(message) else 1
+def needs_leader(message: Message, reply: Reply | None = None) -> bool:
+    """A leader must approve too: the message is sensitive, the reply's text touches a sensitive matter
+    (its `sensitive` check), or a reviewer sent it up by hand (it is in leader review)."""
+    if is_sensitive(message):
+        return True
+    if reply is None:
+        return False
+    return reply.state == ReplyState.leader_review or any(
+        c.get("code") == "sensitive" for c in reply.checks or []
+    )
+
+
+def review_levels(message: Message, reply: Reply | None = None) -> int:
+    """2 (reviewer, then a leader of the unit) when a leader must approve too, else 1."""
+    return 2 if needs_leader(message, reply) else 1
 
 
 # --- loading ------------------------------------------------------------------------------------------
@@ -215,7 +230,31 @@ def _clean_text(text: str | None) -> str:
     return cleaned
 
 
-def _warnings(session: Session, message: Message, reply: Reply) -> list[str]:
+def _length_checks(message: Message, text: str) -> list[dict[str, Any]]:
+    limit = publishers.reply_limit(message)
+    if limit is None or len(text) < limit * NEAR_LIMIT:
+        return []
+    if len(text) > limit:
+        return [outgoing.check("length", outgoing.BLOCK, f"答复共 {len(text)} 字，超过平台上限 {limit} 字")]
+    return [outgoing.check("length", outgoing.WARN, f"答复共 {len(text)} 字，接近平台上限 {limit} 字")]
+
+
+def reply_checks(
+    session: Session, message: Message, reply: Reply, kb_warnings: list[str]
+) -> list[dict[str, Any]]:
+    """The outgoing checks of the reply's current text: personal data (blocks a public reply), abuse and
+    illegal content (block), sensitive matters (a leader must approve), KB consistency, platform length."""
+    public = message.kind != MessageKind.private
+    found = outgoing.content_checks(
+        session=session, text=reply.text, public=public, citizen_text=message.content
+    )
+    found.extend(outgoing.check("kb_mismatch", outgoing.WARN, w) for w in kb_warnings)
+    found.extend(_length_checks(message, reply.text))
+    return found
+
+
+def _refresh_checks(session: Session, message: Message, reply: Reply) -> None:
+    """Recomputes the reply's warnings and outgoing checks from its current text (every write of it)."""
     context = DraftContext(
         session=session,
         message=message,
@@ -228,11 +267,13 @@ def _warnings(session: Session, message: Message, reply: Reply) -> list[str]:
     if closes is not None and clock.now() >= closes:
         # WeChat refuses customer-service messages 48 hours after the citizen's last message (45015).
         found.append("已超过微信48小时客服消息窗口，平台将拒收此答复：可改为公开答复，或人工送达后登记")
+    hooked: list[str] = []
     for check in draft_checks:
         for warning in check(context):
-            if warning not in found:
-                found.append(warning)
-    return found
+            if warning not in hooked:
+                hooked.append(warning)
+    reply.warnings = found + [w for w in hooked if w not in found]
+    reply.checks = reply_checks(session, message, reply, hooked)
 
 
 def _new_reply(
@@ -261,7 +302,7 @@ def _new_reply(
         created_at=at,
         updated_at=at,
     )
-    reply.warnings = _warnings(session, message, reply)
+    _refresh_checks(session, message, reply)
     session.add(reply)
     session.flush()
     message.status = workflow.message_status(ReplyState.drafting)
@@ -282,6 +323,7 @@ def _new_reply(
             "kb_entry_id": kb_entry_id,
             "kb_entry_version": kb_entry_version,
             "warnings": reply.warnings,
+            "checks": reply.checks,
         },
         at=at,
     )
@@ -335,7 +377,7 @@ def edit(*, session: Session, actor: Principal, reply_id: int, data: ReplyUpdate
         reply.kb_entry_version = data.kb_entry_version
     if actor.user_id is not None and actor.user_id not in reply.editor_ids:
         reply.editor_ids = [*reply.editor_ids, actor.user_id]
-    reply.warnings = _warnings(session, message, reply)
+    _refresh_checks(session, message, reply)
     now = clock.now()
     reply.updated_at = now
     session.add(reply)
@@ -352,6 +394,7 @@ def edit(*, session: Session, actor: Principal, reply_id: int, data: ReplyUpdate
             "kb_entry_id": reply.kb_entry_id,
             "kb_entry_version": reply.kb_entry_version,
             "warnings": reply.warnings,
+            "checks": reply.checks,
         },
         at=now,
     )
@@ -374,7 +417,11 @@ def submit(*, session: Session, actor: Principal, reply_id: int) -> Reply:
         action="reply.submit",
         what="提交审核",
         at=clock.now(),
-        after={"text": reply.text, "review_levels": review_levels(message), "warnings": reply.warnings},
+        after={
+            "text": reply.text,
+            "review_levels": review_levels(message, reply),
+            "warnings": reply.warnings,
+        },
     )
     session.commit()
     return reply
@@ -457,8 +504,21 @@ def approve(*, session: Session, actor: Principal, reply_id: int) -> Reply:
         raise workflow.conflict(reply.state, "审核通过（只有待审核的答复可以审核）")
     level = _review_level(reply)
     _check_reviewer(session=session, actor=actor, reply=reply, level=level, deciding="approve")
+    # The lexicon may have changed since the text was written: check again, block before anything moves.
+    kb_warnings = [c["message"] for c in reply.checks if c["code"] == "kb_mismatch"]
+    reply.checks = reply_checks(session, message, reply, kb_warnings)
+    blocked = outgoing.blocking(reply.checks)
+    if blocked:
+        session.add(reply)
+        session.commit()
+        reasons = "；".join(c["message"] for c in blocked)
+        raise Conflict(
+            f"答复存在必须修改的问题，不能审核通过：{reasons}",
+            code="blocked_by_checks",
+            details={"checks": blocked},
+        )
     now = clock.now()
-    final = level == 2 or not is_sensitive(message)
+    final = level == 2 or not needs_leader(message, reply)
     _add_review(
         session, reply=reply, actor=actor, level=level, decision=Decision.approved, at=now, reason=None
     )
@@ -479,6 +539,33 @@ def approve(*, session: Session, actor: Principal, reply_id: int) -> Reply:
         reply.approved_by_name = actor.name
         reply.approved_at = now
         _queue_for_publishing(reply, now)
+    session.commit()
+    return reply
+
+
+def escalate(*, session: Session, actor: Principal, reply_id: int, reason: str) -> Reply:
+    """Sends a reply in first-level review to the unit's leader by hand (提请领导复核), whatever the
+    word lists say; the reviewer who sent it cannot give the leader's approval."""
+    reply, message = get(session=session, reply_id=reply_id, principal=actor, lock=True)
+    actor.require(*REVIEW_ROLES)
+    if reply.state != ReplyState.in_review:
+        raise workflow.conflict(reply.state, "提请领导复核（只有待审核的答复可以提请）")
+    now = clock.now()
+    _add_review(
+        session, reply=reply, actor=actor, level=1, decision=Decision.escalated, at=now, reason=reason
+    )
+    move(
+        session=session,
+        reply=reply,
+        message=message,
+        to=ReplyState.leader_review,
+        actor=actor,
+        action="reply.escalate",
+        what="提请领导复核",
+        at=now,
+        after={"text": reply.text, "reason": reason},
+        note=reason,
+    )
     session.commit()
     return reply
 

@@ -34,7 +34,9 @@ UNKNOWN = 0.5
 DEFAULT_THRESHOLD = 0.4
 RULE_CONFIDENCE = 0.95
 # Out of scope only when that evidence reaches OUT_OF_SCOPE_MIN and beats the best unit's evidence by
-# OUT_OF_SCOPE_MARGIN: a wrong "not ours" costs the citizen more than a manual assignment does.
+# OUT_OF_SCOPE_MARGIN: a wrong "not ours" costs the citizen more than a manual assignment does. When it
+# beats the unit's evidence by less, a person confirms (no unit, not out of scope). Calibrated on the dev
+# set and the 2020 board messages: `python -m scripts.eval_routing --sweep` (figures in docs/routing.md).
 OUT_OF_SCOPE_MIN = 1.0
 OUT_OF_SCOPE_MARGIN = 0.5
 # KB evidence is judged per unit, not per entry: a unit counts when its best entry among the top hits
@@ -290,6 +292,17 @@ class Router:
         if top_unit is None:
             return RoutingDecision(
                 unit_code=None, confidence=0.0, reason="未找到任何单位的办理依据，请人工分派"
+            )
+        if scope.score >= OUT_OF_SCOPE_MIN and scope.score > top:
+            places = "、".join(term for _, term in scope.hits[:4])
+            return RoutingDecision(
+                unit_code=None,
+                confidence=confidence,
+                reason=(
+                    f"可能不属于本级政府职责范围（{scope.category}：{places}），"
+                    f"但{self._name(top_unit)}也有办理依据，请人工确认后分派或告知"
+                ),
+                candidates=candidates,
             )
 
         evidence: list[str] = []

@@ -25,7 +25,7 @@ from app.messages.models import OPEN_STATUSES, Message
 from app.sla import channels
 from app.sla.calendar import next_working_time
 from app.sla.escalation import load_settings
-from app.sla.models import SENSITIVE_STEP, NotificationState, SlaNotification
+from app.sla.models import CONTENT_ALERT_STEPS, NotificationState, SlaNotification
 from app.sla.notify import DEFAULT_TIMEOUT, ChannelConfig, Notification, SendResult, backoff, send
 from app.sla.service import load_calendar
 from app.users.models import Role
@@ -132,7 +132,7 @@ def _prepare(
         return None  # cancelled meanwhile, or another sender's lease
     message = session.get(Message, item.message_id)
     answered = message is None or message.first_replied_at is not None or message.status not in OPEN_STATUSES
-    if answered and item.step != SENSITIVE_STEP:
+    if answered and item.step not in CONTENT_ALERT_STEPS:
         _close(session, item, NotificationState.cancelled, "留言已答复或已办结，不再提醒", now)
         result.cancelled += 1
         return None

@@ -26,7 +26,15 @@ DueSoonPolicy = Literal["due_day_start", "hours_before", "working_days_before"]
 # Steps outside the ladder, recorded in the same table (so they too are sent once).
 SENSITIVE_STEP = "sensitive"
 WINDOW_STEP = "wechat_window"
-RESERVED_STEPS = frozenset({SENSITIVE_STEP, WINDOW_STEP})
+# Illegal and harmful content: one alert to the unit's leaders, one to the supervising office.
+PROHIBITED_LEADERS_STEP = "prohibited_leaders"
+PROHIBITED_SUPERVISOR_STEP = "prohibited_supervisor"
+RUMOUR_STEP = "rumour_check"  # to the information office, to confirm or clarify
+# Alerts about what a message says: sent even when the message is answered or closed (hidden) meanwhile.
+CONTENT_ALERT_STEPS = frozenset(
+    {SENSITIVE_STEP, PROHIBITED_LEADERS_STEP, PROHIBITED_SUPERVISOR_STEP, RUMOUR_STEP}
+)
+RESERVED_STEPS = CONTENT_ALERT_STEPS | {WINDOW_STEP}
 STEP_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 
 

@@ -80,6 +80,28 @@ def ladder_note(
     return title, _body(facts, tz, [ask])
 
 
+# Alerts about what a message says: (title, what to do — "{target}" is the unit asked, default if none).
+CONTENT_ALERTS = {
+    "prohibited": (
+        "违法有害信息告警",
+        "该留言含违法有害信息，已从待答复队列隐藏并留存证据。请{target}第一时间处理：核实后可在平台删除或"
+        "隐藏该评论，必要时导出证据会同公安部门依法查处。",
+        "单位负责人",
+    ),
+    "rumour": (
+        "待核实传言提醒",
+        "该留言含有待核实的传言，请{target}及时核实；属不实传言的，起草澄清答复（同样先审后发）。",
+        "信息发布部门",
+    ),
+}
+
+
+def content_note(kind: str, facts: MessageFacts, *, target_name: str | None, tz: ZoneInfo) -> tuple[str, str]:
+    """(title, markdown text) of an alert about illegal content ("prohibited") or a rumour ("rumour")."""
+    title, ask, default = CONTENT_ALERTS[kind]
+    return title, _body(facts, tz, [ask.format(target=target_name or default)])
+
+
 def window_note(facts: MessageFacts, *, tz: ZoneInfo) -> tuple[str, str]:
     assert facts.window_closes_at is not None
     closes = _local(facts.window_closes_at, tz)

@@ -1,9 +1,11 @@
 """Deadlines of messages — the functions other domains call: `load_calendar`, `apply_deadline`,
-`mark_replied`, `sensitive_alert` — and recomputing open deadlines after a calendar change."""
+`mark_replied`, `sensitive_alert`, `prohibited_alert`, `rumour_alert` — and recomputing open deadlines after a calendar change."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import update
@@ -27,6 +29,10 @@ from app.sla.escalation import (
     wechat_window_applies,
 )
 from app.sla.models import (
+    CONTENT_ALERT_STEPS,
+    PROHIBITED_LEADERS_STEP,
+    PROHIBITED_SUPERVISOR_STEP,
+    RUMOUR_STEP,
     SENSITIVE_STEP,
     CalendarDay,
     CalendarVersion,
@@ -191,7 +197,7 @@ def mark_replied(*, session: Session, message: Message, replied_at: datetime) ->
             .where(
                 col(SlaNotification.message_id) == message.id,
                 col(SlaNotification.state) == NotificationState.pending,
-                col(SlaNotification.step) != SENSITIVE_STEP,
+                col(SlaNotification.step).not_in(CONTENT_ALERT_STEPS),
             )
             .values(state=NotificationState.cancelled, last_error="留言已答复", updated_at=clock.now())
         )
@@ -232,32 +238,44 @@ _ALERT_INSERT = {
 }
 
 
-def sensitive_alert(*, session: Session, message: Message, now: datetime | None = None) -> bool:
-    """Records an immediate alert to the supervising office about a sensitive message (once per
-    message; the notification job sends it at once, working hours or not). Returns False if it was
-    already recorded. The supervising office is `SlaSettings.sensitive_unit_code`, else the unit's
-    supervisor unit, else the unit's own leaders."""
-    now = now or clock.now()
-    if message.id is None:
-        session.flush()
-    assert message.id is not None
-    settings = load_settings(session=session)
+def _directory(session: Session) -> dict[str, tuple[str, str | None]]:
     units: dict[str, tuple[str, str | None]] | None = session.info.get(_DIRECTORY_KEY)
     if units is None:  # once per session: a pipeline batch may raise several alerts
         units = session.info[_DIRECTORY_KEY] = unit_directory(session)
-    own_name, supervisor = units.get(message.unit_code or "", (None, None))
-    target_unit = settings.sensitive_unit_code or supervisor
-    target = "supervisor" if target_unit else "leaders"
-    target_unit = target_unit or message.unit_code
-    target_name = units.get(target_unit or "", (None, None))[0]
-    title, text = notices.sensitive_note(
-        facts_of(message, own_name), target_name=target_name, tz=get_settings().tz
-    )
+    return units
+
+
+def _office(session: Session, message: Message) -> str | None:
+    """The supervising office of the message: `SlaSettings.sensitive_unit_code`, else the unit's
+    supervisor unit (None if neither)."""
+    settings = load_settings(session=session)
+    return settings.sensitive_unit_code or _directory(session).get(message.unit_code or "", (None, None))[1]
+
+
+def _alert(
+    *,
+    session: Session,
+    message: Message,
+    step: str,
+    target: str,
+    unit_code: str | None,
+    note: Callable[..., tuple[str, str]],
+    action: str,
+    now: datetime,
+) -> bool:
+    """Records one immediate alert (once per message and step; sent at once, working hours or not)."""
+    if message.id is None:
+        session.flush()
+    assert message.id is not None
+    units = _directory(session)
+    own_name = units.get(message.unit_code or "", (None, None))[0]
+    target_name = units.get(unit_code or "", (None, None))[0]
+    title, text = note(facts_of(message, own_name), target_name=target_name, tz=get_settings().tz)
     row = notification_row(
         message_id=message.id,
-        step=SENSITIVE_STEP,
+        step=step,
         target=target,
-        unit_code=target_unit,
+        unit_code=unit_code,
         title=title,
         text=text,
         urgent=True,
@@ -273,14 +291,79 @@ def sensitive_alert(*, session: Session, message: Message, now: datetime | None 
     record(
         session=session,
         actor=None,
-        action="sla.sensitive_alert",
+        action=action,
         entity_type="message",
         entity_id=message.id,
         unit_code=message.unit_code,
-        after={"notify_unit": target_unit, "target": target},
+        after={"notify_unit": unit_code, "target": target, "step": step},
         at=now,
     )
     return True
+
+
+def _office_alert(
+    *, session: Session, message: Message, step: str, note: Callable[..., tuple[str, str]], now: datetime
+) -> bool:
+    """One alert to the supervising office, else to the unit's own leaders (False: already recorded)."""
+    office = _office(session, message)
+    return _alert(
+        session=session,
+        message=message,
+        step=step,
+        target="supervisor" if office else "leaders",
+        unit_code=office or message.unit_code,
+        note=note,
+        action=f"sla.{step}_alert",
+        now=now,
+    )
+
+
+def sensitive_alert(*, session: Session, message: Message, now: datetime | None = None) -> bool:
+    """Records an immediate alert to the supervising office about a sensitive message (once per
+    message; the notification job sends it at once, working hours or not). Returns False if it was
+    already recorded. The supervising office is `SlaSettings.sensitive_unit_code`, else the unit's
+    supervisor unit, else the unit's own leaders."""
+    return _office_alert(
+        session=session,
+        message=message,
+        step=SENSITIVE_STEP,
+        note=notices.sensitive_note,
+        now=now or clock.now(),
+    )
+
+
+def prohibited_alert(*, session: Session, message: Message, now: datetime | None = None) -> int:
+    """Records the immediate alerts about illegal and harmful content: to the leaders of the message's
+    unit and to the supervising office (each once). Returns how many were newly recorded."""
+    now = now or clock.now()
+    added = 0
+    office = _office(session, message)
+    for step, target, unit_code in (
+        (PROHIBITED_LEADERS_STEP, "leaders", message.unit_code),
+        (PROHIBITED_SUPERVISOR_STEP, "supervisor", office),
+    ):
+        if unit_code is None:
+            continue
+        added += _alert(
+            session=session,
+            message=message,
+            step=step,
+            target=target,
+            unit_code=unit_code,
+            note=partial(notices.content_note, "prohibited"),
+            action="sla.prohibited_alert",
+            now=now,
+        )
+    return added
+
+
+def rumour_alert(*, session: Session, message: Message, now: datetime | None = None) -> bool:
+    """Records the alert asking the information office (the supervising office, else the unit's
+    leaders) to confirm or clarify what the message asserts; once per message."""
+    note = partial(notices.content_note, "rumour")
+    return _office_alert(
+        session=session, message=message, step=RUMOUR_STEP, note=note, now=now or clock.now()
+    )
 
 
 # ---------------------------------------------------------------- recompute after a calendar change

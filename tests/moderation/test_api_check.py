@@ -38,9 +38,12 @@ def test_legitimate_anger_and_plain_numbers_are_left_alone(desk: Desk) -> None:
         "abusive": False,
         "sensitive": False,
         "spam": False,
+        "intense": True,  # strong criticism: tagged 情绪激烈, stays in the queue
+        "prohibited": False,
+        "rumour_check": False,
         "pii": [],
         "masked_text": "你们效率太低了，简直是不作为！订单号20240312000123，罚款200元，打12345也没用",
-        "hits": [],
+        "hits": [{"kind": "harsh", "term": "不作为", "category": "激烈", "why": ""}],
     }
 
 

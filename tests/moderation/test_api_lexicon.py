@@ -18,26 +18,26 @@ LEXICON = "/api/v1/moderation/lexicon"
 
 
 def test_added_term_takes_effect_and_is_listed(desk: Desk) -> None:
-    text = "这群蛀虫只知道吃拿卡要"
+    text = "这群硕鼠只知道吃拿卡要"
     assert desk.check(text)["abusive"] is False
     resp = desk.client.post(
-        LEXICON, json={"kind": "abuse", "term": "蛀虫", "category": "辱骂"}, headers=desk.admin
+        LEXICON, json={"kind": "abuse", "term": "硕鼠", "category": "辱骂"}, headers=desk.admin
     )
     assert resp.status_code == 201, resp.text
-    assert resp.json() == {"kind": "abuse", "term": "蛀虫", "category": "辱骂", "source": "custom"}
+    assert resp.json() == {"kind": "abuse", "term": "硕鼠", "category": "辱骂", "source": "custom"}
     checked = desk.check(text)
     assert checked["abusive"] is True
-    assert {"kind": "abuse", "term": "蛀虫", "category": "辱骂"} in checked["hits"]
+    assert {"kind": "abuse", "term": "硕鼠", "category": "辱骂", "why": ""} in checked["hits"]
 
     listed = desk.client.get(LEXICON, params={"kind": "abuse"}, headers=desk.admin).json()
-    assert {"kind": "abuse", "term": "蛀虫", "category": "辱骂", "source": "custom"} in listed
+    assert {"kind": "abuse", "term": "硕鼠", "category": "辱骂", "source": "custom"} in listed
     assert any(t["source"] == "default" for t in listed)
     assert {t["kind"] for t in listed} == {"abuse"}
-    duplicate = desk.client.post(LEXICON, json={"kind": "abuse", "term": "蛀虫"}, headers=desk.admin)
+    duplicate = desk.client.post(LEXICON, json={"kind": "abuse", "term": "硕鼠"}, headers=desk.admin)
     assert duplicate.status_code == 409
     with session_scope() as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "moderation.term.add")).one()
-        assert event.entity_id == "abuse:蛀虫"
+        assert event.entity_id == "abuse:硕鼠"
 
 
 def test_shipped_term_can_be_removed_and_allow_phrases_added(desk: Desk) -> None:
@@ -82,13 +82,13 @@ def test_another_process_edit_is_picked_up_by_the_version(desk: Desk) -> None:
 def test_only_admins_edit_and_bad_terms_are_refused(desk: Desk) -> None:
     leader = desk.people("leader", "police")
     assert (
-        desk.client.post(LEXICON, json={"kind": "abuse", "term": "蛀虫"}, headers=leader).status_code == 403
+        desk.client.post(LEXICON, json={"kind": "abuse", "term": "硕鼠"}, headers=leader).status_code == 403
     )
     assert desk.client.delete(f"{LEXICON}/abuse/狗官", headers=leader).status_code == 403
     assert desk.client.get(LEXICON, headers=leader).status_code == 403
     assert desk.client.get(LEXICON, headers=desk.people("supervisor")).status_code == 200
     for payload in (
-        {"kind": "rude", "term": "蛀虫"},
+        {"kind": "rude", "term": "硕鼠"},
         {"kind": "abuse", "term": ""},
         {"kind": "abuse", "term": "！？"},
     ):

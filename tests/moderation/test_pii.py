@@ -41,11 +41,19 @@ def test_full_width_digits_are_found_as_written() -> None:
     assert texts_of(text) == [("mobile", "１３９０７３５１２８６")]
 
 
-def test_id_numbers_need_a_valid_check_digit_and_birth_date() -> None:
+def test_id_numbers_need_a_real_region_and_birth_date() -> None:
     assert texts_of(f"身份证{VALID_ID}") == [("id_card", VALID_ID)]
     assert texts_of(f"身份证{VALID_ID.lower()}") == [("id_card", VALID_ID.lower())]
-    assert texts_of("身份证430102198003151230") == []  # wrong check digit
     assert texts_of("身份证430102198013151234") == []  # month 13
+    assert texts_of("身份证990102198003151234") == []  # no province 99
+
+
+def test_id_number_with_a_mistyped_check_digit_is_still_masked() -> None:
+    assert texts_of("身份证430102198003151230，麻烦查一下") == [("id_card", "430102198003151230")]
+    text = "我身份证号430102198003151230"
+    assert mask(text, find_pii(text)) == "我身份证号4301**********1230"
+    # …but a sample number printed in a guide is nobody's.
+    assert texts_of("办事指南上的示例身份证号110101199003071230，校验位不对") == []
 
 
 def test_grouped_id_number() -> None:
@@ -56,7 +64,28 @@ def test_bank_cards_pass_luhn_solid_or_grouped() -> None:
     assert texts_of(f"卡号{VALID_CARD}") == [("bank_card", VALID_CARD)]
     assert texts_of("卡号6222 1000 0003 1234，农行") == [("bank_card", "6222 1000 0003 1234")]
     assert texts_of("卡号6217 0000 0000 0001 234") == [("bank_card", "6217 0000 0000 0001 234")]
-    assert texts_of("卡号6222100000031235") == []  # Luhn fails
+    assert texts_of("6222100000031235") == []  # Luhn fails and nothing says it is a card
+
+
+def test_card_numbers_in_card_context_are_masked_even_if_mistyped() -> None:
+    assert texts_of("卡号6222100000031235") == [("bank_card", "6222100000031235")]  # Luhn fails
+    assert texts_of("银行卡号：6228 4800 1234 5678 912，农行") == [("bank_card", "6228 4800 1234 5678 912")]
+    assert texts_of("工资卡1234567890123456789没到账") == [("bank_card", "1234567890123456789")]
+    assert texts_of("流水号1234567890123456789") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "masked"),
+    [
+        ("电话0731-84561234", "0731-84561234", "电话0731-****1234"),
+        ("座机(0731)8456 1234白天有人", "(0731)8456 1234", "座机(0731)**** 1234白天有人"),
+        ("北京的010-62345678", "010-62345678", "北京的010-****5678"),
+        ("打07318456123找我", "07318456123", "打0731***6123找我"),
+    ],
+)
+def test_landlines_with_area_codes(text: str, found: str, masked: str) -> None:
+    assert texts_of(text) == [("landline", found)]
+    assert mask(text, find_pii(text)) == masked
 
 
 def test_emails() -> None:
@@ -75,6 +104,11 @@ def test_emails() -> None:
         "流水号9013907351286123456789",
         "每亩110.5元，共1392.3元",
         "工单号GD2024061800357",
+        "我是2024-03-15交的，2024.03.15也行",
+        "案号(2024)湘0102民初1234号",
+        "罚款200元，0.5元一斤，共3000.75元",
+        "订单号4200002156202406183745",
+        "打12345或0731-12345都行",
     ],
 )
 def test_ordinary_numbers_are_left_alone(text: str) -> None:
