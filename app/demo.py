@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -15,8 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
-from app.accounts.models import Account, AccountCreate, Platform
+from app.accounts.models import Account, AccountCreate, AccountUpdate, Platform
 from app.auth import SYSTEM
+from app.config import get_settings
 from app.db import session_scope
 from app.knowledge import demo as knowledge_demo
 from app.messages import service as messages
@@ -64,8 +66,21 @@ def _ensure_account(
     )
 
 
-def load_demo(*, data_dir: str | Path | None = None) -> dict[str, Any]:
-    """Loads the demo set from `data_dir` (default: the repository's data/ folder)."""
+def _ensure_publishing(session: Session, account: Account, reply_url: str) -> None:
+    """Gives the demo website account what publishing needs: an hmac_secret (generated once) and the
+    reply_url of the demo receiver (updated when it moved, e.g. to another port)."""
+    current = accounts.secrets_of(account)
+    wanted = {"hmac_secret": current.get("hmac_secret") or secrets.token_urlsafe(32), "reply_url": reply_url}
+    if any(current.get(key) != value for key, value in wanted.items()):
+        assert account.id is not None
+        accounts.update(
+            session=session, actor=SYSTEM, account_id=account.id, data=AccountUpdate(secrets=wanted)
+        )
+
+
+def load_demo(*, data_dir: str | Path | None = None, receiver_url: str | None = None) -> dict[str, Any]:
+    """Loads the demo set from `data_dir` (default: the repository's data/ folder); the demo website
+    account publishes to `receiver_url` (default: the `HUIYING_DEMO_RECEIVER_URL` setting)."""
     folder = Path(data_dir) if data_dir else default_data_dir()
     dev_eval = folder / "dev_eval.json"
     if not dev_eval.exists():
@@ -94,6 +109,7 @@ def load_demo(*, data_dir: str | Path | None = None) -> dict[str, Any]:
                 )
                 summary["units"] += 1
         board = _ensure_account(session, Platform.generic, "县政府网站留言板", "gov-board", SUPERVISOR.code)
+        _ensure_publishing(session, board, receiver_url or get_settings().demo_receiver_url)
         for platform, name in (
             (Platform.wechat, "青禾发布"),
             (Platform.weibo, "青禾发布微博"),

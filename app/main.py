@@ -227,4 +227,8 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
     from app.routes import include_routers
 
     include_routers(app, API_PREFIX)
+    if settings.demo_receiver:
+        from app import demo_receiver
+
+        demo_receiver.install(app)
     return app
