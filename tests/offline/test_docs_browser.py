@@ -9,9 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.reports.test_board import server  # the uvicorn-in-a-thread fixture
-
-__all__ = ["server"]
+from tests.helpers import serving
 
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -21,6 +19,12 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@pytest.fixture
+def server(client) -> Iterator[str]:
+    with serving(client.app) as url:
+        yield url
 
 
 @pytest.fixture
