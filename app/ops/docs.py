@@ -94,7 +94,7 @@ REDOC_PAGE = """<!doctype html>
 </head>
 <body>
 <noscript>接口说明页需要启用 JavaScript。</noscript>
-<redoc spec-url={openapi_url} hide-download-button="false"></redoc>
+<redoc spec-url={openapi_url}></redoc>
 <script src="{assets}/redoc.standalone.js"></script>
 </body>
 </html>
