@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -73,3 +74,18 @@ def test_package_data_patterns_cover_the_data_files():
                 and "__pycache__" not in path.parts
             ):
                 assert any(path.match(p) for p in patterns), path
+
+
+def test_make_run_is_demo_mode_with_its_receiver_on_loopback():
+    """`make demo` / `make run` turn the demo receiver on, point the demo account at it on the served
+    port, and allow outbound calls to loopback only; nothing else in the Makefile turns them on."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "HUIYING_DEMO_RECEIVER ?= on" in makefile
+    assert "HUIYING_OUTBOUND_ALLOWED_NETWORKS ?= 127.0.0.1/32" in makefile
+    assert "HUIYING_DEMO_RECEIVER_URL=http://127.0.0.1:$(PORT)/demo/receiver" in makefile
+    recipes = {
+        target: body for target, body in re.findall(r"^([a-z-]+):[^\n]*\n((?:\t[^\n]*\n)+)", makefile, re.M)
+    }
+    assert "$(DEMO_ENV) $(VENV)/bin/huiying demo" in recipes["demo"]
+    assert "$(DEMO_ENV)" in recipes["run"] and "huiying serve" in recipes["run"]
+    assert [t for t, body in recipes.items() if "$(DEMO_ENV)" in body] == ["demo", "run"]
