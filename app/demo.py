@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import secrets
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from app.units import service as units
 from app.units.models import UnitCreate
 
 REPO = Path(__file__).resolve().parent.parent
+INSTALLED_DATA = Path(sys.prefix) / "share" / "huiying" / "data"  # pyproject: [tool.setuptools.data-files]
 SUPERVISOR = UnitCreate(code="zfb", name="县政府办公室（督办）", keywords=[])
 
 # Extra demo loaders registered by domains (KB entries, replies …): each gets (session, data_dir, summary).
@@ -41,8 +43,13 @@ EXTRA_LOADERS.append(registry_demo.load)  # account registrations, post times, z
 
 
 def default_data_dir() -> Path:
+    """`HUIYING_DEMO_DATA` if set, else the checkout's data/ folder (a clone, an editable install, the
+    Docker image), else the copy installed with the package under <prefix>/share/huiying/data."""
     configured = os.environ.get("HUIYING_DEMO_DATA")
-    return Path(configured) if configured else REPO / "data"
+    if configured:
+        return Path(configured)
+    checkout = REPO / "data"
+    return INSTALLED_DATA if not checkout.is_dir() and INSTALLED_DATA.is_dir() else checkout
 
 
 def parse_local_time(value: str, tz: ZoneInfo) -> datetime:
