@@ -8,13 +8,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HUIYING_DATABASE_URL=sqlite:////data/huiying.db \
     NUMBA_CACHE_DIR=/srv/huiying/var/numba
 
+# A package-index mirror for networks that cannot reach the public index (most deployments in China):
+#   docker compose build --build-arg PIP_MIRROR=https://<mirror>/simple
+ARG PIP_MIRROR=""
+
 WORKDIR /srv/huiying
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY connectors ./connectors
 COPY kb ./kb
 COPY migrations ./migrations
-RUN pip install --upgrade pip && pip install -e . \
+# The demo and evaluation data (`huiying demo` finds it beside the code, as in a checkout).
+COPY data ./data
+RUN pip install ${PIP_MIRROR:+--index-url "$PIP_MIRROR"} --upgrade pip \
+    && pip install ${PIP_MIRROR:+--index-url "$PIP_MIRROR"} -e . \
     && useradd --system --uid 10001 --home /srv/huiying huiying \
     && mkdir -p /data /srv/huiying/var && chown -R huiying /data /srv/huiying/var
 

@@ -7,6 +7,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Local demo only: `make run` serves with this admin token unless you set your own.
 HUIYING_ADMIN_TOKEN ?= demo-admin-token
+# Demo mode (`make demo`, `make run`): the demo website account publishes to the built-in demo receiver
+# at /demo/receiver on this same server; outbound calls may reach it on loopback (and nothing else there).
+HUIYING_DEMO_RECEIVER ?= on
+HUIYING_OUTBOUND_ALLOWED_NETWORKS ?= 127.0.0.1/32
+DEMO_ENV = HUIYING_DEMO_RECEIVER=$(HUIYING_DEMO_RECEIVER) \
+	HUIYING_DEMO_RECEIVER_URL=http://127.0.0.1:$(PORT)/demo/receiver \
+	HUIYING_OUTBOUND_ALLOWED_NETWORKS=$(HUIYING_OUTBOUND_ALLOWED_NETWORKS)
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
 .PHONY: install run serve migrate demo test lint typecheck pytest pytest-pg bench clean chromium
@@ -24,11 +31,12 @@ migrate: install
 	$(VENV)/bin/huiying migrate
 
 demo: migrate
-	$(VENV)/bin/huiying demo
+	$(DEMO_ENV) $(VENV)/bin/huiying demo
 
 run: demo
 	@echo "Huiying: http://$(HOST):$(PORT)/docs  (admin token: $(HUIYING_ADMIN_TOKEN))"
-	HUIYING_ADMIN_TOKEN=$(HUIYING_ADMIN_TOKEN) $(VENV)/bin/huiying serve --host $(HOST) --port $(PORT)
+	@echo "演示接收端（模拟县政府网站，仅演示模式）: http://127.0.0.1:$(PORT)/demo/receiver"
+	$(DEMO_ENV) HUIYING_ADMIN_TOKEN=$(HUIYING_ADMIN_TOKEN) $(VENV)/bin/huiying serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check app connectors kb scripts tests migrations

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 5000
     token_cache_seconds: float = 10.0
     docs_title: str = "回应 Huiying"
+    demo_receiver: bool = Field(
+        default=False,
+        description="on: serve the demo receiver at /demo/receiver (demo mode only; `make run` turns it on)",
+    )
+    demo_receiver_url: str = Field(
+        default="http://127.0.0.1:8000/demo/receiver",
+        description="where `huiying demo` points the demo website account's reply_url",
+    )
 
     @property
     def tz(self) -> ZoneInfo:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import secrets
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -15,8 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
-from app.accounts.models import Account, AccountCreate, Platform
+from app.accounts.models import Account, AccountCreate, AccountUpdate, Platform
 from app.auth import SYSTEM
+from app.config import get_settings
 from app.db import session_scope
 from app.knowledge import demo as knowledge_demo
 from app.messages import service as messages
@@ -28,6 +31,7 @@ from app.units import service as units
 from app.units.models import UnitCreate
 
 REPO = Path(__file__).resolve().parent.parent
+INSTALLED_DATA = Path(sys.prefix) / "share" / "huiying" / "data"  # pyproject: [tool.setuptools.data-files]
 SUPERVISOR = UnitCreate(code="zfb", name="县政府办公室（督办）", keywords=[])
 
 # Extra demo loaders registered by domains (KB entries, replies …): each gets (session, data_dir, summary).
@@ -39,8 +43,13 @@ EXTRA_LOADERS.append(registry_demo.load)  # account registrations, post times, z
 
 
 def default_data_dir() -> Path:
+    """`HUIYING_DEMO_DATA` if set, else the checkout's data/ folder (a clone, an editable install, the
+    Docker image), else the copy installed with the package under <prefix>/share/huiying/data."""
     configured = os.environ.get("HUIYING_DEMO_DATA")
-    return Path(configured) if configured else REPO / "data"
+    if configured:
+        return Path(configured)
+    checkout = REPO / "data"
+    return INSTALLED_DATA if not checkout.is_dir() and INSTALLED_DATA.is_dir() else checkout
 
 
 def parse_local_time(value: str, tz: ZoneInfo) -> datetime:
@@ -64,8 +73,21 @@ def _ensure_account(
     )
 
 
-def load_demo(*, data_dir: str | Path | None = None) -> dict[str, Any]:
-    """Loads the demo set from `data_dir` (default: the repository's data/ folder)."""
+def _ensure_publishing(session: Session, account: Account, reply_url: str) -> None:
+    """Gives the demo website account what publishing needs: an hmac_secret (generated once) and the
+    reply_url of the demo receiver (updated when it moved, e.g. to another port)."""
+    current = accounts.secrets_of(account)
+    wanted = {"hmac_secret": current.get("hmac_secret") or secrets.token_urlsafe(32), "reply_url": reply_url}
+    if any(current.get(key) != value for key, value in wanted.items()):
+        assert account.id is not None
+        accounts.update(
+            session=session, actor=SYSTEM, account_id=account.id, data=AccountUpdate(secrets=wanted)
+        )
+
+
+def load_demo(*, data_dir: str | Path | None = None, receiver_url: str | None = None) -> dict[str, Any]:
+    """Loads the demo set from `data_dir` (default: the repository's data/ folder); the demo website
+    account publishes to `receiver_url` (default: the `HUIYING_DEMO_RECEIVER_URL` setting)."""
     folder = Path(data_dir) if data_dir else default_data_dir()
     dev_eval = folder / "dev_eval.json"
     if not dev_eval.exists():
@@ -94,6 +116,7 @@ def load_demo(*, data_dir: str | Path | None = None) -> dict[str, Any]:
                 )
                 summary["units"] += 1
         board = _ensure_account(session, Platform.generic, "县政府网站留言板", "gov-board", SUPERVISOR.code)
+        _ensure_publishing(session, board, receiver_url or get_settings().demo_receiver_url)
         for platform, name in (
             (Platform.wechat, "青禾发布"),
             (Platform.weibo, "青禾发布微博"),

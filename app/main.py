@@ -217,7 +217,8 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True, "docExpansion": "none", "filter": True},
+        docs_url=None,  # served offline by app/ops/docs.py
+        redoc_url=None,
     )
     install_error_handlers(app)
 
@@ -226,4 +227,8 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
     from app.routes import include_routers
 
     include_routers(app, API_PREFIX)
+    if settings.demo_receiver:
+        from app import demo_receiver
+
+        demo_receiver.install(app)
     return app

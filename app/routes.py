@@ -12,6 +12,7 @@ from app.messages.api import pipeline_router
 from app.messages.api import router as messages
 from app.moderation.api import router as moderation
 from app.ops.api import router as ops
+from app.ops.docs import router as docs
 from app.registry.api import posts_router as account_posts
 from app.registry.api import router as registry
 from app.replies.api import router as replies
@@ -27,6 +28,7 @@ from app.users.api import router as users
 
 def include_routers(app: FastAPI, prefix: str) -> None:
     app.include_router(ops)
+    app.include_router(docs)
     app.include_router(board)
     for router in (
         webhooks_router,  # platform pushes: a hot path, matched first

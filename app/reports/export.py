@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from typing import Any
 
 from openpyxl import Workbook
@@ -19,6 +20,23 @@ TITLES = {
     "platform": "各平台留言办理情况",
     "period": "留言办理情况趋势",
 }
+
+
+# Excel column widths are in characters of the default Latin font; a Chinese character takes about two.
+MIN_WIDTH, MAX_WIDTH, PADDING = 8, 50, 2
+
+
+def display_width(value: Any) -> int:
+    """How many Latin-character widths `value` takes in a cell: wide (CJK) characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
+
+
+def column_widths(rows: list[list[Any]]) -> list[float]:
+    """A width per column that shows its header and its longest value, within MIN_WIDTH..MAX_WIDTH."""
+    return [
+        min(max(max(display_width(r[i]) for r in rows) + PADDING, MIN_WIDTH), MAX_WIDTH)
+        for i in range(len(rows[0]))
+    ]
 
 
 def _cell(row: ReportRow, key: str) -> Any:
@@ -65,9 +83,8 @@ def to_xlsx(report: Report) -> bytes:
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for cell in sheet[len(rows)]:
         cell.font = Font(bold=True)
-    for index, header in enumerate(rows[0], start=1):
-        width = max(len(str(header)), *(len(str(r[index - 1])) for r in rows[1:])) if len(rows) > 1 else 8
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(width * 1.6, 8), 40)
+    for index, width in enumerate(column_widths(rows), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 
 from app.accounts.models import Account
 from app.db import session_scope
 from app.registry.zombie import check_accounts
+from tests.helpers import serving
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -65,20 +63,9 @@ def chromium() -> str:
 
 @pytest.fixture
 def server(client) -> Iterator[str]:
-    """uvicorn in a thread on a socket bound here, so it accepts connections as soon as the test runs."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    instance = uvicorn.Server(uvicorn.Config(client.app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    """The test app served by uvicorn in a thread (see tests.helpers.serving)."""
+    with serving(client.app) as url:
+        yield url
 
 
 @pytest.fixture
