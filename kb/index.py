@@ -53,11 +53,13 @@ class ConfidenceRule:
     word_gap: float = 0.3
 
     def confident(self, margin: Margin) -> bool:
-        if margin.best < self.score:
-            return False
-        if margin.best >= self.ratio * margin.second:
-            return True
+        if not self.weighs_words(margin.best, margin.second):
+            return margin.best >= self.score
         return margin.best_words >= self.words and margin.best_words - margin.second_words >= self.word_gap
+
+    def weighs_words(self, best: float, second: float) -> bool:
+        """Whether the word test decides (else the scores alone do, and the word shares are not needed)."""
+        return self.score <= best < self.ratio * second
 
 
 CONFIDENCE = ConfidenceRule()
@@ -124,30 +126,35 @@ def _ranked(
     rule: ConfidenceRule | None = None,
 ) -> list[tuple[int, float, bool]]:
     """(entry position, score, confident) of the best `limit` candidates of one query, best first."""
-    ranked, margin = _margin(compiled, query, cand, score, max(limit, 2))
+    rule = rule or CONFIDENCE
+    ranked, margin = _margin(compiled, query, cand, score, max(limit, 2), rule)
     if margin is None:
         return []
-    confident = (rule or CONFIDENCE).confident(margin)
+    confident = rule.confident(margin)
     return [(pos, s, confident and i == 0) for i, (pos, s) in enumerate(ranked[:limit])]
 
 
 def _margin(
-    compiled: Compiled, query: features.QueryTerms, cand: np.ndarray, score: np.ndarray, depth: int
+    compiled: Compiled,
+    query: features.QueryTerms,
+    cand: np.ndarray,
+    score: np.ndarray,
+    depth: int,
+    rule: ConfidenceRule | None = None,
 ) -> tuple[list[tuple[int, float]], Margin | None]:
-    """The best `depth` (entry position, score) of one query and their `Margin` (None without a hit)."""
+    """The best `depth` (entry position, score) of one query and their `Margin` (None without a hit).
+
+    With a `rule`, the word shares are worked out only when that rule weighs them (0.0 otherwise)."""
     order = np.lexsort((compiled.ids[cand], -score))[:depth]
     ranked = [(pos, s) for pos, s in zip(cand[order].tolist(), score[order].tolist(), strict=True) if s > 0]
     if not ranked:
         return ranked, None
-    best = ranked[0]
-    second = ranked[1] if len(ranked) > 1 else None
-    margin = Margin(
-        best[1],
-        second[1] if second else 0.0,
-        compiled.word_share(query.word_terms, best[0]),
-        compiled.word_share(query.word_terms, second[0]) if second else 0.0,
-    )
-    return ranked, margin
+    (first, best), (runner_up, second) = ranked[0], ranked[1] if len(ranked) > 1 else (-1, 0.0)
+    if rule is not None and not rule.weighs_words(best, second):
+        return ranked, Margin(best, second, 0.0, 0.0)
+    words = query.word_terms
+    shares = [compiled.word_share(words, pos) if pos >= 0 else 0.0 for pos in (first, runner_up)]
+    return ranked, Margin(best, second, *shares)
 
 
 def _suggestions(

@@ -223,6 +223,8 @@ class Compiled:
                 self.units.setdefault(doc.unit_code, np.zeros(n, dtype=bool))[i] = True
         self._factors: dict[tuple[str, bool], np.ndarray] = {}
         self.initials = _initials(docs)
+        # The word channel's idf by word, for the confidence's word shares (a few words per query).
+        self.word_idf = dict(zip(self.words, self.idf[: self.n_words].tolist(), strict=True))
 
     def spell_out(self, text: str) -> str:
         """Normalised `text` with every pinyin abbreviation the base knows followed by the word it
@@ -235,13 +237,13 @@ class Compiled:
         """Share of `words` (a query's word terms, weighed by idf; unknown ones at the highest idf)
         that the entry at `position` carries in its wordings."""
         carried = self.docs[position].words
+        idf = self.word_idf
         total = found = 0.0
         for word in words:
-            row = self.words.get(word)
-            idf = self.unknown_idf if row is None else float(self.idf[row])
-            total += idf
+            weight = idf.get(word, self.unknown_idf)
+            total += weight
             if word in carried:
-                found += idf
+                found += weight
         return found / total if total else 0.0
 
     def factor(self, unit_code: str | None, only_unit: bool) -> np.ndarray | None:
