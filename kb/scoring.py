@@ -228,7 +228,7 @@ class Compiled:
 
     def spell_out(self, text: str) -> str:
         """Normalised `text` with every pinyin abbreviation the base knows followed by the word it
-        stands for ("sfz补办" → "sfz 身份证补办"), so that words and characters match it too."""
+        stands for ("sfz补办" → "sfz 身份证 补办"), so that words and characters match it too."""
         if not self.initials or not features.has_latin(text):
             return text
         return features.spell_out(text, self.initials)

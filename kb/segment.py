@@ -162,7 +162,7 @@ def _general() -> frozenset[str]:
 
 
 def broader(words: Iterable[str]) -> list[str]:
-    """The general words (related.txt) covering canonical `words` that are not among them, in order:
+    """The general words (related.txt) covering canonical `words` that are not among them, sorted:
     an entry worded "换领" also carries "补办" and "换", the words citizens use for it."""
     table = _broader()
     have = set(words)
