@@ -1,8 +1,10 @@
 """Calibrates the KB's `confident` rule (`kb.index.ConfidenceRule`) on the development set.
 
-Every development query is searched once; the best entry's `Margin` over the runner-up is kept. Then
-every rule of a grid is judged on those margins: questions the base cannot answer (`nomatch`) that
-look confident must stay at or below `--budget` (5%), and among the rules that keep to it the one
+Every development query is searched once in the development base, and once more in the same base with
+`--distractors` off-topic real entries added (a base of realistic size, where a runner-up is often an
+unrelated entry); the best entry's `Margin` over the runner-up is kept. Then every rule of a grid is
+judged on those margins: questions the base cannot answer (`nomatch`) that look confident must stay
+at or below `--budget` (5%) in both bases, and among the rules that keep to it the one
 that leaves the most right answers confident wins (then the fewest wrong ones; then the strictest
 score and ratio, which guard against unanswerable questions unlike any in the set, and the loosest
 word test, which the set rarely reaches and which is what lets a fully worded question beat an
@@ -14,7 +16,7 @@ province, none written for the development base) are searched against the same b
 looks confident is reported for the rule in use and for the calibrated one. A few of them may ask
 something the base answers, so this share is an upper bound of false confidence there.
 
-    python -m scripts.calibrate_kb [--budget 0.05] [--board 2000]
+    python -m scripts.calibrate_kb [--budget 0.05] [--board 2000] [--distractors 2000]
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kb.index import CONFIDENCE, ConfidenceRule, KBIndex, Margin  # noqa: E402
-from scripts.kb_eval_lib import DATA, engine_index, load_dev  # noqa: E402
+from scripts.kb_eval_lib import DATA, distractors, engine_index, load_dev  # noqa: E402
 
 SCORES = [round(0.10 + 0.05 * i, 2) for i in range(9)]
 RATIOS = [round(1.3 + 0.1 * i, 1) for i in range(28)]
@@ -82,14 +84,19 @@ def judge(rule: ConfidenceRule, found: list[Case]) -> Judged:
     return Judged(rule, right, wrong, nomatch)
 
 
-def calibrate(found: list[Case], unanswerable: int, budget: float) -> Judged:
-    """The best rule of the grid that keeps unanswerable confident ≤ `budget`."""
-    best: tuple[tuple[float, ...], Judged] | None = None
+def calibrate(bases: list[list[Case]], unanswerable: int, budget: float) -> list[Judged]:
+    """The best rule of the grid that keeps unanswerable confident ≤ `budget` on every base (the same
+    queries searched in bases of different sizes), judged on each."""
+    best: tuple[tuple[float, ...], list[Judged]] | None = None
     for score, ratio, words, gap in itertools.product(SCORES, RATIOS, WORDS, GAPS):
-        judged = judge(ConfidenceRule(score, ratio, words, gap), found)
-        if judged.nomatch > budget * unanswerable:
+        rule = ConfidenceRule(score, ratio, words, gap)
+        judged = [judge(rule, found) for found in bases]
+        if any(j.nomatch > budget * unanswerable for j in judged):
             continue
-        key = (judged.right, -judged.wrong, -judged.nomatch, score, ratio, -words, -gap)
+        right = sum(j.right for j in judged)
+        wrong = sum(j.wrong for j in judged)
+        nomatch = sum(j.nomatch for j in judged)
+        key = (right, -wrong, -nomatch, score, ratio, -words, -gap)
         if best is None or key > best[0]:
             best = (key, judged)
     if best is None:
@@ -117,27 +124,33 @@ def main() -> None:
     )
     parser.add_argument("--budget", type=float, default=0.05, help="largest share of no-match confident")
     parser.add_argument("--board", type=int, default=2000, help="board messages for the held-out check")
+    parser.add_argument(
+        "--distractors", type=int, default=2000, help="off-topic entries of the second base (0: none)"
+    )
     args = parser.parse_args()
     entries, queries = load_dev()
     index = engine_index(entries)
-    found = cases(index)
+    bases = [cases(index)]
+    if args.distractors:
+        bases.append(cases(engine_index(entries + distractors(args.distractors))))
     answerable = sum(q.expect is not None for q in queries)
     unanswerable = len(queries) - answerable
-    previous = judge(PREVIOUS, found)
-    current = judge(CONFIDENCE, found)
-    chosen = calibrate(found, unanswerable, args.budget)
+    chosen = calibrate(bases, unanswerable, args.budget)
     board = board_texts(args.board)
-    shares = board_share(index, board, [PREVIOUS, CONFIDENCE, chosen.rule])
+    rules = {"ratio only": PREVIOUS, "in use": CONFIDENCE, "calibrated": chosen[0].rule}
+    shares = board_share(index, board, list(rules.values()))
     print(f"{len(entries)} entries, {answerable} answerable and {unanswerable} no-match queries")
-    rows = (("ratio only", previous), ("in use", current), ("calibrated", chosen))
-    for (name, judged), share in zip(rows, shares, strict=True):
-        r = judged.rule
+    print(f"bases: the development entries, then with {args.distractors} off-topic entries added")
+    for (name, rule), share in zip(rules.items(), shares, strict=True):
         print(
-            f"{name:10} score≥{r.score} ratio≥{r.ratio} words≥{r.words} gap≥{r.word_gap}: "
-            f"confident right {judged.right}/{answerable}, wrong {judged.wrong}, "
-            f"no-match confident {judged.nomatch}/{unanswerable} ({judged.nomatch / unanswerable:.3f}), "
+            f"{name:10} score≥{rule.score} ratio≥{rule.ratio} words≥{rule.words} gap≥{rule.word_gap}: "
             f"board confident {share:.3f} of {len(board)}"
         )
+        for judged in (judge(rule, found) for found in bases):
+            print(
+                f"{'':10} confident right {judged.right}/{answerable}, wrong {judged.wrong}, "
+                f"no-match confident {judged.nomatch}/{unanswerable} ({judged.nomatch / unanswerable:.3f})"
+            )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from kb import features, segment
 from kb.index import CONFIDENCE, KBEntry, KBIndex, Margin
 from kb.normalise import normalise
 from scripts import calibrate_kb
-from scripts.kb_eval_lib import engine_index, evaluate, load_dev
+from scripts.kb_eval_lib import distractors, engine_index, evaluate, load_dev
 
 RENEW, REISSUE, TEMPORARY, CARD, BIRTH, FUND = 1, 2, 3, 4, 5, 6
 # An identity-card corner of a base worded as government bases word it (期满, 换领, 补领), beside
@@ -162,23 +162,29 @@ def test_confidence_rule(margin: Margin, confident: bool) -> None:
     assert CONFIDENCE.confident(margin) is confident
 
 
-def test_calibration_keeps_to_the_budget_and_prefers_right_answers() -> None:
+def test_calibration_keeps_to_the_budget_in_every_base_and_prefers_right_answers() -> None:
     right = calibrate_kb.Case(Margin(0.5, 0.2, 0.5, 0.0), answerable=True, right=True)
     wrong = calibrate_kb.Case(Margin(0.5, 0.3, 0.5, 0.0), answerable=True, right=False)
     nomatch = calibrate_kb.Case(Margin(0.45, 0.1, 0.4, 0.0), answerable=False, right=False)
-    chosen = calibrate_kb.calibrate([right, wrong, nomatch], unanswerable=1, budget=0.0)
-    assert (chosen.right, chosen.nomatch) == (1, 0)
-    assert not chosen.rule.confident(nomatch.margin)
+    # The no-match query looks confident only in the second base: the rule must refuse it there too.
+    harmless = calibrate_kb.Case(Margin(0.45, 0.44, 0.4, 0.0), answerable=False, right=False)
+    chosen = calibrate_kb.calibrate([[right, wrong, harmless], [right, nomatch]], unanswerable=1, budget=0.0)
+    assert [(j.right, j.nomatch) for j in chosen] == [(1, 0), (1, 0)]
+    assert not chosen[0].rule.confident(nomatch.margin)
     with pytest.raises(SystemExit):
-        calibrate_kb.calibrate([nomatch], unanswerable=1, budget=-1.0)
+        calibrate_kb.calibrate([[nomatch]], unanswerable=1, budget=-1.0)
 
 
 def test_rule_in_use_is_the_calibrated_one() -> None:
     entries, queries = load_dev()
-    index = engine_index(entries)
-    found = calibrate_kb.cases(index)
+    bases = [
+        calibrate_kb.cases(engine_index(entries)),
+        calibrate_kb.cases(engine_index(entries + distractors(2000))),
+    ]
     unanswerable = sum(q.expect is None for q in queries)
-    assert calibrate_kb.calibrate(found, unanswerable, 0.05).rule == CONFIDENCE
+    chosen = calibrate_kb.calibrate(bases, unanswerable, 0.05)
+    assert chosen[0].rule == CONFIDENCE
+    assert all(j.nomatch <= 0.05 * unanswerable and j.wrong == 0 for j in chosen)
 
 
 def test_development_set_no_match_confidence_within_budget_without_losing_top1() -> None:
