@@ -97,6 +97,9 @@ def question_terms(text: str) -> QuestionTerms:
     """Terms of a question wording, as indexed."""
     raw_words, body = segment.content(text)
     words = segment.expand(raw_words)
+    # The general words citizens use for the wording's specific ones (补办 for 换领): only entries
+    # carry them, so a query's own words are never widened.
+    words += segment.broader(words)
     abbreviations: dict[str, str] = {}
     # Canonical forms and sub-words too: "居民身份证" is also reachable as "sfz".
     for word in dict.fromkeys(raw_words + words):
@@ -113,6 +116,28 @@ def question_terms(text: str) -> QuestionTerms:
         abbreviations=abbreviations,
         initials=tuple(grams.abbreviation(a) for a in abbreviations),
     )
+
+
+_LATIN = re.compile(r"[a-z]+")
+
+
+def has_latin(text: str) -> bool:
+    """Whether normalised `text` has a latin letter (most Chinese messages have none)."""
+    return _LATIN.search(text) is not None
+
+
+def spell_out(text: str, initials: dict[str, str]) -> str:
+    """Normalised `text` with each latin word that is a pinyin abbreviation (`pinyin.abbreviations`)
+    found in `initials` followed by the word it stands for, set apart by spaces."""
+
+    def word(match: re.Match[str]) -> str:
+        letters = match.group()
+        found = initials.get(letters)
+        if found is None or not 2 <= len(letters) <= 6 or pinyin.split_latin(letters) is not None:
+            return letters
+        return f" {letters} {found} "
+
+    return _LATIN.sub(word, text).strip()
 
 
 def query_terms(text: str) -> QueryTerms:

@@ -21,11 +21,49 @@ from kb.explain import Explainer
 from kb.normalise import normalise
 from kb.scoring import Compiled, Doc, make_doc
 
-# Confident = the best entry explains a fair share of the query and passes the ratio test: it
-# scores at least twice the runner-up (the rule Lowe's SIFT matching uses for ambiguous matches).
-CONFIDENT_SCORE = 0.15
-CONFIDENT_RATIO = 2.0
 UNIT_BOOST = scoring.UNIT_BOOST
+
+
+@dataclass(frozen=True, slots=True)
+class Margin:
+    """How clearly the best entry beats the runner-up for one query: their fused scores, and the
+    share of the query's words (by idf) each entry's wordings carry."""
+
+    best: float
+    second: float
+    best_words: float
+    second_words: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConfidenceRule:
+    """When the first suggestion is `confident`: it explains a fair share of the query (`score`) and
+    either passes the ratio test against the runner-up (`ratio`, as Lowe's SIFT matching treats
+    ambiguous matches) or carries nearly all of the query's words (`words`) while the runner-up
+    carries clearly fewer (`word_gap`): "身份证过期了怎么补办" against 临时身份证, whose answer talks
+    about every kind of 身份证.
+
+    The values are calibrated on the development set by `python -m scripts.calibrate_kb` so that at
+    most 5% of questions the base cannot answer look confident, in the development base and in the
+    same base grown by 2,000 off-topic entries (docs/knowledge.md).
+    """
+
+    score: float = 0.35
+    ratio: float = 1.5
+    words: float = 0.8
+    word_gap: float = 0.3
+
+    def confident(self, margin: Margin) -> bool:
+        if not self.weighs_words(margin.best, margin.second):
+            return margin.best >= self.score
+        return margin.best_words >= self.words and margin.best_words - margin.second_words >= self.word_gap
+
+    def weighs_words(self, best: float, second: float) -> bool:
+        """Whether the word test decides (else the scores alone do, and the word shares are not needed)."""
+        return self.score <= best < self.ratio * second
+
+
+CONFIDENCE = ConfidenceRule()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +119,43 @@ def _doc(entry: KBEntry) -> Doc:
 
 
 def _ranked(
-    compiled: Compiled, cand: np.ndarray, score: np.ndarray, limit: int
+    compiled: Compiled,
+    query: features.QueryTerms,
+    cand: np.ndarray,
+    score: np.ndarray,
+    limit: int,
+    rule: ConfidenceRule | None = None,
 ) -> list[tuple[int, float, bool]]:
     """(entry position, score, confident) of the best `limit` candidates of one query, best first."""
-    order = np.lexsort((compiled.ids[cand], -score))[: max(limit, 2)]
+    rule = rule or CONFIDENCE
+    ranked, margin = _margin(compiled, query, cand, score, max(limit, 2), rule)
+    if margin is None:
+        return []
+    confident = rule.confident(margin)
+    return [(pos, s, confident and i == 0) for i, (pos, s) in enumerate(ranked[:limit])]
+
+
+def _margin(
+    compiled: Compiled,
+    query: features.QueryTerms,
+    cand: np.ndarray,
+    score: np.ndarray,
+    depth: int,
+    rule: ConfidenceRule | None = None,
+) -> tuple[list[tuple[int, float]], Margin | None]:
+    """The best `depth` (entry position, score) of one query and their `Margin` (None without a hit).
+
+    With a `rule`, the word shares are worked out only when that rule weighs them (0.0 otherwise)."""
+    order = np.lexsort((compiled.ids[cand], -score))[:depth]
     ranked = [(pos, s) for pos, s in zip(cand[order].tolist(), score[order].tolist(), strict=True) if s > 0]
     if not ranked:
-        return []
-    best = ranked[0][1]
-    second = ranked[1][1] if len(ranked) > 1 else 0.0
-    confident = best >= CONFIDENT_SCORE and best >= CONFIDENT_RATIO * second
-    return [(pos, s, confident and i == 0) for i, (pos, s) in enumerate(ranked[:limit])]
+        return ranked, None
+    (first, best), (runner_up, second) = ranked[0], ranked[1] if len(ranked) > 1 else (-1, 0.0)
+    if rule is not None and not rule.weighs_words(best, second):
+        return ranked, Margin(best, second, 0.0, 0.0)
+    words = query.word_terms
+    shares = [compiled.word_share(words, pos) if pos >= 0 else 0.0 for pos in (first, runner_up)]
+    return ranked, Margin(best, second, *shares)
 
 
 def _suggestions(
@@ -238,12 +302,16 @@ class KBIndex:
         if compiled.n == 0 or limit <= 0:
             return out
         norms = list(texts) if normalised else [normalise(t) for t in texts]
+        norms = [compiled.spell_out(norm) for norm in norms]
         live = [i for i, norm in enumerate(norms) if norm]
         batch = features.query_batch([norms[i] for i in live])
         factors = [compiled.factor(unit_codes[i] if unit_codes else None, only_unit) for i in live]
         # Rank every query first, then explain: each stage runs over the whole batch in turn.
         scored = compiled.scores(batch, factors)
-        ranked = [_ranked(compiled, cand, score, limit) for cand, score in scored]
+        ranked = [
+            _ranked(compiled, query, cand, score, limit)
+            for query, (cand, score) in zip(batch.queries, scored, strict=True)
+        ]
         explained = limit if explain is True else int(explain)
         for i, query, hits in zip(live, batch.queries, ranked, strict=True):
             out[i] = _suggestions(compiled, query, hits, explained)
@@ -269,19 +337,30 @@ class KBIndex:
         compiled = pool.compiled
         factor = compiled.factor(unit_code, False)
         scores = pool.scores if factor is None else pool.scores * factor.take(pool.positions)
-        ranked = _ranked(compiled, pool.positions, scores, limit)
+        ranked = _ranked(compiled, pool.query, pool.positions, scores, limit)
         explained = limit if explain is True else int(explain)
         return _suggestions(compiled, pool.query, ranked, explained, known)
+
+    def margin(self, text: str) -> Margin | None:
+        """The `Margin` of `text`'s best entry over the runner-up (None when nothing matches): what the
+        `ConfidenceRule` judges, for calibrating it (`scripts/calibrate_kb.py`)."""
+        compiled = self._ready()
+        norm = compiled.spell_out(normalise(text))
+        if compiled.n == 0 or not norm:
+            return None
+        batch = features.query_batch([norm])
+        ((cand, score),) = compiled.scores(batch, [None])
+        return _margin(compiled, batch.queries[0], cand, score, 2)[1]
 
     def explain(
         self, text: str, entry_ids: Sequence[int], *, normalised: bool = False
     ) -> list[tuple[list[str], str]]:
         """(matched_terms, matched_field) of `text` for each entry, as `search` gives them; an
         unknown entry gets ([], ""). For explaining later only the suggestions that are shown."""
-        norm = text if normalised else normalise(text)
+        norm = self._ready().spell_out(text if normalised else normalise(text))
         explainer = Explainer(features.query_terms(norm))
         docs = [self._docs.get(entry_id) for entry_id in entry_ids]
         return [explainer.evidence(doc.variants, doc.answer) if doc else ([], "") for doc in docs]
 
 
-__all__ = ["KBEntry", "KBIndex", "Pool", "Suggestion"]
+__all__ = ["CONFIDENCE", "ConfidenceRule", "KBEntry", "KBIndex", "Margin", "Pool", "Suggestion"]

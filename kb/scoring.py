@@ -222,6 +222,29 @@ class Compiled:
             if doc.unit_code is not None:
                 self.units.setdefault(doc.unit_code, np.zeros(n, dtype=bool))[i] = True
         self._factors: dict[tuple[str, bool], np.ndarray] = {}
+        self.initials = _initials(docs)
+        # The word channel's idf by word, for the confidence's word shares (a few words per query).
+        self.word_idf = dict(zip(self.words, self.idf[: self.n_words].tolist(), strict=True))
+
+    def spell_out(self, text: str) -> str:
+        """Normalised `text` with every pinyin abbreviation the base knows followed by the word it
+        stands for ("sfz补办" → "sfz 身份证 补办"), so that words and characters match it too."""
+        if not self.initials or not features.has_latin(text):
+            return text
+        return features.spell_out(text, self.initials)
+
+    def word_share(self, words: Sequence[str], position: int) -> float:
+        """Share of `words` (a query's word terms, weighed by idf; unknown ones at the highest idf)
+        that the entry at `position` carries in its wordings."""
+        carried = self.docs[position].words
+        idf = self.word_idf
+        total = found = 0.0
+        for word in words:
+            weight = idf.get(word, self.unknown_idf)
+            total += weight
+            if word in carried:
+                found += weight
+        return found / total if total else 0.0
 
     def factor(self, unit_code: str | None, only_unit: bool) -> np.ndarray | None:
         """Per-entry score multiplier for a unit preference, or None for none."""
@@ -380,6 +403,20 @@ class Compiled:
                 a, b = common_at[query], common_at[query + 1]
                 out.append(self._finish(dense, common_rows[a:b], common_weights[a:b], factor))
         return out
+
+
+def _initials(docs: Sequence[Doc]) -> dict[str, str]:
+    """Initials → the word of the base they stand for: the word most entries carry (then the
+    shortest, then the first in order) among those with these initials."""
+    carriers: Counter[tuple[str, str]] = Counter()
+    for doc in docs:
+        carriers.update({(abbr, word) for v in doc.variants for abbr, word in v.abbreviations.items()})
+    best: dict[str, tuple[int, int, str]] = {}
+    for (abbr, word), count in carriers.items():
+        rank = (-count, len(word), word)
+        if abbr not in best or rank < best[abbr]:
+            best[abbr] = rank
+    return {abbr: word for abbr, (_, _, word) in best.items()}
 
 
 def _bm25(idf: np.ndarray, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:

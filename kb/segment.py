@@ -60,6 +60,9 @@ def _get_tokenizer() -> rjieba.Jieba:
             # Synonym variants must come out of the cutter whole to be canonicalised.
             for word in _synonyms():
                 tk.add_word(word, None, None)
+            for line in _read_list("related.txt"):
+                for word in line.split():
+                    tk.add_word(word, None, None)
             _tokenizer = tk
     return _tokenizer
 
@@ -134,9 +137,37 @@ def canonical(word: str) -> str:
 
 
 def synonymous(words: Iterable[str]) -> dict[str, str]:
-    """The words of `words` that have synonyms, each with the canonical member of its set."""
+    """The words of `words` that may match a wording without being written in it, each with the
+    word an entry carries for it: synonyms → the canonical member of their set, broader words
+    (related.txt) → themselves."""
     table = _synonyms()
-    return {word: table[word] for word in filter(table.__contains__, words)}
+    general = _general()
+    return {word: table.get(word, word) for word in words if word in table or word in general}
+
+
+@cache
+def _broader() -> dict[str, tuple[str, ...]]:
+    """Canonical specific word → the canonical general words that cover it (related.txt)."""
+    mapping: dict[str, list[str]] = {}
+    for line in _read_list("related.txt"):
+        general, *specific = (canonical(word) for word in line.split())
+        for word in specific:
+            mapping.setdefault(word, []).append(general)
+    return {word: tuple(dict.fromkeys(found)) for word, found in mapping.items()}
+
+
+@cache
+def _general() -> frozenset[str]:
+    return frozenset(g for found in _broader().values() for g in found)
+
+
+def broader(words: Iterable[str]) -> list[str]:
+    """The general words (related.txt) covering canonical `words` that are not among them, sorted:
+    an entry worded "换领" also carries "补办" and "换", the words citizens use for it."""
+    table = _broader()
+    have = set(words)
+    found = (general for word in have.intersection(table) for general in table[word])
+    return sorted(set(found) - have)
 
 
 def search_terms(text: str) -> list[str]:

@@ -75,8 +75,9 @@ TextFilter = Annotated[str | None, Query(description="问题或答案包含该�
     responses={200: {"description": "最相近的已发布、在有效期内的条目，最相近的在前"}},
 )
 async def suggest(data: SuggestRequest, user: CurrentUser) -> Response:
-    """按群众留言原文（可含错别字、同音字、繁体、表情、@、话题、链接）找出最能回答它的问答库条目。
-    `confident` 为 true 表示有把握（只可能是第一条）；`matched_terms` 说明匹配依据；`version` 供答复引用。
+    """按群众留言原文（可含错别字、同音字、繁体、表情、@、话题、链接、拼音缩写如 sfz、口语说法如
+    过期/到期、补办/换）找出最能回答它的问答库条目。`confident` 为 true 表示有把握（只可能是第一条；
+    按开发集校准，问答库答不了的留言中看似有把握的不超过 5%）；`matched_terms` 说明匹配依据；`version` 供答复引用。
     给出 `unit_code`（如分办结果）时优先该单位的条目；给出 `channel` 时只建议适用于该渠道的条目。"""
     snapshot = knowledge_index.current()
     if snapshot is None:

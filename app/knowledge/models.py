@@ -288,7 +288,9 @@ class SuggestionPublic(SQLModel):
     answer: str
     unit_code: str | None
     score: float = Field(description="相似度 0–1")
-    confident: bool = Field(description="有把握：可直接采用（只有第一条可能为 true）")
+    confident: bool = Field(
+        description="有把握：明显胜过第二条（按开发集校准），可直接采用（只有第一条可能为 true）"
+    )
     matched_terms: list[str] = Field(
         description="匹配依据：共有的词、同音字（补半≈补办）、拼音缩写（sfz=身份证）"
     )

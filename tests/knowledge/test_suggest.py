@@ -114,3 +114,28 @@ def test_index_status(stocked: Desk) -> None:
     assert status["ready"] is True
     assert status["entries"] == len(stocked.ids)
     assert status["kb_version"] is not None
+
+
+def test_citizens_words_and_initials_through_the_api(desk: Desk) -> None:
+    """#20: 过期/补办/sfz as citizens write them find the base's 期满/换领/身份证 wording confidently,
+    and an entry about the temporary card does not take the expired card's question."""
+    renew = desk.create(
+        question="居民身份证有效期满了，怎么换领新证？",
+        answer="有效期满前3个月内，本人携带原身份证和户口簿到派出所办理换领，工本费20元。",
+        unit_code="gaj",
+    )
+    desk.create(
+        question="居民身份证丢失了怎么补领？",
+        answer="本人携带户口簿到派出所申请补领，补领工本费40元。",
+        unit_code="gaj",
+    )
+    desk.create(
+        question="如何办理临时居民身份证？",
+        answer="在申请领取、换领、补领正式身份证期间急需使用的，可申请临时身份证，临时身份证工本费10元。",
+        unit_code="gaj",
+    )
+    for text in ("請問身份證過期了怎麼補辦", "身份证到期了怎么换"):
+        top = desk.top(text)
+        assert top["entry_id"] == renew["id"] and top["confident"], (text, top)
+    terms = desk.top("sfz过期了怎么换")["matched_terms"]
+    assert "sfz=身份证" in terms and "身份证" in terms
