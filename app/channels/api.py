@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from app import clock
-from app.channels import health, targets, webhooks
+from app.channels import capabilities, health, removals, targets, webhooks
 from app.channels.imports import import_messages, parse_mapping
 from app.channels.models import (
     HealthPublic,
@@ -18,6 +18,8 @@ from app.channels.models import (
     PollTargetCreate,
     PollTargetPublic,
     PollTargetUpdate,
+    RemovalCreate,
+    RemovalPublic,
 )
 from app.deps import CurrentUser, SessionDep
 from app.errors import PayloadTooLarge
@@ -238,6 +240,41 @@ async def generic_push(account_id: int, request: Request, session: SessionDep) -
 def account_health(account_id: int, session: SessionDep, user: CurrentUser) -> HealthPublic:
     """轮询与推送的健康状况：最近成功时间、最近错误、连续失败次数、退避到何时、滞后秒数、各轮询目标的游标。"""
     return health.get(session=session, principal=user, account_id=account_id, now=clock.now())
+
+
+@channels_router.post(
+    "/accounts/{account_id}/health/check", response_model=HealthPublic, summary="立即检查账号平台能力"
+)
+def check_account_capability(account_id: int, session: SessionDep, user: CurrentUser) -> HealthPublic:
+    """向平台查询该账号实际获得的能力（授权范围、令牌到期时间、回复时限），结果写入 capability。
+    配置或更换密钥后调用；系统每天自动检查一次，密钥变更后也会在十分钟内自动检查。
+    抖音账号未获得评论与私信授权时显示为“仅导入”并说明原因。管理员、领导可用。"""
+    capabilities.check_now(session=session, actor=user, account_id=account_id)
+    return health.get(session=session, principal=user, account_id=account_id, now=clock.now())
+
+
+@channels_router.post(
+    "/messages/{message_id}/remove-from-platform",
+    response_model=RemovalPublic,
+    summary="从平台删除留言（违法、辱骂等）",
+)
+def remove_from_platform(
+    message_id: int, data: RemovalCreate, session: SessionDep, user: CurrentUser, response: Response
+) -> RemovalPublic:
+    """在平台上删除该条公开留言（微信图文留言、微博评论），须填写原因；仅管理员、督办、领导可用（领导限本单位）。
+    留言及其内容在本系统中保留作为证据，操作记入审计。已删除的再次调用直接返回原记录（200）；
+    新删除返回 201。平台未提供删除接口（抖音、私信、网站留言板）或平台拒绝时返回 409 并说明原因。"""
+    row, created = removals.remove(session=session, actor=user, message_id=message_id, data=data)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return removals.public(row)
+
+
+@channels_router.get(
+    "/messages/{message_id}/platform-removals", response_model=list[RemovalPublic], summary="平台删除记录"
+)
+def removal_history(message_id: int, session: SessionDep, user: CurrentUser) -> list[RemovalPublic]:
+    """该留言在平台上的删除记录（含失败的尝试及平台给出的原因）。"""
+    return [removals.public(r) for r in removals.history(session=session, actor=user, message_id=message_id)]
 
 
 @channels_router.get("/channels/health", response_model=list[HealthPublic], summary="全部账号接入状态")

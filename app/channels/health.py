@@ -12,7 +12,15 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Account
 from app.accounts.service import list_accounts
 from app.auth import Principal
-from app.channels.models import ChannelHealth, HealthPublic, HealthState, PollTarget, PollTargetPublic
+from app.channels import capabilities
+from app.channels.models import (
+    ChannelCapability,
+    ChannelHealth,
+    HealthPublic,
+    HealthState,
+    PollTarget,
+    PollTargetPublic,
+)
 from app.errors import NotFound
 from connectors.base import ConnectorError, RateLimited, TokenExpired, backoff
 
@@ -123,7 +131,12 @@ def target_public(target: PollTarget) -> PollTargetPublic:
 
 
 def public(
-    *, account: Account, health: ChannelHealth | None, targets: list[PollTarget], now: datetime
+    *,
+    account: Account,
+    health: ChannelHealth | None,
+    targets: list[PollTarget],
+    now: datetime,
+    capability: ChannelCapability | None = None,
 ) -> HealthPublic:
     assert account.id is not None
     polling = any(t.active for t in targets)
@@ -153,6 +166,7 @@ def public(
         last_item_at=shown.last_item_at,
         last_push_at=shown.last_push_at,
         targets=[target_public(t) for t in targets],
+        capability=capabilities.public(capability),
     )
 
 
@@ -166,7 +180,13 @@ def get(*, session: Session, principal: Principal, account_id: int, now: datetim
             select(PollTarget).where(PollTarget.account_id == account_id).order_by(col(PollTarget.id))
         )
     )
-    return public(account=account, health=session.get(ChannelHealth, account_id), targets=targets, now=now)
+    return public(
+        account=account,
+        health=session.get(ChannelHealth, account_id),
+        targets=targets,
+        now=now,
+        capability=session.get(ChannelCapability, account_id),
+    )
 
 
 def list_all(
@@ -185,6 +205,10 @@ def list_all(
         h.account_id: h
         for h in session.exec(select(ChannelHealth).where(col(ChannelHealth.account_id).in_(ids)))
     }
+    abilities = {
+        c.account_id: c
+        for c in session.exec(select(ChannelCapability).where(col(ChannelCapability.account_id).in_(ids)))
+    }
     targets: dict[int, list[PollTarget]] = {}
     for target in session.exec(
         select(PollTarget).where(col(PollTarget.account_id).in_(ids)).order_by(col(PollTarget.id))
@@ -194,7 +218,11 @@ def list_all(
     for account in accounts:
         assert account.id is not None
         item = public(
-            account=account, health=healths.get(account.id), targets=targets.get(account.id, []), now=now
+            account=account,
+            health=healths.get(account.id),
+            targets=targets.get(account.id, []),
+            now=now,
+            capability=abilities.get(account.id),
         )
         if state is None or item.state == state:
             result.append(item)
