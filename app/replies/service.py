@@ -32,6 +32,7 @@ from app.replies.models import (
 )
 from app.replies.workflow import ReplyState
 from app.sla import service as sla
+from app.sla.escalation import REPLY_WINDOWS, window_text
 from app.users.models import Role
 
 SENSITIVE_FLAG = "sensitive"
@@ -225,9 +226,11 @@ def _warnings(session: Session, message: Message, reply: Reply) -> list[str]:
     )
     found: list[str] = []
     closes = message.platform_window_closes_at
-    if closes is not None and clock.now() >= closes:
-        # WeChat refuses customer-service messages 48 hours after the citizen's last message (45015).
-        found.append("已超过微信48小时客服消息窗口，平台将拒收此答复：可改为公开答复，或人工送达后登记")
+    if closes is not None and clock.now() >= closes and message.platform in REPLY_WINDOWS:
+        # e.g. WeChat refuses customer-service messages 48 hours after the citizen's last one (45015).
+        found.append(
+            f"已超过回复时限（{window_text(message.platform)}），平台将拒收此答复：可改为公开答复，或人工送达后登记"
+        )
     for check in draft_checks:
         for warning in check(context):
             if warning not in found:
