@@ -154,7 +154,8 @@ class PollTargetCreate(SQLModel):
     target: str = Field(
         default="",
         max_length=200,
-        description="微信：图文 msg_data_id:index；抖音：视频 item_id；微博：留空（收到的评论）",
+        description="微信：图文 msg_data_id:index；抖音：视频 item_id；"
+        "微博：留空（收到的评论）、mentions（评论中@本账号）、status_mentions（微博中@本账号）",
         schema_extra={"examples": ["2247483714:0"]},
     )
     label: str = Field(

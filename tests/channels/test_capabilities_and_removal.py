@@ -245,3 +245,11 @@ def test_platforms_without_a_deletion_api_are_refused_without_a_call(desk: Desk)
         ).status_code
         == 404
     )
+
+
+def test_weibo_mentions_are_poll_targets(desk: Desk) -> None:
+    url = f"/api/v1/accounts/{desk.accounts['weibo']}/poll-targets"
+    for target in ("mentions", "status_mentions"):
+        assert desk.client.post(url, json={"target": target}, headers=desk.admin).status_code == 201, target
+    refused = desk.client.post(url, json={"target": "followers"}, headers=desk.admin)
+    assert 400 <= refused.status_code < 500 and "mentions" in refused.json()["error"]["message"]
