@@ -49,6 +49,16 @@ class RemoveFn(Protocol):
     def __call__(self, ctx: AccountContext, *, thread_ref: Mapping[str, str], now: datetime) -> None: ...
 
 
+class ManageFn(Protocol):
+    def __call__(
+        self, ctx: AccountContext, *, action: str, thread_ref: Mapping[str, str], now: datetime
+    ) -> None: ...
+
+
+class SwitchCommentsFn(Protocol):
+    def __call__(self, ctx: AccountContext, *, target: str, open_: bool, now: datetime) -> None: ...
+
+
 class CheckFn(Protocol):
     def __call__(self, ctx: AccountContext, *, now: datetime) -> CapabilityReport: ...
 
@@ -74,6 +84,11 @@ class Connector:
     # Takes a citizen's comment off the platform (illegal content, abuse); None: the platform has no API.
     remove: RemoveFn | None = None
     check: CheckFn | None = None  # what the account can do (scopes, token expiry, reply windows)
+    # Comment administration: `manage_actions` names what `manage` takes (精选, deleting our reply…);
+    # `switch_comments` opens or closes an article's comments (target as for `poll`).
+    manage: ManageFn | None = None
+    manage_actions: frozenset[str] = frozenset()
+    switch_comments: SwitchCommentsFn | None = None
 
 
 def _generic_check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
@@ -102,6 +117,9 @@ CONNECTORS: dict[str, Connector] = {
         wechat.poll,
         remove=wechat.remove,
         check=wechat.check,
+        manage=wechat.manage_comment,
+        manage_actions=frozenset(wechat.COMMENT_ACTIONS) - {"delete"},  # deleting is `remove`
+        switch_comments=wechat.set_comments_open,
     ),
     "weibo": Connector(
         "weibo",

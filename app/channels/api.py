@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from app import clock
-from app.channels import capabilities, health, removals, targets, webhooks
+from app.channels import capabilities, comment_admin, health, removals, targets, webhooks
 from app.channels.imports import import_messages, parse_mapping
 from app.channels.models import (
+    CommentAction,
+    CommentSwitch,
     HealthPublic,
     HealthState,
     ImportReport,
@@ -267,6 +269,31 @@ def remove_from_platform(
     row, created = removals.remove(session=session, actor=user, message_id=message_id, data=data)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return removals.public(row)
+
+
+@channels_router.post(
+    "/messages/{message_id}/platform-actions",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="留言精选、取消精选、删除本账号回复",
+)
+def platform_action(message_id: int, data: CommentAction, session: SessionDep, user: CurrentUser) -> Response:
+    """对微信图文留言执行：标记精选（elect）、取消精选（unelect）、删除本账号的回复（delete_reply）。
+    管理员、督办、领导（限本单位）可用，操作记入审计；平台不支持或拒绝时返回 409 并说明原因。"""
+    comment_admin.act_on_message(session=session, actor=user, message_id=message_id, action=data.action)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@channels_router.post(
+    "/accounts/{account_id}/comment-switch",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="开启或关闭图文留言",
+)
+def comment_switch(account_id: int, data: CommentSwitch, session: SessionDep, user: CurrentUser) -> Response:
+    """开启或关闭微信公众号某篇已群发图文（msg_data_id:index）的留言功能。管理员、督办、领导（限本单位）可用，记入审计。"""
+    comment_admin.switch_comments(
+        session=session, actor=user, account_id=account_id, target=data.target, open_=data.open
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @channels_router.get(

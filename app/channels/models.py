@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -215,6 +215,19 @@ class RemovalCreate(SQLModel):
     reason: str = Field(
         min_length=2, max_length=500, description="删除原因（如：含违法信息、辱骂攻击），记入审计"
     )
+
+
+class CommentAction(SQLModel):
+    action: Literal["elect", "unelect", "delete_reply"] = Field(
+        description="elect 标记精选；unelect 取消精选；delete_reply 删除本账号在该留言下的回复"
+    )
+
+
+class CommentSwitch(SQLModel):
+    target: str = Field(
+        max_length=200, description="图文 msg_data_id:index", schema_extra={"examples": ["2247483714:0"]}
+    )
+    open: bool = Field(description="true 开启留言；false 关闭留言")
 
 
 class RemovalPublic(SQLModel):

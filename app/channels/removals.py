@@ -12,13 +12,13 @@ from app import clock
 from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
+from app.channels.comment_admin import call_platform
 from app.channels.context import account_context
 from app.channels.models import PlatformRemoval, RemovalCreate, RemovalPublic
 from app.errors import Conflict
 from app.messages import service as messages
 from app.users.models import Role
 from connectors import registry
-from connectors.base import ConnectorError
 
 # Leaders for their units; supervisors and administrators everywhere (content-safety decisions).
 REMOVE_ROLES = (Role.admin, Role.supervisor, Role.leader)
@@ -77,11 +77,8 @@ def remove(
     reason = data.reason.strip()
     session.commit()  # no transaction held across the platform call
     now = clock.now()
-    error: str | None = None
-    try:
-        connector.remove(ctx, thread_ref=thread_ref, now=now)
-    except (ConnectorError, httpx.HTTPError) as exc:
-        error = exc.message if isinstance(exc, ConnectorError) else f"连接平台失败：{type(exc).__name__}"
+    remove = connector.remove
+    error = call_platform(lambda: remove(ctx, thread_ref=thread_ref, now=now))
     row = PlatformRemoval(
         message_id=message.id,
         account_id=message.account_id,

@@ -4,6 +4,7 @@ from its platform (roles, audit, evidence kept)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -253,3 +254,100 @@ def test_weibo_mentions_are_poll_targets(desk: Desk) -> None:
         assert desk.client.post(url, json={"target": target}, headers=desk.admin).status_code == 201, target
     refused = desk.client.post(url, json={"target": "followers"}, headers=desk.admin)
     assert 400 <= refused.status_code < 500 and "mentions" in refused.json()["error"]["message"]
+
+
+# --- WeChat comment administration -------------------------------------------------------------------------
+
+
+def _stable_token(router: respx.MockRouter) -> None:
+    router.post(f"{WECHAT}/stable_token").mock(
+        return_value=httpx.Response(200, json={"access_token": "wx-token", "expires_in": 7200})
+    )
+
+
+def test_elect_unelect_and_delete_reply_with_roles_and_audit(
+    desk: Desk, make_user: Callable[..., dict[str, str]]
+) -> None:
+    message_id = _message(desk, "wechat", "comment", WECHAT_COMMENT)
+    url = f"/api/v1/messages/{message_id}/platform-actions"
+    with respx.mock() as router:
+        _stable_token(router)
+        routes = {
+            "elect": router.post(f"{WECHAT}/comment/markelect").mock(
+                return_value=response("wechat_comment_markelect")
+            ),
+            "unelect": router.post(f"{WECHAT}/comment/unmarkelect").mock(
+                return_value=response("wechat_comment_unmarkelect")
+            ),
+            "delete_reply": router.post(f"{WECHAT}/comment/reply/delete").mock(
+                return_value=response("wechat_comment_reply_delete")
+            ),
+        }
+        assert (
+            desk.client.post(url, json={"action": "elect"}, headers=make_user("operator", "a")).status_code
+            == 403
+        )
+        for bad in ("delete", "drop", 1):
+            answer = desk.client.post(url, json={"action": bad}, headers=desk.admin)
+            assert 400 <= answer.status_code < 500 and "error" in answer.json(), bad
+        for action in routes:
+            assert desk.client.post(url, json={"action": action}, headers=desk.admin).status_code == 204, (
+                action
+            )
+    for action, route in routes.items():
+        assert route.call_count == 1, action
+    assert [len(audits(f"message.platform_{a}")) for a in routes] == [1, 1, 1]
+
+
+def test_comment_actions_on_other_platforms_are_409(desk: Desk) -> None:
+    weibo_comment = _message(desk, "weibo", "comment", {"cid": "1", "status_id": "2"})
+    answer = desk.client.post(
+        f"/api/v1/messages/{weibo_comment}/platform-actions", json={"action": "elect"}, headers=desk.admin
+    )
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "not_supported"
+
+
+def test_open_and_close_an_articles_comments(desk: Desk, make_user: Callable[..., dict[str, str]]) -> None:
+    url = f"/api/v1/accounts/{desk.accounts['wechat']}/comment-switch"
+    with respx.mock() as router:
+        _stable_token(router)
+        opened = router.post(f"{WECHAT}/comment/open").mock(return_value=response("wechat_comment_open"))
+        closed = router.post(f"{WECHAT}/comment/close").mock(
+            return_value=httpx.Response(200, json={"errcode": 88000, "errmsg": "without comment privilege"})
+        )
+        body = {"target": "2247483714:1", "open": True}
+        assert desk.client.post(url, json=body, headers=make_user("leader", "b")).status_code == 404
+        assert (
+            desk.client.post(url, json={**body, "target": "not a target"}, headers=desk.admin).status_code
+            == 422
+        )
+        assert desk.client.post(url, json=body, headers=make_user("leader", "a")).status_code == 204
+        refused = desk.client.post(url, json={**body, "open": False}, headers=desk.admin)
+    assert refused.status_code == 409 and "留言" in refused.json()["error"]["message"]
+    assert assert_documented(opened.calls[0].request, "wechat_comment_open")["index"] == 1
+    assert closed.call_count == 1
+    assert len(audits("account.comments_opened")) == 1 and len(audits("account.comments_closed_failed")) == 1
+    weibo = f"/api/v1/accounts/{desk.accounts['weibo']}/comment-switch"
+    assert desk.client.post(weibo, json={"target": "", "open": True}, headers=desk.admin).status_code == 409
+
+
+# --- Douyin comment webhook through the app ----------------------------------------------------------------
+
+
+def test_douyin_comment_webhook_is_stored_once_as_a_comment(desk: Desk) -> None:
+    from tests.channels.conftest import douyin_signed
+    from tests.connectors.documented import load
+
+    event = json.loads(json.dumps(load("douyin_item_comment_reply_event")["event"]))
+    event["content"]["create_time"] = int(desk.now.timestamp())
+    url = f"/api/v1/webhooks/douyin/{desk.accounts['douyin']}"
+    for msg_id in ("m-1", "m-2"):  # a retry carries another Msg-Id but the same comment id
+        headers, body = douyin_signed(event, msg_id=msg_id)
+        assert desk.client.post(url, headers=headers, content=body).status_code == 200
+    [stored] = desk.messages()
+    assert (stored.kind, stored.external_id, stored.author_name) == (
+        "comment",
+        "@9VwKzuuES8gmaXS7ZohG0042",
+        "青禾居民",
+    )
+    assert stored.thread_ref["item_id"] == "@8hxdhauTCMppanGnM4ltGM780mDqPP+KPpR0qQ=="
