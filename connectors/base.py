@@ -223,6 +223,15 @@ class CapabilityReport:
     refresh_expires_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Authorization:
+    """What an OAuth code was exchanged for: the operator's new token, and whose it is."""
+
+    user_id: str  # Weibo uid / Douyin open_id: must be the account's own
+    token: StoredToken
+    scopes: list[str] = field(default_factory=list)
+
+
 def mode_of(capabilities: list[Capability]) -> Mode:
     """full when every capability is there, import_only when none is, limited in between."""
     present = [c.available for c in capabilities]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -21,6 +22,7 @@ from connectors.base import (
     MAX_BODY_BYTES,
     AccountContext,
     AfterUnknown,
+    Authorization,
     Capability,
     CapabilityReport,
     Handshake,
@@ -381,6 +383,48 @@ def check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
         return CapabilityReport(mode="needs_credentials", reason=exc.message, capabilities=[])
     scopes = sorted({s.strip() for s in str(data.get("scope") or "").split(",") if s.strip()})
     return report(scopes, token_expires_at=token.expires_at, refresh_expires_at=token.refresh_expires_at)
+
+
+def authorize_url(*, secrets: Mapping[str, str], redirect_uri: str, state: str) -> str:
+    """Where the enterprise account's operator scans to authorise the app again
+    (/platform/oauth/connect/: client_key, response_type=code, scope, redirect_uri, state)."""
+    client_key = secrets.get("client_key")
+    if not client_key:
+        raise TokenExpired("账号缺少密钥 client_key，请在账号设置中补充", code="missing_secret")
+    query = {
+        "client_key": client_key,
+        "response_type": "code",
+        "scope": ",".join(("user_info", COMMENT_SCOPE, IM_SCOPE)),
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
+    return f"{API}/platform/oauth/connect/?{urlencode(query)}"
+
+
+def exchange_code(ctx: AccountContext, *, code: str, redirect_uri: str, now: datetime) -> Authorization:
+    """The scanned code for the operator's tokens: POST /oauth/access_token/ JSON {client_key,
+    client_secret, code, grant_type=authorization_code}; `data` like the refresh answer plus open_id
+    and scope (用户授权 › 获取 access_token). The token is stored for the account at once."""
+    payload = {
+        "client_key": ctx.secret("client_key"),
+        "client_secret": ctx.secret("client_secret"),
+        "code": code,
+        "grant_type": "authorization_code",
+    }
+    try:
+        response = ctx.http.post(f"{API}/oauth/access_token/", content=orjson.dumps(payload), headers=_JSON)
+    except httpx.HTTPError as exc:
+        raise PlatformError("连接抖音失败，授权未完成", code="network", transient=True) from exc
+    data = _token_data(_token_json(response), now=now, what="access_token")
+    if str(data.get("open_id") or "") != ctx.external_id:
+        raise PlatformError("扫码授权的抖音账号与本账号不符，请用本账号重新扫码", code="wrong_account")
+    token = _refreshed(data, StoredToken("", now, None), now=now)
+    ctx.tokens.set(_user_token_key(ctx), token)
+    return Authorization(
+        user_id=str(data.get("open_id") or ""),
+        token=token,
+        scopes=sorted({s.strip() for s in str(data.get("scope") or "").split(",") if s.strip()}),
+    )
 
 
 def report(

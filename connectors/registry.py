@@ -14,6 +14,7 @@ from connectors import douyin, generic, wechat, weibo
 from connectors.base import (
     AccountContext,
     AfterUnknown,
+    Authorization,
     Capability,
     CapabilityReport,
     PollPage,
@@ -59,6 +60,16 @@ class SwitchCommentsFn(Protocol):
     def __call__(self, ctx: AccountContext, *, target: str, open_: bool, now: datetime) -> None: ...
 
 
+class AuthorizeUrlFn(Protocol):
+    def __call__(self, *, secrets: Mapping[str, str], redirect_uri: str, state: str) -> str: ...
+
+
+class ExchangeCodeFn(Protocol):
+    def __call__(
+        self, ctx: AccountContext, *, code: str, redirect_uri: str, now: datetime
+    ) -> Authorization: ...
+
+
 class CheckFn(Protocol):
     def __call__(self, ctx: AccountContext, *, now: datetime) -> CapabilityReport: ...
 
@@ -89,6 +100,9 @@ class Connector:
     manage: ManageFn | None = None
     manage_actions: frozenset[str] = frozenset()
     switch_comments: SwitchCommentsFn | None = None
+    # Re-authorisation by the account's operator (OAuth code): the page to send them to, the exchange.
+    authorize_url: AuthorizeUrlFn | None = None
+    exchange_code: ExchangeCodeFn | None = None
 
 
 def _generic_check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
@@ -130,6 +144,8 @@ CONNECTORS: dict[str, Connector] = {
         _weibo_poll,
         remove=weibo.remove,
         check=weibo.check,
+        authorize_url=weibo.authorize_url,
+        exchange_code=weibo.exchange_code,
     ),
     "douyin": Connector(
         "douyin",
@@ -139,6 +155,8 @@ CONNECTORS: dict[str, Connector] = {
         douyin.find_published,
         douyin.poll,
         check=douyin.check,  # no documented API deletes a citizen's comment: done in the back office
+        authorize_url=douyin.authorize_url,
+        exchange_code=douyin.exchange_code,
     ),
     "generic": Connector(
         "generic", generic.publish, generic.after_unknown, generic.max_reply_chars, check=_generic_check

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -20,6 +21,7 @@ from connectors.base import (
     REPLAY_WINDOW,
     AccountContext,
     AfterUnknown,
+    Authorization,
     Capability,
     CapabilityReport,
     InboundItem,
@@ -30,6 +32,7 @@ from connectors.base import (
     PublishResult,
     RateLimited,
     SignatureError,
+    StoredToken,
     TokenExpired,
     as_dict,
     check_size,
@@ -286,6 +289,50 @@ def parse_created_at(value: str) -> datetime:
     except (ValueError, KeyError, IndexError) as exc:
         raise PayloadError(f"微博时间格式错误：{value!r}") from exc
     return local.astimezone(UTC)
+
+
+# --- re-authorisation (Weibo tokens cannot be refreshed by the server) ---------------------------------
+
+
+def authorize_url(*, secrets: Mapping[str, str], redirect_uri: str, state: str) -> str:
+    """Where the account's operator signs in to authorise the app again
+    (open.weibo.com/wiki/Oauth2/authorize: client_id, redirect_uri, response_type=code, state)."""
+    app_key = secrets.get("app_key")
+    if not app_key:
+        raise TokenExpired("账号缺少密钥 app_key，请在账号设置中补充", code="missing_secret")
+    query = {"client_id": app_key, "redirect_uri": redirect_uri, "response_type": "code", "state": state}
+    return f"{OAUTH_API}/authorize?{urlencode(query)}"
+
+
+def exchange_code(ctx: AccountContext, *, code: str, redirect_uri: str, now: datetime) -> Authorization:
+    """The code from the authorisation page for an access token: POST oauth2/access_token
+    {client_id, client_secret, grant_type=authorization_code, code, redirect_uri} answers
+    {access_token, expires_in, remind_in, uid} (open.weibo.com/wiki/Oauth2/access_token).
+    Raises TokenExpired when Weibo refuses the code, PlatformError when it cannot be reached or the
+    token is another account's."""
+    form = {
+        "client_id": ctx.secret("app_key"),
+        "client_secret": ctx.secret("app_secret"),
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+    }
+    try:
+        data = json_of(ctx.http.post(f"{OAUTH_API}/access_token", data=form))
+    except httpx.HTTPError as exc:
+        raise PlatformError("连接微博失败，授权未完成", code="network", transient=True) from exc
+    if "error_code" in data or not data.get("access_token"):
+        raise TokenExpired(
+            f"微博拒绝了授权码：{data.get('error_description') or data.get('error') or ''}（错误码 {data.get('error_code')}）",
+            code=str(data.get("error_code") or "bad_code"),
+        )
+    if str(data.get("uid") or "") != ctx.external_id:
+        raise PlatformError("授权的微博账号与本账号不符，请用本账号登录授权", code="wrong_account")
+    expires_in = int(data.get("expires_in") or 0)
+    return Authorization(
+        user_id=str(data.get("uid") or ""),
+        token=StoredToken(str(data["access_token"]), now + timedelta(seconds=expires_in)),
+    )
 
 
 # --- fans-service push (private messages) -----------------------------------------------------------

@@ -8,9 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from app import clock
-from app.channels import capabilities, comment_admin, health, removals, targets, webhooks
+from app.channels import authorize, capabilities, comment_admin, health, removals, targets, webhooks
 from app.channels.imports import import_messages, parse_mapping
 from app.channels.models import (
+    AuthorizeComplete,
+    AuthorizeStart,
+    AuthorizeUrl,
     CommentAction,
     CommentSwitch,
     HealthPublic,
@@ -252,6 +255,34 @@ def check_account_capability(account_id: int, session: SessionDep, user: Current
     配置或更换密钥后调用；系统每天自动检查一次，密钥变更后也会在十分钟内自动检查。
     抖音账号未获得评论与私信授权时显示为“仅导入”并说明原因。管理员、领导可用。"""
     capabilities.check_now(session=session, actor=user, account_id=account_id)
+    return health.get(session=session, principal=user, account_id=account_id, now=clock.now())
+
+
+@channels_router.post(
+    "/accounts/{account_id}/authorize-url", response_model=AuthorizeUrl, summary="重新授权：获取平台授权页"
+)
+def start_authorization(
+    account_id: int, data: AuthorizeStart, session: SessionDep, user: CurrentUser
+) -> AuthorizeUrl:
+    """微博 access_token 到期、抖音 refresh_token 将过期时，生成平台授权页地址，请账号运营者打开并登录/扫码。
+    管理员、领导（限本单位）可用。微信公众号凭据自动续期，返回 409。"""
+    url = authorize.authorize_url(
+        session=session, actor=user, account_id=account_id, redirect_uri=data.redirect_uri
+    )
+    return AuthorizeUrl(url=url)
+
+
+@channels_router.post(
+    "/accounts/{account_id}/authorize", response_model=HealthPublic, summary="重新授权：提交平台回调的授权码"
+)
+def complete_authorization(
+    account_id: int, data: AuthorizeComplete, session: SessionDep, user: CurrentUser
+) -> HealthPublic:
+    """用平台回调带回的 code 换取新的令牌，加密保存为账号密钥（记入审计）并立即检查账号能力。
+    授权码无效或授权的不是本账号时返回 409，原有密钥不变。"""
+    authorize.complete(
+        session=session, actor=user, account_id=account_id, code=data.code, redirect_uri=data.redirect_uri
+    )
     return health.get(session=session, principal=user, account_id=account_id, now=clock.now())
 
 

@@ -230,6 +230,22 @@ class CommentSwitch(SQLModel):
     open: bool = Field(description="true 开启留言；false 关闭留言")
 
 
+class AuthorizeStart(SQLModel):
+    redirect_uri: str = Field(
+        max_length=500,
+        description="在平台后台登记的 https 回调地址（授权后平台带 code 跳转至此）",
+        schema_extra={"examples": ["https://huiying.qinghe.gov.cn/oauth/callback"]},
+    )
+
+
+class AuthorizeUrl(SQLModel):
+    url: str = Field(description="请账号运营者在浏览器中打开并登录/扫码授权")
+
+
+class AuthorizeComplete(AuthorizeStart):
+    code: str = Field(min_length=1, max_length=512, description="平台回调带回的授权码 code")
+
+
 class RemovalPublic(SQLModel):
     id: int
     message_id: int
