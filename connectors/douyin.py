@@ -249,11 +249,7 @@ def client_token(ctx: AccountContext, *, now: datetime) -> str:
         "client_secret": ctx.secret("client_secret"),
         "grant_type": "client_credential",
     }
-    try:
-        response = ctx.http.post(f"{API}/oauth/client_token/", content=orjson.dumps(payload), headers=_JSON)
-    except httpx.HTTPError as exc:
-        raise PlatformError("获取抖音 client_token 时网络错误", code="network", transient=True) from exc
-    data = _token_data(_token_json(response), now=now, what="client_token")
+    data = _token_data(_oauth(ctx, "/oauth/client_token/", json=payload), now=now, what="client_token")
     token = StoredToken(
         str(data["access_token"]), now + timedelta(seconds=int(data.get("expires_in") or 7200))
     )
@@ -298,11 +294,7 @@ def _refresh_data(ctx: AccountContext, stored: StoredToken, *, now: datetime) ->
         "grant_type": "refresh_token",
         "refresh_token": stored.refresh_token,
     }
-    try:
-        response = ctx.http.post(f"{API}/oauth/refresh_token/", data=form)
-    except httpx.HTTPError as exc:
-        raise PlatformError("刷新抖音 access_token 时网络错误", code="network", transient=True) from exc
-    return _token_data(_token_json(response), now=now, what="access_token")
+    return _token_data(_oauth(ctx, "/oauth/refresh_token/", form=form), now=now, what="access_token")
 
 
 def _refreshed(data: Mapping[str, Any], stored: StoredToken, *, now: datetime) -> StoredToken:
@@ -336,11 +328,7 @@ def renew_refresh_token(ctx: AccountContext, *, now: datetime) -> StoredToken:
     if not stored.refresh_token:
         raise TokenExpired("抖音授权没有 refresh_token，请重新扫码授权", code="no_refresh_token")
     form = {"client_key": ctx.secret("client_key"), "refresh_token": stored.refresh_token}
-    try:
-        response = ctx.http.post(f"{API}/oauth/renew_refresh_token/", data=form)
-    except httpx.HTTPError as exc:
-        raise PlatformError("续期抖音 refresh_token 时网络错误", code="network", transient=True) from exc
-    body = _token_json(response)
+    body = _oauth(ctx, "/oauth/renew_refresh_token/", form=form)
     data = as_dict(body.get("data"))
     code = _code(body)
     if code != 0 or not data.get("refresh_token"):
@@ -411,11 +399,7 @@ def exchange_code(ctx: AccountContext, *, code: str, redirect_uri: str, now: dat
         "code": code,
         "grant_type": "authorization_code",
     }
-    try:
-        response = ctx.http.post(f"{API}/oauth/access_token/", content=orjson.dumps(payload), headers=_JSON)
-    except httpx.HTTPError as exc:
-        raise PlatformError("连接抖音失败，授权未完成", code="network", transient=True) from exc
-    data = _token_data(_token_json(response), now=now, what="access_token")
+    data = _token_data(_oauth(ctx, "/oauth/access_token/", json=payload), now=now, what="access_token")
     if str(data.get("open_id") or "") != ctx.external_id:
         raise PlatformError("扫码授权的抖音账号与本账号不符，请用本账号重新扫码", code="wrong_account")
     token = _refreshed(data, StoredToken("", now, None), now=now)
@@ -476,6 +460,25 @@ def report(
         token_expires_at=token_expires_at,
         refresh_expires_at=refresh_expires_at,
     )
+
+
+def _oauth(
+    ctx: AccountContext,
+    path: str,
+    *,
+    json: Mapping[str, Any] | None = None,
+    form: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST to a token endpoint (JSON or form, as each is documented); its answer, whatever its code.
+    A network failure is a transient PlatformError: nothing changed on the platform."""
+    try:
+        if json is not None:
+            response = ctx.http.post(f"{API}{path}", content=orjson.dumps(json), headers=_JSON)
+        else:
+            response = ctx.http.post(f"{API}{path}", data=form)
+    except httpx.HTTPError as exc:
+        raise PlatformError(f"连接抖音授权接口 {path} 时网络错误", code="network", transient=True) from exc
+    return _token_json(response)
 
 
 def _token_json(response: httpx.Response) -> dict[str, Any]:

@@ -104,14 +104,7 @@ def poll(ctx: AccountContext, *, target: str | None = None, cursor: str | None, 
     params = {"access_token": ctx.secret("access_token"), "since_id": since, "count": str(PAGE_SIZE)}
     if max_id:
         params["max_id"] = max_id
-    try:
-        data = _check(json_of(ctx.http.get(f"{API}/{path}", params=params)), now=now)
-    except httpx.HTTPError as exc:
-        raise PlatformError(
-            f"连接微博失败：{exc.__class__.__name__}", code="network", transient=True
-        ) from exc
-    except _WeiboError as exc:
-        raise _poll_error(exc) from exc
+    data = _api(ctx, "GET", f"{API}/{path}", params=params, now=now, failure="本次未能拉取")
     entries = data.get(key) or []
     if key == "statuses":
         items = [_status_item(s, account_id=ctx.external_id) for s in entries]
@@ -189,12 +182,7 @@ def find_published(
         raise PlatformError("微博私信无法在平台核实是否已送达", code="not_checkable")
     for page in range(1, pages + 1):
         params = {"access_token": ctx.secret("access_token"), "count": "50", "page": str(page)}
-        try:
-            data = _check(json_of(ctx.http.get(f"{API}/comments/by_me.json", params=params)), now=now)
-        except httpx.HTTPError as exc:
-            raise PlatformError("连接微博失败，暂时无法核实", code="network", transient=True) from exc
-        except _WeiboError as exc:
-            raise _poll_error(exc) from exc
+        data = _api(ctx, "GET", f"{API}/comments/by_me.json", params=params, now=now, failure="暂时无法核实")
         comments = data.get("comments") or []
         for comment in comments:
             replied_to = str((comment.get("reply_comment") or {}).get("idstr", ""))
@@ -227,12 +215,7 @@ def remove(ctx: AccountContext, *, thread_ref: Mapping[str, str], now: datetime)
     if not thread_ref.get("cid"):
         raise PlatformError("缺少评论编号（cid），无法删除", code="bad_thread")
     form = {"access_token": ctx.secret("access_token"), "cid": thread_ref["cid"]}
-    try:
-        _check(json_of(ctx.http.post(f"{API}/comments/destroy.json", data=form)), now=now)
-    except httpx.HTTPError as exc:
-        raise PlatformError("连接微博失败，删除未完成", code="network", transient=True) from exc
-    except _WeiboError as exc:
-        raise _poll_error(exc) from exc
+    _api(ctx, "POST", f"{API}/comments/destroy.json", form=form, now=now, failure="删除未完成")
 
 
 def check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
@@ -241,12 +224,7 @@ def check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
     Weibo tokens cannot be refreshed by the server: a person re-authorises before `expire_in` ends."""
     try:
         form = {"access_token": ctx.secret("access_token")}
-        try:
-            data = _check(json_of(ctx.http.post(f"{OAUTH_API}/get_token_info", data=form)), now=now)
-        except httpx.HTTPError as exc:
-            raise PlatformError("连接微博失败，无法检查授权", code="network", transient=True) from exc
-        except _WeiboError as exc:
-            raise _poll_error(exc) from exc
+        data = _api(ctx, "POST", f"{OAUTH_API}/get_token_info", form=form, now=now, failure="无法检查授权")
     except TokenExpired as exc:
         return CapabilityReport(mode="needs_credentials", reason=exc.message, capabilities=[])
     expires_at = now + timedelta(seconds=int(data.get("expire_in") or 0))
@@ -420,6 +398,28 @@ def _check(data: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     if code in TOKEN_EXPIRED_CODES:
         raise TokenExpired("微博授权已过期或无效，请重新授权并更新 access_token", code=str(code))
     raise _WeiboError(code, message)
+
+
+def _api(
+    ctx: AccountContext,
+    method: str,
+    url: str,
+    *,
+    now: datetime,
+    failure: str,
+    params: Mapping[str, str] | None = None,
+    form: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """One call other than a reply: the answer, else PlatformError (`failure` says what did not
+    happen), RateLimited or TokenExpired."""
+    try:
+        return _check(json_of(ctx.http.request(method, url, params=params, data=form)), now=now)
+    except httpx.HTTPError as exc:
+        raise PlatformError(
+            f"连接微博失败（{type(exc).__name__}），{failure}", code="network", transient=True
+        ) from exc
+    except _WeiboError as exc:
+        raise _poll_error(exc) from exc
 
 
 def _poll_error(exc: _WeiboError) -> PlatformError:
