@@ -342,7 +342,8 @@ def list_health(
     platform: str | None = None,
     unit_code: str | None = None,
     state: Annotated[
-        HealthState | None, Query(description="ok/idle/failing/rate_limited/needs_credentials")
+        HealthState | None,
+        Query(description="ok/idle/failing/rate_limited/needs_credentials/import_only（仅导入）"),
     ] = None,
 ) -> list[HealthPublic]:
     """当前用户可见的各账号接入状态，可按平台、单位、状态筛选（例如 `state=failing` 找出需要处理的账号）。"""

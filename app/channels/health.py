@@ -125,6 +125,24 @@ def state_of(health: ChannelHealth | None, *, polling: bool, now: datetime) -> H
     return HealthState.ok
 
 
+def _state(
+    account: Account,
+    health: ChannelHealth | None,
+    capability: ChannelCapability | None,
+    *,
+    polling: bool,
+    now: datetime,
+) -> HealthState:
+    """The polling state, unless the last capability check says the account cannot work at all."""
+    if not account.active:
+        return HealthState.idle
+    if capability is not None and capability.mode == "import_only":
+        return HealthState.import_only
+    if capability is not None and capability.mode == "needs_credentials":
+        return HealthState.needs_credentials
+    return state_of(health, polling=polling, now=now)
+
+
 def target_public(target: PollTarget) -> PollTargetPublic:
     assert target.id is not None
     return PollTargetPublic.model_validate(target, from_attributes=True)
@@ -151,7 +169,7 @@ def public(
         name=account.name,
         unit_code=account.unit_code,
         active=account.active,
-        state=state_of(health, polling=polling, now=now) if account.active else HealthState.idle,
+        state=_state(account, health, capability, polling=polling, now=now),
         polling_enabled=shown.polling_enabled,
         poll_interval_seconds=shown.poll_interval_seconds,
         next_poll_at=shown.next_poll_at if polling else None,

@@ -148,6 +148,7 @@ class HealthState(StrEnum):
     failing = "failing"
     rate_limited = "rate_limited"
     needs_credentials = "needs_credentials"
+    import_only = "import_only"  # the platform gives the account no way to receive or answer (仅导入)
 
 
 class PollTargetCreate(SQLModel):

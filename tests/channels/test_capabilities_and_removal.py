@@ -59,7 +59,13 @@ def test_douyin_without_comment_and_im_scopes_is_shown_import_only(
     assert "video.comment" in capability["reason"] and "im.direct_message" in capability["reason"]
     assert capability["windows"] == {"private": 24}
     assert capability["refresh_expires_at"].startswith((desk.now + timedelta(days=30)).date().isoformat())
-    assert health(desk, "douyin").json()["capability"]["mode"] == "import_only"
+    shown = health(desk, "douyin").json()
+    assert shown["capability"]["mode"] == "import_only"
+    assert shown["state"] == "import_only"  # not shown as connected
+    only = desk.client.get(
+        "/api/v1/channels/health", params={"state": "import_only"}, headers=desk.admin
+    ).json()
+    assert [h["account_id"] for h in only] == [desk.accounts["douyin"]]
     listed = desk.client.get("/api/v1/channels/health", headers=desk.admin).json()
     assert {h["account_id"]: (h["capability"] or {}).get("mode") for h in listed}[
         desk.accounts["douyin"]
