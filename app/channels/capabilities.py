@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = timedelta(days=1)
 RETRY_AFTER = timedelta(hours=1)  # the platform could not be asked: try again sooner than tomorrow
 ALERT_AHEAD = timedelta(days=7)
+SAME_EXPIRY = timedelta(hours=12)
 JOB_SECONDS = 600.0
 CHECK_ROLES = (Role.admin, Role.leader)
 MODE_LABELS = {
@@ -128,7 +129,9 @@ def _alert_expiry(
     expiry = row.refresh_expires_at or row.token_expires_at
     if account.platform == "wechat" or expiry is None or expiry - now > ALERT_AHEAD:
         return
-    if row.expiry_alerted_for is not None and row.expiry_alerted_for == expiry:
+    # Platforms give the time left, not the instant: the same expiry read a day later may differ by
+    # a few seconds. A renewed or re-authorised token's expiry is days away from the announced one.
+    if row.expiry_alerted_for is not None and abs(row.expiry_alerted_for - expiry) < SAME_EXPIRY:
         return
     days = max(0, (expiry - now).days)
     note = Notification(

@@ -118,13 +118,23 @@ def test_weibo_token_expiry_is_announced_once_7_days_ahead(desk: Desk) -> None:
         tomorrow = desk.now + timedelta(days=1)
         info.mock(
             return_value=httpx.Response(
-                200, json={**response("weibo_get_token_info").json(), "expire_in": 4 * 86400}
+                # 4 days left, read a few seconds off: the same expiry
+                200,
+                json={**response("weibo_get_token_info").json(), "expire_in": 4 * 86400 - 3},
             )
         )
         assert capabilities.run_due(now=tomorrow) == len(desk.accounts)
         assert capabilities.run_due(now=tomorrow) == 0  # nothing due twice a day
-    assert wecom.call_count == 1
-    assert len(audits("channel.token_expiry_alerted")) == 1
+        assert wecom.call_count == 1
+        # Re-authorised meanwhile with a token ending at another time: that expiry is announced too.
+        info.mock(
+            return_value=httpx.Response(
+                200, json={**response("weibo_get_token_info").json(), "expire_in": 6 * 86400}
+            )
+        )
+        assert capabilities.run_due(now=tomorrow + timedelta(days=1)) == len(desk.accounts)
+    assert wecom.call_count == 2
+    assert len(audits("channel.token_expiry_alerted")) == 2
 
 
 def test_a_token_with_more_than_7_days_left_is_not_announced(desk: Desk) -> None:
