@@ -64,7 +64,7 @@ class Job:
 
 def jobs(settings: Settings) -> list[Job]:
     """Every background job of the service."""
-    from app.channels import polling
+    from app.channels import capabilities, polling
     from app.messages.pipeline import Pipeline
     from app.registry.jobs import jobs as registry_jobs
     from app.replies import outbox
@@ -79,6 +79,7 @@ def jobs(settings: Settings) -> list[Job]:
         *registry_jobs(settings),
         *reports_jobs(),
         Job("channel-polls", lambda: polling.run_due(), polling.JOB_SECONDS, True),
+        Job("channel-capabilities", lambda: capabilities.run_due(), capabilities.JOB_SECONDS, True),
     ]
 
 

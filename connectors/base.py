@@ -144,6 +144,8 @@ class StoredToken:
     access_token: str
     expires_at: datetime
     refresh_token: str | None = None
+    # When the refresh token itself dies (Douyin: 30 days); None when the platform has none or never said.
+    refresh_expires_at: datetime | None = None
 
     def fresh(self, now: datetime, *, margin: timedelta = timedelta(minutes=1)) -> bool:
         return self.expires_at - margin > now
@@ -185,6 +187,57 @@ class AccountContext:
         if not value:
             raise TokenExpired(f"账号缺少密钥 {name}，请在账号设置中补充", code="missing_secret")
         return value
+
+
+# --- capability status ----------------------------------------------------------------------------
+
+Mode = Literal["full", "limited", "import_only", "needs_credentials"]
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One thing the account may do on the platform (`name` is stable, `label` and `reason` Chinese)."""
+
+    name: str
+    label: str
+    available: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CapabilityReport:
+    """What an account can actually do, as the platform said at `checked_at`.
+
+    `mode`: full (everything the service uses), limited (some capability missing), import_only (the
+    platform gives the account no way to receive or answer messages: import them, answer by hand),
+    needs_credentials (the check itself failed on the credentials). `windows`: reply windows in hours
+    per message kind. `token_expires_at` / `refresh_expires_at`: when a person must re-authorise.
+    """
+
+    mode: Mode
+    reason: str
+    capabilities: list[Capability]
+    scopes: list[str] = field(default_factory=list)
+    windows: dict[str, int] = field(default_factory=dict)
+    token_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """What an OAuth code was exchanged for: the operator's new token, and whose it is."""
+
+    user_id: str  # Weibo uid / Douyin open_id: must be the account's own
+    token: StoredToken
+    scopes: list[str] = field(default_factory=list)
+
+
+def mode_of(capabilities: list[Capability]) -> Mode:
+    """full when every capability is there, import_only when none is, limited in between."""
+    present = [c.available for c in capabilities]
+    if all(present):
+        return "full"
+    return "limited" if any(present) else "import_only"
 
 
 # --- helpers shared by the platform modules -------------------------------------------------------

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -20,6 +22,9 @@ from connectors.base import (
     MAX_BODY_BYTES,
     AccountContext,
     AfterUnknown,
+    Authorization,
+    Capability,
+    CapabilityReport,
     Handshake,
     InboundItem,
     OutcomeUnknown,
@@ -38,6 +43,7 @@ from connectors.base import (
     header,
     json_object,
     json_of,
+    mode_of,
     reply_json,
     same,
     seconds_until_china_midnight,
@@ -48,14 +54,27 @@ API = "https://open.douyin.com"
 SIGNATURE_HEADER = "X-Douyin-Signature"
 DELIVERY_HEADER = "Msg-Id"
 PAGE_SIZE = 50
+# The webhook event for a comment (or a reply) under the account's videos ("评论回复事件").
+COMMENT_EVENT = "item_comment_reply"
 
 # Old and new generations of the platform's common codes.
 TOKEN_EXPIRED_CODES = frozenset({10008, 2190002, 2190008, 28001003, 28001008})
 REAUTHORIZE_CODES = frozenset({10010, 10020, 28001012})  # refresh token dead or scope not granted
 RATE_LIMIT_CODES = frozenset({28003018})
 QUOTA_CODES = frozenset({2190001, 28003017})
-TRANSIENT_CODES = frozenset({-1, 2100004, 28001005, 28001006})
+# 2100004 is "system busy" but also what a wrongly typed parameter gets: not retried (it would loop).
+TRANSIENT_CODES = frozenset({-1, 28001005, 28001006})
+# Scopes the service uses. The enterprise comment scope is closed to new applicants ("内测结束暂不开放"/
+# "当前能力内测名额已满，已暂停申请", developer.open-douyin.com 企业号开放能力 › 评论管理(企业号) › 评论列表),
+# and private messages admit no new applicants ("不支持新增准入"): most new deployments have neither.
+COMMENT_SCOPE = "video.comment"
+IM_SCOPE = "im.direct_message"
+# A private message may be answered within 24 hours of the citizen's last message.
+PRIVATE_WINDOW_HOURS = 24
+# Renew the refresh token (30 days) when it has less than this left.
+RENEW_BEFORE = timedelta(days=7)
 _REFUSALS: dict[int, tuple[str, str | None]] = {
+    2100004: ("抖音拒绝该请求（参数类型错误或系统繁忙），未重试", "请在抖音企业号后台人工回复"),
     2100005: ("抖音认为请求参数不合法（会话或评论可能已失效）", "请在抖音企业号后台人工回复"),
     28001007: ("抖音认为请求参数不合法（会话或评论可能已失效）", "请在抖音企业号后台人工回复"),
     2100007: ("账号没有该操作的权限", "请在抖音开放平台申请相应能力后重试，或在后台人工回复"),
@@ -97,6 +116,8 @@ def parse_webhook(
     sender, receiver = str(event.get("from_user_id", "")), str(event.get("to_user_id", ""))
     if name in ("im_receive_msg", "im_send_msg"):
         return _im_item(name, event, content, delivery=delivery, account_open_id=account_open_id)
+    if name == COMMENT_EVENT:
+        return _comment_event(event, content, account_open_id=account_open_id)
     if not delivery:
         raise PayloadError("推送缺少 Msg-Id")
     occurred = from_timestamp(content.get("create_time") or event.get("create_time") or 0)
@@ -106,25 +127,26 @@ def parse_webhook(
 
 
 def poll(ctx: AccountContext, *, target: str, cursor: str | None, now: datetime) -> PollPage:
-    """One page of a video's comments (`target` = item_id), oldest first so the cursor keeps moving.
+    """One page of a video's comments (`target` = item_id).
 
-    When the platform says there is no more, the returned cursor is kept: the next poll resumes
-    there and sees comments added since. Raises RateLimited, TokenExpired, PlatformError.
+    The list's documented default order is "推荐序" (recommended, not by time) and the enterprise
+    path documents no time order, so a cursor at the end says nothing about where new comments land:
+    each pass reads the whole list and, once the platform says there is no more, the cursor goes back
+    to the start (None) for the next pass. Comments already stored are not stored again (their id).
+    Raises RateLimited, TokenExpired, PlatformError.
     """
     params = {
         "open_id": ctx.external_id,
         "item_id": target,
         "cursor": cursor or "0",
         "count": str(PAGE_SIZE),
-        "sort_type": "time_asc",
     }
     data = _poll_call(ctx, "GET", "/video/comment/list/", params=params, now=now)
     comments = data.get("list") or []
     items = [_comment_item(c, item_id=target, account_open_id=ctx.external_id) for c in comments]
+    has_more = bool(data.get("has_more")) and bool(comments)
     next_cursor = str(data.get("cursor") if data.get("cursor") is not None else cursor or "0")
-    return PollPage(
-        items=items, next_cursor=next_cursor, has_more=bool(data.get("has_more")) and bool(comments)
-    )
+    return PollPage(items=items, next_cursor=next_cursor if has_more else None, has_more=has_more)
 
 
 def publish(
@@ -148,7 +170,8 @@ def publish(
             "msg_id": thread_ref["msg_id"],
             "conversation_id": thread_ref["conversation_id"],
             "to_user_id": thread_ref["to_user_id"],
-            "scene": "im_reply_msg",  # replying to a message the user sent
+            # No `scene`: it is optional, and its documented spelling differs between sources
+            # ("im_replay_msg" vs "im_reply_msg"); a reply is identified by msg_id already.
             "content": {"msg_type": 1, "text": {"text": text}},
         }
     else:
@@ -226,11 +249,7 @@ def client_token(ctx: AccountContext, *, now: datetime) -> str:
         "client_secret": ctx.secret("client_secret"),
         "grant_type": "client_credential",
     }
-    try:
-        response = ctx.http.post(f"{API}/oauth/client_token/", content=orjson.dumps(payload), headers=_JSON)
-    except httpx.HTTPError as exc:
-        raise PlatformError("获取抖音 client_token 时网络错误", code="network", transient=True) from exc
-    data = _token_data(_token_json(response), now=now, what="client_token")
+    data = _token_data(_oauth(ctx, "/oauth/client_token/", json=payload), now=now, what="client_token")
     token = StoredToken(
         str(data["access_token"]), now + timedelta(seconds=int(data.get("expires_in") or 7200))
     )
@@ -249,12 +268,7 @@ def _user_token(ctx: AccountContext, *, now: datetime, rejected: str | None = No
     """The operator's access token: from the store, else the configured one; refreshed when it expired
     (by date, or `rejected` by the platform) and another process has not refreshed it already."""
     key = _user_token_key(ctx)
-    stored = ctx.tokens.get(key)
-    if stored is None:
-        # Seeded from the account's secrets; its lifetime is unknown until the platform says otherwise.
-        stored = StoredToken(
-            ctx.secret("access_token"), now + timedelta(days=15), ctx.secrets.get("refresh_token")
-        )
+    stored = ctx.tokens.get(key) or _seeded(ctx, now=now)
     if stored.fresh(now) and stored.access_token != rejected:
         return stored.access_token
     refreshed = _refresh(ctx, stored, now=now)
@@ -262,7 +276,17 @@ def _user_token(ctx: AccountContext, *, now: datetime, rejected: str | None = No
     return refreshed.access_token
 
 
+def _seeded(ctx: AccountContext, *, now: datetime) -> StoredToken:
+    """The token configured in the account's secrets; its lifetime is unknown until the platform says."""
+    return StoredToken(ctx.secret("access_token"), now + timedelta(days=15), ctx.secrets.get("refresh_token"))
+
+
 def _refresh(ctx: AccountContext, stored: StoredToken, *, now: datetime) -> StoredToken:
+    return _refreshed(_refresh_data(ctx, stored, now=now), stored, now=now)
+
+
+def _refresh_data(ctx: AccountContext, stored: StoredToken, *, now: datetime) -> dict[str, Any]:
+    """POST /oauth/refresh_token/ (form: client_key, grant_type, refresh_token); the answer's `data`."""
     if not stored.refresh_token:
         raise TokenExpired("抖音授权已过期且没有 refresh_token，请重新扫码授权", code="no_refresh_token")
     form = {
@@ -270,18 +294,191 @@ def _refresh(ctx: AccountContext, stored: StoredToken, *, now: datetime) -> Stor
         "grant_type": "refresh_token",
         "refresh_token": stored.refresh_token,
     }
-    try:
-        response = ctx.http.post(f"{API}/oauth/refresh_token/", data=form)
-    except httpx.HTTPError as exc:
-        raise PlatformError("刷新抖音 access_token 时网络错误", code="network", transient=True) from exc
-    data = _token_data(_token_json(response), now=now, what="access_token")
-    expires_in = int(data.get("expires_in") or 0) or 15 * 24 * 3600  # sent as a string, e.g. "86400"
-    # Refreshing keeps the same refresh_token unless the platform hands out a new one.
+    return _token_data(_oauth(ctx, "/oauth/refresh_token/", form=form), now=now, what="access_token")
+
+
+def _refreshed(data: Mapping[str, Any], stored: StoredToken, *, now: datetime) -> StoredToken:
+    """The token a refresh answer describes (developer.open-douyin.com 用户授权 › 刷新 access_token:
+    `expires_in` / `refresh_expires_in` are strings of seconds; refreshing keeps the refresh token
+    and its expiry unless the platform hands out new ones)."""
+    expires_in = _seconds(data.get("expires_in")) or 15 * 24 * 3600
+    refresh_in = _seconds(data.get("refresh_expires_in"))
     return StoredToken(
         str(data["access_token"]),
         now + timedelta(seconds=expires_in),
         str(data.get("refresh_token") or stored.refresh_token),
+        now + timedelta(seconds=refresh_in) if refresh_in else stored.refresh_expires_at,
     )
+
+
+def _seconds(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def renew_refresh_token(ctx: AccountContext, *, now: datetime) -> StoredToken:
+    """A new refresh token (30 days) before the old one dies: POST /oauth/renew_refresh_token/
+    (form `client_key`, `refresh_token`; needs the renew_refresh_token permission, and the platform
+    caps how often it may be done: 10020). Stores and returns the token; raises TokenExpired when a
+    person must authorise again, PlatformError / RateLimited otherwise."""
+    key = _user_token_key(ctx)
+    stored = ctx.tokens.get(key) or _seeded(ctx, now=now)
+    if not stored.refresh_token:
+        raise TokenExpired("抖音授权没有 refresh_token，请重新扫码授权", code="no_refresh_token")
+    form = {"client_key": ctx.secret("client_key"), "refresh_token": stored.refresh_token}
+    body = _oauth(ctx, "/oauth/renew_refresh_token/", form=form)
+    data = as_dict(body.get("data"))
+    code = _code(body)
+    if code != 0 or not data.get("refresh_token"):
+        if code in TRANSIENT_CODES:
+            raise PlatformError("抖音系统繁忙，续期 refresh_token 失败", code=str(code), transient=True)
+        description = str(data.get("description") or body.get("message") or "")
+        raise TokenExpired(
+            f"抖音 refresh_token 无法续期：{description}（错误码 {code}），请在到期前重新扫码授权",
+            code=str(code),
+        )
+    renewed = StoredToken(
+        stored.access_token,
+        stored.expires_at,
+        str(data["refresh_token"]),
+        now + timedelta(seconds=_seconds(data.get("expires_in")) or 30 * 24 * 3600),
+    )
+    ctx.tokens.set(key, renewed)
+    return renewed
+
+
+def check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
+    """What the account can do: refresh the token (its answer names the granted scopes and both
+    expiries), renew the refresh token when it has under 7 days left, and map the scopes.
+
+    Without the comment and private-message scopes the account is import-only: messages are
+    imported and answered in the Douyin back office. Raises nothing for credentials (reported as
+    needs_credentials); PlatformError / RateLimited when the platform could not be asked.
+    """
+    key = _user_token_key(ctx)
+    try:
+        stored = ctx.tokens.get(key) or _seeded(ctx, now=now)
+        data = _refresh_data(ctx, stored, now=now)
+        token = _refreshed(data, stored, now=now)
+        ctx.tokens.set(key, token)
+        if token.refresh_expires_at is not None and token.refresh_expires_at - now < RENEW_BEFORE:
+            # A refusal is reported through refresh_expires_at: the expiry alert asks for re-authorisation.
+            with suppress(TokenExpired):
+                token = renew_refresh_token(ctx, now=now)
+    except TokenExpired as exc:
+        return CapabilityReport(mode="needs_credentials", reason=exc.message, capabilities=[])
+    scopes = sorted({s.strip() for s in str(data.get("scope") or "").split(",") if s.strip()})
+    return report(scopes, token_expires_at=token.expires_at, refresh_expires_at=token.refresh_expires_at)
+
+
+def authorize_url(*, secrets: Mapping[str, str], redirect_uri: str, state: str) -> str:
+    """Where the enterprise account's operator scans to authorise the app again
+    (/platform/oauth/connect/: client_key, response_type=code, scope, redirect_uri, state)."""
+    client_key = secrets.get("client_key")
+    if not client_key:
+        raise TokenExpired("账号缺少密钥 client_key，请在账号设置中补充", code="missing_secret")
+    query = {
+        "client_key": client_key,
+        "response_type": "code",
+        "scope": ",".join(("user_info", COMMENT_SCOPE, IM_SCOPE)),
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
+    return f"{API}/platform/oauth/connect/?{urlencode(query)}"
+
+
+def exchange_code(ctx: AccountContext, *, code: str, redirect_uri: str, now: datetime) -> Authorization:
+    """The scanned code for the operator's tokens: POST /oauth/access_token/ JSON {client_key,
+    client_secret, code, grant_type=authorization_code}; `data` like the refresh answer plus open_id
+    and scope (用户授权 › 获取 access_token). The token is stored for the account at once."""
+    payload = {
+        "client_key": ctx.secret("client_key"),
+        "client_secret": ctx.secret("client_secret"),
+        "code": code,
+        "grant_type": "authorization_code",
+    }
+    data = _token_data(_oauth(ctx, "/oauth/access_token/", json=payload), now=now, what="access_token")
+    if str(data.get("open_id") or "") != ctx.external_id:
+        raise PlatformError("扫码授权的抖音账号与本账号不符，请用本账号重新扫码", code="wrong_account")
+    token = _refreshed(data, StoredToken("", now, None), now=now)
+    ctx.tokens.set(_user_token_key(ctx), token)
+    return Authorization(
+        user_id=str(data.get("open_id") or ""),
+        token=token,
+        scopes=sorted({s.strip() for s in str(data.get("scope") or "").split(",") if s.strip()}),
+    )
+
+
+def report(
+    scopes: list[str], *, token_expires_at: datetime | None, refresh_expires_at: datetime | None
+) -> CapabilityReport:
+    """The capability report for the granted `scopes`."""
+    comments = COMMENT_SCOPE in scopes
+    private = IM_SCOPE in scopes
+    closed = "抖音已暂停该能力的新增准入"
+    capabilities = [
+        Capability(
+            "poll_comments",
+            "拉取视频评论",
+            comments,
+            "" if comments else f"未授权 {COMMENT_SCOPE}（{closed}）",
+        ),
+        Capability(
+            "reply_comments",
+            "回复视频评论",
+            comments,
+            "" if comments else f"未授权 {COMMENT_SCOPE}（{closed}）",
+        ),
+        Capability(
+            "receive_private", "接收私信", private, "" if private else f"未授权 {IM_SCOPE}（{closed}）"
+        ),
+        Capability(
+            "reply_private",
+            "回复私信（24小时内）",
+            private,
+            "" if private else f"未授权 {IM_SCOPE}（{closed}）",
+        ),
+    ]
+    mode = mode_of(capabilities)
+    if mode == "import_only":
+        reason = (
+            f"仅导入：账号未获得评论（{COMMENT_SCOPE}）与私信（{IM_SCOPE}）授权，抖音已停止这两项能力的新增准入；"
+            "请通过导入接收留言，并在抖音企业号后台人工答复后登记"
+        )
+    elif mode == "limited":
+        reason = "；".join(c.reason for c in capabilities if not c.available)
+    else:
+        reason = ""
+    return CapabilityReport(
+        mode=mode,
+        reason=reason,
+        capabilities=capabilities,
+        scopes=scopes,
+        windows={"private": PRIVATE_WINDOW_HOURS},
+        token_expires_at=token_expires_at,
+        refresh_expires_at=refresh_expires_at,
+    )
+
+
+def _oauth(
+    ctx: AccountContext,
+    path: str,
+    *,
+    json: Mapping[str, Any] | None = None,
+    form: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST to a token endpoint (JSON or form, as each is documented); its answer, whatever its code.
+    A network failure is a transient PlatformError: nothing changed on the platform."""
+    try:
+        if json is not None:
+            response = ctx.http.post(f"{API}{path}", content=orjson.dumps(json), headers=_JSON)
+        else:
+            response = ctx.http.post(f"{API}{path}", data=form)
+    except httpx.HTTPError as exc:
+        raise PlatformError(f"连接抖音授权接口 {path} 时网络错误", code="network", transient=True) from exc
+    return _token_json(response)
 
 
 def _token_json(response: httpx.Response) -> dict[str, Any]:
@@ -441,6 +638,36 @@ def _im_item(
         },
         is_echo=is_echo,
         raw={**event, "content": dict(content), "msg_id_header": delivery},
+    )
+
+
+def _comment_event(
+    event: Mapping[str, Any], content: Mapping[str, Any], *, account_open_id: str | None
+) -> InboundItem:
+    """A comment pushed by the `item_comment_reply` webhook: the same item a comment poll yields, so
+    a comment seen both ways is stored once (same `external_id`). `to_user_id` is the video's owner."""
+    account = str(event.get("to_user_id", ""))
+    if account_open_id is not None and account != account_open_id:
+        raise SignatureError("推送不属于本账号")
+    item_id = str(content.get("reply_to_item_id", ""))
+    if not item_id:
+        raise PayloadError("评论推送缺少 reply_to_item_id")
+    item = _comment_item(content, item_id=item_id, account_open_id=account)
+    raw = {**event, "content": dict(content)}
+    thread_ref = {**item.thread_ref, "account_open_id": account}
+    parent = str(content.get("reply_to_comment_id") or "")
+    if parent and parent != item_id:
+        thread_ref["reply_to_comment_id"] = parent
+    return InboundItem(
+        external_id=item.external_id,
+        kind="comment",
+        author_id=item.author_id,
+        author_name=str(content.get("nick_name", "")),
+        content=item.content,
+        received_at=item.received_at,
+        thread_ref=thread_ref,
+        is_echo=item.is_echo,
+        raw=raw,
     )
 
 

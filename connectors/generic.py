@@ -39,6 +39,8 @@ TIMESTAMP_HEADER = "X-Huiying-Timestamp"
 SIGNATURE_HEADER = "X-Huiying-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 KINDS: tuple[Kind, ...] = ("comment", "private", "mention")
+DEFAULT_KIND: Kind = "comment"
+ANONYMOUS = "匿名"
 MAX_CONTENT_CHARS = 20_000
 MAX_ID_CHARS = 128
 
@@ -70,7 +72,9 @@ def verify(
 
 
 def parse(body: bytes, *, now: datetime, max_bytes: int = MAX_BODY_BYTES) -> InboundItem:
-    """Parse `{external_id, kind, author{id,name}, content, received_at?}` (like `POST /messages`).
+    """Parse `{external_id, kind?, author?{id?,name?}, content, received_at?}` (like `POST /messages`).
+
+    `kind` defaults to comment; a post without an author id is anonymous (author name 匿名).
 
     `received_at` must carry a timezone (ISO 8601); when absent the message is received `now`.
     Raises PayloadError with the reason in Chinese.
@@ -82,27 +86,39 @@ def parse(body: bytes, *, now: datetime, max_bytes: int = MAX_BODY_BYTES) -> Inb
         external_id = str(external_id)
     if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_ID_CHARS:
         raise PayloadError(f"external_id 必须是 1–{MAX_ID_CHARS} 个字符的字符串")
-    kind = data.get("kind")
+    kind = data.get("kind", DEFAULT_KIND)  # like POST /messages, a missing kind is a comment
     if kind not in KINDS:
         raise PayloadError("kind 必须是 comment、private 或 mention")
     author = data.get("author")
-    if not isinstance(author, dict) or not str(author.get("id") or "").strip():
-        raise PayloadError("author.id 不能为空")
+    if author is None:
+        author = {}
+    if not isinstance(author, dict):
+        raise PayloadError('author 必须是对象，例如 {"id": "u1", "name": "张三"}')
+    author_id = author.get("id")
+    if isinstance(author_id, int) and not isinstance(author_id, bool):
+        author_id = str(author_id)
+    if author_id is not None and not isinstance(author_id, str):
+        raise PayloadError("author.id 必须是字符串")
+    author_id = (author_id or "").strip()
+    if len(author_id) > MAX_ID_CHARS:
+        raise PayloadError(f"author.id 不能超过 {MAX_ID_CHARS} 个字符")
     name = author.get("name") or ""
     if not isinstance(name, str):
         raise PayloadError("author.name 必须是字符串")
+    # Government boards take anonymous posts: no author id, shown as 匿名 (still deduplicated by
+    # external_id; the reply goes back through the board by external_id, not to a person).
+    name = name.strip() or ("" if author_id else ANONYMOUS)
     content = data.get("content")
     if not isinstance(content, str) or not content.strip():
         raise PayloadError("content 不能为空")
     if len(content) > MAX_CONTENT_CHARS:
         raise PayloadError(f"content 超过 {MAX_CONTENT_CHARS} 字")
     received_at = _received_at(data.get("received_at"), now=now)
-    author_id = str(author["id"]).strip()
     return InboundItem(
         external_id=external_id.strip(),
         kind=cast(Kind, kind),
         author_id=author_id,
-        author_name=name.strip(),
+        author_name=name,
         content=content,
         received_at=received_at,
         thread_ref={"external_id": external_id.strip(), "author_id": author_id},

@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import Protocol
 
 from connectors import douyin, generic, wechat, weibo
-from connectors.base import AccountContext, AfterUnknown, PollPage, PublishResult
+from connectors.base import (
+    AccountContext,
+    AfterUnknown,
+    Authorization,
+    Capability,
+    CapabilityReport,
+    PollPage,
+    PublishResult,
+)
 
 
 class PublishFn(Protocol):
@@ -38,6 +46,34 @@ class PollFn(Protocol):
     ) -> PollPage: ...
 
 
+class RemoveFn(Protocol):
+    def __call__(self, ctx: AccountContext, *, thread_ref: Mapping[str, str], now: datetime) -> None: ...
+
+
+class ManageFn(Protocol):
+    def __call__(
+        self, ctx: AccountContext, *, action: str, thread_ref: Mapping[str, str], now: datetime
+    ) -> None: ...
+
+
+class SwitchCommentsFn(Protocol):
+    def __call__(self, ctx: AccountContext, *, target: str, open_: bool, now: datetime) -> None: ...
+
+
+class AuthorizeUrlFn(Protocol):
+    def __call__(self, *, secrets: Mapping[str, str], redirect_uri: str, state: str) -> str: ...
+
+
+class ExchangeCodeFn(Protocol):
+    def __call__(
+        self, ctx: AccountContext, *, code: str, redirect_uri: str, now: datetime
+    ) -> Authorization: ...
+
+
+class CheckFn(Protocol):
+    def __call__(self, ctx: AccountContext, *, now: datetime) -> CapabilityReport: ...
+
+
 class AfterUnknownFn(Protocol):
     def __call__(self, thread_ref: Mapping[str, str]) -> AfterUnknown: ...
 
@@ -56,6 +92,29 @@ class Connector:
     max_reply_chars: MaxCharsFn  # refuse longer replies at drafting, never cut them at publishing
     find_published: FindPublishedFn | None = None
     poll: PollFn | None = None  # target: WeChat "msg_data_id:index", Douyin item_id, Weibo "" (the account)
+    # Takes a citizen's comment off the platform (illegal content, abuse); None: the platform has no API.
+    remove: RemoveFn | None = None
+    check: CheckFn | None = None  # what the account can do (scopes, token expiry, reply windows)
+    # Comment administration: `manage_actions` names what `manage` takes (精选, deleting our reply…);
+    # `switch_comments` opens or closes an article's comments (target as for `poll`).
+    manage: ManageFn | None = None
+    manage_actions: frozenset[str] = frozenset()
+    switch_comments: SwitchCommentsFn | None = None
+    # Re-authorisation by the account's operator (OAuth code): the page to send them to, the exchange.
+    authorize_url: AuthorizeUrlFn | None = None
+    exchange_code: ExchangeCodeFn | None = None
+
+
+def _generic_check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
+    """A website/app board: the integration contract gives it everything; nothing expires."""
+    return CapabilityReport(
+        mode="full",
+        reason="",
+        capabilities=[
+            Capability("receive", "接收签名推送", True),
+            Capability("reply", "回复推送到 reply_url", True),
+        ],
+    )
 
 
 def _weibo_poll(ctx: AccountContext, *, target: str, cursor: str | None, now: datetime) -> PollPage:
@@ -70,9 +129,23 @@ CONNECTORS: dict[str, Connector] = {
         wechat.max_reply_chars,
         wechat.find_published,
         wechat.poll,
+        remove=wechat.remove,
+        check=wechat.check,
+        manage=wechat.manage_comment,
+        manage_actions=frozenset(wechat.COMMENT_ACTIONS) - {"delete"},  # deleting is `remove`
+        switch_comments=wechat.set_comments_open,
     ),
     "weibo": Connector(
-        "weibo", weibo.publish, weibo.after_unknown, weibo.max_reply_chars, weibo.find_published, _weibo_poll
+        "weibo",
+        weibo.publish,
+        weibo.after_unknown,
+        weibo.max_reply_chars,
+        weibo.find_published,
+        _weibo_poll,
+        remove=weibo.remove,
+        check=weibo.check,
+        authorize_url=weibo.authorize_url,
+        exchange_code=weibo.exchange_code,
     ),
     "douyin": Connector(
         "douyin",
@@ -81,8 +154,13 @@ CONNECTORS: dict[str, Connector] = {
         douyin.max_reply_chars,
         douyin.find_published,
         douyin.poll,
+        check=douyin.check,  # no documented API deletes a citizen's comment: done in the back office
+        authorize_url=douyin.authorize_url,
+        exchange_code=douyin.exchange_code,
     ),
-    "generic": Connector("generic", generic.publish, generic.after_unknown, generic.max_reply_chars),
+    "generic": Connector(
+        "generic", generic.publish, generic.after_unknown, generic.max_reply_chars, check=_generic_check
+    ),
 }
 
 

@@ -26,6 +26,8 @@ from connectors.base import (
     REPLAY_WINDOW,
     AccountContext,
     AfterUnknown,
+    Capability,
+    CapabilityReport,
     InboundItem,
     OutcomeUnknown,
     PayloadError,
@@ -62,8 +64,10 @@ _REFUSALS: dict[int, tuple[str, str | None]] = {
         "可改为公开答复（在相关文章留言区回复或发布公告），或通过电话、短信等方式人工答复",
     ),
     45047: (
-        "客服消息下发条数已达上限：用户再次互动前最多连续发送20条",
-        "请等用户再次发消息后重发，或通过其他渠道人工答复",
+        # developers.weixin.qq.com 客服消息: 5 messages per user message, 3 after a menu click,
+        # a follow or a scan, until the user interacts again (the errmsg's "20" is outdated).
+        "客服消息下发条数已达上限：用户每发一条消息后最多可回复5条（点击菜单、关注、扫码后为3条）",
+        "请等用户再次发消息后重发，或改为公开答复、通过其他渠道人工答复",
     ),
     43004: ("用户已取消关注公众号，无法接收客服消息", "请通过电话、短信等其他渠道人工答复"),
     43019: ("用户已将公众号拉黑，无法接收消息", "请通过其他渠道人工答复"),
@@ -257,6 +261,65 @@ def after_unknown(thread_ref: Mapping[str, str]) -> AfterUnknown:
 def max_reply_chars(thread_ref: Mapping[str, str]) -> int | None:
     """WeChat publishes no fixed character limit for these replies (too long comes back as 45002/88007)."""
     return None
+
+
+# --- comment management (developers.weixin.qq.com 图文消息留言管理接口) -----------------------------------
+
+# action -> API path; all take {msg_data_id, index, user_comment_id} and answer {errcode, errmsg}.
+COMMENT_ACTIONS = {
+    "delete": "comment/delete",  # 删除评论
+    "delete_reply": "comment/reply/delete",  # 删除回复
+    "elect": "comment/markelect",  # 将评论标记精选
+    "unelect": "comment/unmarkelect",  # 将评论取消精选
+}
+# Customer-service messages may be sent within 48 hours of the user's last message.
+PRIVATE_WINDOW_HOURS = 48
+
+
+def manage_comment(ctx: AccountContext, *, action: str, thread_ref: Mapping[str, str], now: datetime) -> None:
+    """Delete a comment or our reply to it, or mark / unmark it 精选. Raises PlatformError (with
+    the reason) when WeChat refuses, RateLimited, TokenExpired."""
+    path = COMMENT_ACTIONS.get(action)
+    if path is None:
+        raise PlatformError(f"不支持的留言操作：{action}", code="bad_action")
+    if not _is_comment(thread_ref):
+        raise PlatformError("缺少留言所需的图文编号或留言编号", code="bad_thread")
+    payload = {**_article(thread_ref), "user_comment_id": _number(thread_ref["user_comment_id"])}
+    _poll_call(ctx, path, payload, now=now)
+
+
+def set_comments_open(ctx: AccountContext, *, target: str, open_: bool, now: datetime) -> None:
+    """Open or close the comments of one article (`target` = "msg_data_id:index"): comment/open,
+    comment/close with {msg_data_id, index}."""
+    _poll_call(ctx, "comment/open" if open_ else "comment/close", _article(_target_ref(target)), now=now)
+
+
+def remove(ctx: AccountContext, *, thread_ref: Mapping[str, str], now: datetime) -> None:
+    """Take a citizen's article comment off the platform (comment/delete)."""
+    manage_comment(ctx, action="delete", thread_ref=thread_ref, now=now)
+
+
+def check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
+    """AppID/AppSecret work when a token can be had (stable_token); the account's API permissions
+    (verified service/subscription account, comment management) only show when a call is refused,
+    so they are reported as assumed. The token is the platform's and renews itself: no expiry alert."""
+    try:
+        _access_token(ctx, now=now)
+    except TokenExpired as exc:
+        return CapabilityReport(mode="needs_credentials", reason=exc.message, capabilities=[])
+    assumed = "按公众号认证类型推定，首次被拒时会在回复或轮询记录中显示原因"
+    return CapabilityReport(
+        mode="full",
+        reason="",
+        capabilities=[
+            Capability("receive_private", "接收消息推送", True),
+            Capability("reply_private", "客服消息回复（48小时内，每条用户消息最多5条）", True, assumed),
+            Capability("poll_comments", "拉取图文留言", True, assumed),
+            Capability("reply_comments", "回复图文留言", True, assumed),
+            Capability("remove_comments", "删除留言、精选、开关留言", True, assumed),
+        ],
+        windows={"private": PRIVATE_WINDOW_HOURS},
+    )
 
 
 # --- access token -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -20,6 +21,9 @@ from connectors.base import (
     REPLAY_WINDOW,
     AccountContext,
     AfterUnknown,
+    Authorization,
+    Capability,
+    CapabilityReport,
     InboundItem,
     PayloadError,
     PlatformError,
@@ -28,12 +32,14 @@ from connectors.base import (
     PublishResult,
     RateLimited,
     SignatureError,
+    StoredToken,
     TokenExpired,
     as_dict,
     check_size,
     check_window,
     json_object,
     json_of,
+    mode_of,
     same,
     seconds_until_next_hour,
     sorted_sha1,
@@ -42,9 +48,21 @@ from connectors.base import (
 
 API = "https://api.weibo.com/2"
 MESSAGES_API = "https://m.api.weibo.com/2"  # fans-service platform (粉丝服务平台)
+OAUTH_API = "https://api.weibo.com/oauth2"
 MAX_COMMENT_CHARS = 140
 MAX_PRIVATE_CHARS = 299  # "文本大小必须小于300个汉字"
 PAGE_SIZE = 100
+# Poll targets: "" = comments to the account; these two = @-mentions of the account.
+MENTION_TARGETS = {
+    "mentions": (
+        "comments/mentions.json",
+        "comments",
+    ),  # @ in comments (open.weibo.com/wiki/2/comments/mentions)
+    "status_mentions": ("statuses/mentions.json", "statuses"),  # @ in posts (wiki/2/statuses/mentions)
+}
+# Fans-service private messages (and @-mentions answered privately) may be answered within 48 hours;
+# a mention gets a single private reply in that time.
+PRIVATE_WINDOW_HOURS = 48
 
 TOKEN_EXPIRED_CODES = frozenset({21314, 21315, 21316, 21317, 21319, 21327, 21332, 21501})
 RATE_LIMIT_CODES = frozenset({10022, 10023, 10024})  # hourly IP / user / per-API limits
@@ -79,23 +97,22 @@ def poll(ctx: AccountContext, *, target: str | None = None, cursor: str | None, 
     with the page's items means a restart neither skips nor repeats (and ids deduplicate anyway).
     Raises RateLimited, TokenExpired, PlatformError.
     """
+    path, key = MENTION_TARGETS.get(target or "", ("comments/to_me.json", "comments"))
+    if target and target not in MENTION_TARGETS:
+        raise PlatformError(f"微博轮询目标应为空、mentions 或 status_mentions：{target!r}", code="bad_target")
     since, max_id, top = _read_cursor(cursor)
     params = {"access_token": ctx.secret("access_token"), "since_id": since, "count": str(PAGE_SIZE)}
     if max_id:
         params["max_id"] = max_id
-    try:
-        data = _check(json_of(ctx.http.get(f"{API}/comments/to_me.json", params=params)), now=now)
-    except httpx.HTTPError as exc:
-        raise PlatformError(
-            f"连接微博失败：{exc.__class__.__name__}", code="network", transient=True
-        ) from exc
-    except _WeiboError as exc:
-        raise _poll_error(exc) from exc
-    comments = data.get("comments") or []
-    items = [_comment_item(c, account_id=ctx.external_id) for c in comments]
+    data = _api(ctx, "GET", f"{API}/{path}", params=params, now=now, failure="本次未能拉取")
+    entries = data.get(key) or []
+    if key == "statuses":
+        items = [_status_item(s, account_id=ctx.external_id) for s in entries]
+    else:
+        items = [_comment_item(c, account_id=ctx.external_id, mention=bool(target)) for c in entries]
     if not items:
         return PollPage(items=[], next_cursor=top or since, has_more=False)
-    ids = [int(item.external_id) for item in items]
+    ids = [int(_id(item.raw)) for item in items]
     newest = str(max([*ids, int(top)] if top else ids))
     return PollPage(items=items, next_cursor=f"{since}/{min(ids) - 1}/{newest}", has_more=True)
 
@@ -121,6 +138,19 @@ def publish(
             "comment": text,
             "comment_ori": "0",
             "without_mention": "0",
+            # Required: "开发者上报的操作用户真实IP" (open.weibo.com/wiki/2/comments/reply); without it
+            # Weibo answers 10016 (missing parameter). The account's `reply_ip` setting.
+            "rip": ctx.secret("reply_ip"),
+        }
+    elif thread_ref.get("status_id"):
+        # A post that @-mentions the account: answered with a comment on it (wiki/2/comments/create).
+        url = f"{API}/comments/create.json"
+        form = {
+            "access_token": token,
+            "id": thread_ref["status_id"],
+            "comment": text,
+            "comment_ori": "0",
+            "rip": ctx.secret("reply_ip"),
         }
     elif thread_ref.get("sender_id"):
         url = f"{MESSAGES_API}/messages/reply.json"
@@ -152,12 +182,7 @@ def find_published(
         raise PlatformError("微博私信无法在平台核实是否已送达", code="not_checkable")
     for page in range(1, pages + 1):
         params = {"access_token": ctx.secret("access_token"), "count": "50", "page": str(page)}
-        try:
-            data = _check(json_of(ctx.http.get(f"{API}/comments/by_me.json", params=params)), now=now)
-        except httpx.HTTPError as exc:
-            raise PlatformError("连接微博失败，暂时无法核实", code="network", transient=True) from exc
-        except _WeiboError as exc:
-            raise _poll_error(exc) from exc
+        data = _api(ctx, "GET", f"{API}/comments/by_me.json", params=params, now=now, failure="暂时无法核实")
         comments = data.get("comments") or []
         for comment in comments:
             replied_to = str((comment.get("reply_comment") or {}).get("idstr", ""))
@@ -179,7 +204,56 @@ def after_unknown(thread_ref: Mapping[str, str]) -> AfterUnknown:
 
 def max_reply_chars(thread_ref: Mapping[str, str]) -> int | None:
     """Counted per character (stricter than Weibo, which counts two ASCII letters as one)."""
-    return MAX_COMMENT_CHARS if _is_comment(thread_ref) else MAX_PRIVATE_CHARS
+    public = _is_comment(thread_ref) or bool(thread_ref.get("status_id"))
+    return MAX_COMMENT_CHARS if public else MAX_PRIVATE_CHARS
+
+
+def remove(ctx: AccountContext, *, thread_ref: Mapping[str, str], now: datetime) -> None:
+    """Delete a comment on the account's posts: POST comments/destroy.json {access_token, cid}
+    (open.weibo.com/wiki/2/comments/destroy; only the post's or the comment's author may).
+    Raises PlatformError with Weibo's reason, RateLimited, TokenExpired."""
+    if not thread_ref.get("cid"):
+        raise PlatformError("缺少评论编号（cid），无法删除", code="bad_thread")
+    form = {"access_token": ctx.secret("access_token"), "cid": thread_ref["cid"]}
+    _api(ctx, "POST", f"{API}/comments/destroy.json", form=form, now=now, failure="删除未完成")
+
+
+def check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
+    """The access token's expiry and scopes: POST oauth2/get_token_info {access_token} answers
+    {uid, appkey, scope, create_at, expire_in} (open.weibo.com/wiki/Oauth2/get_token_info).
+    Weibo tokens cannot be refreshed by the server: a person re-authorises before `expire_in` ends."""
+    try:
+        form = {"access_token": ctx.secret("access_token")}
+        data = _api(ctx, "POST", f"{OAUTH_API}/get_token_info", form=form, now=now, failure="无法检查授权")
+    except TokenExpired as exc:
+        return CapabilityReport(mode="needs_credentials", reason=exc.message, capabilities=[])
+    expires_at = now + timedelta(seconds=int(data.get("expire_in") or 0))
+    scopes = sorted({s.strip() for s in str(data.get("scope") or "").split(",") if s.strip()})
+    has_ip = bool(ctx.secrets.get("reply_ip"))
+    capabilities = [
+        Capability("poll_comments", "拉取收到的评论与@提及", True),
+        Capability(
+            "reply_comments",
+            "回复评论",
+            has_ip,
+            "" if has_ip else "未配置 reply_ip（微博要求回复时上报操作者公网 IP）",
+        ),
+        Capability("remove_comments", "删除评论", True),
+        Capability(
+            "reply_private",
+            "粉丝服务私信回复（48小时内；@提及仅可回复一次）",
+            bool(ctx.secrets.get("app_secret")),
+            "" if ctx.secrets.get("app_secret") else "未配置 app_secret，无法接收粉丝服务推送",
+        ),
+    ]
+    return CapabilityReport(
+        mode=mode_of(capabilities),
+        reason="；".join(c.reason for c in capabilities if not c.available),
+        capabilities=capabilities,
+        scopes=scopes,
+        windows={"private": PRIVATE_WINDOW_HOURS, "mention": PRIVATE_WINDOW_HOURS},
+        token_expires_at=expires_at,
+    )
 
 
 def parse_created_at(value: str) -> datetime:
@@ -193,6 +267,50 @@ def parse_created_at(value: str) -> datetime:
     except (ValueError, KeyError, IndexError) as exc:
         raise PayloadError(f"微博时间格式错误：{value!r}") from exc
     return local.astimezone(UTC)
+
+
+# --- re-authorisation (Weibo tokens cannot be refreshed by the server) ---------------------------------
+
+
+def authorize_url(*, secrets: Mapping[str, str], redirect_uri: str, state: str) -> str:
+    """Where the account's operator signs in to authorise the app again
+    (open.weibo.com/wiki/Oauth2/authorize: client_id, redirect_uri, response_type=code, state)."""
+    app_key = secrets.get("app_key")
+    if not app_key:
+        raise TokenExpired("账号缺少密钥 app_key，请在账号设置中补充", code="missing_secret")
+    query = {"client_id": app_key, "redirect_uri": redirect_uri, "response_type": "code", "state": state}
+    return f"{OAUTH_API}/authorize?{urlencode(query)}"
+
+
+def exchange_code(ctx: AccountContext, *, code: str, redirect_uri: str, now: datetime) -> Authorization:
+    """The code from the authorisation page for an access token: POST oauth2/access_token
+    {client_id, client_secret, grant_type=authorization_code, code, redirect_uri} answers
+    {access_token, expires_in, remind_in, uid} (open.weibo.com/wiki/Oauth2/access_token).
+    Raises TokenExpired when Weibo refuses the code, PlatformError when it cannot be reached or the
+    token is another account's."""
+    form = {
+        "client_id": ctx.secret("app_key"),
+        "client_secret": ctx.secret("app_secret"),
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+    }
+    try:
+        data = json_of(ctx.http.post(f"{OAUTH_API}/access_token", data=form))
+    except httpx.HTTPError as exc:
+        raise PlatformError("连接微博失败，授权未完成", code="network", transient=True) from exc
+    if "error_code" in data or not data.get("access_token"):
+        raise TokenExpired(
+            f"微博拒绝了授权码：{data.get('error_description') or data.get('error') or ''}（错误码 {data.get('error_code')}）",
+            code=str(data.get("error_code") or "bad_code"),
+        )
+    if str(data.get("uid") or "") != ctx.external_id:
+        raise PlatformError("授权的微博账号与本账号不符，请用本账号登录授权", code="wrong_account")
+    expires_in = int(data.get("expires_in") or 0)
+    return Authorization(
+        user_id=str(data.get("uid") or ""),
+        token=StoredToken(str(data["access_token"]), now + timedelta(seconds=expires_in)),
+    )
 
 
 # --- fans-service push (private messages) -----------------------------------------------------------
@@ -282,6 +400,28 @@ def _check(data: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     raise _WeiboError(code, message)
 
 
+def _api(
+    ctx: AccountContext,
+    method: str,
+    url: str,
+    *,
+    now: datetime,
+    failure: str,
+    params: Mapping[str, str] | None = None,
+    form: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """One call other than a reply: the answer, else PlatformError (`failure` says what did not
+    happen), RateLimited or TokenExpired."""
+    try:
+        return _check(json_of(ctx.http.request(method, url, params=params, data=form)), now=now)
+    except httpx.HTTPError as exc:
+        raise PlatformError(
+            f"连接微博失败（{type(exc).__name__}），{failure}", code="network", transient=True
+        ) from exc
+    except _WeiboError as exc:
+        raise _poll_error(exc) from exc
+
+
 def _poll_error(exc: _WeiboError) -> PlatformError:
     return PlatformError(
         f"微博返回错误：{exc.message}（错误码 {exc.code}）",
@@ -326,7 +466,27 @@ def _publish_result(response: httpx.Response, *, now: datetime) -> PublishResult
     return PublishResult("sent", platform_reply_id=reply_id, reason="已发送")
 
 
-def _comment_item(comment: Mapping[str, Any], *, account_id: str) -> InboundItem:
+def _status_item(status: Mapping[str, Any], *, account_id: str) -> InboundItem:
+    """A post that @-mentions the account (statuses/mentions): answered with a comment on it."""
+    status_id = _id(status)
+    if not status_id:
+        raise PayloadError("微博缺少 idstr")
+    user = status.get("user") or {}
+    author_id = _id(user)
+    return InboundItem(
+        external_id=f"status:{status_id}",
+        kind="mention",
+        author_id=author_id,
+        author_name=str(user.get("screen_name", "")),
+        content=str(status.get("text", "")),
+        received_at=parse_created_at(str(status.get("created_at", ""))),
+        thread_ref={"status_id": status_id},
+        is_echo=bool(account_id) and author_id == str(account_id),
+        raw=dict(status),
+    )
+
+
+def _comment_item(comment: Mapping[str, Any], *, account_id: str, mention: bool = False) -> InboundItem:
     comment_id = _id(comment)
     if not comment_id:
         raise PayloadError("评论缺少 idstr")
@@ -338,7 +498,7 @@ def _comment_item(comment: Mapping[str, Any], *, account_id: str) -> InboundItem
         ref["reply_to_cid"] = _id(comment["reply_comment"])  # links the echo to the reply it is
     return InboundItem(
         external_id=comment_id,
-        kind="comment",
+        kind="mention" if mention else "comment",
         author_id=author_id,
         author_name=str(user.get("screen_name", "")),
         content=str(comment.get("text", "")),

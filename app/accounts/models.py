@@ -21,7 +21,7 @@ class Platform(StrEnum):
 # The keys each platform's secrets may carry (DESIGN contract); anything else is refused.
 SECRET_KEYS: dict[Platform, frozenset[str]] = {
     Platform.wechat: frozenset({"app_id", "app_secret", "token", "encoding_aes_key"}),
-    Platform.weibo: frozenset({"app_key", "app_secret", "access_token"}),
+    Platform.weibo: frozenset({"app_key", "app_secret", "access_token", "reply_ip"}),
     Platform.douyin: frozenset({"client_key", "client_secret", "access_token", "refresh_token"}),
     Platform.generic: frozenset({"hmac_secret", "reply_url"}),
 }
@@ -40,7 +40,7 @@ class AccountCreate(AccountBase):
     secrets: dict[str, str] = Field(
         default_factory=dict,
         description="平台密钥，只写不读。wechat: app_id, app_secret, token, encoding_aes_key；"
-        "weibo: app_key, app_secret, access_token；douyin: client_key, client_secret；"
+        "weibo: app_key, app_secret, access_token, reply_ip（回复评论时上报的操作者公网 IP）；douyin: client_key, client_secret；"
         "generic: hmac_secret, reply_url",
     )
 

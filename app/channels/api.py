@@ -8,9 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from app import clock
-from app.channels import health, targets, webhooks
+from app.channels import authorize, capabilities, comment_admin, health, removals, targets, webhooks
 from app.channels.imports import import_messages, parse_mapping
 from app.channels.models import (
+    AuthorizeComplete,
+    AuthorizeStart,
+    AuthorizeUrl,
+    CommentAction,
+    CommentSwitch,
     HealthPublic,
     HealthState,
     ImportReport,
@@ -18,6 +23,8 @@ from app.channels.models import (
     PollTargetCreate,
     PollTargetPublic,
     PollTargetUpdate,
+    RemovalCreate,
+    RemovalPublic,
 )
 from app.deps import CurrentUser, SessionDep
 from app.errors import PayloadTooLarge
@@ -240,6 +247,94 @@ def account_health(account_id: int, session: SessionDep, user: CurrentUser) -> H
     return health.get(session=session, principal=user, account_id=account_id, now=clock.now())
 
 
+@channels_router.post(
+    "/accounts/{account_id}/health/check", response_model=HealthPublic, summary="立即检查账号平台能力"
+)
+def check_account_capability(account_id: int, session: SessionDep, user: CurrentUser) -> HealthPublic:
+    """向平台查询该账号实际获得的能力（授权范围、令牌到期时间、回复时限），结果写入 capability。
+    配置或更换密钥后调用；系统每天自动检查一次，密钥变更后也会在十分钟内自动检查。
+    抖音账号未获得评论与私信授权时显示为“仅导入”并说明原因。管理员、领导可用。"""
+    capabilities.check_now(session=session, actor=user, account_id=account_id)
+    return health.get(session=session, principal=user, account_id=account_id, now=clock.now())
+
+
+@channels_router.post(
+    "/accounts/{account_id}/authorize-url", response_model=AuthorizeUrl, summary="重新授权：获取平台授权页"
+)
+def start_authorization(
+    account_id: int, data: AuthorizeStart, session: SessionDep, user: CurrentUser
+) -> AuthorizeUrl:
+    """微博 access_token 到期、抖音 refresh_token 将过期时，生成平台授权页地址，请账号运营者打开并登录/扫码。
+    管理员、领导（限本单位）可用。微信公众号凭据自动续期，返回 409。"""
+    url = authorize.authorize_url(
+        session=session, actor=user, account_id=account_id, redirect_uri=data.redirect_uri
+    )
+    return AuthorizeUrl(url=url)
+
+
+@channels_router.post(
+    "/accounts/{account_id}/authorize", response_model=HealthPublic, summary="重新授权：提交平台回调的授权码"
+)
+def complete_authorization(
+    account_id: int, data: AuthorizeComplete, session: SessionDep, user: CurrentUser
+) -> HealthPublic:
+    """用平台回调带回的 code 换取新的令牌，加密保存为账号密钥（记入审计）并立即检查账号能力。
+    授权码无效或授权的不是本账号时返回 409，原有密钥不变。"""
+    authorize.complete(
+        session=session, actor=user, account_id=account_id, code=data.code, redirect_uri=data.redirect_uri
+    )
+    return health.get(session=session, principal=user, account_id=account_id, now=clock.now())
+
+
+@channels_router.post(
+    "/messages/{message_id}/remove-from-platform",
+    response_model=RemovalPublic,
+    summary="从平台删除留言（违法、辱骂等）",
+)
+def remove_from_platform(
+    message_id: int, data: RemovalCreate, session: SessionDep, user: CurrentUser, response: Response
+) -> RemovalPublic:
+    """在平台上删除该条公开留言（微信图文留言、微博评论），须填写原因；仅管理员、督办、领导可用（领导限本单位）。
+    留言及其内容在本系统中保留作为证据，操作记入审计。已删除的再次调用直接返回原记录（200）；
+    新删除返回 201。平台未提供删除接口（抖音、私信、网站留言板）或平台拒绝时返回 409 并说明原因。"""
+    row, created = removals.remove(session=session, actor=user, message_id=message_id, data=data)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return removals.public(row)
+
+
+@channels_router.post(
+    "/messages/{message_id}/platform-actions",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="留言精选、取消精选、删除本账号回复",
+)
+def platform_action(message_id: int, data: CommentAction, session: SessionDep, user: CurrentUser) -> Response:
+    """对微信图文留言执行：标记精选（elect）、取消精选（unelect）、删除本账号的回复（delete_reply）。
+    管理员、督办、领导（限本单位）可用，操作记入审计；平台不支持或拒绝时返回 409 并说明原因。"""
+    comment_admin.act_on_message(session=session, actor=user, message_id=message_id, action=data.action)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@channels_router.post(
+    "/accounts/{account_id}/comment-switch",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="开启或关闭图文留言",
+)
+def comment_switch(account_id: int, data: CommentSwitch, session: SessionDep, user: CurrentUser) -> Response:
+    """开启或关闭微信公众号某篇已群发图文（msg_data_id:index）的留言功能。管理员、督办、领导（限本单位）可用，记入审计。"""
+    comment_admin.switch_comments(
+        session=session, actor=user, account_id=account_id, target=data.target, open_=data.open
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@channels_router.get(
+    "/messages/{message_id}/platform-removals", response_model=list[RemovalPublic], summary="平台删除记录"
+)
+def removal_history(message_id: int, session: SessionDep, user: CurrentUser) -> list[RemovalPublic]:
+    """该留言在平台上的删除记录（含失败的尝试及平台给出的原因）。"""
+    return [removals.public(r) for r in removals.history(session=session, actor=user, message_id=message_id)]
+
+
 @channels_router.get("/channels/health", response_model=list[HealthPublic], summary="全部账号接入状态")
 def list_health(
     session: SessionDep,
@@ -247,7 +342,8 @@ def list_health(
     platform: str | None = None,
     unit_code: str | None = None,
     state: Annotated[
-        HealthState | None, Query(description="ok/idle/failing/rate_limited/needs_credentials")
+        HealthState | None,
+        Query(description="ok/idle/failing/rate_limited/needs_credentials/import_only（仅导入）"),
     ] = None,
 ) -> list[HealthPublic]:
     """当前用户可见的各账号接入状态，可按平台、单位、状态筛选（例如 `state=failing` 找出需要处理的账号）。"""

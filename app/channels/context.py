@@ -123,6 +123,8 @@ class DbTokenStore:
         secret = {"access_token": token.access_token}
         if token.refresh_token:
             secret["refresh_token"] = token.refresh_token
+        if token.refresh_expires_at is not None:
+            secret["refresh_expires_at"] = token.refresh_expires_at.isoformat()
         blob = encrypt_secrets(secret)
         values = {
             "token_encrypted": blob,
@@ -147,7 +149,13 @@ class DbTokenStore:
         if row is None or not row[0] or row[1] is None:
             return None
         values = decrypt_secrets(row[0])
-        return StoredToken(values["access_token"], row[1], values.get("refresh_token"))
+        refresh_expires = values.get("refresh_expires_at")
+        return StoredToken(
+            values["access_token"],
+            row[1],
+            values.get("refresh_token"),
+            datetime.fromisoformat(refresh_expires) if refresh_expires else None,
+        )
 
     def _claim(self, key: str, *, now: datetime) -> bool:
         """Takes the refresh lease if the token is still stale and nobody else holds a live lease."""

@@ -12,7 +12,15 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Account
 from app.accounts.service import list_accounts
 from app.auth import Principal
-from app.channels.models import ChannelHealth, HealthPublic, HealthState, PollTarget, PollTargetPublic
+from app.channels import capabilities
+from app.channels.models import (
+    ChannelCapability,
+    ChannelHealth,
+    HealthPublic,
+    HealthState,
+    PollTarget,
+    PollTargetPublic,
+)
 from app.errors import NotFound
 from connectors.base import ConnectorError, RateLimited, TokenExpired, backoff
 
@@ -117,13 +125,36 @@ def state_of(health: ChannelHealth | None, *, polling: bool, now: datetime) -> H
     return HealthState.ok
 
 
+def _state(
+    account: Account,
+    health: ChannelHealth | None,
+    capability: ChannelCapability | None,
+    *,
+    polling: bool,
+    now: datetime,
+) -> HealthState:
+    """The polling state, unless the last capability check says the account cannot work at all."""
+    if not account.active:
+        return HealthState.idle
+    if capability is not None and capability.mode == "import_only":
+        return HealthState.import_only
+    if capability is not None and capability.mode == "needs_credentials":
+        return HealthState.needs_credentials
+    return state_of(health, polling=polling, now=now)
+
+
 def target_public(target: PollTarget) -> PollTargetPublic:
     assert target.id is not None
     return PollTargetPublic.model_validate(target, from_attributes=True)
 
 
 def public(
-    *, account: Account, health: ChannelHealth | None, targets: list[PollTarget], now: datetime
+    *,
+    account: Account,
+    health: ChannelHealth | None,
+    targets: list[PollTarget],
+    now: datetime,
+    capability: ChannelCapability | None = None,
 ) -> HealthPublic:
     assert account.id is not None
     polling = any(t.active for t in targets)
@@ -138,7 +169,7 @@ def public(
         name=account.name,
         unit_code=account.unit_code,
         active=account.active,
-        state=state_of(health, polling=polling, now=now) if account.active else HealthState.idle,
+        state=_state(account, health, capability, polling=polling, now=now),
         polling_enabled=shown.polling_enabled,
         poll_interval_seconds=shown.poll_interval_seconds,
         next_poll_at=shown.next_poll_at if polling else None,
@@ -153,6 +184,7 @@ def public(
         last_item_at=shown.last_item_at,
         last_push_at=shown.last_push_at,
         targets=[target_public(t) for t in targets],
+        capability=capabilities.public(capability),
     )
 
 
@@ -166,7 +198,13 @@ def get(*, session: Session, principal: Principal, account_id: int, now: datetim
             select(PollTarget).where(PollTarget.account_id == account_id).order_by(col(PollTarget.id))
         )
     )
-    return public(account=account, health=session.get(ChannelHealth, account_id), targets=targets, now=now)
+    return public(
+        account=account,
+        health=session.get(ChannelHealth, account_id),
+        targets=targets,
+        now=now,
+        capability=session.get(ChannelCapability, account_id),
+    )
 
 
 def list_all(
@@ -185,6 +223,10 @@ def list_all(
         h.account_id: h
         for h in session.exec(select(ChannelHealth).where(col(ChannelHealth.account_id).in_(ids)))
     }
+    abilities = {
+        c.account_id: c
+        for c in session.exec(select(ChannelCapability).where(col(ChannelCapability.account_id).in_(ids)))
+    }
     targets: dict[int, list[PollTarget]] = {}
     for target in session.exec(
         select(PollTarget).where(col(PollTarget.account_id).in_(ids)).order_by(col(PollTarget.id))
@@ -194,7 +236,11 @@ def list_all(
     for account in accounts:
         assert account.id is not None
         item = public(
-            account=account, health=healths.get(account.id), targets=targets.get(account.id, []), now=now
+            account=account,
+            health=healths.get(account.id),
+            targets=targets.get(account.id, []),
+            now=now,
+            capability=abilities.get(account.id),
         )
         if state is None or item.state == state:
             result.append(item)

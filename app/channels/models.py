@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Literal
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
+from app.db import JSONType, UTCDateTime
 
 DEFAULT_POLL_SECONDS = 120
 
@@ -94,6 +95,50 @@ class ChannelEcho(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class ChannelCapability(SQLModel, table=True):
+    """What an account can actually do, as its platform said at the last check (daily, and at once
+    after its secrets change), and which token expiry was already announced."""
+
+    __tablename__ = "channel_capabilities"
+
+    account_id: int = Field(sa_column=Column(Integer, ForeignKey("accounts.id"), primary_key=True))
+    mode: str = Field(default="unknown", max_length=24)  # full / limited / import_only / needs_credentials
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    capabilities: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+    windows: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    token_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    refresh_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Which secrets the check saw (a digest of the encrypted blob): a change makes the account due.
+    secrets_digest: str = Field(default="", max_length=64)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # The expiry an alert was sent for (a renewed token has another expiry and is announced again).
+    expiry_alerted_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PlatformRemoval(SQLModel, table=True):
+    """A citizen's message taken off its platform (illegal content, abuse): who, why, and what the
+    platform answered. The message and its content stay in the service as evidence."""
+
+    __tablename__ = "platform_removals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Messages are another domain's table: id only, no foreign key (as for echoes).
+    message_id: int = Field(index=True)
+    account_id: int = Field(sa_column=Column(Integer, ForeignKey("accounts.id"), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    outcome: str = Field(max_length=16)  # removed / failed
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    actor_id: int | None = None
+    actor_name: str = Field(default="", max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 # --- API shapes -----------------------------------------------------------------------------------------
 
 
@@ -103,13 +148,15 @@ class HealthState(StrEnum):
     failing = "failing"
     rate_limited = "rate_limited"
     needs_credentials = "needs_credentials"
+    import_only = "import_only"  # the platform gives the account no way to receive or answer (仅导入)
 
 
 class PollTargetCreate(SQLModel):
     target: str = Field(
         default="",
         max_length=200,
-        description="微信：图文 msg_data_id:index；抖音：视频 item_id；微博：留空（收到的评论）",
+        description="微信：图文 msg_data_id:index；抖音：视频 item_id；"
+        "微博：留空（收到的评论）、mentions（评论中@本账号）、status_mentions（微博中@本账号）",
         schema_extra={"examples": ["2247483714:0"]},
     )
     label: str = Field(
@@ -141,6 +188,76 @@ class PollingUpdate(SQLModel):
     interval_seconds: int | None = Field(default=None, ge=30, le=86400, description="轮询间隔（秒）")
 
 
+class CapabilityItem(SQLModel):
+    name: str
+    label: str
+    available: bool
+    reason: str = ""
+
+
+class CapabilityPublic(SQLModel):
+    mode: str = Field(
+        description="full 全部可用；limited 部分可用；import_only 仅导入（平台未开放收发能力，需人工导入与答复）；"
+        "needs_credentials 授权失效需重新授权；unknown 尚未检查"
+    )
+    mode_label: str = Field(description="状态中文名，如“仅导入”")
+    reason: str
+    scopes: list[str]
+    capabilities: list[CapabilityItem]
+    windows: dict[str, int] = Field(description="各类消息的平台回复时限（小时），如 private: 48")
+    token_expires_at: datetime | None
+    refresh_expires_at: datetime | None = Field(description="需人工重新授权的时间（抖音 refresh_token）")
+    checked_at: datetime | None
+    next_check_at: datetime | None
+    last_error: str | None
+
+
+class RemovalCreate(SQLModel):
+    reason: str = Field(
+        min_length=2, max_length=500, description="删除原因（如：含违法信息、辱骂攻击），记入审计"
+    )
+
+
+class CommentAction(SQLModel):
+    action: Literal["elect", "unelect", "delete_reply"] = Field(
+        description="elect 标记精选；unelect 取消精选；delete_reply 删除本账号在该留言下的回复"
+    )
+
+
+class CommentSwitch(SQLModel):
+    target: str = Field(
+        max_length=200, description="图文 msg_data_id:index", schema_extra={"examples": ["2247483714:0"]}
+    )
+    open: bool = Field(description="true 开启留言；false 关闭留言")
+
+
+class AuthorizeStart(SQLModel):
+    redirect_uri: str = Field(
+        max_length=500,
+        description="在平台后台登记的 https 回调地址（授权后平台带 code 跳转至此）",
+        schema_extra={"examples": ["https://huiying.qinghe.gov.cn/oauth/callback"]},
+    )
+
+
+class AuthorizeUrl(SQLModel):
+    url: str = Field(description="请账号运营者在浏览器中打开并登录/扫码授权")
+
+
+class AuthorizeComplete(AuthorizeStart):
+    code: str = Field(min_length=1, max_length=512, description="平台回调带回的授权码 code")
+
+
+class RemovalPublic(SQLModel):
+    id: int
+    message_id: int
+    account_id: int
+    reason: str
+    outcome: str
+    error: str | None
+    actor_name: str
+    created_at: datetime
+
+
 class HealthPublic(SQLModel):
     account_id: int
     platform: str
@@ -162,6 +279,9 @@ class HealthPublic(SQLModel):
     last_item_at: datetime | None = Field(description="最近一次收到的平台消息时间")
     last_push_at: datetime | None = Field(description="最近一次收到平台推送的时间（约每分钟记一次）")
     targets: list[PollTargetPublic]
+    capability: CapabilityPublic | None = Field(
+        default=None, description="平台实际开放的能力（授权范围、令牌到期、回复时限）；尚未检查为空"
+    )
 
 
 class RejectedRowPublic(SQLModel):

@@ -27,6 +27,7 @@ from app.users.models import Role
 from connectors.base import InboundItem
 
 EMPTY_CONTENT = "[无文字内容]"
+PLATFORM_NAMES = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "generic": "网站/APP"}
 
 
 def platform_actor(platform: str) -> Principal:
@@ -72,7 +73,14 @@ def load_account(*, session: Session, account_id: int, platform: str) -> Channel
     """
     ref = accounts.get_cached(session=session, account_id=account_id)
     if ref.platform != platform:
-        raise NotFound(f"账号 {account_id} 不存在")
+        # The account exists but the push came to another platform's address: say so (the address
+        # is configured by hand in the platform's console, and "not found" would send people looking
+        # for a missing account).
+        raise BadRequest(
+            f"账号 {account_id} 不是{PLATFORM_NAMES.get(platform, platform)}账号，"
+            f"请在平台后台填写该账号所属平台的推送地址（{PLATFORM_NAMES.get(ref.platform, ref.platform)}）",
+            code="wrong_platform",
+        )
     hit = _accounts.get(account_id)
     if hit is not None and hit[0] is ref:
         return hit[1]

@@ -16,7 +16,7 @@ from app.channels import health as health_records
 from app.channels.models import ChannelHealth, PollingUpdate, PollTarget, PollTargetCreate, PollTargetUpdate
 from app.errors import Conflict, Invalid, NotFound
 from app.users.models import Role
-from connectors import registry
+from connectors import registry, weibo
 
 MANAGER_ROLES = (Role.admin, Role.leader)
 _WECHAT_TARGET = re.compile(r"^[0-9A-Za-z_]{1,64}:\d{1,3}$")
@@ -33,8 +33,10 @@ def validate_target(platform: str, target: str) -> str:
         raise Invalid("微信公众号的轮询目标应为图文的 msg_data_id:index，例如 2247483714:0")
     if platform == "douyin" and not _DOUYIN_TARGET.match(target):
         raise Invalid("抖音的轮询目标应为视频的 item_id")
-    if platform == "weibo" and target:
-        raise Invalid("微博轮询“收到的评论”，轮询目标请留空")
+    if platform == "weibo" and target and target not in weibo.MENTION_TARGETS:
+        raise Invalid(
+            "微博轮询目标：留空为收到的评论，mentions 为评论中@本账号，status_mentions 为微博中@本账号"
+        )
     return target
 
 

@@ -33,6 +33,7 @@ from app.replies.models import (
 )
 from app.replies.workflow import ReplyState
 from app.sla import service as sla
+from app.sla.escalation import REPLY_WINDOWS, window_text
 from app.users.models import Role
 
 SENSITIVE_FLAG = "sensitive"
@@ -264,9 +265,16 @@ def _refresh_checks(session: Session, message: Message, reply: Reply) -> None:
     )
     found: list[str] = []
     closes = message.platform_window_closes_at
-    if closes is not None and clock.now() >= closes:
-        # WeChat refuses customer-service messages 48 hours after the citizen's last message (45015).
-        found.append("已超过微信48小时客服消息窗口，平台将拒收此答复：可改为公开答复，或人工送达后登记")
+    if closes is not None and clock.now() >= closes and message.platform in REPLY_WINDOWS:
+        # e.g. WeChat refuses customer-service messages 48 hours after the citizen's last one (45015).
+        found.append(
+            f"已超过回复时限（{window_text(message.platform)}），平台将拒收此答复：可改为公开答复，或人工送达后登记"
+        )
+    if _weibo_mention_answered(session, message):
+        found.append(
+            "微博@提及的私信回复每48小时只能发一次，该用户近48小时内已收到本账号回复：平台将拒收，"
+            "可改为在其微博下公开评论，或人工送达后登记"
+        )
     hooked: list[str] = []
     for check in draft_checks:
         for warning in check(context):
@@ -274,6 +282,26 @@ def _refresh_checks(session: Session, message: Message, reply: Reply) -> None:
                 hooked.append(warning)
     reply.warnings = found + [w for w in hooked if w not in found]
     reply.checks = reply_checks(session, message, reply, hooked)
+
+
+def _weibo_mention_answered(session: Session, message: Message) -> bool:
+    """Weibo's fans service answers an @-mention privately once per 48 hours: has the citizen had a
+    published reply to a mention on this account within them?"""
+    if message.platform != "weibo" or message.kind != "mention" or not message.thread_ref.get("sender_id"):
+        return False
+    since = clock.now() - REPLY_WINDOWS["weibo"]
+    earlier = session.exec(
+        select(Reply.id)
+        .join(Message, col(Message.id) == col(Reply.message_id))
+        .where(
+            Message.account_id == message.account_id,
+            Message.author_id == message.author_id,
+            Message.kind == "mention",
+            col(Reply.published_at) >= since,
+        )
+        .limit(1)
+    ).first()
+    return earlier is not None
 
 
 def _new_reply(

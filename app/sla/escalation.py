@@ -24,7 +24,15 @@ CONFIG_ID = 1
 # DESIGN: due at 23:59:59; a message is overdue from the next second (00:00 of the next day).
 OVERDUE_AFTER = timedelta(seconds=1)
 # WeChat customer-service messages are refused 48 hours after the citizen's last message (errcode 45015).
-WECHAT_WINDOW = timedelta(hours=48)
+# How long after the citizen's last private message the platform still takes a private reply:
+# WeChat customer-service messages 48 h (else 45015), Douyin private replies 24 h, Weibo fans-service
+# replies 48 h. Past it the reply must go another way (public reply, manual delivery).
+REPLY_WINDOWS: dict[str, timedelta] = {
+    "wechat": timedelta(hours=48),
+    "douyin": timedelta(hours=24),
+    "weibo": timedelta(hours=48),
+}
+WINDOW_NAMES = {"wechat": "微信客服消息", "douyin": "抖音私信", "weibo": "微博粉丝服务私信"}
 _SESSION_KEY = "sla.settings"
 
 
@@ -147,8 +155,15 @@ def step_time(
     )
 
 
-def wechat_window_applies(*, kind: str, platform: str) -> bool:
-    return kind == MessageKind.private and platform == "wechat"
+def reply_window(*, kind: str, platform: str) -> timedelta | None:
+    """The platform's reply window for this kind of message, None when there is none."""
+    return REPLY_WINDOWS.get(platform) if kind == MessageKind.private else None
+
+
+def window_text(platform: str) -> str:
+    """ "微信客服消息只能在用户最后一条消息后48小时内回复" for the platform."""
+    hours = int(REPLY_WINDOWS[platform].total_seconds() // 3600)
+    return f"{WINDOW_NAMES[platform]}只能在用户最后一条消息后{hours}小时内回复"
 
 
 def window_alert_time(closes_at: datetime, *, settings: SlaSettings) -> datetime:

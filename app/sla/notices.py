@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from app.messages.present import masked
+from app.sla.escalation import WINDOW_NAMES, window_text
 from app.sla.models import LadderStep
 
 PLATFORM_NAMES = {"wechat": "微信", "weibo": "微博", "douyin": "抖音", "generic": "网站/App"}
@@ -108,11 +109,9 @@ def window_note(facts: MessageFacts, *, tz: ZoneInfo) -> tuple[str, str]:
     text = _body(
         facts,
         tz,
-        [
-            f"微信客服消息只能在用户最后一条消息后48小时内回复，窗口将于 **{closes}** 关闭，之后无法通过私信答复。"
-        ],
+        [f"{window_text(facts.platform)}，窗口将于 **{closes}** 关闭，之后无法通过私信答复。"],
     )
-    return "微信私信回复窗口即将关闭", text
+    return f"{WINDOW_NAMES[facts.platform]}回复窗口即将关闭", text
 
 
 def sensitive_note(facts: MessageFacts, *, target_name: str | None, tz: ZoneInfo) -> tuple[str, str]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -21,12 +21,11 @@ from app.messages.models import OPEN_STATUSES, Message, SlaState
 from app.sla import notices
 from app.sla.calendar import DayOverride, Deadline, RecomputeWindow, WorkCalendar, deadline
 from app.sla.escalation import (
-    WECHAT_WINDOW,
     due_soon_time,
     first_check,
     load_settings,
+    reply_window,
     state_at,
-    wechat_window_applies,
 )
 from app.sla.models import (
     CONTENT_ALERT_STEPS,
@@ -110,7 +109,7 @@ def apply_deadline(
     `working_days` None: 0 if the message is out of scope, else the unit's `reply_working_days` or the
     service default; 0 = the out-of-scope rule (same working day). Sets working_days, due_at,
     provisional, deadline_basis (the explanation), sla_state, due_soon_at, next_check_at and, for a
-    WeChat private message, platform_window_closes_at."""
+    private message on a platform with a reply window, platform_window_closes_at."""
     now = now or clock.now()
     if working_days is None:
         working_days = (
@@ -125,8 +124,9 @@ def apply_deadline(
     message.provisional = result.provisional
     message.deadline_basis = result.to_dict()
     message.due_soon_at = due_soon_time(result.due_at, settings=settings, calendar=calendar, tz=tz)
-    if wechat_window_applies(kind=message.kind, platform=message.platform):
-        _open_window(session, message)
+    window = reply_window(kind=message.kind, platform=message.platform)
+    if window is not None:
+        _open_window(session, message, window)
     if message.first_replied_at is not None:
         message.sla_state = _verdict(message.first_replied_at, result.due_at)
         message.next_check_at = None
@@ -141,10 +141,10 @@ def apply_deadline(
         session.add(message)
 
 
-def _open_window(session: Session, message: Message) -> None:
-    """The window runs 48 hours from the citizen's newest message, so a new message also reopens it
-    for the same citizen's earlier open messages on the account."""
-    closes = message.received_at + WECHAT_WINDOW
+def _open_window(session: Session, message: Message, window: timedelta) -> None:
+    """The window runs from the citizen's newest message (48 hours on WeChat), so a new message also
+    reopens it for the same citizen's earlier open messages on the account."""
+    closes = message.received_at + window
     if not message.author_id:
         message.platform_window_closes_at = closes
         return
@@ -156,8 +156,8 @@ def _open_window(session: Session, message: Message) -> None:
     newest = session.exec(
         select(Message.received_at).where(*same_citizen).order_by(col(Message.received_at).desc()).limit(1)
     ).first()
-    if newest is not None and newest + WECHAT_WINDOW > closes:
-        closes = newest + WECHAT_WINDOW
+    if newest is not None and newest + window > closes:
+        closes = newest + window
     message.platform_window_closes_at = closes
     settings = load_settings(session=session)
     earlier = session.exec(

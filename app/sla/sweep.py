@@ -22,9 +22,9 @@ from app.sla.calendar import WorkCalendar, next_working_time
 from app.sla.escalation import (
     OVERDUE_AFTER,
     load_settings,
+    reply_window,
     state_at,
     step_time,
-    wechat_window_applies,
     window_alert_time,
 )
 from app.sla.models import WINDOW_STEP, LadderStep, NotificationState, SlaSettings
@@ -187,7 +187,7 @@ def _check(
         WINDOW_STEP not in done
         and closes is not None
         and now < closes
-        and wechat_window_applies(kind=row.kind, platform=row.platform)
+        and reply_window(kind=row.kind, platform=row.platform) is not None
     ):
         alert_at = window_alert_time(closes, settings=ctx.settings)
         if alert_at > now:

@@ -316,11 +316,19 @@ def test_a_crash_between_pages_resumes_after_the_last_committed_page(
         monkeypatch.setattr(polling, "insert_batch", real_insert)
         retry_at = datetime.fromisoformat(health(desk, "douyin")["next_poll_at"])
         run = polling.run_due(now=retry_at)
-    assert route.calls[-1].request.url.params["cursor"] == "2"
-    assert route.calls[-1].request.headers["access-token"] == "act.first"
-    assert (run.created, run.echoes) == (1, 1)  # comment 4 is the account's own
-    assert external_ids() == [f"@9VwKzuuES8gmaXS7ZohG{n:04d}" for n in (1, 2, 3)]
-    assert target_row(target["id"]).cursor == "4"
+        assert route.calls[-1].request.url.params["cursor"] == "2"
+        assert route.calls[-1].request.headers["access-token"] == "act.first"
+        assert (run.created, run.echoes) == (1, 1)  # comment 4 is the account's own
+        assert external_ids() == [f"@9VwKzuuES8gmaXS7ZohG{n:04d}" for n in (1, 2, 3)]
+        # End of the list: the next pass starts over, because the list is in "推荐序", not by time.
+        assert target_row(target["id"]).cursor is None
+        # A new comment ranked first (not last) is found on the next pass; the others are not stored again.
+        pages["0"] = douyin_page(
+            2, True, [douyin_comment(5, desk.now), douyin_comment(1, desk.now), douyin_comment(2, desk.now)]
+        )
+        again = polling.run_due(now=datetime.fromisoformat(health(desk, "douyin")["next_poll_at"]))
+    assert again.created == 1
+    assert "@9VwKzuuES8gmaXS7ZohG0005" in external_ids()
     desk.stored_once()
 
 

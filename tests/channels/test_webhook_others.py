@@ -193,10 +193,29 @@ def test_generic_bad_signature_replay_and_malformed(desk: Desk) -> None:
     assert desk.count() == 0
 
 
-def test_generic_unknown_account_404(desk: Desk) -> None:
+def test_generic_unknown_account_404_and_wrong_platform_400(desk: Desk) -> None:
     headers, body = generic_signed(MESSAGE, at=desk.now)
     assert (
         desk.client.post("/api/v1/webhooks/generic/424242", headers=headers, content=body).status_code == 404
     )
+    # Finding 8: an account of another platform is named as such, not "does not exist".
     wrong_platform = f"/api/v1/webhooks/generic/{desk.accounts['weibo']}"
-    assert desk.client.post(wrong_platform, headers=headers, content=body).status_code == 404
+    answer = desk.client.post(wrong_platform, headers=headers, content=body)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "wrong_platform"
+    assert "不是网站/APP账号" in answer.json()["error"]["message"]
+    assert "微博" in answer.json()["error"]["message"]
+    assert desk.count() == 0
+
+
+def test_generic_anonymous_post_without_kind_is_stored_as_anonymous_once(desk: Desk) -> None:
+    anonymous = {k: v for k, v in MESSAGE.items() if k not in ("kind", "author")}
+    headers, body = generic_signed(anonymous, at=desk.now)
+    first = generic(desk, headers, body)
+    second = generic(desk, headers, body)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"]  # still deduplicated by external_id
+    got = desk.client.get(f"/api/v1/messages/{first.json()['id']}", headers=desk.admin).json()
+    assert got["kind"] == "comment"
+    assert got["author"]["name"] == "匿名" and got["author"]["id"] == ""
+    desk.stored_once()

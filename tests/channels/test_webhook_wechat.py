@@ -126,10 +126,11 @@ def test_oversize_body_is_413(desk: Desk) -> None:
     assert desk.count() == 0
 
 
-def test_unknown_account_or_another_platforms_account_is_404(desk: Desk) -> None:
+def test_unknown_account_is_404_another_platforms_account_400(desk: Desk) -> None:
     query, body = wechat_safe(wechat_text(at=desk.now), at=desk.now)
     assert desk.client.post(URL.format(99_999), params=query, content=body).status_code == 404
-    assert desk.client.post(URL.format(desk.accounts["weibo"]), params=query, content=body).status_code == 404
+    wrong = desk.client.post(URL.format(desk.accounts["weibo"]), params=query, content=body)
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "wrong_platform"
     assert desk.count() == 0
 
 

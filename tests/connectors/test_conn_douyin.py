@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from urllib.parse import parse_qs
 
 import httpx
 import orjson
@@ -26,6 +25,7 @@ from connectors.base import (
     StoredToken,
     TokenExpired,
 )
+from tests.connectors.documented import assert_documented
 
 API = "https://open.douyin.com"
 CLIENT_SECRET = "7802f4e6f243e659d51135445fe"
@@ -209,11 +209,12 @@ def test_private_reply_request_shape(ctx: AccountContext, now: datetime) -> None
     request = send.calls[0].request
     assert request.url.params["open_id"] == ACCOUNT_OPEN_ID
     assert request.headers["access-token"] == "act.first"
+    assert_documented(request, "douyin_im_send_msg")
+    # No `scene`: optional, and spelled differently by different sources (im_replay_msg / im_reply_msg).
     assert json.loads(request.content) == {
         "msg_id": IM_REF["msg_id"],
         "conversation_id": "@conv",
         "to_user_id": CITIZEN,
-        "scene": "im_reply_msg",
         "content": {"msg_type": 1, "text": {"text": "您好，可到区政务中心补办"}},
     }
     assert douyin.after_unknown(IM_REF) is AfterUnknown.HOLD
@@ -249,7 +250,7 @@ def test_expired_access_token_is_refreshed_and_shared(
         second = douyin.publish(ctx, thread_ref=IM_REF, text="二", idempotency_key="k2", now=now)
     assert first.outcome == second.outcome == "sent"
     assert refresh.call_count == 1
-    form = {k: v[0] for k, v in parse_qs(refresh.calls[0].request.content.decode()).items()}
+    form = assert_documented(refresh.calls[0].request, "douyin_refresh_token")
     assert form == {"client_key": "tt10abc", "grant_type": "refresh_token", "refresh_token": "rft.first"}
     assert [c.request.headers["access-token"] for c in send.calls] == [
         "act.first",
@@ -257,7 +258,10 @@ def test_expired_access_token_is_refreshed_and_shared(
         "act.second",
     ]
     stored = tokens.get(f"douyin:tt10abc:{ACCOUNT_OPEN_ID}")
-    assert stored == StoredToken("act.second", now + timedelta(seconds=1296000), "rft.first")
+    # refresh_expires_in (30 days here) is kept: it is when a person must authorise again.
+    assert stored == StoredToken(
+        "act.second", now + timedelta(seconds=1296000), "rft.first", now + timedelta(seconds=2592000)
+    )
 
 
 def test_dead_refresh_token_needs_a_person(ctx: AccountContext, now: datetime) -> None:
@@ -341,8 +345,11 @@ def test_comment_poll_follows_the_cursor(ctx: AccountContext, now: datetime) -> 
             ctx, target="@8hxdhauTCMppanGnM4ltGM780mDqPP+KPpR0qQ==", cursor=first.next_cursor, now=now
         )
     assert (first.next_cursor, first.has_more) == ("2", True)
-    assert (second.next_cursor, second.has_more) == ("3", False)
+    # The end of the list sends the next pass back to the start (the list is not in time order).
+    assert (second.next_cursor, second.has_more) == (None, False)
     params = route.calls[1].request.url.params
+    assert_documented(route.calls[1].request, "douyin_video_comment_list")
+    assert "sort_type" not in params
     assert params["cursor"] == "2" and params["open_id"] == ACCOUNT_OPEN_ID
     assert params["item_id"] == "@8hxdhauTCMppanGnM4ltGM780mDqPP+KPpR0qQ=="
     assert first.items[0].thread_ref == {

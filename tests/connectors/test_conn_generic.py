@@ -77,6 +77,24 @@ def test_parse_reads_the_messages_shape(now: datetime) -> None:
     assert item.thread_ref == {"external_id": "LY20240506001", "author_id": "u-889"}
 
 
+def test_parse_defaults_kind_to_comment_like_the_rest_api(now: datetime) -> None:
+    # Finding 8: leaving out `kind` used to be a 400 while POST /messages defaults it.
+    assert generic.parse(body_of(kind=None), now=now).kind == "comment"
+
+
+@pytest.mark.parametrize("author", [None, {}, {"id": ""}, {"id": "  ", "name": ""}, {"name": "  "}])
+def test_anonymous_board_posts_are_accepted_as_anonymous(now: datetime, author: object) -> None:
+    # Finding 8: anonymous posts (common on government boards) used to be refused.
+    item = generic.parse(body_of(author=author), now=now)
+    assert (item.author_id, item.author_name) == ("", "匿名")
+    assert item.external_id == "LY20240506001"
+
+
+def test_anonymous_post_keeps_a_given_name(now: datetime) -> None:
+    item = generic.parse(body_of(author={"name": "一位市民"}), now=now)
+    assert (item.author_id, item.author_name) == ("", "一位市民")
+
+
 def test_parse_defaults_received_at_to_now(now: datetime) -> None:
     assert generic.parse(body_of(received_at=None), now=now).received_at == now
 
@@ -89,7 +107,10 @@ def test_parse_defaults_received_at_to_now(now: datetime) -> None:
         body_of(external_id=""),
         body_of(external_id=None),
         body_of(kind="email"),
-        body_of(author={"name": "无编号"}),
+        body_of(author="张先生"),
+        body_of(author={"id": ["u-1"]}),
+        body_of(author={"id": "u" * 129}),
+        body_of(author={"id": "u-1", "name": {"nested": "x"}}),
         body_of(content="   "),
         body_of(content="长" * 20_001),
         body_of(received_at="2024-05-06 09:30:00"),

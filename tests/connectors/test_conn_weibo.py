@@ -25,10 +25,16 @@ from connectors.base import (
     TokenExpired,
     sorted_sha1,
 )
+from tests.connectors.documented import assert_documented
 
 API = "https://api.weibo.com/2"
 ACCOUNT_UID = "5861234567"
-SECRETS = {"app_key": "2949572520", "app_secret": "xyz123xyz", "access_token": "2.00TOKEN"}
+SECRETS = {
+    "app_key": "2949572520",
+    "app_secret": "xyz123xyz",
+    "access_token": "2.00TOKEN",
+    "reply_ip": "211.156.0.1",
+}
 BASE_ID = 4_987_654_321_012_345_678  # beyond 2**53: only exact as a string
 
 
@@ -206,7 +212,7 @@ def test_comment_reply_posts_the_documented_form(ctx: AccountContext, now: datet
         )
     assert result.outcome == "sent"
     assert result.platform_reply_id == str(BASE_ID + 99)
-    form = {k: v[0] for k, v in parse_qs(reply.calls[0].request.content.decode()).items()}
+    form = assert_documented(reply.calls[0].request, "weibo_comments_reply")
     assert form == {
         "access_token": "2.00TOKEN",
         "cid": str(BASE_ID + 1),
@@ -214,6 +220,7 @@ def test_comment_reply_posts_the_documented_form(ctx: AccountContext, now: datet
         "comment": "已通知环卫所今日清运",
         "comment_ori": "0",
         "without_mention": "0",
+        "rip": "211.156.0.1",
     }
 
 

@@ -26,7 +26,12 @@ WECHAT_SECRETS = {
     "app_secret": "wechat-app-secret",
     "token": "wechat-token",
 }
-WEIBO_SECRETS = {"app_key": "3712345678", "app_secret": "weibo-secret", "access_token": "2.00weibo_token"}
+WEIBO_SECRETS = {
+    "app_key": "3712345678",
+    "app_secret": "weibo-secret",
+    "access_token": "2.00weibo_token",
+    "reply_ip": "211.156.0.1",
+}
 DOUYIN_SECRETS = {
     "client_key": "awdouyinclientkey",
     "client_secret": "douyin-secret",

@@ -199,6 +199,7 @@ def test_weibo_comment_reply(desk: Desk, platform, run_outbox, frozen_clock) -> 
         "comment": "您好，可提前三个月换领。",
         "comment_ori": "0",
         "without_mention": "0",
+        "rip": "211.156.0.1",  # the account's reply_ip (finding 2)
     }
     reply = assert_published(desk, message_id, reply_id)
     assert reply["platform_reply_id"] == weibo.posted[0]["idstr"]
@@ -228,7 +229,6 @@ def test_douyin_private_message_reply(desk: Desk, platform, run_outbox, frozen_c
         "msg_id": "@im-msg-1",
         "conversation_id": "7193512345678901234",
         "to_user_id": "ou_citizen",
-        "scene": "im_reply_msg",
         "content": {"msg_type": 1, "text": {"text": "您好，可到区政务中心补办。"}},
     }
     assert_published(desk, message_id, reply_id)

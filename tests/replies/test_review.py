@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlmodel import select
 
+from app.db import session_scope
 from app.replies import service
 from tests.replies.conftest import Desk
 
@@ -324,3 +326,40 @@ def test_out_of_scope_without_text_takes_the_pointer_routing_suggested(desk: Des
     resp = desk.post(f"/messages/{message_id}/out-of-scope", desk.operator)
     assert resp.status_code == 201, resp.text
     assert resp.json()["text"] == "请向当地12345反映。" and resp.json()["kind"] == "pointer"
+
+
+def test_a_second_private_answer_to_a_weibo_mention_within_48_hours_is_flagged(
+    desk: Desk, frozen_clock
+) -> None:  # type: ignore[no-untyped-def]
+    # Finding 7: Weibo answers an @-mention privately once per 48 hours.
+    from datetime import timedelta
+
+    from app.replies.models import Reply
+
+    ref = {"sender_id": "6000000002"}
+    first = desk.message(
+        "weibo", external_id="mention-1", kind="mention", thread_ref=ref, author_id="6000000002"
+    )
+    assert desk.reply(desk.draft(first))["warnings"] == []
+    with session_scope() as session:
+        reply = session.exec(select(Reply).where(Reply.message_id == first)).one()
+        reply.published_at = frozen_clock.at - timedelta(hours=47)
+        session.add(reply)
+        session.commit()
+    second = desk.message(
+        "weibo", external_id="mention-2", kind="mention", thread_ref=ref, author_id="6000000002"
+    )
+    warnings = desk.reply(desk.draft(second))["warnings"]
+    assert len(warnings) == 1 and "每48小时只能发一次" in warnings[0]
+    other = desk.message(
+        "weibo", external_id="mention-3", kind="mention", thread_ref={"sender_id": "7"}, author_id="7"
+    )
+    assert desk.reply(desk.draft(other))["warnings"] == []
+    public = desk.message(
+        "weibo",
+        external_id="mention-4",
+        kind="mention",
+        thread_ref={"cid": "1", "status_id": "2"},
+        author_id="6000000002",
+    )
+    assert desk.reply(desk.draft(public))["warnings"] == []  # answered as a comment: no limit

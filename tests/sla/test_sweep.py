@@ -236,6 +236,25 @@ def test_wechat_private_message_window_and_its_alert(
     assert robots["wecom"].call_count == 2
 
 
+@pytest.mark.parametrize(
+    ("platform", "hours", "name"), [("douyin", 24, "抖音私信"), ("weibo", 48, "微博粉丝服务私信")]
+)
+def test_douyin_and_weibo_private_windows_warn_early_too(
+    client, admin_headers, make_account, units, robots, ingest, frozen_clock, platform, hours, name
+):
+    # Finding 5: only WeChat had a window; Douyin (24 h) and Weibo (48 h) refusals came unannounced.
+    frozen_clock.set(local(2026, 3, 2, 10, 1))
+    acc = make_account("a", platform=platform)
+    mid = ingest(acc["id"], local(2026, 3, 2, 10), kind="private", author="citizen-1")
+    closes = local(2026, 3, 2, 10) + timedelta(hours=hours)
+    assert message(mid).platform_window_closes_at == closes
+    _tick(frozen_clock, closes - timedelta(hours=5))
+    text = json.loads(robots["wecom"].calls.last.request.content)["markdown"]["content"]
+    assert f"{name}只能在用户最后一条消息后{hours}小时内回复" in text
+    comment = ingest(acc["id"], local(2026, 3, 2, 10), kind="comment", author="citizen-1")
+    assert message(comment).platform_window_closes_at is None
+
+
 def test_a_reply_cancels_waiting_notices_and_settles_met(
     client, make_account, units, robots, ingest, frozen_clock
 ):
