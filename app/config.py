@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     scheduler: str = Field(default="on", description="on|off: run the background jobs in this process")
     max_body_bytes: int = 1_000_000
-    reply_working_days: int = 5
+    reply_working_days: int = Field(default=5, ge=1, le=15, description="default reply limit in working days")
     pipeline_batch_size: int = 200
     pipeline_max_attempts: int = 5
     pipeline_interval_seconds: float = 1.0
