@@ -159,10 +159,14 @@ def test_closed_accounts_are_not_checked_and_flags_show_everywhere(
         client.post(f"/api/v1/registry/events/{event['id']}/approve", json={}, headers=admin_headers)
     close = client.post(
         f"/api/v1/registry/accounts/{registrations['never']}/events",
-        json={"kind": "closed", "effective_on": "2025-03-14", "notice_on": "2025-03-03"},
+        json={"kind": "closed", "effective_on": "2025-03-14", "filed_on": "2025-03-03"},
         headers=admin_headers,
     ).json()
-    client.post(f"/api/v1/registry/events/{close['id']}/approve", json={}, headers=admin_headers)
+    client.post(
+        f"/api/v1/registry/events/{close['id']}/approve",
+        json={"decided_on": "2025-03-04"},
+        headers=admin_headers,
+    )
 
     summary = run_daily(tz=TZ, now=NOW)
     assert summary.checked == 3  # the closed account is no longer watched
