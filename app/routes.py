@@ -21,6 +21,7 @@ from app.routing.api import messages_router as routing_messages
 from app.routing.api import router as routing
 from app.sla.api import router as calendar
 from app.sla.api import sla_router
+from app.supervision.api import router as supervision
 from app.units.api import router as units
 from app.users.api import router as users
 
@@ -42,6 +43,7 @@ def include_routers(app: FastAPI, prefix: str) -> None:
         registry,
         account_posts,
         reports,
+        supervision,
         channels_router,
         imports_router,
         moderation,

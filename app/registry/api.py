@@ -192,7 +192,9 @@ def zombies(
     user: CurrentUser,
     all: Annotated[bool, Query(description="true：列出所有账号的最近检查结果")] = False,
 ) -> list[AccountCheckPublic]:
-    """每日检查：超过15天未更新，或有留言超期未答复的账号。"""
+    """每日检查结果：zombie 僵尸账号只看更新（默认超过14天即两周未更新，可用 HUIYING_ZOMBIE_DAYS 设为15天）；
+    unresponsive 有留言超期未答复（互动回应不及时），与僵尸分开标记；warning 即将达到未更新天数（默认10天）已预警。
+    默认列出僵尸或回应不及时的账号。"""
     return zombie.list_checks(session=session, principal=user, zombies_only=not all)
 
 

@@ -155,7 +155,8 @@ class Registration(RegistrationFields, table=True):
 class Flag(SQLModel):
     code: str = Field(
         description="late_registration 开设逾期备案 / late_filing 变更、关停、注销逾期备案 / "
-        "short_notice 关停或变更提前不足7个工作日报备 / duplicate_platform / zombie"
+        "short_notice 关停或变更提前不足7个工作日报备 / duplicate_platform / zombie 僵尸（未更新） / "
+        "unresponsive 留言超期未答复"
     )
     message: str
 
@@ -248,8 +249,10 @@ class AccountCheck(SQLModel, table=True):
     account_id: int = Field(sa_column=Column(Integer, ForeignKey("accounts.id"), primary_key=True))
     checked_at: datetime = Field(sa_type=UTCDateTime)
     checked_on: date = Field(index=True)
-    zombie: bool = False
+    zombie: bool = False  # not updated (僵尸) only
     no_post: bool = False
+    warning: bool = False  # close to the zombie limit: the unit was warned
+    unresponsive: bool = False  # messages left unanswered past their deadline (互动回应不及时)
     days_since_post: int | None = None
     last_post_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     overdue_unanswered: int = 0
@@ -264,8 +267,10 @@ class AccountCheckPublic(SQLModel):
     unit_code: str
     unit_name: str
     checked_at: datetime
-    zombie: bool
+    zombie: bool = Field(description="僵尸：超过规定天数未更新（只看更新）")
     no_post: bool
+    warning: bool = Field(description="预警：即将达到未更新天数上限，已提醒单位")
+    unresponsive: bool = Field(description="互动回应不及时：有留言超期未答复（与僵尸分开）")
     days_since_post: int | None
     last_post_at: datetime | None
     overdue_unanswered: int
@@ -282,6 +287,10 @@ class PostReport(SQLModel):
 class CheckSummary(SQLModel):
     checked: int
     zombies: int
+    warnings: int = 0
+    unresponsive: int = 0
+    rectified: int = 0
+    escalated: int = 0
     newly_flagged: int
     cleared: int
     skipped: bool = Field(default=False, description="今天已检查过（force=false 时不重复）")

@@ -546,10 +546,22 @@ def _zombie_flags(
     if not by_account:
         return
     checks = session.exec(
-        select(AccountCheck).where(col(AccountCheck.account_id).in_(by_account), col(AccountCheck.zombie))
+        select(AccountCheck).where(
+            col(AccountCheck.account_id).in_(by_account),
+            col(AccountCheck.zombie) | col(AccountCheck.unresponsive),
+        )
     )
     for check in checks:
-        result[by_account[check.account_id]].append(Flag(code="zombie", message="；".join(check.reasons)))
+        flags = result[by_account[check.account_id]]
+        if check.zombie:
+            flags.append(Flag(code="zombie", message=check.reasons[0] if check.reasons else "长期未更新"))
+        if check.unresponsive:
+            flags.append(
+                Flag(
+                    code="unresponsive",
+                    message=f"{check.overdue_unanswered}条留言超期未答复（互动回应不及时）",
+                )
+            )
 
 
 def public(registration: Registration, *, flag_list: list[Flag], principal: Principal) -> RegistrationPublic:
