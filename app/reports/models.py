@@ -40,6 +40,9 @@ class Metrics(SQLModel):
         default=None,
         description="单位报表：期间内本单位把留言转出的次数（按转办时间计，多者可能推诿）；其他报表为空",
     )
+    extensions: int | None = Field(
+        default=None, description="单位报表：期间内收到的留言中经批准延期的次数；其他报表为空"
+    )
     escalated: int = Field(default=0, description="督办（升级）过的留言")
     closed_without_reply: int = Field(
         default=0, description="未答复即关闭的留言（重复、仅致谢、辱骂、广告、其他）"

@@ -36,6 +36,8 @@ from app.reports.stats import nearest_rank, rate
 from app.reports.timing import ReplyTimer
 from app.routing.transfers import transfers_out
 from app.sla.calendar import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar
+from app.supervision import extensions
+from app.supervision.models import DeadlineExtension, ExtensionState
 from app.units.models import Unit
 
 COUNT_FIELDS = (
@@ -64,6 +66,7 @@ METRIC_LABELS: dict[str, str] = {
     "transferred": "转办留言",
     "transfers": "转办次数",
     "transfers_out": "转出次数",
+    "extensions": "批准延期",
     "escalated": "督办留言",
     "closed_without_reply": "未答复即关闭",
     "closed_late": "超期后关闭（计为未按时答复）",
@@ -101,6 +104,7 @@ ID_COLUMNS: dict[Dimension, tuple[str, ...]] = {
     Dimension.period: (),
 }
 
+UNIT_ONLY = ("transfers_out", "extensions")
 UNROUTED_LABEL = "未分办"
 STANDARD_LIMIT = 5  # 原则上5个工作日内予以答复
 TOTAL_LABEL = "合计"
@@ -140,10 +144,10 @@ def columns_for(dimension: Dimension, period: Period | None) -> list[ColumnInfo]
     keys = list(ID_COLUMNS[dimension])
     if period is not None:
         keys += ["period", "period_label"]
-    # Transfers out are counted per unit by transfer time, so only the plain unit report has them.
-    keys += [
-        k for k in METRIC_LABELS if k != "transfers_out" or (dimension == Dimension.unit and period is None)
-    ]
+    # Transfers out and extensions are counted per unit from their own tables: only the plain unit report
+    # has them.
+    plain_unit = dimension == Dimension.unit and period is None
+    keys += [k for k in METRIC_LABELS if k not in UNIT_ONLY or plain_unit]
     return [ColumnInfo(key=k, label=ID_LABELS.get(k) or METRIC_LABELS[k]) for k in keys]
 
 
@@ -313,6 +317,10 @@ def build_report(
         for line in rows:
             line.transfers_out = outs.get(line.unit_code or "", 0)
         total_row.transfers_out = sum(line.transfers_out or 0 for line in rows)
+        granted = extensions.approved_by_unit(session=session, start=start, end=end, units=scope)
+        for line in rows:
+            line.extensions = granted.get(line.unit_code or "", 0)
+        total_row.extensions = sum(line.extensions or 0 for line in rows)
     limits = unit_limits(session=session)
     for line in rows:
         if line.unit_code is not None and line.unit_code in limits:
@@ -367,6 +375,10 @@ def _limit_notes(
             col(Message.out_of_scope).is_(False),
             col(Message.working_days).is_not(None),
             col(Message.working_days) != STANDARD_LIMIT,
+            # An approved extension is counted as such, not as another limit.
+            col(Message.id).not_in(
+                select(DeadlineExtension.message_id).where(DeadlineExtension.state == ExtensionState.approved)
+            ),
         )
         .group_by(col(Message.unit_code), col(Message.working_days))
         .order_by(col(Message.unit_code), col(Message.working_days))
