@@ -39,6 +39,7 @@ from connectors.base import (
     sorted_sha1,
     transport_outcome,
 )
+from connectors.posts import POST_PAGE_SIZE, Post
 
 API = "https://api.weibo.com/2"
 MESSAGES_API = "https://m.api.weibo.com/2"  # fans-service platform (粉丝服务平台)
@@ -373,3 +374,38 @@ def _placeholder(push_type: str, text: str) -> str:
         push_type, f"[{push_type or '未知消息'}]"
     )
     return f"{label} {text}".strip()
+
+
+# --- the account's own posts (用户微博列表) ---------------------------------------------------------------
+
+
+def list_posts(ctx: AccountContext, *, now: datetime) -> list[Post]:
+    """The account's newest statuses (`statuses/user_timeline`), newest first.
+
+    Raises RateLimited, TokenExpired, PlatformError."""
+    params = {
+        "access_token": ctx.secret("access_token"),
+        "uid": ctx.external_id,
+        "count": str(POST_PAGE_SIZE),
+        "trim_user": "1",
+    }
+    try:
+        data = _check(json_of(ctx.http.get(f"{API}/statuses/user_timeline.json", params=params)), now=now)
+    except httpx.HTTPError as exc:
+        raise PlatformError(
+            f"连接微博失败：{exc.__class__.__name__}", code="network", transient=True
+        ) from exc
+    except _WeiboError as exc:
+        raise _poll_error(exc) from exc
+    posts = [
+        Post(
+            external_id=_id(status),
+            posted_at=parse_created_at(str(status.get("created_at") or "")),
+            title=str(status.get("text") or "")[:100],
+            url=f"https://weibo.com/{ctx.external_id}/{status.get('mid') or _id(status)}",
+        )
+        for status in data.get("statuses") or []
+        if status.get("created_at") and not status.get("deleted")
+    ]
+    posts.sort(key=lambda p: p.posted_at, reverse=True)
+    return posts
