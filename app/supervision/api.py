@@ -4,24 +4,33 @@ and inspection rounds (通报、抽查)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from app.deps import CurrentUser, SessionDep
-from app.supervision import extensions, notices, rectification
+from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.errors import NotFound
+from app.supervision import extensions, inspections, notices, rectification
 from app.supervision.models import (
+    BulletinCreate,
     CloseFindingRequest,
     ExtensionDecision,
     ExtensionPublic,
     ExtensionRequest,
     ExtensionState,
+    FindingCreate,
+    InspectionKind,
+    InspectionPublic,
     RectificationPublic,
     RectificationSource,
     RectificationState,
     RectifyRequest,
+    SamplingCreate,
     SupervisionNoticePublic,
 )
+from app.users.models import Role
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/supervision", tags=["督查"])
 
 
@@ -127,4 +136,65 @@ def reject_extension(
     """驳回须填写审批意见；截止时间不变。"""
     return extensions.decide(
         session=session, actor=user, extension_id=extension_id, approve=False, note=data.note
+    )
+
+
+@router.post("/bulletins", response_model=InspectionPublic, summary="生成通报")
+def make_bulletin(
+    data: BulletinCreate, response: Response, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> object:
+    """生成一个周期（周、季度、半年）的通报：按时答复率、未按时答复和超期未答复、僵尸账号、未备案账号、
+    排名靠后的单位，并发送到督办单位的通知渠道。同一周期只生成一次（再次请求返回已有通报，200）。"""
+    item, created = inspections.bulletin(session=session, actor=user, key=data.period_key, tz=settings.tz)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return item
+
+
+@router.get("/inspections", response_model=list[InspectionPublic], summary="通报与抽查记录")
+def list_inspections(session: SessionDep, user: CurrentUser, kind: InspectionKind | None = None) -> object:
+    """通报（bulletin）和抽查（sampling）记录，最新的在前（督办、管理员、审计）。"""
+    return inspections.list_inspections(session=session, principal=user, kind=kind.value if kind else None)
+
+
+@router.get(
+    "/inspections/{inspection_id}.xlsx",
+    summary="导出通报（XLSX）",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "通报、各单位、僵尸账号、未备案账号四个工作表"}},
+)
+def bulletin_file(inspection_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    user.require(Role.admin, Role.supervisor, Role.auditor)
+    item = inspections.get(session=session, inspection_id=inspection_id)
+    if item.kind != InspectionKind.bulletin:
+        raise NotFound(f"通报 {inspection_id} 不存在")
+    return Response(
+        inspections.bulletin_xlsx(item),
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(item.title)}.xlsx"},
+    )
+
+
+@router.post(
+    "/samplings", response_model=InspectionPublic, status_code=status.HTTP_201_CREATED, summary="抽查"
+)
+def make_sampling(
+    data: SamplingCreate, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> object:
+    """按周期随机抽取留言和账号进行检查（给定 seed 可复现同一样本），记录抽查范围。"""
+    return inspections.sampling(session=session, actor=user, data=data, tz=settings.tz)
+
+
+@router.post(
+    "/inspections/{inspection_id}/findings",
+    response_model=RectificationPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="登记抽查发现的问题",
+)
+def add_finding(
+    inspection_id: int, data: FindingCreate, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> object:
+    """登记抽查中发现的问题（须是本次抽查的留言或账号），生成整改记录并通知整改单位：
+    单位报告整改情况后，由督办单位复核销号。"""
+    return inspections.record_finding(
+        session=session, actor=user, inspection_id=inspection_id, data=data, tz=settings.tz
     )

@@ -204,3 +204,46 @@ class Inspection(SQLModel, table=True):
     sent_to: str | None = Field(default=None, max_length=64, description="通报发送到的督办单位")
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class InspectionPublic(SQLModel):
+    id: int
+    kind: str
+    period: str
+    period_key: str
+    date_from: date
+    date_to: date
+    title: str
+    summary: dict[str, Any]
+    sampled: dict[str, Any]
+    sent_to: str | None
+    created_by: str
+    created_at: datetime
+
+
+class BulletinCreate(SQLModel):
+    period_key: str = Field(
+        max_length=16,
+        description="周期：2025-W12（周）、2025-Q1（季度）或 2025-H1（半年）",
+        schema_extra={"examples": ["2025-Q1"]},
+    )
+
+
+class SamplingCreate(SQLModel):
+    period_key: str = Field(
+        max_length=16, description="抽查的周期（同通报）", schema_extra={"examples": ["2025-Q1"]}
+    )
+    messages: int = Field(default=10, ge=0, le=500, description="抽查留言数")
+    accounts: int = Field(default=5, ge=0, le=200, description="抽查账号数")
+    seed: int | None = Field(
+        default=None, ge=0, le=2**31, description="随机种子：相同种子抽出相同样本，便于复核"
+    )
+
+
+class FindingCreate(SQLModel):
+    finding: str = Field(min_length=2, max_length=2000, description="发现的问题")
+    message_id: int | None = Field(default=None, description="涉及的抽查留言")
+    account_id: int | None = Field(default=None, description="涉及的抽查账号")
+    unit_code: str | None = Field(default=None, max_length=64, description="整改单位；为空取留言的承办单位")
+    days: int = Field(default=10, ge=1, le=90, description="整改期限（天），未给 due_on 时使用")
+    due_on: date | None = Field(default=None, description="整改期限（本地日期）")
