@@ -78,11 +78,7 @@ def parse(body: bytes, *, now: datetime, max_bytes: int = MAX_BODY_BYTES) -> Inb
     """
     check_size(body, max_bytes)
     data = json_object(body, name="请求体")
-    external_id = data.get("external_id")
-    if isinstance(external_id, int) and not isinstance(external_id, bool):
-        external_id = str(external_id)
-    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_ID_CHARS:
-        raise PayloadError(f"external_id 必须是 1–{MAX_ID_CHARS} 个字符的字符串")
+    external_id = _external_id(data)
     kind = data.get("kind")
     if kind not in KINDS:
         raise PayloadError("kind 必须是 comment、private 或 mention")
@@ -163,6 +159,16 @@ def max_reply_chars(thread_ref: Mapping[str, str]) -> int | None:
     return None
 
 
+def _external_id(data: Mapping[str, Any]) -> str:
+    """The body's `external_id`: a 1–128 character string (an integer is taken as its digits)."""
+    external_id = data.get("external_id")
+    if isinstance(external_id, int) and not isinstance(external_id, bool):
+        external_id = str(external_id)
+    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_ID_CHARS:
+        raise PayloadError(f"external_id 必须是 1–{MAX_ID_CHARS} 个字符的字符串")
+    return external_id
+
+
 def _received_at(value: Any, *, now: datetime, name: str = "received_at") -> datetime:
     if value is None or value == "":
         return now.astimezone(UTC)
@@ -205,11 +211,7 @@ def parse_post(body: bytes, *, now: datetime, max_bytes: int = MAX_BODY_BYTES) -
     Raises PayloadError with the reason in Chinese."""
     check_size(body, max_bytes)
     data = json_object(body, name="请求体")
-    external_id = data.get("external_id")
-    if isinstance(external_id, int) and not isinstance(external_id, bool):
-        external_id = str(external_id)
-    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_ID_CHARS:
-        raise PayloadError(f"external_id 必须是 1–{MAX_ID_CHARS} 个字符的字符串")
+    external_id = _external_id(data)
     title, url = data.get("title") or "", data.get("url") or ""
     if not isinstance(title, str) or not isinstance(url, str) or len(title) > 200 or len(url) > 1000:
         raise PayloadError("title 不超过200字、url 不超过1000字符，且须为字符串")

@@ -84,14 +84,7 @@ def poll(ctx: AccountContext, *, target: str | None = None, cursor: str | None, 
     params = {"access_token": ctx.secret("access_token"), "since_id": since, "count": str(PAGE_SIZE)}
     if max_id:
         params["max_id"] = max_id
-    try:
-        data = _check(json_of(ctx.http.get(f"{API}/comments/to_me.json", params=params)), now=now)
-    except httpx.HTTPError as exc:
-        raise PlatformError(
-            f"连接微博失败：{exc.__class__.__name__}", code="network", transient=True
-        ) from exc
-    except _WeiboError as exc:
-        raise _poll_error(exc) from exc
+    data = _poll_get(ctx, "comments/to_me.json", params, now=now)
     comments = data.get("comments") or []
     items = [_comment_item(c, account_id=ctx.external_id) for c in comments]
     if not items:
@@ -283,6 +276,18 @@ def _check(data: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     raise _WeiboError(code, message)
 
 
+def _poll_get(ctx: AccountContext, path: str, params: Mapping[str, str], *, now: datetime) -> dict[str, Any]:
+    """GET a read API (comments, the account's timeline); raises RateLimited, TokenExpired, PlatformError."""
+    try:
+        return _check(json_of(ctx.http.get(f"{API}/{path}", params=params)), now=now)
+    except httpx.HTTPError as exc:
+        raise PlatformError(
+            f"连接微博失败：{exc.__class__.__name__}", code="network", transient=True
+        ) from exc
+    except _WeiboError as exc:
+        raise _poll_error(exc) from exc
+
+
 def _poll_error(exc: _WeiboError) -> PlatformError:
     return PlatformError(
         f"微博返回错误：{exc.message}（错误码 {exc.code}）",
@@ -389,14 +394,7 @@ def list_posts(ctx: AccountContext, *, now: datetime) -> list[Post]:
         "count": str(POST_PAGE_SIZE),
         "trim_user": "1",
     }
-    try:
-        data = _check(json_of(ctx.http.get(f"{API}/statuses/user_timeline.json", params=params)), now=now)
-    except httpx.HTTPError as exc:
-        raise PlatformError(
-            f"连接微博失败：{exc.__class__.__name__}", code="network", transient=True
-        ) from exc
-    except _WeiboError as exc:
-        raise _poll_error(exc) from exc
+    data = _poll_get(ctx, "statuses/user_timeline.json", params, now=now)
     posts = [
         Post(
             external_id=_id(status),
