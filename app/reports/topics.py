@@ -31,8 +31,22 @@ _TERMS: Table = MessageTerms.__table__  # type: ignore[attr-defined]
 TERMS_VERSION = 2
 # Minimum specificity of a topic term: its inverse document frequency in jieba's general corpus. Words
 # of every other text ("事情", "今天", "东西": IDF below 5) say nothing about what happened; words the corpus
-# lacks (a new estate's name) are as specific as they come.
+# lacks (a new estate's name) are as specific as they come. The words below the bar are kept as data
+# (scripts/topic_common_words.py writes them): loading the whole table takes seconds.
 MIN_SPECIFICITY = 5.0
+COMMON_WORDS_FILE = Path(__file__).resolve().parent / "data" / "topic_common_words.txt"
+
+
+@cache
+def _common_words() -> frozenset[str]:
+    lines = COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for line in lines if not line.startswith("#") for w in line.split())
+
+
+def specific(word: str) -> bool:
+    """True when `word` is specific enough to name a topic (see MIN_SPECIFICITY)."""
+    return word not in _common_words()
+
 
 _STOPWORDS_FILE = Path(__file__).resolve().parent / "data" / "topic_stopwords.txt"
 
@@ -42,19 +56,6 @@ def topic_stopwords() -> frozenset[str]:
     """Words that never make a topic, on top of the segmenter's own stop-words."""
     lines = _STOPWORDS_FILE.read_text(encoding="utf-8").splitlines()
     return frozenset(w for line in lines if not line.startswith("#") for w in line.split())
-
-
-@cache
-def _idf() -> dict[str, float]:
-    from jieba.analyse.tfidf import TFIDF  # the 6 MB table is loaded on first use only
-
-    table, _median = TFIDF().idf_loader.get_idf()
-    return dict(table)
-
-
-def specific(word: str, *, minimum: float = MIN_SPECIFICITY) -> bool:
-    """True when `word` is specific enough to name a topic (see MIN_SPECIFICITY)."""
-    return _idf().get(word, math.inf) >= minimum
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
