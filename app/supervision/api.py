@@ -152,7 +152,7 @@ def make_bulletin(
 
 @router.get("/inspections", response_model=list[InspectionPublic], summary="通报与抽查记录")
 def list_inspections(session: SessionDep, user: CurrentUser, kind: InspectionKind | None = None) -> object:
-    """通报（bulletin）和抽查（sampling）记录，最新的在前（督办、管理员、审计）。"""
+    """通报（bulletin）和抽查（sampling）记录，最新的在前；本单位角色只看到通报。"""
     return inspections.list_inspections(session=session, principal=user, kind=kind.value if kind else None)
 
 

@@ -388,9 +388,10 @@ def get(*, session: Session, inspection_id: int) -> Inspection:
 
 
 def list_inspections(*, session: Session, principal: Principal, kind: str | None = None) -> list[Inspection]:
-    """Bulletins and samplings, newest first (the supervising office and auditors)."""
-    principal.require(Role.admin, Role.supervisor, Role.auditor)
+    """Bulletins and samplings, newest first; unit roles see the bulletins only (通报 go to every unit)."""
     query = select(Inspection).order_by(col(Inspection.id).desc())
+    if principal.role not in (Role.admin, Role.supervisor, Role.auditor):
+        query = query.where(Inspection.kind == InspectionKind.bulletin)
     if kind is not None:
         query = query.where(Inspection.kind == kind)
     return list(session.exec(query))

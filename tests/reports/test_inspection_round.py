@@ -153,3 +153,6 @@ def test_quarterly_inspection_on_the_demo_data(client, admin_headers, make_user,
     assert [(r["id"], r["state"]) for r in listed] == [(record["id"], "closed")]
     kinds = {i["kind"] for i in client.get("/api/v1/supervision/inspections", headers=office).json()}
     assert kinds == {"bulletin", "sampling"}
+    # Units see the bulletins (通报 go to every unit), not the office's sampling records.
+    seen = client.get("/api/v1/supervision/inspections", headers=leader).json()
+    assert {i["kind"] for i in seen} == {"bulletin"}
