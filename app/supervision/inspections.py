@@ -387,6 +387,14 @@ def get(*, session: Session, inspection_id: int) -> Inspection:
     return item
 
 
+def get_bulletin(*, session: Session, inspection_id: int) -> Inspection:
+    """The bulletin with that id (any role: 通报 go to every unit); 404 for anything else."""
+    item = session.get(Inspection, inspection_id)
+    if item is None or item.kind != InspectionKind.bulletin:
+        raise NotFound(f"通报 {inspection_id} 不存在")
+    return item
+
+
 def list_inspections(*, session: Session, principal: Principal, kind: str | None = None) -> list[Inspection]:
     """Bulletins and samplings, newest first; unit roles see the bulletins only (通报 go to every unit)."""
     query = select(Inspection).order_by(col(Inspection.id).desc())
