@@ -156,6 +156,9 @@ def test_quarterly_inspection_on_the_demo_data(client, admin_headers, make_user,
     # Units see the bulletins (通报 go to every unit), not the office's sampling records.
     seen = client.get("/api/v1/supervision/inspections", headers=leader).json()
     assert {i["kind"] for i in seen} == {"bulletin"}
-    assert client.get(f"/api/v1/supervision/inspections/{bulletin['id']}.xlsx", headers=leader).status_code == 200
+    assert (
+        client.get(f"/api/v1/supervision/inspections/{bulletin['id']}.xlsx", headers=leader).status_code
+        == 200
+    )
     sampling_file = client.get(f"/api/v1/supervision/inspections/{sample.json()['id']}.xlsx", headers=office)
     assert sampling_file.status_code == 404
