@@ -14,7 +14,9 @@ from app.errors import Conflict, Invalid, NotFound
 from app.messages import service as messages
 from app.messages.models import OPEN_STATUSES, Message
 from app.sla.service import apply_deadline
+from app.supervision import notices
 from app.supervision.models import DeadlineExtension, ExtensionRequest, ExtensionState
+from app.supervision.rectification import supervisor_of
 from app.users.models import Role
 
 REQUEST_ROLES = (Role.admin, Role.leader, Role.reviewer, Role.operator)
@@ -61,6 +63,17 @@ def request(
     session.add(item)
     session.flush()
     _audit(session, actor, item, "extension.request", None, now)
+    notices.queue(
+        session=session,
+        dedupe_key=f"extension-request:{item.id}",
+        kind="extension_request",
+        unit_code=supervisor_of(session, item.unit_code),
+        target="supervisor",
+        title=f"延期申请待审批：留言 #{message_id}",
+        text=f"单位 {item.unit_code} 申请延期{item.working_days}个工作日（理由：{item.reason}），"
+        f"原截止时间 {item.old_due_at:%Y-%m-%d %H:%M} UTC，请在截止前审批。",
+        now=now,
+    )
     session.commit()
     return item
 
@@ -134,6 +147,19 @@ def decide(
         "extension.approve" if approve else "extension.reject",
         ExtensionState.pending,
         now,
+    )
+    notices.queue(
+        session=session,
+        dedupe_key=f"extension-decision:{item.id}",
+        kind="extension_decision",
+        unit_code=item.unit_code,
+        title=f"延期申请{'已批准' if approve else '未批准'}：留言 #{item.message_id}",
+        text=(
+            f"已批准延期{item.working_days}个工作日，新的截止时间 {item.new_due_at:%Y-%m-%d %H:%M} UTC。"
+            if approve
+            else f"延期申请被驳回（{note}），请按原截止时间答复。"
+        ),
+        now=now,
     )
     session.commit()
     return item

@@ -93,3 +93,17 @@ def test_request_approve_moves_the_deadline_and_reports_count_it(
         "rejected",
     ]
     assert client.get("/api/v1/extensions", headers=operator_b).json() == []
+    # The office is told of each request (its channels), the unit of each decision.
+    office_kinds = [n["kind"] for n in client.get("/api/v1/supervision/notices", headers=office).json()]
+    assert office_kinds.count("extension_request") == 2
+    unit_notes = client.get("/api/v1/supervision/notices", headers=make_user("leader", "a")).json()
+    assert sorted(n["title"][:6] for n in unit_notes if n["kind"] == "extension_decision") == [
+        "延期申请已批",
+        "延期申请未批",
+    ]
+    assert {
+        n["unit_code"]
+        for n in client.get(
+            "/api/v1/supervision/notices", params={"kind": "extension_request"}, headers=office
+        ).json()
+    } == {"office"}
