@@ -30,7 +30,25 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     scheduler: str = Field(default="on", description="on|off: run the background jobs in this process")
     max_body_bytes: int = 1_000_000
-    reply_working_days: int = 5
+    reply_working_days: int = Field(default=5, ge=1, le=15, description="default reply limit in working days")
+    zombie_days: int = Field(
+        default=14,
+        ge=1,
+        le=90,
+        description="an account not updated for more than this many calendar days is a zombie",
+    )
+    zombie_warning_days: int = Field(
+        default=10,
+        ge=1,
+        le=89,
+        description="early warning to the unit after this many days without an update",
+    )
+    zombie_rectify_days: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="calendar days a notified zombie account has before it is escalated",
+    )
     pipeline_batch_size: int = 200
     pipeline_max_attempts: int = 5
     pipeline_interval_seconds: float = 1.0

@@ -27,6 +27,12 @@ from app.sla.models import (  # noqa: F401
     SlaConfig,
     SlaNotification,
 )
+from app.supervision.models import (  # noqa: F401
+    DeadlineExtension,
+    Inspection,
+    Rectification,
+    SupervisionNotice,
+)
 from app.units.models import Unit
 from app.users.models import ApiToken, User
 

@@ -22,6 +22,8 @@ from app.routing.api import messages_router as routing_messages
 from app.routing.api import router as routing
 from app.sla.api import router as calendar
 from app.sla.api import sla_router
+from app.supervision.api import extensions_router
+from app.supervision.api import router as supervision
 from app.units.api import router as units
 from app.users.api import router as users
 
@@ -44,6 +46,8 @@ def include_routers(app: FastAPI, prefix: str) -> None:
         registry,
         account_posts,
         reports,
+        supervision,
+        extensions_router,
         channels_router,
         imports_router,
         moderation,

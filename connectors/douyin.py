@@ -49,6 +49,7 @@ from connectors.base import (
     seconds_until_china_midnight,
     transport_outcome,
 )
+from connectors.posts import POST_PAGE_SIZE, Post
 
 API = "https://open.douyin.com"
 SIGNATURE_HEADER = "X-Douyin-Signature"
@@ -725,3 +726,27 @@ def _handshake(event: Mapping[str, Any]) -> Handshake:
 
 def _is_comment(thread_ref: Mapping[str, str]) -> bool:
     return bool(thread_ref.get("item_id") and thread_ref.get("comment_id"))
+
+
+# --- the account's own posts (视频列表) ---------------------------------------------------------------
+
+
+def list_posts(ctx: AccountContext, *, now: datetime) -> list[Post]:
+    """The account's newest videos (`/video/list/`, scope `video.list`), newest first; a pinned video
+    (`is_top`) comes first on the platform, so the list is sorted by `create_time` here.
+
+    Raises RateLimited, TokenExpired, PlatformError."""
+    params = {"open_id": ctx.external_id, "cursor": "0", "count": str(POST_PAGE_SIZE)}
+    data = _poll_call(ctx, "GET", "/video/list/", params=params, now=now)
+    posts = [
+        Post(
+            external_id=str(video["item_id"]),
+            posted_at=from_timestamp(video["create_time"]),
+            title=str(video.get("title") or ""),
+            url=str(video.get("share_url") or ""),
+        )
+        for video in data.get("list") or []
+        if video.get("item_id") and video.get("create_time")
+    ]
+    posts.sort(key=lambda p: p.posted_at, reverse=True)
+    return posts

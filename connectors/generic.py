@@ -34,6 +34,7 @@ from connectors.base import (
     same,
     transport_outcome,
 )
+from connectors.posts import Post
 
 TIMESTAMP_HEADER = "X-Huiying-Timestamp"
 SIGNATURE_HEADER = "X-Huiying-Signature"
@@ -81,11 +82,7 @@ def parse(body: bytes, *, now: datetime, max_bytes: int = MAX_BODY_BYTES) -> Inb
     """
     check_size(body, max_bytes)
     data = json_object(body, name="请求体")
-    external_id = data.get("external_id")
-    if isinstance(external_id, int) and not isinstance(external_id, bool):
-        external_id = str(external_id)
-    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_ID_CHARS:
-        raise PayloadError(f"external_id 必须是 1–{MAX_ID_CHARS} 个字符的字符串")
+    external_id = _external_id(data)
     kind = data.get("kind", DEFAULT_KIND)  # like POST /messages, a missing kind is a comment
     if kind not in KINDS:
         raise PayloadError("kind 必须是 comment、private 或 mention")
@@ -178,17 +175,27 @@ def max_reply_chars(thread_ref: Mapping[str, str]) -> int | None:
     return None
 
 
-def _received_at(value: Any, *, now: datetime) -> datetime:
+def _external_id(data: Mapping[str, Any]) -> str:
+    """The body's `external_id`: a 1–128 character string (an integer is taken as its digits)."""
+    external_id = data.get("external_id")
+    if isinstance(external_id, int) and not isinstance(external_id, bool):
+        external_id = str(external_id)
+    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_ID_CHARS:
+        raise PayloadError(f"external_id 必须是 1–{MAX_ID_CHARS} 个字符的字符串")
+    return external_id
+
+
+def _received_at(value: Any, *, now: datetime, name: str = "received_at") -> datetime:
     if value is None or value == "":
         return now.astimezone(UTC)
     if not isinstance(value, str):
-        raise PayloadError("received_at 必须是 ISO 8601 时间字符串")
+        raise PayloadError(f"{name} 必须是 ISO 8601 时间字符串")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise PayloadError(f"received_at 格式错误：{value}") from exc
+        raise PayloadError(f"{name} 格式错误：{value}") from exc
     if parsed.tzinfo is None:
-        raise PayloadError("received_at 必须带时区，例如 2024-05-01T09:30:00+08:00")
+        raise PayloadError(f"{name} 必须带时区，例如 2024-05-01T09:30:00+08:00")
     return parsed.astimezone(UTC)
 
 
@@ -212,3 +219,21 @@ def _retry_after(response: httpx.Response, *, now: datetime) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+def parse_post(body: bytes, *, now: datetime, max_bytes: int = MAX_BODY_BYTES) -> Post:
+    """Parse a signed `post` event `{external_id, posted_at, title?, url?}`: the website or app published
+    something (the account was updated). `posted_at` must carry a timezone; absent means `now`.
+    Raises PayloadError with the reason in Chinese."""
+    check_size(body, max_bytes)
+    data = json_object(body, name="请求体")
+    external_id = _external_id(data)
+    title, url = data.get("title") or "", data.get("url") or ""
+    if not isinstance(title, str) or not isinstance(url, str) or len(title) > 200 or len(url) > 1000:
+        raise PayloadError("title 不超过200字、url 不超过1000字符，且须为字符串")
+    return Post(
+        external_id=external_id.strip(),
+        posted_at=_received_at(data.get("posted_at"), now=now, name="posted_at"),
+        title=title,
+        url=url,
+    )

@@ -49,6 +49,7 @@ from connectors.base import (
     sorted_sha1,
     transport_outcome,
 )
+from connectors.posts import POST_PAGE_SIZE, Post
 
 API = "https://api.weixin.qq.com/cgi-bin"
 # An access token that stopped working: invalid, expired, or not an access token at all.
@@ -604,3 +605,32 @@ def _required(secrets: Mapping[str, str], name: str) -> str:
     if not value:
         raise TokenExpired(f"账号缺少密钥 {name}，请在账号设置中补充", code="missing_secret")
     return value
+
+
+# --- the account's own posts (已发布列表) ----------------------------------------------------------------
+
+
+def list_posts(ctx: AccountContext, *, now: datetime) -> list[Post]:
+    """The newest published articles (`freepublish/batchget`, 发布能力 → 获取成功发布列表), newest first.
+
+    Each item's `update_time` is when it was published (or last updated); the article's first title
+    stands for the item. Raises RateLimited, TokenExpired, PlatformError."""
+    payload = {"offset": 0, "count": POST_PAGE_SIZE, "no_content": 1}
+    data = _poll_call(ctx, "freepublish/batchget", payload, now=now)
+    posts: list[Post] = []
+    for item in data.get("item") or []:
+        content = item.get("content") or {}
+        news = [n for n in content.get("news_item") or [] if not (n.get("is_deleted") or n.get("is_delete"))]
+        stamp = item.get("update_time") or content.get("update_time") or content.get("create_time")
+        if not item.get("article_id") or not stamp or not news:
+            continue
+        posts.append(
+            Post(
+                external_id=str(item["article_id"]),
+                posted_at=from_timestamp(stamp),
+                title=str(news[0].get("title") or ""),
+                url=str(news[0].get("url") or ""),
+            )
+        )
+    posts.sort(key=lambda p: p.posted_at, reverse=True)
+    return posts

@@ -45,6 +45,7 @@ from connectors.base import (
     sorted_sha1,
     transport_outcome,
 )
+from connectors.posts import POST_PAGE_SIZE, Post
 
 API = "https://api.weibo.com/2"
 MESSAGES_API = "https://m.api.weibo.com/2"  # fans-service platform (粉丝服务平台)
@@ -533,3 +534,38 @@ def _placeholder(push_type: str, text: str) -> str:
         push_type, f"[{push_type or '未知消息'}]"
     )
     return f"{label} {text}".strip()
+
+
+# --- the account's own posts (用户微博列表) ---------------------------------------------------------------
+
+
+def list_posts(ctx: AccountContext, *, now: datetime) -> list[Post]:
+    """The account's newest statuses (`statuses/user_timeline`), newest first.
+
+    Raises RateLimited, TokenExpired, PlatformError."""
+    params = {
+        "access_token": ctx.secret("access_token"),
+        "uid": ctx.external_id,
+        "count": str(POST_PAGE_SIZE),
+        "trim_user": "1",
+    }
+    data = _api(
+        ctx,
+        "GET",
+        f"{API}/statuses/user_timeline.json",
+        params=params,
+        now=now,
+        failure="本次未能读取发布记录",
+    )
+    posts = [
+        Post(
+            external_id=_id(status),
+            posted_at=parse_created_at(str(status.get("created_at") or "")),
+            title=str(status.get("text") or "")[:100],
+            url=f"https://weibo.com/{ctx.external_id}/{status.get('mid') or _id(status)}",
+        )
+        for status in data.get("statuses") or []
+        if status.get("created_at") and not status.get("deleted")
+    ]
+    posts.sort(key=lambda p: p.posted_at, reverse=True)
+    return posts

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from app import clock
+from app.accounts import service as accounts
+from app.accounts.models import AccountPublic
 from app.channels import authorize, capabilities, comment_admin, health, removals, targets, webhooks
 from app.channels.imports import import_messages, parse_mapping
 from app.channels.models import (
@@ -29,6 +31,7 @@ from app.channels.models import (
 from app.deps import CurrentUser, SessionDep
 from app.errors import PayloadTooLarge
 from app.messages.models import MessageKind
+from app.supervision import posts as supervision_posts
 from connectors.base import MAX_BODY_BYTES
 
 TAG = "平台接入"
@@ -236,6 +239,26 @@ async def generic_push(account_id: int, request: Request, session: SessionDep) -
             session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
         )
     )
+
+
+@webhooks_router.post(
+    "/generic/{account_id}/posts",
+    summary="网站/App 发布推送（签名）",
+    response_model=AccountPublic,
+    responses=_UNAUTHENTICATED,
+    openapi_extra=_raw_body_doc(
+        "application/json",
+        '{"external_id":"news-20240506-01","posted_at":"2024-05-06T09:30:00+08:00","title":"关于五一假期办事安排的通知"}',
+    ),
+)
+async def generic_post(account_id: int, request: Request, session: SessionDep) -> object:
+    """网站或 App 发布了内容（签名方式同留言推送）：更新账号的“最近发布时间”（只前移），
+    供僵尸账号检查使用。"""
+    body = await read_body(request)
+    account = await supervision_posts.record_pushed(
+        session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
+    )
+    return accounts.public(account)
 
 
 # --- health and poll targets ------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from connectors.base import (
     SignatureError,
     TokenExpired,
 )
+from connectors.posts import Post
 
 log = logging.getLogger(__name__)
 
@@ -184,3 +185,14 @@ async def generic_push(
     return Answer(
         orjson.dumps(payload).decode(), media_type="application/json", status=201 if created else 200
     )
+
+
+async def generic_post(
+    *, session: Session, account_id: int, headers: Mapping[str, str], body: bytes, now: datetime
+) -> Post:
+    """A signed `post` event of a website/app account (signed like a message push): the account
+    published something; returns the parsed post for the caller to record."""
+    account = load_account(session=session, account_id=account_id, platform="generic")
+    with _refusals():
+        generic.verify(_secret(account, "hmac_secret"), headers, body, now=now)
+        return generic.parse_post(body, now=now)

@@ -96,6 +96,8 @@ class Message(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default=MessageStatus.received, max_length=16)
     close_reason: str | None = Field(default=None, max_length=200)
+    # When it was closed without a reply: a message closed after its deadline stays "not answered in time".
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     # routing
     unit_code: str | None = Field(
@@ -157,6 +159,7 @@ class MessagePublic(SQLModel):
     received_at: datetime
     status: str
     close_reason: str | None = None
+    closed_at: datetime | None = None
     unit_code: str | None
     routing: RoutingPublic | None
     out_of_scope: bool

@@ -34,6 +34,7 @@ def to_public(message: Message) -> MessagePublic:
         received_at=message.received_at,
         status=message.status,
         close_reason=message.close_reason,
+        closed_at=message.closed_at,
         unit_code=message.unit_code,
         routing=routing,
         out_of_scope=message.out_of_scope,

@@ -110,7 +110,9 @@ def load(session: Session, data_dir: Path, summary: dict[str, Any]) -> None:
             )
         ).one()
         assert opened.id is not None and registration.id is not None
-        service.decide_event(session=session, actor=SYSTEM, event_id=opened.id, approve=True, note="演示数据")
+        service.decide_event(
+            session=session, actor=SYSTEM, event_id=opened.id, approve=True, note="演示数据", tz=tz
+        )
         if item.name == CLOSED:
             closing = service.submit_event(
                 session=session,
@@ -120,12 +122,20 @@ def load(session: Session, data_dir: Path, summary: dict[str, Any]) -> None:
                     kind=LifecycleKind.closed,
                     effective_on=date(2023, 6, 30),
                     notice_on=date(2023, 6, 27),
+                    filed_on=date(2023, 6, 27),
                     note="内容并入青禾发布",
                 ),
+                tz=tz,
             )
             assert closing.id is not None
             service.decide_event(
-                session=session, actor=SYSTEM, event_id=closing.id, approve=True, note="演示数据"
+                session=session,
+                actor=SYSTEM,
+                event_id=closing.id,
+                approve=True,
+                note="演示数据",
+                tz=tz,
+                decided_on=date(2023, 6, 28),
             )
         if account is not None and item.last_post_days_ago is not None and account.last_post_at is None:
             account.last_post_at = now - timedelta(days=item.last_post_days_ago)

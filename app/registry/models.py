@@ -88,6 +88,15 @@ class RegistrationFields(SQLModel):
     posting_frequency: str | None = Field(
         default=None, max_length=64, description="更新频率", schema_extra={"examples": ["每周3次"]}
     )
+    maintainer: str = Field(
+        default="", max_length=128, description="运维人员（登记表栏目）", schema_extra={"examples": ["王芳"]}
+    )
+    verification: str = Field(
+        default="",
+        max_length=64,
+        description="认证情况（登记表栏目），如 已认证（政府机构）/ 未认证",
+        schema_extra={"examples": ["已认证（政府机构）"]},
+    )
 
 
 class RegistrationCreate(RegistrationFields):
@@ -114,7 +123,12 @@ class RegistrationChanges(SQLModel):
     followers: int | None = Field(default=None, ge=0)
     avg_reads: int | None = Field(default=None, ge=0)
     posting_frequency: str | None = Field(default=None, max_length=64)
+    maintainer: str | None = Field(default=None, max_length=128)
+    verification: str | None = Field(default=None, max_length=64)
     account_id: int | None = None
+    unit_code: str | None = Field(
+        default=None, max_length=64, description="新的主办单位代码（变更主体单位）；关联账号随之转给新单位"
+    )
 
 
 class Registration(RegistrationFields, table=True):
@@ -139,7 +153,11 @@ class Registration(RegistrationFields, table=True):
 
 
 class Flag(SQLModel):
-    code: str = Field(description="late_registration / closed_without_notice / duplicate_platform / zombie")
+    code: str = Field(
+        description="late_registration 开设逾期备案 / late_filing 变更、关停、注销逾期备案 / "
+        "short_notice 关停或变更提前不足7个工作日报备 / duplicate_platform / zombie 僵尸（未更新） / "
+        "unresponsive 留言超期未答复"
+    )
     message: str
 
 
@@ -165,8 +183,9 @@ class EventCreate(SQLModel):
         description="changed 变更 / closed 关停 / cancelled 注销（开设由备案时自动生成）"
     )
     effective_on: date = Field(description="生效日期（关停、注销或变更的日期）")
-    notice_on: date | None = Field(
-        default=None, description="关停公告（提前告知）日期；关停应至少提前7个工作日"
+    notice_on: date | None = Field(default=None, description="对外公告日期（仅记录）")
+    filed_on: date | None = Field(
+        default=None, description="报备日期；为空取今天。补录纸质报备时由督办/管理员填写，单位不可倒填"
     )
     changes: RegistrationChanges | None = Field(default=None, description="变更内容（kind=changed 时必填）")
     note: str | None = Field(default=None, max_length=500)
@@ -174,6 +193,9 @@ class EventCreate(SQLModel):
 
 class EventDecision(SQLModel):
     note: str | None = Field(default=None, max_length=500, description="审批意见")
+    decided_on: date | None = Field(
+        default=None, description="批准日期；为空取今天。仅补录纸质审批时填写，不能晚于今天、不能早于报备日期"
+    )
 
 
 class RegistryEvent(SQLModel, table=True):
@@ -186,6 +208,7 @@ class RegistryEvent(SQLModel, table=True):
     kind: str = Field(max_length=16)
     effective_on: date
     notice_on: date | None = None
+    filed_on: date | None = Field(default=None, description="报备日期（本地）")
     changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     note: str | None = Field(default=None, max_length=500)
     status: str = Field(default=EventStatus.pending, max_length=16)
@@ -193,7 +216,10 @@ class RegistryEvent(SQLModel, table=True):
     submitted_at: datetime = Field(sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=64)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_on: date | None = Field(default=None, description="批准日期（本地）")
     decision_note: str | None = Field(default=None, max_length=500)
+    # An approved event takes effect on its effective date: until then the registration is unchanged.
+    applied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RegistryEventPublic(SQLModel):
@@ -202,6 +228,7 @@ class RegistryEventPublic(SQLModel):
     kind: str
     effective_on: date
     notice_on: date | None
+    filed_on: date | None
     changes: dict[str, Any] | None
     note: str | None
     status: str
@@ -209,7 +236,9 @@ class RegistryEventPublic(SQLModel):
     submitted_at: datetime
     decided_by: str | None
     decided_at: datetime | None
+    decided_on: date | None
     decision_note: str | None
+    applied_at: datetime | None = Field(description="生效（写入备案）时间；批准后到生效日才生效")
 
 
 class AccountCheck(SQLModel, table=True):
@@ -220,8 +249,10 @@ class AccountCheck(SQLModel, table=True):
     account_id: int = Field(sa_column=Column(Integer, ForeignKey("accounts.id"), primary_key=True))
     checked_at: datetime = Field(sa_type=UTCDateTime)
     checked_on: date = Field(index=True)
-    zombie: bool = False
+    zombie: bool = False  # not updated (僵尸) only
     no_post: bool = False
+    warning: bool = False  # close to the zombie limit: the unit was warned
+    unresponsive: bool = False  # messages left unanswered past their deadline (互动回应不及时)
     days_since_post: int | None = None
     last_post_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     overdue_unanswered: int = 0
@@ -236,8 +267,10 @@ class AccountCheckPublic(SQLModel):
     unit_code: str
     unit_name: str
     checked_at: datetime
-    zombie: bool
+    zombie: bool = Field(description="僵尸：超过规定天数未更新（只看更新）")
     no_post: bool
+    warning: bool = Field(description="预警：即将达到未更新天数上限，已提醒单位")
+    unresponsive: bool = Field(description="互动回应不及时：有留言超期未答复（与僵尸分开）")
     days_since_post: int | None
     last_post_at: datetime | None
     overdue_unanswered: int
@@ -254,6 +287,25 @@ class PostReport(SQLModel):
 class CheckSummary(SQLModel):
     checked: int
     zombies: int
+    warnings: int = 0
+    unresponsive: int = 0
+    rectified: int = 0
+    escalated: int = 0
     newly_flagged: int
     cleared: int
     skipped: bool = Field(default=False, description="今天已检查过（force=false 时不重复）")
+
+
+class UnregisteredAccount(SQLModel):
+    """An active service account without an approved registration (瞒报、漏报)."""
+
+    account_id: int
+    account_name: str
+    platform: str
+    platform_label: str
+    unit_code: str
+    unit_name: str
+    registration_id: int | None = Field(description="待审批的备案号；为空表示从未备案")
+    registration_status: str | None = Field(description="pending 待审批；为空表示从未备案")
+    messages_received: int = Field(description="该账号已收到的留言数：在收留言却未备案")
+    last_message_at: datetime | None

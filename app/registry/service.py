@@ -6,17 +6,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app import clock
+from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
+from app.config import get_settings
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.messages.models import Message
 from app.registry.models import (
     PLATFORM_LABELS,
     AccountCheck,
@@ -29,14 +33,19 @@ from app.registry.models import (
     RegistrationPublic,
     RegistrationStatus,
     RegistryEvent,
+    UnregisteredAccount,
 )
 from app.sla.calendar import WorkCalendar
 from app.units import service as units
+from app.units.models import Unit
 from app.users.models import Role
 
 # Limits from the provincial notices on government new media.
 REGISTER_WITHIN_WORKING_DAYS = 3
 CLOSE_NOTICE_WORKING_DAYS = 7
+# Changes and closings are filed ahead and approved before they take effect (提前报备，待批准后方可实施).
+ADVANCE_KINDS = (LifecycleKind.changed.value, LifecycleKind.closed.value)
+KIND_LABELS = {"opened": "开设", "changed": "变更", "closed": "关停", "cancelled": "注销"}
 
 FILING_ROLES = (Role.admin, Role.supervisor, Role.leader)
 APPROVING_ROLES = (Role.admin, Role.supervisor)
@@ -185,11 +194,19 @@ def list_registrations(
 
 
 def submit_event(
-    *, session: Session, actor: Principal, registration_id: int, data: EventCreate
+    *, session: Session, actor: Principal, registration_id: int, data: EventCreate, tz: ZoneInfo
 ) -> RegistryEvent:
-    """Files a change, closing or cancellation; it takes effect when the supervising office approves it."""
+    """Files a change, closing or cancellation; it takes effect on its effective date once the supervising
+    office has approved it. A change or closing cannot be dated before its filing (批准后方可实施)."""
     actor.require(*FILING_ROLES)
     registration = get(session=session, registration_id=registration_id, principal=actor)
+    now = clock.now()
+    today = now.astimezone(tz).date()
+    filed_on = data.filed_on or today
+    if data.filed_on is not None and data.filed_on != today and actor.role not in APPROVING_ROLES:
+        raise Forbidden("只有督办或管理员可以补录以往的报备日期")
+    if filed_on > today:
+        raise Invalid("报备日期不能晚于今天")
     if data.kind == LifecycleKind.opened:
         raise Invalid("开设事件随备案自动生成，无需另行提交")
     if registration.status in (RegistrationStatus.closed, RegistrationStatus.cancelled):
@@ -200,26 +217,46 @@ def submit_event(
         raise Invalid("公告日期不能晚于生效日期")
     if data.effective_on < registration.opened_on:
         raise Invalid("生效日期不能早于开设日期")
+    if data.kind in ADVANCE_KINDS and data.effective_on <= filed_on:
+        raise Invalid(
+            f"{KIND_LABELS[data.kind.value]}须提前{CLOSE_NOTICE_WORKING_DAYS}个工作日报备、待批准后方可实施："
+            "生效日期必须晚于报备日期"
+        )
+    if data.effective_on > filed_on + timedelta(days=366):
+        raise Invalid("生效日期不能晚于报备日期一年以上")
     pending = session.exec(
         select(RegistryEvent.id).where(
-            RegistryEvent.registration_id == registration_id, RegistryEvent.status == EventStatus.pending
+            RegistryEvent.registration_id == registration_id,
+            col(RegistryEvent.status) == EventStatus.pending,
         )
     ).first()
-    if pending is not None:
-        raise Conflict(f"该备案还有待审批的事件（{pending}），请先审批")
+    waiting = session.exec(
+        select(RegistryEvent.id).where(
+            RegistryEvent.registration_id == registration_id,
+            col(RegistryEvent.status) == EventStatus.approved,
+            col(RegistryEvent.applied_at).is_(None),
+        )
+    ).first()
+    if pending is not None or waiting is not None:
+        raise Conflict(f"该备案还有待审批或待生效的事件（{pending or waiting}），请先处理")
     changes = data.changes.model_dump(mode="json", exclude_unset=True) if data.changes else None
     if changes and changes.get("account_id") is not None:
         _check_account(session, actor, int(changes["account_id"]), registration.unit_code)
+    if changes and "unit_code" in changes:
+        if not changes["unit_code"]:
+            raise Invalid("新的主办单位代码不能为空")
+        units.require(session=session, code=changes["unit_code"])
     event = RegistryEvent(
         registration_id=registration_id,
         kind=data.kind.value,
         effective_on=data.effective_on,
         notice_on=data.notice_on,
+        filed_on=filed_on,
         changes=changes,
         note=data.note,
         status=EventStatus.pending.value,
         submitted_by=actor.name,
-        submitted_at=clock.now(),
+        submitted_at=now,
     )
     session.add(event)
     session.flush()
@@ -237,6 +274,7 @@ def submit_event(
             "event_id": event.id,
             "kind": event.kind,
             "effective_on": str(event.effective_on),
+            "filed_on": str(filed_on),
             **audit_changes,
         },
         note=data.note,
@@ -246,9 +284,18 @@ def submit_event(
 
 
 def decide_event(
-    *, session: Session, actor: Principal, event_id: int, approve: bool, note: str | None
+    *,
+    session: Session,
+    actor: Principal,
+    event_id: int,
+    approve: bool,
+    note: str | None,
+    tz: ZoneInfo,
+    decided_on: date | None = None,
 ) -> RegistryEvent:
-    """Approves (the event takes effect) or rejects a pending event; supervising office only."""
+    """Approves or rejects a pending event; supervising office only. An approved event takes effect at
+    once when its effective date has come, else on that date (the daily job); a change or closing whose
+    effective date precedes the approval is refused (409): it may not take effect before approval."""
     actor.require(*APPROVING_ROLES)
     event = session.get(RegistryEvent, event_id)
     if event is None:
@@ -258,15 +305,24 @@ def decide_event(
         raise Conflict("该事件已审批")
     if not approve and not note:
         raise Invalid("驳回时请填写审批意见")
-    before = _audit_view(registration)
     now = clock.now()
+    today = now.astimezone(tz).date()
+    decided = decided_on or today
+    if decided > today:
+        raise Invalid("批准日期不能晚于今天")
+    if event.filed_on is not None and decided < event.filed_on:
+        raise Invalid("批准日期不能早于报备日期")
+    if approve and event.kind in ADVANCE_KINDS and event.effective_on < decided:
+        raise Conflict(
+            f"{KIND_LABELS[event.kind]}的生效日期（{event.effective_on}）早于批准日期（{decided}）："
+            "须批准后方可实施，请驳回并要求重新报备"
+        )
+    before = _audit_view(registration)
     event.status = (EventStatus.approved if approve else EventStatus.rejected).value
-    event.decided_by, event.decided_at, event.decision_note = actor.name, now, note
-    if approve:
-        _apply(session, registration, event)
-        registration.updated_at = now
-        session.add(registration)
+    event.decided_by, event.decided_at, event.decided_on, event.decision_note = actor.name, now, decided, note
     session.add(event)
+    if approve and (event.kind == LifecycleKind.opened or event.effective_on <= today):
+        _apply(session, actor, registration, event, now)
     record(
         session=session,
         actor=actor,
@@ -282,13 +338,51 @@ def decide_event(
     return event
 
 
-def _apply(session: Session, registration: Registration, event: RegistryEvent) -> None:
+def apply_due_events(*, session: Session, today: date) -> int:
+    """Applies the approved events whose effective date has come (the daily job); returns how many."""
+    due = list(
+        session.exec(
+            select(RegistryEvent)
+            .where(
+                col(RegistryEvent.status) == EventStatus.approved,
+                col(RegistryEvent.applied_at).is_(None),
+                col(RegistryEvent.effective_on) <= today,
+            )
+            .order_by(col(RegistryEvent.effective_on), col(RegistryEvent.id))
+        )
+    )
+    now = clock.now()
+    for event in due:
+        registration = session.get(Registration, event.registration_id)
+        assert registration is not None
+        before = _audit_view(registration)
+        _apply(session, None, registration, event, now)
+        record(
+            session=session,
+            actor=None,
+            action="registry.event_effective",
+            entity_type="registration",
+            entity_id=registration.id,
+            unit_code=registration.unit_code,
+            before=before,
+            after={**_audit_view(registration), "event_id": event.id, "kind": event.kind},
+            at=now,
+        )
+    session.commit()
+    return len(due)
+
+
+def _apply(
+    session: Session, actor: Principal | None, registration: Registration, event: RegistryEvent, now: datetime
+) -> None:
     kind = LifecycleKind(event.kind)
     if kind == LifecycleKind.opened:
         registration.status = RegistrationStatus.active.value
         registration.opened_on = event.effective_on
     elif kind == LifecycleKind.changed:
         for key, value in (event.changes or {}).items():
+            if key == "unit_code" and value != registration.unit_code:
+                _move_account(session, actor, registration, str(value), now)
             setattr(registration, key, value)
     elif kind == LifecycleKind.closed:
         registration.status = RegistrationStatus.closed.value
@@ -296,6 +390,37 @@ def _apply(session: Session, registration: Registration, event: RegistryEvent) -
     else:
         registration.status = RegistrationStatus.cancelled.value
         registration.cancelled_on = event.effective_on
+    event.applied_at = now
+    registration.updated_at = now
+    session.add(registration)
+    session.add(event)
+
+
+def _move_account(
+    session: Session, actor: Principal | None, registration: Registration, unit_code: str, now: datetime
+) -> None:
+    """A change of owner unit (主体单位变更) moves the linked service account with the registration."""
+    if registration.account_id is None:
+        return
+    account = session.get(Account, registration.account_id)
+    if account is None or account.unit_code == unit_code:
+        return
+    before = account.unit_code
+    account.unit_code, account.updated_at = unit_code, now
+    session.add(account)
+    record(
+        session=session,
+        actor=actor,
+        action="account.owner_change",
+        entity_type="account",
+        entity_id=account.id,
+        unit_code=unit_code,
+        before={"unit_code": before},
+        after={"unit_code": unit_code, "registration_id": registration.id},
+        note="备案变更：主体单位变更",
+        at=now,
+    )
+    accounts.forget_cached()
 
 
 def list_events(*, session: Session, principal: Principal, registration_id: int) -> list[RegistryEvent]:
@@ -323,10 +448,42 @@ def pending_events(*, session: Session, principal: Principal) -> list[RegistryEv
     return list(session.exec(query))
 
 
+def event_flags(event: RegistryEvent, *, calendar: WorkCalendar, tz: ZoneInfo) -> list[Flag]:
+    """A change, closing or cancellation against its filing deadlines, in working days: filed within 3
+    working days of taking effect, and a change or closing filed at least 7 working days ahead."""
+    label = KIND_LABELS.get(event.kind, event.kind)
+    filed = event.filed_on or event.submitted_at.astimezone(tz).date()
+    out: list[Flag] = []
+    late = working_days_after(event.effective_on, filed, calendar=calendar)
+    if late > REGISTER_WITHIN_WORKING_DAYS:
+        out.append(
+            Flag(
+                code="late_filing",
+                message=f"{label}生效后第{late}个工作日才报备（应在{REGISTER_WITHIN_WORKING_DAYS}个工作日内）",
+            )
+        )
+    if event.kind in ADVANCE_KINDS:
+        ahead = working_days_after(filed, event.effective_on, calendar=calendar)
+        if ahead < CLOSE_NOTICE_WORKING_DAYS:
+            out.append(
+                Flag(
+                    code="short_notice",
+                    message=f"{label}仅提前{ahead}个工作日报备（应至少提前{CLOSE_NOTICE_WORKING_DAYS}个工作日，"
+                    "批准后方可实施）",
+                )
+            )
+    return out
+
+
 def flags(
-    *, session: Session, registrations: Sequence[Registration], calendar: WorkCalendar
+    *,
+    session: Session,
+    registrations: Sequence[Registration],
+    calendar: WorkCalendar,
+    tz: ZoneInfo | None = None,
 ) -> dict[int, list[Flag]]:
     """The registry's flags for each registration id (an empty list when nothing is wrong)."""
+    tz = tz or get_settings().tz
     ids = [r.id for r in registrations if r.id is not None]
     result: dict[int, list[Flag]] = {i: [] for i in ids}
     if not ids:
@@ -341,27 +498,17 @@ def flags(
                     message=f"开设后第{late}个工作日才备案（应在{REGISTER_WITHIN_WORKING_DAYS}个工作日内）",
                 )
             )
-    closings = session.exec(
-        select(RegistryEvent).where(
+    events = session.exec(
+        select(RegistryEvent)
+        .where(
             col(RegistryEvent.registration_id).in_(ids),
-            RegistryEvent.kind == LifecycleKind.closed,
-            RegistryEvent.status == EventStatus.approved,
+            col(RegistryEvent.kind) != LifecycleKind.opened,
+            col(RegistryEvent.status) != EventStatus.rejected,
         )
+        .order_by(col(RegistryEvent.id))
     )
-    for event in closings:
-        if event.notice_on is None:
-            result[event.registration_id].append(
-                Flag(code="closed_without_notice", message="关停前未发布公告")
-            )
-            continue
-        notice = working_days_after(event.notice_on, event.effective_on, calendar=calendar)
-        if notice < CLOSE_NOTICE_WORKING_DAYS:
-            result[event.registration_id].append(
-                Flag(
-                    code="closed_without_notice",
-                    message=f"关停仅提前{notice}个工作日公告（应至少提前{CLOSE_NOTICE_WORKING_DAYS}个工作日）",
-                )
-            )
+    for event in events:
+        result[event.registration_id].extend(event_flags(event, calendar=calendar, tz=tz))
     _duplicate_flags(session, registrations, result)
     _zombie_flags(session, registrations, result)
     return result
@@ -399,10 +546,22 @@ def _zombie_flags(
     if not by_account:
         return
     checks = session.exec(
-        select(AccountCheck).where(col(AccountCheck.account_id).in_(by_account), col(AccountCheck.zombie))
+        select(AccountCheck).where(
+            col(AccountCheck.account_id).in_(by_account),
+            col(AccountCheck.zombie) | col(AccountCheck.unresponsive),
+        )
     )
     for check in checks:
-        result[by_account[check.account_id]].append(Flag(code="zombie", message="；".join(check.reasons)))
+        flags = result[by_account[check.account_id]]
+        if check.zombie:
+            flags.append(Flag(code="zombie", message=check.reasons[0] if check.reasons else "长期未更新"))
+        if check.unresponsive:
+            flags.append(
+                Flag(
+                    code="unresponsive",
+                    message=f"{check.overdue_unanswered}条留言超期未答复（互动回应不及时）",
+                )
+            )
 
 
 def public(registration: Registration, *, flag_list: list[Flag], principal: Principal) -> RegistrationPublic:
@@ -431,3 +590,59 @@ def registration_for_accounts(*, session: Session, account_ids: Iterable[int]) -
         )
     )
     return {r.account_id: r for r in rows if r.account_id is not None}
+
+
+def unregistered(*, session: Session, principal: Principal) -> list[UnregisteredAccount]:
+    """Active service accounts the principal may see that have no approved (active) registration,
+    those taking the most messages first."""
+    registered = select(Registration.account_id).where(
+        col(Registration.account_id).is_not(None), Registration.status == RegistrationStatus.active
+    )
+    query = (
+        select(Account, Unit)
+        .join(Unit, col(Unit.code) == col(Account.unit_code))
+        .where(col(Account.active).is_(True), col(Account.id).not_in(registered))
+    )
+    if principal.units is not None:
+        query = query.where(col(Account.unit_code).in_(principal.units))
+    rows = list(session.exec(query))
+    ids = [account.id for account, _ in rows if account.id is not None]
+    if not ids:
+        return []
+    counts = {
+        account_id: (int(n), last)
+        for account_id, n, last in session.exec(
+            select(Message.account_id, func.count(), func.max(Message.received_at))
+            .where(col(Message.account_id).in_(ids))
+            .group_by(col(Message.account_id))
+        )
+    }
+    pending = {
+        r.account_id: r
+        for r in session.exec(
+            select(Registration).where(
+                col(Registration.account_id).in_(ids), Registration.status == RegistrationStatus.pending
+            )
+        )
+    }
+    out: list[UnregisteredAccount] = []
+    for account, unit in rows:
+        assert account.id is not None
+        n, last = counts.get(account.id, (0, None))
+        filed = pending.get(account.id)
+        out.append(
+            UnregisteredAccount(
+                account_id=account.id,
+                account_name=account.name,
+                platform=account.platform,
+                platform_label=PLATFORM_LABELS.get(account.platform, account.platform),
+                unit_code=account.unit_code,
+                unit_name=unit.name,
+                registration_id=filed.id if filed else None,
+                registration_status=filed.status if filed else None,
+                messages_received=n,
+                last_message_at=last,
+            )
+        )
+    out.sort(key=lambda row: (-row.messages_received, row.account_id))
+    return out

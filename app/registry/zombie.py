@@ -1,5 +1,6 @@
-"""Zombie-account check (僵尸账号): an active account with no post for 15 days, or with messages left
-unanswered past their deadline, is flagged by a daily job; post times come from connectors or the API."""
+"""Zombie-account check (僵尸账号) per the national indicator: an active account not updated for two weeks
+(setting) is a zombie, warned before and tracked to rectification; unanswered overdue messages are the
+separate `unresponsive` flag. Post times come from the connectors' post lists or the API."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
+from app.config import Settings, get_settings
 from app.db import session_scope
 from app.errors import Invalid
 from app.messages.models import OPEN_STATUSES, Message
@@ -24,10 +26,9 @@ from app.registry.models import (
     Registration,
     RegistrationStatus,
 )
+from app.supervision import notices, rectification
 from app.units.models import Unit
 from app.users.models import Role
-
-NO_POST_DAYS = 15
 
 POST_ROLES = (Role.admin, Role.supervisor, Role.leader, Role.reviewer, Role.operator)
 
@@ -73,8 +74,18 @@ def _overdue_by_account(session: Session, now: datetime) -> dict[int, int]:
     return {int(account_id): int(n) for account_id, n in rows}
 
 
-def check_accounts(*, session: Session, now: datetime, tz: ZoneInfo) -> CheckSummary:
-    """Checks every active account and stores the result (one row per account); idempotent."""
+def check_accounts(
+    *, session: Session, now: datetime, tz: ZoneInfo, settings: Settings | None = None
+) -> CheckSummary:
+    """Checks every active account and stores the result (one row per account); idempotent.
+
+    `zombie` is "not updated" only: more than `zombie_days` calendar days since the last post (the
+    national indicator's two weeks by default). After `zombie_warning_days` the unit gets one early
+    warning; a new zombie gets a notice and a rectification (整改) record, rectified when a post appears,
+    escalated to the supervising office after `zombie_rectify_days`. Messages unanswered past their
+    deadline are the separate flag `unresponsive`."""
+    settings = settings or get_settings()
+    limit, warn_after = settings.zombie_days, min(settings.zombie_warning_days, settings.zombie_days - 1)
     registrations: dict[int, Registration] = {}
     for r in session.exec(
         select(Registration).where(col(Registration.account_id).is_not(None)).order_by(col(Registration.id))
@@ -88,6 +99,7 @@ def check_accounts(*, session: Session, now: datetime, tz: ZoneInfo) -> CheckSum
     previous = {c.account_id: c for c in session.exec(select(AccountCheck))}
     summary = CheckSummary(checked=0, zombies=0, newly_flagged=0, cleared=0)
     seen: set[int] = set()
+    names = dict(session.exec(select(Unit.code, Unit.name)).all())
     for account in session.exec(select(Account).order_by(col(Account.id))):
         assert account.id is not None
         registration = registrations.get(account.id)
@@ -109,23 +121,24 @@ def check_accounts(*, session: Session, now: datetime, tz: ZoneInfo) -> CheckSum
                     since, datetime.combine(registration.opened_on, time(0), tzinfo=tz).astimezone(UTC)
                 )
             days = None
-        no_post = now - since > timedelta(days=NO_POST_DAYS)
+        no_post = now - since > timedelta(days=limit)
+        warning = not no_post and now - since > timedelta(days=warn_after)
         if no_post:
             reasons.append(
-                f"{days}天未更新（超过{NO_POST_DAYS}天）"
-                if days is not None
-                else f"开设{NO_POST_DAYS}天以上未见更新"
+                f"{days}天未更新（超过{limit}天）" if days is not None else f"开设{limit}天以上未见更新"
             )
         unanswered = overdue.get(account.id, 0)
         if unanswered:
             reasons.append(f"{unanswered}条留言超期未答复")
-        zombie = bool(reasons)
+        zombie = no_post
         check = previous.get(account.id)
         was = check is not None and check.zombie
+        was_warned = check is not None and check.warning
         if check is None:
             check = AccountCheck(account_id=account.id, checked_at=now, checked_on=now.astimezone(tz).date())
         check.checked_at, check.checked_on = now, now.astimezone(tz).date()
         check.zombie, check.no_post, check.days_since_post = zombie, no_post, days
+        check.warning, check.unresponsive = warning, unanswered > 0
         check.last_post_at, check.overdue_unanswered, check.reasons = (
             account.last_post_at,
             unanswered,
@@ -135,6 +148,19 @@ def check_accounts(*, session: Session, now: datetime, tz: ZoneInfo) -> CheckSum
         session.add(check)
         summary.checked += 1
         summary.zombies += int(zombie)
+        summary.warnings += int(warning)
+        summary.unresponsive += int(unanswered > 0)
+        label = f"{names.get(account.unit_code, account.unit_code)}的账号「{account.name}」"
+        if warning and not was_warned:
+            notices.queue(
+                session=session,
+                dedupe_key=f"zombie-warning:{account.id}:{since.isoformat()}",
+                kind="zombie_warning",
+                unit_code=account.unit_code,
+                title=f"账号更新预警：{account.name}",
+                text=f"{label}已{(now - since).days}天未更新；超过{limit}天未更新即为僵尸账号（单项否决），请及时更新。",
+                now=now,
+            )
         if zombie != was:
             summary.newly_flagged += int(zombie)
             summary.cleared += int(not zombie)
@@ -148,6 +174,17 @@ def check_accounts(*, session: Session, now: datetime, tz: ZoneInfo) -> CheckSum
                 after={"reasons": reasons},
                 at=now,
             )
+        moved = rectification.track_zombie(
+            session=session,
+            account=account,
+            zombie=zombie,
+            finding=f"{label}{reasons[0]}" if zombie else "",
+            now=now,
+            tz=tz,
+            rectify_days=settings.zombie_rectify_days,
+        )
+        summary.rectified += int(moved == "rectified")
+        summary.escalated += int(moved == "escalated")
     for account_id, check in previous.items():
         if account_id not in seen:
             # Closed or deactivated since the last check: no longer watched.
@@ -176,7 +213,7 @@ def list_checks(
         .join(Unit, col(Unit.code) == col(Account.unit_code))
     )
     if zombies_only:
-        query = query.where(col(AccountCheck.zombie))
+        query = query.where(col(AccountCheck.zombie) | col(AccountCheck.unresponsive))
     if principal.units is not None:
         query = query.where(col(Account.unit_code).in_(principal.units))
     rows = list(session.exec(query))
@@ -192,6 +229,8 @@ def list_checks(
             checked_at=check.checked_at,
             zombie=check.zombie,
             no_post=check.no_post,
+            warning=check.warning,
+            unresponsive=check.unresponsive,
             days_since_post=check.days_since_post,
             last_post_at=check.last_post_at,
             overdue_unanswered=check.overdue_unanswered,

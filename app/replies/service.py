@@ -17,7 +17,7 @@ from app.audit.service import record
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.messages import service as messages
-from app.messages.models import Message, MessageKind, MessageStatus
+from app.messages.models import Message, MessageKind, MessageStatus, SlaState
 from app.moderation import outgoing
 from app.replies import publishers, workflow
 from app.replies.models import (
@@ -659,6 +659,10 @@ def close_message(
     label = CLOSE_REASON_LABELS[reason]
     message.status = MessageStatus.closed
     message.close_reason = f"{reason.value}: {label}" + (f"；{note}" if note else "")
+    message.closed_at = now
+    if message.due_at is not None and now > message.due_at and message.first_replied_at is None:
+        # Closing after the deadline does not make the message answered in time.
+        message.sla_state = SlaState.missed
     message.updated_at = now
     session.add(message)
     record(

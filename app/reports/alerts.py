@@ -16,7 +16,8 @@ from app.reports.models import TopicAlert, TopicCluster
 from app.reports.topics import TopicSettings, cache_terms, hot_topics
 from app.sla import channels
 from app.sla.escalation import load_settings
-from app.sla.notify import Notification, backoff, send
+from app.sla.notify import Notification, backoff
+from app.supervision.notices import fan_out
 from app.units.models import Unit
 
 log = logging.getLogger(__name__)
@@ -119,19 +120,7 @@ def send_pending(*, session: Session, now: datetime, client: httpx.Client | None
             urgent=False,
             dedupe_key=f"topic-alert-{alert.id}",
         )
-        deliveries = dict(alert.deliveries)
-        errors: list[str] = []
-        retry = False
-        for channel in targets:
-            if str(channel.id) in deliveries:
-                continue
-            result = send(channels.config_of(channel), note, client=client, now=now)
-            if result.ok:
-                deliveries[str(channel.id)] = now.isoformat()
-            else:
-                errors.append(f"{channel.name}：{result.detail}")
-                retry = retry or result.retryable
-        alert.deliveries = deliveries
+        alert.deliveries, errors, retry = fan_out(targets, note, alert.deliveries, now=now, client=client)
         alert.attempts += 1
         if not errors:
             alert.state, alert.sent_at, alert.detail = "sent", now, None

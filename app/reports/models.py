@@ -40,9 +40,19 @@ class Metrics(SQLModel):
         default=None,
         description="单位报表：期间内本单位把留言转出的次数（按转办时间计，多者可能推诿）；其他报表为空",
     )
+    extensions: int | None = Field(
+        default=None, description="单位报表：期间内收到的留言中经批准延期的次数；其他报表为空"
+    )
     escalated: int = Field(default=0, description="督办（升级）过的留言")
+    closed_without_reply: int = Field(
+        default=0, description="未答复即关闭的留言（重复、仅致谢、辱骂、广告、其他）"
+    )
+    closed_late: int = Field(
+        default=0, description="超过截止时间后才关闭、未答复的留言：计为未按时答复，不从超期中消失"
+    )
     on_time_rate: float | None = Field(
-        default=None, description="按时答复率（%）= 按时答复 ÷（按时答复 + 超期答复 + 超期未答复）"
+        default=None,
+        description="按时答复率（%）= 按时答复 ÷（按时答复 + 超期答复 + 超期未答复 + 超期后关闭）",
     )
     reply_days_median: float | None = Field(default=None, description="首次答复用时中位数（工作日）")
     reply_days_p90: float | None = Field(default=None, description="首次答复用时第90百分位（工作日）")
@@ -53,6 +63,9 @@ class Metrics(SQLModel):
 class ReportRow(Metrics):
     unit_code: str | None = None
     unit_name: str | None = None
+    reply_working_days: int | None = Field(
+        default=None, description="该行单位当前的答复时限（工作日）；无单位的行为空"
+    )
     account_id: int | None = None
     account_name: str | None = None
     platform: str | None = None
@@ -81,6 +94,9 @@ class Report(SQLModel):
     columns: list[ColumnInfo]
     rows: list[ReportRow]
     total: ReportRow
+    notes: list[str] = Field(
+        default_factory=list, description="说明：哪些单位或留言适用了非默认（5个工作日）的答复时限"
+    )
 
 
 class OverdueBucket(SQLModel):

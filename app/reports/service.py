@@ -16,8 +16,9 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
 from app.auth import Principal
+from app.config import get_settings
 from app.errors import Invalid
-from app.messages.models import OPEN_STATUSES, Message
+from app.messages.models import OPEN_STATUSES, Message, MessageStatus
 from app.messages.present import masked
 from app.registry.models import PLATFORM_LABELS, AccountCheck
 from app.registry.service import working_days_after
@@ -35,6 +36,8 @@ from app.reports.stats import nearest_rank, rate
 from app.reports.timing import ReplyTimer
 from app.routing.transfers import transfers_out
 from app.sla.calendar import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar
+from app.supervision import extensions
+from app.supervision.models import DeadlineExtension, ExtensionState
 from app.units.models import Unit
 
 COUNT_FIELDS = (
@@ -48,6 +51,8 @@ COUNT_FIELDS = (
     "transferred",
     "transfers",
     "escalated",
+    "closed_without_reply",
+    "closed_late",
 )
 
 METRIC_LABELS: dict[str, str] = {
@@ -61,7 +66,10 @@ METRIC_LABELS: dict[str, str] = {
     "transferred": "转办留言",
     "transfers": "转办次数",
     "transfers_out": "转出次数",
+    "extensions": "批准延期",
     "escalated": "督办留言",
+    "closed_without_reply": "未答复即关闭",
+    "closed_late": "超期后关闭（计为未按时答复）",
     "on_time_rate": "按时答复率（%）",
     "reply_days_median": "答复用时中位数（工作日）",
     "reply_days_p90": "答复用时P90（工作日）",
@@ -72,6 +80,7 @@ METRIC_LABELS: dict[str, str] = {
 ID_LABELS: dict[str, str] = {
     "unit_code": "单位代码",
     "unit_name": "单位名称",
+    "reply_working_days": "答复时限（工作日）",
     "account_id": "账号ID",
     "account_name": "账号名称",
     "platform_label": "平台",
@@ -81,13 +90,23 @@ ID_LABELS: dict[str, str] = {
 }
 
 ID_COLUMNS: dict[Dimension, tuple[str, ...]] = {
-    Dimension.unit: ("unit_code", "unit_name"),
-    Dimension.account: ("account_id", "account_name", "platform_label", "unit_code", "unit_name", "zombie"),
+    Dimension.unit: ("unit_code", "unit_name", "reply_working_days"),
+    Dimension.account: (
+        "account_id",
+        "account_name",
+        "platform_label",
+        "unit_code",
+        "unit_name",
+        "reply_working_days",
+        "zombie",
+    ),
     Dimension.platform: ("platform_label",),
     Dimension.period: (),
 }
 
+UNIT_ONLY = ("transfers_out", "extensions")
 UNROUTED_LABEL = "未分办"
+STANDARD_LIMIT = 5  # 原则上5个工作日内予以答复
 TOTAL_LABEL = "合计"
 
 
@@ -104,7 +123,8 @@ class _Cell:
         return {
             **c,
             "on_time_rate": rate(
-                c["answered_on_time"], c["answered_on_time"] + c["answered_late"] + c["overdue_now"]
+                c["answered_on_time"],
+                c["answered_on_time"] + c["answered_late"] + c["overdue_now"] + c["closed_late"],
             ),
             "reply_days_median": nearest_rank(self.days, 0.5),
             "reply_days_p90": nearest_rank(self.days, 0.9),
@@ -124,10 +144,10 @@ def columns_for(dimension: Dimension, period: Period | None) -> list[ColumnInfo]
     keys = list(ID_COLUMNS[dimension])
     if period is not None:
         keys += ["period", "period_label"]
-    # Transfers out are counted per unit by transfer time, so only the plain unit report has them.
-    keys += [
-        k for k in METRIC_LABELS if k != "transfers_out" or (dimension == Dimension.unit and period is None)
-    ]
+    # Transfers out and extensions are counted per unit from their own tables: only the plain unit report
+    # has them.
+    plain_unit = dimension == Dimension.unit and period is None
+    keys += [k for k in METRIC_LABELS if k not in UNIT_ONLY or plain_unit]
     return [ColumnInfo(key=k, label=ID_LABELS.get(k) or METRIC_LABELS[k]) for k in keys]
 
 
@@ -174,6 +194,7 @@ def _count_columns(now: datetime) -> list[Any]:
     due = col(Message.due_at)
     answered = replied.is_not(None)
     waiting = and_(replied.is_(None), col(Message.status).in_([s.value for s in OPEN_STATUSES]))
+    unanswered_close = and_(replied.is_(None), col(Message.status) == MessageStatus.closed.value)
     return [
         func.count().label("received"),
         _flag(answered).label("answered"),
@@ -185,6 +206,9 @@ def _count_columns(now: datetime) -> list[Any]:
         _flag(col(Message.transfer_count) > 0).label("transferred"),
         func.coalesce(func.sum(col(Message.transfer_count)), 0).label("transfers"),
         _flag(col(Message.escalation_level) > 0).label("escalated"),
+        _flag(unanswered_close).label("closed_without_reply"),
+        # Closed after the deadline passed: it was not answered in time, whatever the closing reason.
+        _flag(and_(unanswered_close, due.is_not(None), col(Message.closed_at) > due)).label("closed_late"),
     ]
 
 
@@ -293,6 +317,14 @@ def build_report(
         for line in rows:
             line.transfers_out = outs.get(line.unit_code or "", 0)
         total_row.transfers_out = sum(line.transfers_out or 0 for line in rows)
+        granted = extensions.approved_by_unit(session=session, start=start, end=end, units=scope)
+        for line in rows:
+            line.extensions = granted.get(line.unit_code or "", 0)
+        total_row.extensions = sum(line.extensions or 0 for line in rows)
+    limits = unit_limits(session=session)
+    for line in rows:
+        if line.unit_code is not None and line.unit_code in limits:
+            line.reply_working_days = limits[line.unit_code]
     _label_total(total_row, dimension, period)
     return Report(
         dimension=dimension,
@@ -306,7 +338,55 @@ def build_report(
         columns=columns_for(dimension, period),
         rows=rows,
         total=total_row,
+        notes=_limit_notes(session, filters, rows, limits, _unit_names(session, principal, None)),
     )
+
+
+def unit_limits(*, session: Session) -> dict[str, int]:
+    """Each unit's reply limit in working days (its own, else the service default)."""
+    default = get_settings().reply_working_days
+    return {
+        code: own if own is not None else default
+        for code, own in session.exec(select(Unit.code, Unit.reply_working_days))
+    }
+
+
+def _limit_notes(
+    session: Session,
+    filters: list[ColumnElement[bool]],
+    rows: Sequence[ReportRow],
+    limits: dict[str, int],
+    names: dict[str, str],
+) -> list[str]:
+    """Where a limit other than the standard 5 working days applies: the units shown whose limit differs
+    now, and the messages of the range whose deadline was computed with another limit."""
+    notes: list[str] = []
+    shown = sorted({line.unit_code for line in rows if line.unit_code is not None})
+    for code in shown:
+        if limits.get(code, STANDARD_LIMIT) != STANDARD_LIMIT:
+            notes.append(
+                f"{names.get(code, code)}（{code}）当前答复时限为{limits[code]}个工作日，"
+                f"不是通常的{STANDARD_LIMIT}个工作日"
+            )
+    other = session.exec(
+        select(Message.unit_code, Message.working_days, func.count())
+        .where(
+            *filters,
+            col(Message.out_of_scope).is_(False),
+            col(Message.working_days).is_not(None),
+            col(Message.working_days) != STANDARD_LIMIT,
+            # An approved extension is counted as such, not as another limit.
+            col(Message.id).not_in(
+                select(DeadlineExtension.message_id).where(DeadlineExtension.state == ExtensionState.approved)
+            ),
+        )
+        .group_by(col(Message.unit_code), col(Message.working_days))
+        .order_by(col(Message.unit_code), col(Message.working_days))
+    )
+    for unit, days, count in other:
+        label = UNROUTED_LABEL if unit is None else f"{names.get(unit, unit)}（{unit}）"
+        notes.append(f"{label}有{count}条留言按{days}个工作日的时限计算截止时间")
+    return notes
 
 
 def _cell_key(mapping: Any, has_key: bool, has_bucket: bool) -> tuple[Any, int | None]:

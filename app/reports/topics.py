@@ -28,7 +28,25 @@ from kb.segment import tokens
 _TERMS: Table = MessageTerms.__table__  # type: ignore[attr-defined]
 
 # Bump when the term extraction changes: cached terms of an older version are recomputed.
-TERMS_VERSION = 1
+TERMS_VERSION = 2
+# Minimum specificity of a topic term: its inverse document frequency in jieba's general corpus. Words
+# of every other text ("事情", "今天", "东西": IDF below 5) say nothing about what happened; words the corpus
+# lacks (a new estate's name) are as specific as they come. The words below the bar are kept as data
+# (scripts/topic_common_words.py writes them): loading the whole table takes seconds.
+MIN_SPECIFICITY = 5.0
+COMMON_WORDS_FILE = Path(__file__).resolve().parent / "data" / "topic_common_words.txt"
+
+
+@cache
+def _common_words() -> frozenset[str]:
+    lines = COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for line in lines if not line.startswith("#") for w in line.split())
+
+
+def specific(word: str) -> bool:
+    """True when `word` is specific enough to name a topic (see MIN_SPECIFICITY)."""
+    return word not in _common_words()
+
 
 _STOPWORDS_FILE = Path(__file__).resolve().parent / "data" / "topic_stopwords.txt"
 
@@ -52,6 +70,8 @@ def message_terms(text: str) -> list[str]:
         if len(word) < 2 or word in stop or _DIGITS.match(word):
             continue
         if not _CJK.search(word) and len(word) < 3:
+            continue
+        if not specific(word):
             continue
         seen[word] = None
     return list(seen)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from app import clock
+from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
 from app.errors import Forbidden, Invalid
@@ -21,6 +22,7 @@ from app.routing.models import (
     AssignCreate,
     Candidate,
     ExampleSource,
+    Fallback,
     MessageRouting,
     MessageTransfer,
     TransferCreate,
@@ -30,6 +32,7 @@ from app.routing.models import (
 )
 from app.routing.steps import OUT_OF_SCOPE
 from app.routing.training import record_example
+from app.sla.models import NotificationState, SlaNotification
 from app.sla.service import apply_deadline
 from app.units.models import Unit
 from app.users.models import Role
@@ -86,6 +89,7 @@ def _move(
     session.add(row)
     message.unit_code = to_unit
     message.updated_at = now
+    _retarget(session, message, from_unit=from_unit, to_unit=to_unit, kind=kind, reason=reason, now=now)
     session.add(message)
     record_example(
         session=session,
@@ -115,6 +119,46 @@ def _move(
     return row
 
 
+def _account_unit(session: Session, account_id: int) -> str | None:
+    account = session.get(Account, account_id)
+    return account.unit_code if account is not None else None
+
+
+def _retarget(
+    session: Session,
+    message: Message,
+    *,
+    from_unit: str | None,
+    to_unit: str,
+    kind: TransferKind,
+    reason: str,
+    now: datetime,
+) -> None:
+    """After a move the routing record names the new unit (the original suggestion stays as
+    `suggested_unit`), and deadline notices not yet sent are dropped so that the next sweep records them
+    for the new unit instead of alerting the old one."""
+    routing = dict(message.routing or {})
+    routing.setdefault("suggested_unit", routing.get("unit_code"))
+    routing["unit_code"] = to_unit
+    verb = "分派" if kind == TransferKind.assign else "转办"
+    routing["reason"] = (
+        f"{routing.get('reason', '')}；已由{from_unit or '未分办'}{verb}至{to_unit}（{reason}）".lstrip("；")
+    )
+    message.routing = routing
+    if message.id is None:
+        return
+    pending = session.exec(
+        select(SlaNotification).where(
+            col(SlaNotification.message_id) == message.id,
+            col(SlaNotification.state) == NotificationState.pending,
+        )
+    ).all()
+    unsent = [n.id for n in pending if not n.deliveries and n.id is not None]
+    if unsent:
+        session.execute(delete(SlaNotification).where(col(SlaNotification.id).in_(unsent)))
+        message.next_check_at = now
+
+
 def _result(message: Message, row: MessageTransfer) -> TransferResult:
     assert message.id is not None and message.unit_code is not None
     return TransferResult(
@@ -137,14 +181,24 @@ def transfer(*, session: Session, actor: Principal, message_id: int, data: Trans
         raise Invalid("留言已在该单位，无需转办")
     now = clock.now()
     from_unit = message.unit_code
-    message.transfer_count += 1
+    # Routing unsure, the message went to the office owning the account (fallback "account"): that
+    # office's own first hand-off is dispatching (分派), not bouncing (推诿); it is not counted as 转出.
+    dispatch = (
+        message.transfer_count == 0
+        and actor.unit_code == from_unit
+        and (message.routing or {}).get("fallback") == Fallback.account.value
+        and from_unit is not None
+        and from_unit == _account_unit(session, message.account_id)
+    )
+    if not dispatch:
+        message.transfer_count += 1
     row = _move(
         session=session,
         actor=actor,
         message=message,
         to_unit=target.code,
         reason=data.reason,
-        kind=TransferKind.transfer,
+        kind=TransferKind.assign if dispatch else TransferKind.transfer,
         now=now,
         from_unit=from_unit,
     )

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from app.sla.holidays import statutory_holidays
+
 Source = Literal["official", "override", "provisional", "standard"]
 DayKind = Literal["holiday", "workday"]
 DueSoonPolicy = Literal["due_day_start", "hours_before", "working_days_before"]
@@ -27,20 +29,8 @@ SOURCE_LABELS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-# DESIGN "Deadlines": for a year without data only the fixed-date holidays are certain;
-# the lunar ones (Spring Festival, Dragon Boat, Mid-Autumn) move and are left out.
-PROVISIONAL_HOLIDAYS: Mapping[tuple[int, int], str] = MappingProxyType(
-    {
-        (1, 1): "元旦",
-        (5, 1): "劳动节",
-        (5, 2): "劳动节",
-        (5, 3): "劳动节",
-        (10, 1): "国庆节",
-        (10, 2): "国庆节",
-        (10, 3): "国庆节",
-    }
-)
-
+# A year without the State Council arrangement is provisional: weekends and the statutory holidays
+# (fixed-date and lunar, with their make-up weekdays) rest; see app.sla.holidays.
 DAY_END = time(23, 59, 59)
 WORKING_HOURS_START = time(8, 30)
 WORKING_HOURS_END = time(17, 30)
@@ -116,7 +106,7 @@ class WorkCalendar:
     Precedence: an override; else the official arrangement (`chinesecalendar`, holidays and
     adjusted working weekends); else, for a year in `complete_years` (its whole arrangement was
     entered as overrides), plain Monday–Friday; else the provisional fallback: weekends and the
-    fixed-date holidays (1 Jan, 1–3 May, 1–3 Oct) rest. `complete_years` only matters for years
+    statutory holidays (元旦, 春节 除夕–初三, 清明, 1–2 May, 端午, 中秋, 1–3 Oct, with 补休) rest. `complete_years` only matters for years
     the package does not cover.
     """
 
@@ -195,7 +185,7 @@ class WorkCalendar:
             return DayInfo(d, not rest, "official", _official_name(raw_name))
         if d.year in self._complete_years:
             return DayInfo(d, d.weekday() < 5, "standard")
-        name = PROVISIONAL_HOLIDAYS.get((d.month, d.day))
+        name = statutory_holidays(d.year).get(d)
         return DayInfo(d, name is None and d.weekday() < 5, "provisional", name)
 
 

@@ -130,7 +130,9 @@ class CalendarYearPublic(SQLModel):
     year: int
     official: bool = Field(description="安装的 chinesecalendar 含该年国务院放假安排")
     complete: bool = Field(description="管理员已录入该年完整安排")
-    provisional: bool = Field(description="该年未设置的日子为暂定（周末及元旦、劳动节、国庆节固定日期）")
+    provisional: bool = Field(
+        description="该年未设置的日子为暂定：周末及法定节假日（元旦、春节除夕至初三、清明、劳动节、端午、中秋、国庆，含补休；农历节日按农历推算）"
+    )
     days: list[CalendarDayPublic]
 
 

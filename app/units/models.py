@@ -18,7 +18,10 @@ class UnitBase(SQLModel):
     name: str = Field(min_length=1, max_length=128, schema_extra={"examples": ["县公安局"]})
     keywords: list[str] = Field(default_factory=list, schema_extra={"examples": [["身份证", "户口", "报警"]]})
     reply_working_days: int | None = Field(
-        default=None, ge=0, le=60, description="该单位的答复时限（工作日），为空时用系统默认（5）"
+        default=None,
+        ge=1,
+        le=15,
+        description="该单位的答复时限（1–15个工作日），为空时用系统默认（5）；修改会记入审计日志，报表注明非5天的时限",
     )
 
     @field_validator("keywords")
@@ -43,7 +46,7 @@ class UnitUpdate(SQLModel):
     keywords: list[str] | None = None
     parent_code: str | None = None
     supervisor_code: str | None = None
-    reply_working_days: int | None = Field(default=None, ge=0, le=60)
+    reply_working_days: int | None = Field(default=None, ge=1, le=15, description="答复时限（1–15个工作日）")
 
 
 class Unit(UnitBase, table=True):

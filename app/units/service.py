@@ -87,9 +87,25 @@ def update(*, session: Session, actor: Principal, code: str, data: UnitUpdate) -
         before=before,
         after=unit.model_dump(mode="json"),
     )
+    if before.get("reply_working_days") != unit.reply_working_days:
+        record(
+            session=session,
+            actor=actor,
+            action="unit.reply_limit",
+            entity_type="unit",
+            entity_id=code,
+            unit_code=code,
+            before={"reply_working_days": before.get("reply_working_days")},
+            after={"reply_working_days": unit.reply_working_days},
+            note=f"答复时限由{_limit_label(before.get('reply_working_days'))}改为{_limit_label(unit.reply_working_days)}",
+        )
     session.commit()
     token_cache.clear()
     return unit
+
+
+def _limit_label(days: int | None) -> str:
+    return "系统默认" if days is None else f"{days}个工作日"
 
 
 def list_units(*, session: Session, principal: Principal) -> list[Unit]:

@@ -3,13 +3,14 @@ counted in working days of the official calendar; phone numbers masked for roles
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.db import session_scope
+from app.registry.service import apply_due_events
 
 NOW = datetime(2025, 3, 20, 2, 0, tzinfo=UTC)  # Thursday 20 March 2025, 10:00 local
 
@@ -125,16 +126,14 @@ def test_closing_needs_seven_working_days_notice(client, admin_headers, units):
     long = register(
         client, admin_headers, account_name="甲局二号", platform="weibo", registered_on="2025-03-04"
     )
-    silent = register(
-        client, admin_headers, account_name="甲局三号", platform="douyin", registered_on="2025-03-04"
-    )
-    for item in (short, long, silent):
+    for item in (short, long):
         approve_pending(client, admin_headers, item["id"])
-    notices = {short["id"]: "2025-03-10", long["id"]: "2025-03-03", silent["id"]: None}
-    for registration_id, notice in notices.items():
+    # Paper filings entered afterwards by the supervising office: filed 10 and 3 March, approved the day after.
+    filed = {short["id"]: ("2025-03-10", "2025-03-11"), long["id"]: ("2025-03-03", "2025-03-04")}
+    for registration_id, (filed_on, decided_on) in filed.items():
         resp = client.post(
             f"/api/v1/registry/accounts/{registration_id}/events",
-            json={"kind": "closed", "effective_on": "2025-03-14", "notice_on": notice, "note": "停止运营"},
+            json={"kind": "closed", "effective_on": "2025-03-14", "filed_on": filed_on, "note": "停止运营"},
             headers=admin_headers,
         )
         assert resp.status_code == 201, resp.text
@@ -143,15 +142,19 @@ def test_closing_needs_seven_working_days_notice(client, admin_headers, units):
             client.get(f"/api/v1/registry/accounts/{registration_id}", headers=admin_headers).json()["status"]
             == "active"
         )
-        approve_pending(client, admin_headers, registration_id)
+        resp = client.post(
+            f"/api/v1/registry/events/{resp.json()['id']}/approve",
+            json={"decided_on": decided_on},
+            headers=admin_headers,
+        )
+        assert resp.status_code == 200, resp.text
     got = {r["id"]: r for r in client.get("/api/v1/registry/accounts", headers=admin_headers).json()}
-    # 10 → 14 March: 11, 12, 13, 14 = 4 working days of notice; 3 → 14 March: 9.
+    # 10 → 14 March: 11, 12, 13, 14 = 4 working days ahead; 3 → 14 March: 9.
     assert got[short["id"]]["status"] == "closed" and got[short["id"]]["closed_on"] == "2025-03-14"
     assert [f["message"] for f in got[short["id"]]["flags"]] == [
-        "关停仅提前4个工作日公告（应至少提前7个工作日）"
+        "关停仅提前4个工作日报备（应至少提前7个工作日，批准后方可实施）"
     ]
     assert got[long["id"]]["flags"] == []
-    assert [f["message"] for f in got[silent["id"]]["flags"]] == ["关停前未发布公告"]
     # A closed account takes no more events.
     more = client.post(
         f"/api/v1/registry/accounts/{short['id']}/events",
@@ -159,10 +162,8 @@ def test_closing_needs_seven_working_days_notice(client, admin_headers, units):
         headers=admin_headers,
     )
     assert more.status_code == 409
-    listed = client.get(
-        "/api/v1/registry/accounts", params={"flag": "closed_without_notice"}, headers=admin_headers
-    )
-    assert {r["id"] for r in listed.json()} == {short["id"], silent["id"]}
+    listed = client.get("/api/v1/registry/accounts", params={"flag": "short_notice"}, headers=admin_headers)
+    assert {r["id"] for r in listed.json()} == {short["id"]}
 
 
 def test_more_than_one_account_on_a_platform(client, admin_headers, units):
@@ -189,7 +190,7 @@ def test_more_than_one_account_on_a_platform(client, admin_headers, units):
     # One pending event at a time.
     twice = client.post(
         f"/api/v1/registry/accounts/{second['id']}/events",
-        json={"kind": "closed", "effective_on": "2025-03-19"},
+        json={"kind": "closed", "effective_on": "2025-04-30"},
         headers=admin_headers,
     )
     assert twice.status_code == 409
@@ -199,7 +200,9 @@ def test_more_than_one_account_on_a_platform(client, admin_headers, units):
     assert flag_codes(got[first["id"]]) == []
 
 
-def test_change_applies_on_approval_and_audit_keeps_masked_phones(client, admin_headers, make_user, units):
+def test_change_applies_on_its_effective_date_and_audit_keeps_masked_phones(
+    client, admin_headers, make_user, units, frozen_clock
+):
     body = register(client, admin_headers, registered_on="2025-03-04")
     approve_pending(client, admin_headers, body["id"])
     leader_a = make_user("leader", "a")
@@ -207,7 +210,7 @@ def test_change_applies_on_approval_and_audit_keeps_masked_phones(client, admin_
         f"/api/v1/registry/accounts/{body['id']}/events",
         json={
             "kind": "changed",
-            "effective_on": "2025-03-18",
+            "effective_on": "2025-04-07",
             "changes": {"person_in_charge": "王芳", "phones": ["13900001111"], "followers": 15000},
         },
         headers=leader_a,
@@ -216,6 +219,13 @@ def test_change_applies_on_approval_and_audit_keeps_masked_phones(client, admin_
     before = client.get(f"/api/v1/registry/accounts/{body['id']}", headers=leader_a).json()
     assert before["person_in_charge"] == "李明"
     approve_pending(client, make_user("supervisor"), body["id"])
+    # Approved, but it takes effect on 7 April: the daily job applies it then, not before.
+    with session_scope() as session:
+        assert apply_due_events(session=session, today=date(2025, 4, 6)) == 0
+    waiting = client.get(f"/api/v1/registry/accounts/{body['id']}", headers=leader_a).json()
+    assert waiting["person_in_charge"] == "李明" and waiting["flags"] == []
+    with session_scope() as session:
+        assert apply_due_events(session=session, today=date(2025, 4, 7)) == 1
     after = client.get(f"/api/v1/registry/accounts/{body['id']}", headers=leader_a).json()
     assert (after["person_in_charge"], after["phones"], after["followers"]) == (
         "王芳",
@@ -224,7 +234,7 @@ def test_change_applies_on_approval_and_audit_keeps_masked_phones(client, admin_
     )
     empty = client.post(
         f"/api/v1/registry/accounts/{body['id']}/events",
-        json={"kind": "changed", "effective_on": "2025-03-19"},
+        json={"kind": "changed", "effective_on": "2025-05-19"},
         headers=leader_a,
     )
     assert empty.status_code == 422
@@ -235,6 +245,7 @@ def test_change_applies_on_approval_and_audit_keeps_masked_phones(client, admin_
         "registry.register",
         "registry.event_submit",
         "registry.event_approve",
+        "registry.event_effective",
     }
     assert "13812345678" not in text and "13900001111" not in text
     assert "139****1111" in text

@@ -1,4 +1,5 @@
-"""Zombie-account check: no post for 15 days, or messages left unanswered past their deadline; checked
+"""Zombie-account check: no post for two weeks (zombie), messages left unanswered past their deadline
+(unresponsive, a separate flag); checked
 once a day by the job, with the clock injected; visible in the registry, the list and the account report."""
 
 from __future__ import annotations
@@ -57,30 +58,35 @@ def test_daily_check_flags_no_post_and_unanswered(client, admin_headers, account
     # The "silent" account posts but leaves a message unanswered past its deadline.
     add_message(accounts["silent"], local(2025, 3, 3, 9), due_at=end_of(2025, 3, 10))
     summary = run_daily(tz=TZ, now=NOW)
-    assert (summary.checked, summary.zombies, summary.newly_flagged, summary.skipped) == (4, 3, 3, False)
+    assert (summary.checked, summary.zombies, summary.newly_flagged, summary.skipped) == (4, 2, 2, False)
+    assert (summary.unresponsive, summary.warnings) == (1, 1)
     got = checks(client, admin_headers)
     ids = {name: acc["id"] for name, acc in accounts.items()}
     assert set(got) == {ids["stale"], ids["never"], ids["silent"]}
-    assert got[ids["stale"]]["reasons"] == ["16天未更新（超过15天）"]
+    assert got[ids["stale"]]["reasons"] == ["16天未更新（超过14天）"]
     assert got[ids["stale"]]["days_since_post"] == 16
-    assert got[ids["never"]]["reasons"] == ["开设15天以上未见更新"]
+    assert got[ids["never"]]["reasons"] == ["开设14天以上未见更新"]
+    # Posting but not answering is a separate failing, not a zombie.
     assert got[ids["silent"]]["reasons"] == ["1条留言超期未答复"]
+    assert (got[ids["silent"]]["zombie"], got[ids["silent"]]["unresponsive"]) == (False, True)
+    assert (got[ids["stale"]]["zombie"], got[ids["stale"]]["unresponsive"]) == (True, False)
     assert got[ids["silent"]]["unit_name"] == "乙局"
     everything = checks(client, admin_headers, all="true")
-    assert everything[ids["fresh"]]["zombie"] is False
+    # 14 days without a post: not yet a zombie, but warned.
+    assert everything[ids["fresh"]]["zombie"] is False and everything[ids["fresh"]]["warning"] is True
 
 
 def test_job_runs_once_a_day(client, admin_headers, accounts):
     assert run_daily(tz=TZ, now=NOW).checked == 4
     assert run_daily(tz=TZ, now=NOW + timedelta(hours=5)).skipped is True
-    assert run_daily(tz=TZ, now=NOW + timedelta(hours=5), force=True).checked == 4
+    forced = run_daily(tz=TZ, now=NOW + timedelta(hours=5), force=True)
+    # Five hours later the "fresh" account's two weeks (14 × 24 h) are over.
+    assert (forced.checked, forced.newly_flagged) == (4, 1)
     # The next local day (00:30 local on Friday 21 March), the job checks again: "fresh" has aged.
     next_day = datetime(2025, 3, 20, 16, 30, tzinfo=UTC)
     summary = run_daily(tz=TZ, now=next_day)
     assert summary.skipped is False
-    assert summary.newly_flagged == 0
-    later = datetime(2025, 3, 22, 16, 30, tzinfo=UTC)  # 14 days + ~3 days after the "fresh" post
-    assert run_daily(tz=TZ, now=later).newly_flagged == 1
+    assert (summary.newly_flagged, summary.zombies) == (0, 3)
 
 
 def test_reported_post_clears_the_flag(client, admin_headers, make_user, accounts):
@@ -159,10 +165,14 @@ def test_closed_accounts_are_not_checked_and_flags_show_everywhere(
         client.post(f"/api/v1/registry/events/{event['id']}/approve", json={}, headers=admin_headers)
     close = client.post(
         f"/api/v1/registry/accounts/{registrations['never']}/events",
-        json={"kind": "closed", "effective_on": "2025-03-14", "notice_on": "2025-03-03"},
+        json={"kind": "closed", "effective_on": "2025-03-14", "filed_on": "2025-03-03"},
         headers=admin_headers,
     ).json()
-    client.post(f"/api/v1/registry/events/{close['id']}/approve", json={}, headers=admin_headers)
+    client.post(
+        f"/api/v1/registry/events/{close['id']}/approve",
+        json={"decided_on": "2025-03-04"},
+        headers=admin_headers,
+    )
 
     summary = run_daily(tz=TZ, now=NOW)
     assert summary.checked == 3  # the closed account is no longer watched
@@ -171,7 +181,7 @@ def test_closed_accounts_are_not_checked_and_flags_show_everywhere(
     assert [f["code"] for f in registry["flags"]] == ["zombie"]
     report = client.get("/api/v1/reports/accounts", headers=admin_headers).json()
     rows = {r["account_id"]: r for r in report["rows"]}
-    assert rows[stale]["zombie"] is True and rows[stale]["zombie_reasons"] == ["16天未更新（超过15天）"]
+    assert rows[stale]["zombie"] is True and rows[stale]["zombie_reasons"] == ["16天未更新（超过14天）"]
     assert rows[accounts["fresh"]["id"]]["zombie"] is False
     # Unit roles see their own zombies only.
     assert checks(client, make_user("operator", "b")) == {}

@@ -123,8 +123,10 @@ def run_chromium(binary: str, *args: str) -> subprocess.CompletedProcess[str]:
         )
 
 
-def test_board_renders_every_chart_with_data(server, board_data):
+def test_board_renders_every_chart_with_data(server, board_data, client):
     binary = chromium()
+    made = client.post("/api/v1/supervision/bulletins", json={"period_key": "2025-Q1"}, headers=board_data)
+    assert made.status_code == 201, made.text
     token = board_data["Authorization"].removeprefix("Bearer ")
     url = f"{server}/board#token={token}"
 
@@ -151,6 +153,10 @@ def test_board_renders_every_chart_with_data(server, board_data):
     assert 'data-topic="' in dom and "魅力" in dom
     assert "13812345678" not in dom
     assert "按时答复率" in dom
+    # The latest bulletin, and the separate flags of the account check.
+    assert "政务新媒体留言办理情况通报（2025年第1季度）" in dom
+    assert len(re.findall(r'data-bulletin="line"', dom)) == 3
+    assert "回应不及时" in dom
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "board.png"

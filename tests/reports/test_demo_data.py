@@ -42,7 +42,7 @@ def test_demo_registry_shows_flags_and_zombies(client, admin_headers, demo):
     flags = {r["account_name"]: {f["code"] for f in r["flags"]} for r in registrations}
     assert "late_registration" in flags["青禾发布微博"]
     assert "duplicate_platform" in flags["青禾发布"] and "duplicate_platform" in flags["青禾政务服务"]
-    assert "closed_without_notice" in flags["青禾发布头条号"]
+    assert "short_notice" in flags["青禾发布头条号"]
     zombies = {
         z["account_name"] for z in client.get("/api/v1/registry/zombies", headers=admin_headers).json()
     }

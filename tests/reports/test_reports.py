@@ -242,13 +242,13 @@ def test_csv_and_xlsx_hold_the_same_numbers(client, admin_headers, world):
     xlsx_rows = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
 
     header = csv_rows[0]
-    assert header[:4] == ["单位代码", "单位名称", "收到留言", "已答复"]
+    assert header[:5] == ["单位代码", "单位名称", "答复时限（工作日）", "收到留言", "已答复"]
     assert "按时答复率（%）" in header and "答复用时P90（工作日）" in header
     assert xlsx_rows[0] == header
     assert len(csv_rows) == len(xlsx_rows) == 1 + 3 + 1  # header, three units, total
 
     def numbers(row):
-        return [float(v) if v != "" else None for v in row[2:]]
+        return [float(v) if v != "" else None for v in row[3:]]
 
     for csv_row, xlsx_row in zip(csv_rows[1:], xlsx_rows[1:], strict=True):
         assert csv_row[:2] == [str(v) for v in xlsx_row[:2]]
@@ -267,7 +267,15 @@ def test_account_report_file_has_account_columns(client, admin_headers, world):
     resp = client.get("/api/v1/reports/accounts", params={**MARCH, "format": "xlsx"}, headers=admin_headers)
     sheet = load_workbook(io.BytesIO(resp.content)).active
     header = next(sheet.iter_rows(values_only=True))
-    assert header[:6] == ("账号ID", "账号名称", "平台", "单位代码", "单位名称", "僵尸账号")
+    assert header[:7] == (
+        "账号ID",
+        "账号名称",
+        "平台",
+        "单位代码",
+        "单位名称",
+        "答复时限（工作日）",
+        "僵尸账号",
+    )
 
 
 def test_overdue_view(client, admin_headers, world):

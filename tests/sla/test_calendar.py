@@ -233,11 +233,11 @@ def test_year_after_the_data_is_provisional_then_exact_once_entered() -> None:
 @pytest.mark.parametrize(
     ("received_at", "provisional_due", "exact_due"),
     [
-        # Fallback ignores the lunar Spring Festival: 2/2, 2/3, 2/4, 2/5, 2/8.
-        # Entered: 2/2, 2/3, 2/4, (2/5–2/14 off), 2/15, 2/16.
-        (local(2027, 2, 1), utc(2027, 2, 8, 15, 59, 59), utc(2027, 2, 16, 15, 59, 59)),
-        # Fallback: 2/1–2/5. Entered: 1/31 (Sun) is worked, so 1/31, 2/1, 2/2, 2/3, 2/4.
-        (local(2027, 1, 29), utc(2027, 2, 5, 15, 59, 59), utc(2027, 2, 4, 15, 59, 59)),
+        # Fallback rests the statutory Spring Festival (除夕 2/5 – 初三 2/8, made up 2/9, 2/10):
+        # 2/2, 2/3, 2/4, 2/11, 2/12. Entered: 2/2, 2/3, 2/4, (2/5–2/14 off), 2/15, 2/16.
+        (local(2027, 2, 1), utc(2027, 2, 12, 15, 59, 59), utc(2027, 2, 16, 15, 59, 59)),
+        # Fallback: 2/1–2/4, 2/11. Entered: 1/31 (Sun) is worked, so 1/31, 2/1, 2/2, 2/3, 2/4.
+        (local(2027, 1, 29), utc(2027, 2, 11, 15, 59, 59), utc(2027, 2, 4, 15, 59, 59)),
     ],
 )
 def test_entering_the_arrangement_moves_provisional_deadlines(
@@ -312,12 +312,20 @@ def test_nonstandard_days_2026() -> None:
 
 @needs_uncovered_2027
 def test_nonstandard_days_provisional_and_overridden() -> None:
-    # Weekday fixed-date holidays only: 1/1 Fri, 5/3 Mon, 10/1 Fri (the others fall on weekends).
+    # The statutory holidays that fall on weekdays, make-up days (补休) included.
     days = OFFICIAL.nonstandard_days(2027)
     assert [(d.day, d.source) for d in days] == [
-        (date(2027, 1, 1), "provisional"),
-        (date(2027, 5, 3), "provisional"),
-        (date(2027, 10, 1), "provisional"),
+        (day, "provisional")
+        for day in (
+            date(2027, 1, 1),
+            *[date(2027, 2, n) for n in (5, 8, 9, 10)],
+            date(2027, 4, 5),
+            date(2027, 5, 3),
+            date(2027, 5, 4),
+            date(2027, 6, 9),
+            date(2027, 9, 15),
+            *[date(2027, 10, n) for n in (1, 4, 5)],
+        )
     ]
     # A redundant override (a Monday marked as a working day) is listed so that it can be deleted.
     cal = WorkCalendar.from_overrides([DayOverride(date(2027, 3, 1), "workday", "")], complete_years={2027})

@@ -257,7 +257,8 @@ def test_2027_is_provisional_until_its_arrangement_is_entered(
     assert (
         before.deadline_basis is not None and "2027年放假安排尚未录入" in before.deadline_basis["explanation"]
     )
-    assert (message(spring).due_at, message(spring).provisional) == (local(2027, 2, 5, 23, 59, 59), True)
+    # Provisional: 2/1–2/4, then the statutory Spring Festival (2/5–2/8, made up 2/9–2/10) rests: 2/11.
+    assert (message(spring).due_at, message(spring).provisional) == (local(2027, 2, 11, 23, 59, 59), True)
     listed = client.get("/api/v1/calendar/days", params={"year": 2027}, headers=admin_headers).json()
     assert (listed["official"], listed["complete"], listed["provisional"]) == (False, False, True)
     assert {d["source"] for d in listed["days"]} == {"provisional"}
