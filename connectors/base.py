@@ -73,6 +73,9 @@ class PublishResult:
     reason: str = ""
     alternative: str | None = None
     retry_after: float | None = None  # seconds, for `retry` caused by a platform rate limit
+    detail: str | None = (
+        None  # what the remote answered: for the audit log (admins), never shown to operators
+    )
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,17 @@ def backoff(
 
 
 def transport_outcome(exc: httpx.HTTPError) -> PublishResult:
-    """A publish that failed in transport: not sent if the connection never opened, else unknown."""
+    """A publish that failed in transport: not sent if the connection never opened, else unknown.
+
+    A connection the outbound-URL policy refused (it carries `policy_reason`) is refused for good."""
+    policy_reason = getattr(exc, "policy_reason", None)
+    if policy_reason:
+        return PublishResult(
+            "refused",
+            error_code="outbound_refused",
+            reason=str(policy_reason),
+            alternative="请管理员核对答复接口地址，或人工在原平台答复",
+        )
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return PublishResult("retry", error_code="network", reason="无法连接平台，回复未发出，将稍后重试")
     return PublishResult(

@@ -148,7 +148,8 @@ def publish(
     return PublishResult(
         "refused",
         error_code=f"http_{status}",
-        reason=f"对方系统拒绝接收该回复（HTTP {status}）：{response.text[:200]}",
+        reason=f"对方系统拒绝接收该回复（HTTP {status}）",
+        detail=response.text[:500],
         alternative="请联系网站/APP 运维核对接口，或人工在原平台答复",
     )
 

@@ -32,6 +32,7 @@ from app.knowledge.models import (
     KnowledgeEntry,
     RejectedRow,
 )
+from app.reports import export
 from app.units.models import Unit
 from app.users.models import Role
 
@@ -178,7 +179,7 @@ def _text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
-    return str(value).strip()
+    return str(export.restore(str(value).strip())).strip()
 
 
 def _split(value: str, pattern: re.Pattern[str]) -> list[str]:
@@ -437,9 +438,7 @@ def export_table(entries: Sequence[KnowledgeEntry], tz: ZoneInfo) -> list[list[A
 
 
 def to_csv(table: list[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(table)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8
+    return export.csv_bytes(table)
 
 
 def to_xlsx(table: list[list[Any]]) -> bytes:
@@ -450,12 +449,7 @@ def to_xlsx(table: list[list[Any]]) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "问答库"
-    for values in table:
-        sheet.append(values)
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # text, never a formula
+    export.append_rows(sheet, table)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for letter, width in zip("ABCDEFGHIJK", (8, 10, 40, 60, 40, 16, 16, 8, 12, 12, 6), strict=True):

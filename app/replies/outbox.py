@@ -328,7 +328,12 @@ def _undeliverable(
         actor=None,
         action="reply.undeliverable",
         at=now,
-        after={"error_code": reply.error_code, "reason": reply.last_error, "alternative": reply.alternative},
+        after={
+            "error_code": reply.error_code,
+            "reason": reply.last_error,
+            "alternative": reply.alternative,
+            "remote_detail": result.detail,
+        },
         note=reply.last_error,
     )
 
