@@ -206,12 +206,9 @@ def same(a: str, b: str) -> bool:
 def check_window(timestamp: str, *, now: datetime, window: timedelta = REPLAY_WINDOW) -> datetime:
     """Parse a Unix timestamp (seconds or milliseconds) and refuse it outside `now ± window`."""
     try:
-        value = int(timestamp)
-    except (TypeError, ValueError) as exc:
+        at = from_timestamp(timestamp)
+    except PayloadError as exc:
         raise ReplayError("时间戳缺失或格式错误") from exc
-    if value > 10**11:  # milliseconds (Weibo pushes)
-        value //= 1000
-    at = datetime.fromtimestamp(value, UTC)
     if abs(at - now) > window:
         raise ReplayError("时间戳超出允许范围，疑似重放")
     return at
@@ -247,14 +244,25 @@ def check_size(body: bytes, max_bytes: int) -> None:
         raise PayloadError(f"请求体过大（{len(body)} 字节，上限 {max_bytes}）")
 
 
+# No platform time before this is real (the service's data starts in 2000), nor after LATEST.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def from_timestamp(value: Any) -> datetime:
-    """A platform time as UTC: Unix seconds or milliseconds, int or numeric string."""
+    """A platform time as UTC: Unix seconds or milliseconds, int or numeric string, within
+    EARLIEST … LATEST (PayloadError otherwise: negative, 10^30 …)."""
     try:
-        number = int(value)
+        text = str(value).strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 15:
+            raise ValueError(text)
+        number = int(text)
     except (TypeError, ValueError) as exc:
-        raise PayloadError(f"时间格式错误：{value!r}") from exc
-    if number > 10**11:
+        raise PayloadError(f"时间格式错误：{str(value)[:40]!r}") from exc
+    if number > 10**11:  # milliseconds (Weibo pushes)
         number //= 1000
+    if not EARLIEST.timestamp() <= number < LATEST.timestamp():
+        raise PayloadError(f"时间超出合理范围：{number}")
     return datetime.fromtimestamp(number, UTC)
 
 

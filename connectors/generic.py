@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 from connectors.base import (
+    EARLIEST,
     MAX_BODY_BYTES,
     REPLAY_WINDOW,
     AccountContext,
@@ -174,6 +175,8 @@ def _received_at(value: Any, *, now: datetime) -> datetime:
         raise PayloadError(f"received_at 格式错误：{value}") from exc
     if parsed.tzinfo is None:
         raise PayloadError("received_at 必须带时区，例如 2024-05-01T09:30:00+08:00")
+    if not EARLIEST <= parsed <= now + timedelta(days=1):
+        raise PayloadError("received_at 超出合理范围：应在 2000-01-01 之后、当前时间一天之内")
     return parsed.astimezone(UTC)
 
 

@@ -445,8 +445,15 @@ def _parse_xml(data: bytes) -> dict[str, Any]:
     return _element_dict(root)
 
 
-def _element_dict(element: Element) -> dict[str, Any]:
-    return {child.tag: _element_dict(child) if len(child) else (child.text or "") for child in element}
+MAX_XML_DEPTH = 8  # WeChat pushes nest three levels; anything deeper is hostile
+
+
+def _element_dict(element: Element, depth: int = 0) -> dict[str, Any]:
+    if depth > MAX_XML_DEPTH:
+        raise PayloadError("XML 嵌套层数过多")
+    return {
+        child.tag: _element_dict(child, depth + 1) if len(child) else (child.text or "") for child in element
+    }
 
 
 def _cdata(value: str) -> str:
