@@ -29,6 +29,17 @@ class Settings(BaseSettings):
         "Without it a key is generated once into ./var/secret.key",
     )
     timezone: str = "Asia/Shanghai"
+    serve_header_timeout: float = Field(
+        default=10.0, gt=0, description="huiying serve: seconds a client has to send its request headers"
+    )
+    serve_body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="huiying serve: seconds a client has to send its body after the headers",
+    )
+    serve_limit_concurrency: int = Field(
+        default=500, ge=1, description="huiying serve: connections and requests per worker before 503"
+    )
     outbound_allowed_networks: str = Field(
         default="",
         description="comma-separated CIDRs the service may call besides the public internet "

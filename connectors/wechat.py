@@ -93,6 +93,9 @@ def check_signature(*, token: str, signature: str, timestamp: str, nonce: str, e
     return echostr
 
 
+CREATE_TIME_WINDOW = timedelta(hours=1)
+
+
 def parse_push(
     *,
     secrets: Mapping[str, str],
@@ -128,7 +131,12 @@ def parse_push(
             raise SignatureError("推送签名（signature）不匹配")
         check_window(timestamp, now=now, window=window)
         message = _parse_xml(body)
-    return _to_inbound(message)
+    parsed = _to_inbound(message)
+    # WeChat pushes at once (retrying within seconds): a CreateTime far from now is not a real push.
+    occurred = parsed.received_at if isinstance(parsed, InboundItem) else parsed.occurred_at
+    if abs(occurred - now) > CREATE_TIME_WINDOW:
+        raise PayloadError("推送的 CreateTime 与当前时间相差过大")
+    return parsed
 
 
 def passive_response(
