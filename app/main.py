@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,6 +48,7 @@ STATUS_CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    503: "busy",
 }
 
 STATUS_MESSAGES = {
@@ -213,6 +215,15 @@ def install_error_handlers(app: FastAPI) -> None:
         # A value the database column cannot hold (a number beyond 64 bits, a date beyond its range).
         log.warning("value out of range: %s", exc)
         return JSONResponse(error_body("out_of_range", "参数超出允许范围"), status_code=422)
+
+    @app.exception_handler(TimeoutError)
+    @app.exception_handler(PoolTimeout)
+    async def _busy(_: Request, exc: Exception) -> JSONResponse:
+        # Overload, not a fault: the database's write lock or connection pool stayed busy too long.
+        log.warning("database busy: %s", exc)
+        return JSONResponse(
+            error_body("busy", "系统繁忙，请稍后重试"), status_code=503, headers={"Retry-After": "1"}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -119,3 +119,17 @@ def test_user_lexicon_and_settings_edge_cases(
             "/api/v1/sla/settings", json={**current, "work_start": "08:30:00+08:00"}, headers=admin_headers
         )
     )
+
+
+def test_a_busy_database_is_503_with_retry_after(
+    client: Any, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.audit import service
+
+    def busy(**_: Any) -> Any:
+        raise TimeoutError("database is busy (SQLite write lock held too long)")
+
+    monkeypatch.setattr(service, "list_events", busy)
+    resp = client.get("/api/v1/audit/events", headers=admin_headers)
+    assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
+    assert resp.json()["error"]["code"] == "busy"
