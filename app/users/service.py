@@ -16,6 +16,8 @@ from app.users.models import UNIT_SCOPED_ROLES, ApiToken, Role, User, UserCreate
 def create(*, session: Session, actor: Principal, data: UserCreate) -> tuple[User, str]:
     """Creates a user with a first token; returns (user, token) — the token is not stored."""
     actor.require(Role.admin)
+    if data.unit_code is not None and not data.unit_code.strip():
+        raise Invalid("unit_code 不能为空字符串：不属于任何单位时请省略该字段")
     if data.role in UNIT_SCOPED_ROLES and not data.unit_code:
         raise Invalid(f"角色 {data.role.value} 必须指定所属单位 unit_code")
     if data.unit_code:

@@ -103,11 +103,9 @@ def test_absurd_query_dates_are_422(
 def test_user_lexicon_and_settings_edge_cases(
     client: Any, admin_headers: dict[str, str], world: dict[str, Any]
 ) -> None:
-    assert_4xx(
-        client.post(
-            "/api/v1/users", json={"name": "某人", "role": "operator", "unit_code": ""}, headers=admin_headers
-        )
-    )
+    for role in ("operator", "auditor", "admin"):
+        body = {"name": "某人", "role": role, "unit_code": ""}
+        assert_4xx(client.post("/api/v1/users", json=body, headers=admin_headers), 422)
     assert_4xx(
         client.post(
             "/api/v1/moderation/lexicon", json={"kind": "abuse", "term": "骂" * 500}, headers=admin_headers
