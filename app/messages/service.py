@@ -149,7 +149,7 @@ def encode_cursor(values: list[Any]) -> str:
 def decode_cursor(cursor: str, parts: int) -> list[str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: non-ASCII text, UnicodeDecodeError
         raise BadRequest("cursor 无效") from exc
     values = raw.split("|")
     if len(values) != parts:

@@ -131,3 +131,8 @@ def test_a_busy_database_is_503_with_retry_after(
     resp = client.get("/api/v1/audit/events", headers=admin_headers)
     assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
     assert resp.json()["error"]["code"] == "busy"
+
+
+def test_a_cursor_that_is_not_ascii_is_400(client: Any, admin_headers: dict[str, str]) -> None:
+    for path in ("/api/v1/messages", "/api/v1/queue"):
+        assert_4xx(client.get(path, params={"cursor": "ab游标x"}, headers=admin_headers), 400)

@@ -41,6 +41,10 @@ class Transport(asyncio.Transport):
 def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
     yield loop
+    tasks = asyncio.all_tasks(loop)  # the request a complete read started, never run here
+    for task in tasks:
+        task.cancel()
+        loop.run_until_complete(asyncio.wait([task]))
     loop.close()
 
 
