@@ -7,21 +7,10 @@ import zipfile
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 
 from connectors.base import PayloadError
 from connectors.imports import SpreadsheetTooLarge, read_spreadsheet
-
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+from tests.helpers import xlsx_bytes as xlsx
 
 
 def bomb(unpacked_mb: int = 64) -> bytes:
