@@ -10,8 +10,20 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
+    from app.config import get_settings
+    from app.serving import PROTOCOL
+
+    # Through the environment, so that every worker process reads the same limits.
+    for name in ("header_timeout", "body_timeout", "limit_concurrency"):
+        value = getattr(args, name)
+        if value is not None:
+            os.environ[f"HUIYING_SERVE_{name.upper()}"] = str(value)
+    get_settings.cache_clear()
+    settings = get_settings()
     uvicorn.run(
         "app.asgi:app",
         host=args.host,
@@ -19,6 +31,9 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="info",
         proxy_headers=True,
+        http=PROTOCOL,
+        limit_concurrency=settings.serve_limit_concurrency,
+        timeout_keep_alive=5,
     )
     return 0
 
@@ -66,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        help="close a connection whose request headers take longer, seconds (HUIYING_SERVE_HEADER_TIMEOUT, 10)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        help="close a connection whose body takes longer after its headers, seconds (HUIYING_SERVE_BODY_TIMEOUT, 30)",
+    )
+    serve.add_argument(
+        "--limit-concurrency",
+        type=int,
+        help="answer 503 beyond this many connections and requests per worker (HUIYING_SERVE_LIMIT_CONCURRENCY, 500)",
+    )
     serve.set_defaults(func=_serve)
 
     sub.add_parser("migrate", help="migrate the database to the newest schema").set_defaults(func=_migrate)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_PATH = Path("var") / "huiying.db"
@@ -28,6 +29,22 @@ class Settings(BaseSettings):
         "Without it a key is generated once into ./var/secret.key",
     )
     timezone: str = "Asia/Shanghai"
+    serve_header_timeout: float = Field(
+        default=10.0, gt=0, description="huiying serve: seconds a client has to send its request headers"
+    )
+    serve_body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="huiying serve: seconds a client has to send its body after the headers",
+    )
+    serve_limit_concurrency: int = Field(
+        default=500, ge=1, description="huiying serve: connections and requests per worker before 503"
+    )
+    outbound_allowed_networks: str = Field(
+        default="",
+        description="comma-separated CIDRs the service may call besides the public internet "
+        "(e.g. the unit's own website on 10.1.0.0/16); default none",
+    )
     scheduler: str = Field(default="on", description="on|off: run the background jobs in this process")
     max_body_bytes: int = 1_000_000
     reply_working_days: int = Field(default=5, ge=1, le=15, description="default reply limit in working days")
@@ -71,6 +88,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @field_validator("outbound_allowed_networks")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError: refuse to start
+        return value
 
 
 @lru_cache

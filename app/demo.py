@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from app import outbound
 from app.accounts import service as accounts
 from app.accounts.models import Account, AccountCreate, AccountUpdate, Platform
 from app.auth import SYSTEM
 from app.config import get_settings
 from app.db import session_scope
+from app.errors import Invalid
 from app.knowledge import demo as knowledge_demo
 from app.messages import service as messages
 from app.messages.models import Author, MessageCreate, MessageKind
@@ -116,7 +118,15 @@ def load_demo(*, data_dir: str | Path | None = None, receiver_url: str | None = 
                 )
                 summary["units"] += 1
         board = _ensure_account(session, Platform.generic, "县政府网站留言板", "gov-board", SUPERVISOR.code)
-        _ensure_publishing(session, board, receiver_url or get_settings().demo_receiver_url)
+        target = receiver_url or get_settings().demo_receiver_url
+        try:
+            outbound.check_url(target)
+        except Invalid as exc:
+            # The receiver is on this machine: without HUIYING_OUTBOUND_ALLOWED_NETWORKS allowing it
+            # (`make run` does), the board account gets no reply_url and its replies are held.
+            summary["receiver"] = f"演示接收端未启用：{exc.message}"
+        else:
+            _ensure_publishing(session, board, target)
         for platform, name in (
             (Platform.wechat, "青禾发布"),
             (Platform.weibo, "青禾发布微博"),

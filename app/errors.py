@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -54,3 +56,18 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     if details is not None:
         body["details"] = details
     return {"error": body}
+
+
+@contextmanager
+def uploaded_file() -> Iterator[None]:
+    """Turns a connector's refusal of an uploaded file into the contract's error: 413 over a limit
+    (size, rows, a decompression bomb), else 400 with the reason."""
+    from connectors.base import PayloadError
+    from connectors.imports import SpreadsheetTooLarge
+
+    try:
+        yield
+    except SpreadsheetTooLarge as exc:
+        raise PayloadTooLarge(exc.message, code="file_too_large") from exc
+    except PayloadError as exc:
+        raise BadRequest(exc.message, code="bad_file") from exc

@@ -11,9 +11,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.bounds import oversized_id
 from app.config import Settings, get_settings
 from app.db import get_engine, is_migrated, session_scope
 from app.errors import HuiyingError, error_body
@@ -45,6 +48,7 @@ STATUS_CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    503: "busy",
 }
 
 STATUS_MESSAGES = {
@@ -77,6 +81,10 @@ class Edge:
             await send(event)
 
         try:
+            refusal = _refuse_target(scope)
+            if refusal is not None:
+                await _error(send_wrapper, *refusal)
+                return
             checked = await self._within_limit(scope, receive, send_wrapper)
             if checked is not None:
                 await self.app(scope, checked, send_wrapper)
@@ -86,7 +94,12 @@ class Edge:
             metrics.http_requests.labels(method=scope["method"], route=route, status=str(status)).inc()
 
     async def _within_limit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
-        """The `receive` to hand on, or None when a 413 was sent."""
+        """The `receive` to hand on, or None when a 413 (or a 400 for a NUL in a JSON or form body) was
+        sent."""
+        text_body = False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                text_body = value.split(b";", 1)[0].strip().lower() in TEXT_BODIES
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -96,8 +109,10 @@ class Edge:
                 if too_large:
                     await _too_large(send, self.max_bytes)
                     return None
-                return receive
-        # No Content-Length (chunked): read it all here, within the limit, then replay.
+                if not text_body:
+                    return receive
+        # Chunked, or a body whose text is checked for NUL characters (a JSON "\u0000" escape too):
+        # read it all here, within the limit, then replay.
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -113,6 +128,9 @@ class Edge:
             chunks.append(chunk)
             more = event.get("more_body", False)
         body = b"".join(chunks)
+        if text_body and (b"\x00" in body or b"\\u0000" in body or b"%00" in body):
+            await _error(send, 400, "nul_character", "文本中不能包含空字符（NUL）")
+            return None
         sent = False
 
         async def replay() -> Message:
@@ -125,14 +143,33 @@ class Edge:
         return replay
 
 
+# Bodies whose text is checked for NUL characters before any route sees it.
+TEXT_BODIES = frozenset({b"application/json", b"application/x-www-form-urlencoded", b"text/plain"})
+
+
+def _refuse_target(scope: Scope) -> tuple[int, str, str] | None:
+    """A path id no row can have is 404; a NUL character in the path or query string is 400."""
+    path = scope.get("path", "")
+    raw_path = scope.get("raw_path") or path.encode()
+    if b"%00" in raw_path or "\x00" in path or b"%00" in scope.get("query_string", b""):
+        return 400, "nul_character", "请求中不能包含空字符（NUL）"
+    if any(oversized_id(segment) for segment in path.split("/")):
+        return 404, "not_found", "对象不存在（编号超出范围）"
+    return None
+
+
 async def _too_large(send: Send, limit: int) -> None:
+    await _error(send, 413, "payload_too_large", f"请求体超过上限 {limit} 字节")
+
+
+async def _error(send: Send, status: int, code: str, message: str) -> None:
     import orjson
 
-    body = orjson.dumps(error_body("payload_too_large", f"请求体超过上限 {limit} 字节"))
+    body = orjson.dumps(error_body(code, message))
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )
@@ -171,6 +208,22 @@ def install_error_handlers(app: FastAPI) -> None:
             "请求体无法解析（编码错误？请使用 UTF-8）" if exc.status_code == 400 else str(exc.detail)
         )
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        # A value the database column cannot hold (a number beyond 64 bits, a date beyond its range).
+        log.warning("value out of range: %s", exc)
+        return JSONResponse(error_body("out_of_range", "参数超出允许范围"), status_code=422)
+
+    @app.exception_handler(TimeoutError)
+    @app.exception_handler(PoolTimeout)
+    async def _busy(_: Request, exc: Exception) -> JSONResponse:
+        # Overload, not a fault: the database's write lock or connection pool stayed busy too long.
+        log.warning("database busy: %s", exc)
+        return JSONResponse(
+            error_body("busy", "系统繁忙，请稍后重试"), status_code=503, headers={"Retry-After": "1"}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

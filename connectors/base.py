@@ -73,6 +73,9 @@ class PublishResult:
     reason: str = ""
     alternative: str | None = None
     retry_after: float | None = None  # seconds, for `retry` caused by a platform rate limit
+    detail: str | None = (
+        None  # what the remote answered: for the audit log (admins), never shown to operators
+    )
 
 
 @dataclass(frozen=True)
@@ -256,12 +259,9 @@ def same(a: str, b: str) -> bool:
 def check_window(timestamp: str, *, now: datetime, window: timedelta = REPLAY_WINDOW) -> datetime:
     """Parse a Unix timestamp (seconds or milliseconds) and refuse it outside `now ± window`."""
     try:
-        value = int(timestamp)
-    except (TypeError, ValueError) as exc:
+        at = from_timestamp(timestamp)
+    except PayloadError as exc:
         raise ReplayError("时间戳缺失或格式错误") from exc
-    if value > 10**11:  # milliseconds (Weibo pushes)
-        value //= 1000
-    at = datetime.fromtimestamp(value, UTC)
     if abs(at - now) > window:
         raise ReplayError("时间戳超出允许范围，疑似重放")
     return at
@@ -297,14 +297,25 @@ def check_size(body: bytes, max_bytes: int) -> None:
         raise PayloadError(f"请求体过大（{len(body)} 字节，上限 {max_bytes}）")
 
 
+# No platform time before this is real (the service's data starts in 2000), nor after LATEST.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def from_timestamp(value: Any) -> datetime:
-    """A platform time as UTC: Unix seconds or milliseconds, int or numeric string."""
+    """A platform time as UTC: Unix seconds or milliseconds, int or numeric string, within
+    EARLIEST … LATEST (PayloadError otherwise: negative, 10^30 …)."""
     try:
-        number = int(value)
+        text = str(value).strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 15:
+            raise ValueError(text)
+        number = int(text)
     except (TypeError, ValueError) as exc:
-        raise PayloadError(f"时间格式错误：{value!r}") from exc
-    if number > 10**11:
+        raise PayloadError(f"时间格式错误：{str(value)[:40]!r}") from exc
+    if number > 10**11:  # milliseconds (Weibo pushes)
         number //= 1000
+    if not EARLIEST.timestamp() <= number < LATEST.timestamp():
+        raise PayloadError(f"时间超出合理范围：{number}")
     return datetime.fromtimestamp(number, UTC)
 
 
@@ -333,7 +344,17 @@ def backoff(
 
 
 def transport_outcome(exc: httpx.HTTPError) -> PublishResult:
-    """A publish that failed in transport: not sent if the connection never opened, else unknown."""
+    """A publish that failed in transport: not sent if the connection never opened, else unknown.
+
+    A connection the outbound-URL policy refused (it carries `policy_reason`) is refused for good."""
+    policy_reason = getattr(exc, "policy_reason", None)
+    if policy_reason:
+        return PublishResult(
+            "refused",
+            error_code="outbound_refused",
+            reason=str(policy_reason),
+            alternative="请管理员核对答复接口地址，或人工在原平台答复",
+        )
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return PublishResult("retry", error_code="network", reason="无法连接平台，回复未发出，将稍后重试")
     return PublishResult(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -121,7 +121,9 @@ def parse_webhook(
         return _comment_event(event, content, account_open_id=account_open_id)
     if not delivery:
         raise PayloadError("推送缺少 Msg-Id")
-    occurred = from_timestamp(content.get("create_time") or event.get("create_time") or 0)
+    created = content.get("create_time") or event.get("create_time")
+    # Lifecycle events (authorize, …) may carry no time; the epoch stands for "not given".
+    occurred = from_timestamp(created) if created else datetime.fromtimestamp(0, UTC)
     return PlatformEvent(
         dedupe_key=delivery, name=name, author_id=sender or receiver, occurred_at=occurred, raw=event
     )

@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 from connectors.base import (
+    EARLIEST,
     MAX_BODY_BYTES,
     REPLAY_WINDOW,
     AccountContext,
@@ -161,7 +162,8 @@ def publish(
     return PublishResult(
         "refused",
         error_code=f"http_{status}",
-        reason=f"对方系统拒绝接收该回复（HTTP {status}）：{response.text[:200]}",
+        reason=f"对方系统拒绝接收该回复（HTTP {status}）",
+        detail=response.text[:500],
         alternative="请联系网站/APP 运维核对接口，或人工在原平台答复",
     )
 
@@ -196,6 +198,8 @@ def _received_at(value: Any, *, now: datetime, name: str = "received_at") -> dat
         raise PayloadError(f"{name} 格式错误：{value}") from exc
     if parsed.tzinfo is None:
         raise PayloadError(f"{name} 必须带时区，例如 2024-05-01T09:30:00+08:00")
+    if not EARLIEST <= parsed <= now + timedelta(days=1):
+        raise PayloadError(f"{name} 超出合理范围：应在 2000-01-01 之后、当前时间一天之内")
     return parsed.astimezone(UTC)
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import InboundItem, Kind, PayloadError
+from connectors.base import EARLIEST, InboundItem, Kind, PayloadError
 
 # field -> header names recognised without a mapping (compared after normalising case and spaces)
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -78,7 +78,7 @@ def parse_export(
     Raises PayloadError when the file as a whole cannot be read (format, encoding, missing columns).
     """
     zone = _zone(tz)
-    rows = _xlsx_rows(data) if _is_xlsx(data, filename) else _csv_rows(data)
+    rows = read_spreadsheet(data, filename=filename, max_rows=max_rows)
     header = next(rows, None)
     if header is None:
         raise PayloadError("文件为空")
@@ -87,8 +87,6 @@ def parse_export(
     rejected: list[RejectedRow] = []
     seen: dict[str, int] = {}
     for number, row in enumerate(rows, start=2):
-        if number - 1 > max_rows:
-            raise PayloadError(f"行数超过上限 {max_rows}，请分批导入")
         values = {name: _cell_text(row[i]) if i < len(row) else "" for name, i in columns.items()}
         if not any(v.strip() for v in values.values()):
             continue  # blank line
@@ -156,9 +154,13 @@ def _message(
         raise _RowError("缺少留言时间")
     if posted_at > now:
         raise _RowError(f"留言时间晚于当前时间：{values['posted_at']}")
+    if posted_at < EARLIEST:
+        raise _RowError(f"留言时间早于 2000 年：{values['posted_at']}")
     replied_at = _time_of(row, columns, "replied_at", values, zone=zone, label="答复时间")
     if replied_at is not None and replied_at < posted_at:
         raise _RowError("答复时间早于留言时间")
+    if replied_at is not None and replied_at > now:
+        raise _RowError(f"答复时间晚于当前时间：{values.get('replied_at', '')}")
     author = values.get("author", "").strip()
     if "external_id" in columns:
         external_id = values["external_id"].strip()
@@ -244,6 +246,81 @@ def _cell_text(value: Any) -> str:
 # --- files ------------------------------------------------------------------------------------------
 
 
+# Limits of the one spreadsheet reader (every import: messages, KB, routing examples). A decompression
+# bomb (800 KB of XLSX unpacking to 800 MB) is refused before any XML is parsed.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # all parts of an XLSX together, declared and actual
+MAX_PARTS = 2_000  # entries in the XLSX archive
+MAX_RATIO = 200  # unpacked / packed per part; XML compresses 5–30×, bombs 1000× and more
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+UNPACK_CHUNK = 1 << 20
+
+
+class SpreadsheetTooLarge(PayloadError):
+    """The file (or what it unpacks to) is over a limit: HTTP 413."""
+
+
+def read_spreadsheet(
+    data: bytes,
+    *,
+    filename: str,
+    max_rows: int = MAX_ROWS,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+    max_cell_chars: int = MAX_CELL_CHARS,
+) -> Iterator[list[Any]]:
+    """The rows (header first) of a CSV (UTF-8 or GB18030; comma, tab or semicolon) or XLSX file.
+
+    XLSX archives are checked before parsing: part count, declared and actual unpacked sizes, and the
+    compression ratio. Rows are streamed; more than `max_rows` data rows or a cell longer than
+    `max_cell_chars` stops the read. SpreadsheetTooLarge (413) over a limit, PayloadError (422) otherwise.
+    """
+    if len(data) > max_file_bytes:
+        raise SpreadsheetTooLarge(f"文件超过 {max_file_bytes // (1024 * 1024)} MB，请分批导入")
+    if _is_xlsx(data, filename):
+        _check_archive(data, max_unpacked_bytes=max_unpacked_bytes)
+        rows = _xlsx_rows(data)
+    else:
+        rows = _csv_rows(data)
+    return _bounded(rows, max_rows=max_rows, max_cell_chars=max_cell_chars)
+
+
+def _bounded(rows: Iterator[list[Any]], *, max_rows: int, max_cell_chars: int) -> Iterator[list[Any]]:
+    for number, row in enumerate(rows):
+        if number > max_rows:
+            raise SpreadsheetTooLarge(f"行数超过上限 {max_rows}，请分批导入")
+        for value in row:
+            if isinstance(value, str) and len(value) > max_cell_chars:
+                raise SpreadsheetTooLarge(f"第 {number + 1} 行有单元格超过 {max_cell_chars} 个字符")
+        yield row
+
+
+def _check_archive(data: bytes, *, max_unpacked_bytes: int) -> None:
+    """Refuses an XLSX whose parts are too many, or unpack (as declared or in fact) too large."""
+    bomb = SpreadsheetTooLarge("Excel 文件解压后过大或结构异常（疑似压缩炸弹），已拒绝导入")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+            if len(parts) > MAX_PARTS:
+                raise bomb
+            if sum(p.file_size for p in parts) > max_unpacked_bytes:
+                raise bomb
+            if any(p.file_size > MAX_RATIO * max(p.compress_size, 1024) for p in parts):
+                raise bomb
+            total = 0
+            for part in parts:
+                # The sizes above are what the archive claims; count what it really unpacks to.
+                seen = 0
+                with archive.open(part) as stream:
+                    while chunk := stream.read(UNPACK_CHUNK):
+                        seen += len(chunk)
+                        total += len(chunk)
+                        if seen > part.file_size or total > max_unpacked_bytes:
+                            raise bomb
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as exc:
+        raise PayloadError("无法读取 Excel 文件，请确认是 .xlsx 格式") from exc
+
+
 def _is_xlsx(data: bytes, filename: str) -> bool:
     if filename.lower().endswith(".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise PayloadError("不支持旧版 .xls 文件，请另存为 .xlsx 或 CSV 后导入")
@@ -282,7 +359,7 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, SyntaxError) as exc:
         raise PayloadError("无法读取 Excel 文件，请确认是 .xlsx 格式") from exc
     if not workbook.worksheets:
         raise PayloadError("Excel 文件中没有工作表")

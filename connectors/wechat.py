@@ -98,6 +98,9 @@ def check_signature(*, token: str, signature: str, timestamp: str, nonce: str, e
     return echostr
 
 
+CREATE_TIME_WINDOW = timedelta(hours=1)
+
+
 def parse_push(
     *,
     secrets: Mapping[str, str],
@@ -133,7 +136,12 @@ def parse_push(
             raise SignatureError("推送签名（signature）不匹配")
         check_window(timestamp, now=now, window=window)
         message = _parse_xml(body)
-    return _to_inbound(message)
+    parsed = _to_inbound(message)
+    # WeChat pushes at once (retrying within seconds): a CreateTime far from now is not a real push.
+    occurred = parsed.received_at if isinstance(parsed, InboundItem) else parsed.occurred_at
+    if abs(occurred - now) > CREATE_TIME_WINDOW:
+        raise PayloadError("推送的 CreateTime 与当前时间相差过大")
+    return parsed
 
 
 def passive_response(
@@ -509,8 +517,15 @@ def _parse_xml(data: bytes) -> dict[str, Any]:
     return _element_dict(root)
 
 
-def _element_dict(element: Element) -> dict[str, Any]:
-    return {child.tag: _element_dict(child) if len(child) else (child.text or "") for child in element}
+MAX_XML_DEPTH = 8  # WeChat pushes nest three levels; anything deeper is hostile
+
+
+def _element_dict(element: Element, depth: int = 0) -> dict[str, Any]:
+    if depth > MAX_XML_DEPTH:
+        raise PayloadError("XML 嵌套层数过多")
+    return {
+        child.tag: _element_dict(child, depth + 1) if len(child) else (child.text or "") for child in element
+    }
 
 
 def _cdata(value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -72,6 +73,22 @@ def _empty_tables() -> None:
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture(autouse=True)
+def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Tests never touch the network, DNS included: names resolve only if a test maps them here."""
+    from app import outbound
+
+    names: dict[str, list[str]] = {}
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host in names:
+            return names[host]
+        raise socket.gaierror(f"{host}: not resolvable in tests")
+
+    monkeypatch.setattr(outbound, "resolver", resolve)
+    return names
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi.testclient import TestClient
+from openpyxl import Workbook
 
 
 def ok_json(resp: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -42,3 +44,15 @@ def serving(app: Any) -> Iterator[str]:
         instance.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+def xlsx_bytes(rows: list[list[Any]]) -> bytes:
+    """A one-sheet XLSX workbook holding `rows`."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -41,7 +41,8 @@ class AccountCreate(AccountBase):
         default_factory=dict,
         description="平台密钥，只写不读。wechat: app_id, app_secret, token, encoding_aes_key；"
         "weibo: app_key, app_secret, access_token, reply_ip（回复评论时上报的操作者公网 IP）；douyin: client_key, client_secret；"
-        "generic: hmac_secret, reply_url",
+        "generic: hmac_secret, reply_url（只允许 http(s) 公网地址；内网地址须由部署方在 "
+        "HUIYING_OUTBOUND_ALLOWED_NETWORKS 中放行，否则 422）。微信建议使用安全模式（填写 encoding_aes_key）",
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app import clock
+from app import clock, outbound
 from app.accounts.models import SECRET_KEYS, Account, AccountCreate, AccountPublic, AccountUpdate, Platform
 from app.audit.service import record
 from app.auth import Principal
@@ -53,9 +53,7 @@ def _validate_secrets(platform: Platform, secrets: dict[str, str]) -> None:
     ):
         raise Invalid("EncodingAESKey 应为43个字符")
     if platform == Platform.generic and "reply_url" in secrets:
-        url = secrets["reply_url"]
-        if not url.startswith(("https://", "http://")):
-            raise Invalid("reply_url 必须是 http(s) 地址")
+        outbound.check_url(secrets["reply_url"])
 
 
 def secrets_of(account: Account) -> dict[str, str]:

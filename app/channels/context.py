@@ -20,7 +20,7 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from app import clock
+from app import clock, outbound
 from app.accounts.models import Account
 from app.accounts.service import secrets_of
 from app.channels.models import ChannelToken
@@ -43,7 +43,7 @@ def shared_http() -> httpx.Client:
     global _http
     with _http_guard:
         if _http is None:
-            _http = httpx.Client(timeout=HTTP_TIMEOUT, headers={"User-Agent": "huiying/0.1"})
+            _http = outbound.client(timeout=HTTP_TIMEOUT, headers={"User-Agent": "huiying/0.1"})
         return _http
 
 

@@ -19,14 +19,12 @@ from app.auth import Principal
 from app.channels.models import ImportReport, RejectedRowPublic
 from app.channels.store import insert_batch, message_data
 from app.config import get_settings
-from app.errors import BadRequest
+from app.errors import BadRequest, uploaded_file
 from app.messages.models import MessageCreate, MessageKind, MessageStatus
 from app.messages.service import INGEST_ROLES
-from connectors.base import PayloadError
 from connectors.imports import DEFAULT_COLUMNS, ImportedMessage, parse_export
 
 BATCH = 500
-MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 def parse_mapping(raw: str | None) -> dict[str, str] | None:
@@ -68,15 +66,11 @@ def import_messages(
     account = accounts.get(session=session, account_id=account_id, principal=actor)
     if not account.active:
         raise BadRequest(f"账号 {account_id} 已停用，不再接收消息")
-    if len(data) > MAX_FILE_BYTES:
-        raise BadRequest(f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，请分批导入")
     now = now or clock.now()
-    try:
+    with uploaded_file():
         parsed = parse_export(
             data, filename=filename, now=now, tz=get_settings().tz, mapping=mapping, kind=kind.value
         )
-    except PayloadError as exc:
-        raise BadRequest(exc.message, code="bad_file") from exc
     rejected = [RejectedRowPublic(row=r.row_number, reason=r.reason) for r in parsed.rejected]
     rows: list[tuple[ImportedMessage, MessageCreate]] = []
     for message in parsed.items:

@@ -294,3 +294,21 @@ class ImportReport(SQLModel):
     duplicates: int = Field(description="已存在（重复导入）条数")
     answered: int = Field(default=0, description="其中在原系统已答复、直接记为已答复的条数")
     rejected: list[RejectedRowPublic]
+
+
+class PushNonce(SQLModel, table=True):
+    """A signed push seen on an account: its (timestamp, nonce) and the hash of its body. WeChat's plain
+    mode signs the query string but not the body, so the same signature arriving with another body is a
+    forgery. Rows live for the replay window; the database shares them between instances."""
+
+    __tablename__ = "push_nonces"
+    __table_args__ = (
+        UniqueConstraint("account_id", "timestamp", "nonce", name="uq_push_nonces_account_timestamp_nonce"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(sa_column=Column(Integer, ForeignKey("accounts.id"), nullable=False))
+    timestamp: str = Field(max_length=16)
+    nonce: str = Field(max_length=64)
+    body_sha256: str = Field(max_length=64)
+    seen_at: datetime = Field(sa_type=UTCDateTime, index=True)

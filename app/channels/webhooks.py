@@ -13,7 +13,7 @@ from datetime import datetime
 import orjson
 from sqlmodel import Session
 
-from app.channels import health
+from app.channels import health, replay
 from app.channels.echoes import record_echo
 from app.channels.events import record_event
 from app.channels.store import ChannelAccount, find_account, load_account, prepare_item
@@ -109,6 +109,16 @@ async def wechat_push(
     account = load_account(session=session, account_id=account_id, platform="wechat")
     with _refusals():
         parsed = wechat.parse_push(secrets=account.secrets, query=query, body=body, now=now)
+        if not account.secrets.get("encoding_aes_key"):
+            # Plain mode: the signature does not cover the body (safe mode's does; it is recommended).
+            replay.remember_push(
+                session=session,
+                account_id=account.id,
+                timestamp=query.get("timestamp", ""),
+                nonce=query.get("nonce", ""),
+                body=body,
+                now=now,
+            )
     await _take(session, account, parsed, now=now)
     return Answer(wechat.passive_response(secrets=account.secrets, now=now))
 

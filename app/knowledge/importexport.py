@@ -4,11 +4,9 @@ content changed) and export to CSV or XLSX in the same layout, so that an export
 
 from __future__ import annotations
 
-import csv
 import io
 import re
-import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -21,7 +19,7 @@ from app.accounts.models import Platform
 from app.audit.service import record
 from app.auth import Principal
 from app.config import get_settings
-from app.errors import BadRequest, Forbidden, HuiyingError
+from app.errors import BadRequest, Forbidden, HuiyingError, uploaded_file
 from app.knowledge import service
 from app.knowledge.models import (
     LIST_SEPARATOR,
@@ -32,10 +30,11 @@ from app.knowledge.models import (
     KnowledgeEntry,
     RejectedRow,
 )
+from app.reports import export
 from app.units.models import Unit
 from app.users.models import Role
+from connectors.imports import read_spreadsheet
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
 MAX_REJECTED_SHOWN = 500
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -120,52 +119,10 @@ _HEADER_FIELDS = {_header_key(h): name for name, headers in COLUMNS.items() for 
 # --- reading files -------------------------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise BadRequest("无法识别文件编码（支持 UTF-8、GB18030/GBK）")
-
-
-def _csv_rows(data: bytes) -> Iterator[list[Any]]:
-    text = _decode(data)
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    except csv.Error as exc:
-        raise BadRequest(f"CSV 格式错误：{exc}") from exc
-
-
-def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise BadRequest("无法读取 Excel 文件，请确认是 .xlsx 格式") from exc
-    try:
-        if not workbook.worksheets:
-            raise BadRequest("Excel 文件中没有工作表")
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
-            yield list(values)
-    finally:
-        workbook.close()
-
-
-def read_rows(data: bytes, filename: str) -> Iterator[list[Any]]:
-    """The rows (header first) of a CSV (UTF-8 or GB18030, comma or tab) or XLSX file."""
-    if len(data) > MAX_FILE_BYTES:
-        raise BadRequest("文件过大（不超过20MB）")
-    name = filename.lower()
-    if name.endswith(".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise BadRequest("不支持旧版 .xls 文件，请另存为 .xlsx 或 CSV 后导入")
-    if data[:4] == b"PK\x03\x04" or name.endswith(".xlsx"):
-        return _xlsx_rows(data)
-    return _csv_rows(data)
+def read_rows(data: bytes, filename: str) -> list[list[Any]]:
+    """The rows (header first) of a CSV or XLSX file, through the one spreadsheet reader (its limits)."""
+    with uploaded_file():
+        return list(read_spreadsheet(data, filename=filename, max_rows=MAX_ROWS))
 
 
 # --- cells ---------------------------------------------------------------------------------------------------------
@@ -178,7 +135,7 @@ def _text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
-    return str(value).strip()
+    return str(export.restore(str(value).strip())).strip()
 
 
 def _split(value: str, pattern: re.Pattern[str]) -> list[str]:
@@ -345,7 +302,7 @@ def import_entries(
     and question match an entry updates it; rows a leader may not maintain are rejected, not fatal."""
     if actor.role not in (Role.admin, Role.leader):
         raise Forbidden("只有管理员和单位领导可以导入问答库")
-    rows = read_rows(data, filename)
+    rows = iter(read_rows(data, filename))
     header = next(rows, None)
     if header is None:
         raise BadRequest("文件为空")
@@ -437,9 +394,7 @@ def export_table(entries: Sequence[KnowledgeEntry], tz: ZoneInfo) -> list[list[A
 
 
 def to_csv(table: list[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(table)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8
+    return export.csv_bytes(table)
 
 
 def to_xlsx(table: list[list[Any]]) -> bytes:
@@ -450,12 +405,7 @@ def to_xlsx(table: list[list[Any]]) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "问答库"
-    for values in table:
-        sheet.append(values)
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # text, never a formula
+    export.append_rows(sheet, table)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for letter, width in zip("ABCDEFGHIJK", (8, 10, 40, 60, 40, 16, 16, 8, 12, 12, 6), strict=True):

@@ -456,7 +456,7 @@ def propose_from_reply(
     *, session: Session, actor: Principal, reply_id: int, data: ProposeRequest
 ) -> KnowledgeEntry:
     """Turns a published answer into a draft entry of the message's unit (question: the message, masked;
-    answer: the reply) for a leader to check and publish. 409 unless published, or if proposed before."""
+    answer: the reply, personal data masked) for a leader to check and publish. 409 unless published, or if proposed before."""
     from app.messages.present import masked
     from app.replies import service as replies
     from app.replies.models import ReplyKind
@@ -475,7 +475,8 @@ def propose_from_reply(
     fields = validated(
         {
             "question": question,
-            "answer": reply.text,
+            # A published reply may name the citizen or quote a number: the KB is shared by every unit.
+            "answer": masked(reply.text),
             "unit_code": message.unit_code,
             "alt_questions": data.alt_questions,
             "tags": data.tags,

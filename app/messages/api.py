@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
 from app.audit.service import record
+from app.bounds import BoundedDatetime
 from app.deps import CurrentUser, SessionDep
 from app.messages import service
 from app.messages.group_commit import group_commit
@@ -19,6 +19,7 @@ from app.messages.models import (
     MessagePage,
     MessagePublic,
     Receipt,
+    RevealRequest,
     SlaState,
 )
 from app.messages.present import to_public
@@ -58,8 +59,8 @@ def list_messages(
     account_id: int | None = None,
     platform: str | None = None,
     kind: MessageKind | None = None,
-    received_from: datetime | None = None,
-    received_to: datetime | None = None,
+    received_from: BoundedDatetime | None = None,
+    received_to: BoundedDatetime | None = None,
     sort: Annotated[str, Query(description="-id（最新在前）、id、due_at（最紧急在前）")] = "-id",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
@@ -80,20 +81,20 @@ def list_messages(
         limit=limit,
         cursor=cursor,
     )
-    return MessagePage(items=[to_public(m) for m in items], next_cursor=next_cursor)
+    return MessagePage(items=[to_public(m, user) for m in items], next_cursor=next_cursor)
 
 
 @router.get("/{message_id}", response_model=MessagePublic, summary="留言详情")
 def get_message(message_id: int, session: SessionDep, user: CurrentUser) -> MessagePublic:
     """留言详情，含分办结果、时限、标记与答复建议。个人信息已脱敏。"""
-    return to_public(service.get(session=session, message_id=message_id, principal=user))
+    return to_public(service.get(session=session, message_id=message_id, principal=user), user)
 
 
 @router.post("/{message_id}/reveal", summary="查看原文（留痕）")
-def reveal(
-    message_id: int, session: SessionDep, user: CurrentUser, reason: str = Query(min_length=2, max_length=200)
-) -> dict[str, object]:
-    """返回未脱敏的原文，用于回访等确需个人信息的场合；每次查看都记入审计日志。审计员不可用。"""
+def reveal(message_id: int, data: RevealRequest, session: SessionDep, user: CurrentUser) -> dict[str, object]:
+    """返回未脱敏的原文和留言人，用于回访等确需个人信息的场合；查看理由写在请求体中（不进网址和访问日志），
+    每次查看都记入审计日志。审计员不可用。"""
+    reason = data.reason
     user.require(Role.admin, Role.supervisor, Role.leader, Role.reviewer, Role.operator)
     message = service.get(session=session, message_id=message_id, principal=user)
     record(

@@ -217,3 +217,9 @@ class InboundItemPublic(SQLModel):
     available_at: datetime
     last_error: str | None
     updated_at: datetime
+
+
+class RevealRequest(SQLModel):
+    reason: str = Field(
+        min_length=2, max_length=200, description="查看原文的理由（记入审计日志），如“回访核实”"
+    )

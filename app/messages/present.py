@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
+from app.auth import Principal
 from app.messages.models import Author, Message, MessagePublic, RoutingPublic
-from app.moderation.pii import find_pii, mask
+from app.privacy import id_for, masked, name_for
+
+__all__ = ["masked", "to_public"]
 
 
-def masked(text: str) -> str:
-    """`text` with mobile numbers, ID numbers, bank cards and e-mail addresses masked."""
-    spans = find_pii(text)
-    return mask(text, spans) if spans else text
-
-
-def to_public(message: Message) -> MessagePublic:
+def to_public(message: Message, principal: Principal | None) -> MessagePublic:
+    """The message as `principal` may see it (`app.privacy`): PII in every text masked, the author's
+    name and id only as a hint for those who do not handle messages."""
     assert message.id is not None
     routing = None
     if message.routing:
         routing = RoutingPublic(
             unit_code=message.routing.get("unit_code"),
             confidence=float(message.routing.get("confidence", 0.0)),
-            reason=str(message.routing.get("reason", "")),
+            reason=masked(str(message.routing.get("reason", ""))),
             out_of_scope=bool(message.routing.get("out_of_scope", message.out_of_scope)),
-            pointer=message.routing.get("pointer"),
+            pointer=masked(str(pointer)) if (pointer := message.routing.get("pointer")) else None,
         )
     return MessagePublic(
         id=message.id,
@@ -29,11 +28,11 @@ def to_public(message: Message) -> MessagePublic:
         platform=message.platform,
         external_id=message.external_id,
         kind=message.kind,
-        author=Author(id=message.author_id, name=message.author_name),
+        author=Author(id=id_for(message.author_id, principal), name=name_for(message.author_name, principal)),
         content=masked(message.content),
         received_at=message.received_at,
         status=message.status,
-        close_reason=message.close_reason,
+        close_reason=masked(message.close_reason) if message.close_reason else None,
         closed_at=message.closed_at,
         unit_code=message.unit_code,
         routing=routing,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -18,7 +18,7 @@ from app.accounts.models import Account
 from app.accounts.service import AccountRef
 from app.audit.service import record
 from app.auth import Principal
-from app.errors import BadRequest, Conflict, NotFound
+from app.errors import BadRequest, Conflict, Invalid, NotFound
 from app.messages.ingest_sql import insert_message
 from app.messages.models import InboundItem, InboundState, Message, MessageCreate, MessageStatus, Receipt
 from app.users.models import Role
@@ -39,6 +39,16 @@ class PreparedMessage:
         return self.values["account_id"], self.values["external_id"]
 
 
+EARLIEST_RECEIVED = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=1)
+
+
+def check_received_at(received_at: datetime, *, now: datetime) -> None:
+    """Receipt times are 2000-01-01 … now + 1 day (clock skew); anything else is 422, never stored."""
+    if received_at < EARLIEST_RECEIVED or received_at > now + LATEST_AHEAD:
+        raise Invalid("received_at 超出合理范围：应在 2000-01-01 之后、当前时间一天之内")
+
+
 def prepare(
     *, session: Session, actor: Principal, data: MessageCreate, account: Account | AccountRef | None = None
 ) -> PreparedMessage:
@@ -53,6 +63,7 @@ def prepare(
     received_at = data.received_at or now
     if received_at.tzinfo is None:
         raise BadRequest("received_at 必须带时区，例如 2026-01-05T09:30:00+08:00")
+    check_received_at(received_at, now=now)
     values: dict[str, Any] = {
         "account_id": data.account_id,
         "platform": account.platform,
@@ -138,7 +149,7 @@ def encode_cursor(values: list[Any]) -> str:
 def decode_cursor(cursor: str, parts: int) -> list[str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: non-ASCII text, UnicodeDecodeError
         raise BadRequest("cursor 无效") from exc
     values = raw.split("|")
     if len(values) != parts:

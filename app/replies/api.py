@@ -36,7 +36,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "当前状态�
 
 def _public(session: SessionDep, reply_id: int, user: CurrentUser) -> ReplyPublic:
     reply, message = service.get(session=session, reply_id=reply_id, principal=user)
-    return present.one(session=session, reply=reply, message=message)
+    return present.one(session=session, reply=reply, message=message, principal=user)
 
 
 @router.post(
@@ -56,7 +56,7 @@ def create_reply(message_id: int, data: ReplyCreate, session: SessionDep, user: 
 @router.get("/messages/{message_id}/replies", response_model=list[ReplyPublic], summary="留言的全部答复")
 def list_message_replies(message_id: int, session: SessionDep, user: CurrentUser) -> list[ReplyPublic]:
     message = messages.get(session=session, message_id=message_id, principal=user)
-    return present.replies_of(session=session, message=message)
+    return present.replies_of(session=session, message=message, principal=user)
 
 
 @router.get("/replies", response_model=ReplyPage, summary="答复列表（如待人工确认、无法送达）")
@@ -219,7 +219,7 @@ def close_message(
     message = service.close_message(
         session=session, actor=user, message_id=message_id, reason=data.reason, note=data.note
     )
-    return message_public(message)
+    return message_public(message, user)
 
 
 @router.post(

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import String, and_, cast, or_
 from sqlmodel import Session, col, select
 
-from app.audit.models import AuditEvent, AuditEventPublic
+from app import privacy
+from app.audit.models import AuditEvent
 from app.auth import Principal
 from app.errors import BadRequest
 from app.messages import service as messages
@@ -38,13 +39,16 @@ HISTORY_LIMIT = 500
 HIDDEN_FLAGS = ("abusive", "spam")
 
 
-def reply_public(reply: Reply, *, reviews: list[ReplyReview], message: Message) -> ReplyPublic:
+def reply_public(
+    reply: Reply, *, reviews: list[ReplyReview], message: Message, principal: Principal | None
+) -> ReplyPublic:
+    """The reply as `principal` may see it: texts masked for those who do not handle messages."""
     assert reply.id is not None
     return ReplyPublic(
         id=reply.id,
         message_id=reply.message_id,
         kind=reply.kind,
-        text=reply.text,
+        text=privacy.text_for(reply.text, principal) or "",
         kb_entry_id=reply.kb_entry_id,
         kb_entry_version=reply.kb_entry_version,
         author_id=reply.author_id,
@@ -52,10 +56,20 @@ def reply_public(reply: Reply, *, reviews: list[ReplyReview], message: Message) 
         state=reply.state,
         state_label=LABELS[ReplyState(reply.state)],
         review_levels=review_levels(message, reply),
-        rejection_reason=reply.rejection_reason,
+        rejection_reason=privacy.text_for(reply.rejection_reason, principal),
         warnings=list(reply.warnings or []),
         checks=[CheckPublic.model_validate(c) for c in reply.checks or []],
-        reviews=[ReviewPublic.model_validate(r, from_attributes=True) for r in reviews],
+        reviews=[
+            ReviewPublic.model_validate(
+                r,
+                from_attributes=True,
+                update={
+                    "text": privacy.text_for(r.text, principal),
+                    "reason": privacy.text_for(r.reason, principal),
+                },
+            )
+            for r in reviews
+        ],
         approved_by_name=reply.approved_by_name,
         approved_at=reply.approved_at,
         idempotency_key=reply.idempotency_key,
@@ -66,24 +80,24 @@ def reply_public(reply: Reply, *, reviews: list[ReplyReview], message: Message) 
         last_error=reply.last_error,
         alternative=reply.alternative,
         delivery=reply.delivery,
-        delivery_note=reply.delivery_note,
+        delivery_note=privacy.text_for(reply.delivery_note, principal),
         published_at=reply.published_at,
         created_at=reply.created_at,
         updated_at=reply.updated_at,
     )
 
 
-def one(*, session: Session, reply: Reply, message: Message) -> ReplyPublic:
+def one(*, session: Session, reply: Reply, message: Message, principal: Principal) -> ReplyPublic:
     assert reply.id is not None
     reviews = reviews_of(session=session, reply_ids=[reply.id])[reply.id]
-    return reply_public(reply, reviews=reviews, message=message)
+    return reply_public(reply, reviews=reviews, message=message, principal=principal)
 
 
-def replies_of(*, session: Session, message: Message) -> list[ReplyPublic]:
+def replies_of(*, session: Session, message: Message, principal: Principal) -> list[ReplyPublic]:
     """Every reply to the message, oldest first."""
     rows = list(session.exec(select(Reply).where(Reply.message_id == message.id).order_by(col(Reply.id))))
     reviews = reviews_of(session=session, reply_ids=[r.id for r in rows if r.id is not None])
-    return [reply_public(r, reviews=reviews[r.id or 0], message=message) for r in rows]
+    return [reply_public(r, reviews=reviews[r.id or 0], message=message, principal=principal) for r in rows]
 
 
 # --- my queue ------------------------------------------------------------------------------------------
@@ -127,7 +141,7 @@ def queue(
                 last_error=reply.last_error,
                 alternative=reply.alternative,
             )
-        items.append(QueueItem(**message_public(message).model_dump(), reply=summary))
+        items.append(QueueItem(**message_public(message, principal).model_dump(), reply=summary))
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
@@ -172,7 +186,7 @@ def list_replies(
     rows = list(session.exec(query.order_by(col(Reply.id).desc()).limit(limit + 1)))
     page = rows[:limit]
     reviews = reviews_of(session=session, reply_ids=[r.id for r, _ in page if r.id is not None])
-    items = [reply_public(r, reviews=reviews[r.id or 0], message=m) for r, m in page]
+    items = [reply_public(r, reviews=reviews[r.id or 0], message=m, principal=principal) for r, m in page]
     return items, (page[-1][0].id if len(rows) > limit else None)
 
 
@@ -182,8 +196,8 @@ def list_replies(
 def full(*, session: Session, principal: Principal, message_id: int) -> MessageFull:
     """The message with its routing reason, suggestions, deadline, replies (with reviews) and history."""
     message = messages.get(session=session, message_id=message_id, principal=principal)
-    public = message_public(message)
-    replies = replies_of(session=session, message=message)
+    public = message_public(message, principal)
+    replies = replies_of(session=session, message=message, principal=principal)
     reply_ids = [str(r.id) for r in replies]
     conditions = [
         and_(col(AuditEvent.entity_type) == "message", col(AuditEvent.entity_id) == str(message_id))
@@ -198,7 +212,7 @@ def full(*, session: Session, principal: Principal, message_id: int) -> MessageF
     return MessageFull(
         message=public,
         routing=public.routing,
-        routing_detail=message.routing,
+        routing_detail=privacy.deep_masked(message.routing),
         suggestions=list(message.suggestions or []),
         deadline=DeadlinePublic(
             due_at=message.due_at,
@@ -212,5 +226,5 @@ def full(*, session: Session, principal: Principal, message_id: int) -> MessageF
             basis=message.deadline_basis,
         ),
         replies=replies,
-        history=[AuditEventPublic.model_validate(e, from_attributes=True) for e in events],
+        history=[privacy.audit_public(e, principal) for e in events],
     )

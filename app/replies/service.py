@@ -132,16 +132,16 @@ def move(
     session: Session,
     reply: Reply,
     message: Message,
-    to: ReplyState,
+    transition: str,
     actor: Principal | None,
     action: str,
-    what: str,
     at: datetime,
     after: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
-    """Moves the reply to `to` (409 if illegal), the message with it, and writes the audit event."""
-    workflow.check_move(reply.state, to, action=what)
+    """Takes the named transition of `workflow.TRANSITIONS` (409 from another state, 403 for another
+    role), moves the message with the reply, and writes the audit event."""
+    to = workflow.check_move(reply.state, transition, actor_role=actor.role if actor else None).target
     before = {"state": reply.state, "message_status": message.status}
     reply.state = to
     reply.updated_at = at
@@ -176,6 +176,7 @@ def mark_published(
     at: datetime,
     delivery: Delivery,
     actor: Principal | None,
+    transition: str,
     action: str,
     platform_reply_id: str | None = None,
     note: str | None = None,
@@ -185,10 +186,9 @@ def mark_published(
         session=session,
         reply=reply,
         message=message,
-        to=ReplyState.published,
+        transition=transition,
         actor=actor,
         action=action,
-        what="记为已发布",
         at=at,
         after={"delivery": delivery.value, "platform_reply_id": platform_reply_id, "text": reply.text},
         note=note,
@@ -434,16 +434,15 @@ def submit(*, session: Session, actor: Principal, reply_id: int) -> Reply:
     """Sends a draft to review (先审后发)."""
     reply, message = get(session=session, reply_id=reply_id, principal=actor, lock=True)
     actor.require(*DRAFT_ROLES)
-    workflow.check_move(reply.state, ReplyState.in_review, action="提交审核")
+    workflow.check_move(reply.state, "submit", actor_role=actor.role)
     publishers.check_length(message=message, text=reply.text)
     move(
         session=session,
         reply=reply,
         message=message,
-        to=ReplyState.in_review,
+        transition="submit",
         actor=actor,
         action="reply.submit",
-        what="提交审核",
         at=clock.now(),
         after={
             "text": reply.text,
@@ -463,10 +462,9 @@ def withdraw(*, session: Session, actor: Principal, reply_id: int, reason: str |
         session=session,
         reply=reply,
         message=message,
-        to=ReplyState.withdrawn,
+        transition="withdraw",
         actor=actor,
         action="reply.withdraw",
-        what="撤回",
         at=clock.now(),
         note=reason,
     )
@@ -554,10 +552,9 @@ def approve(*, session: Session, actor: Principal, reply_id: int) -> Reply:
         session=session,
         reply=reply,
         message=message,
-        to=ReplyState.approved if final else ReplyState.leader_review,
+        transition=("leader_approve" if level == 2 else "approve") if final else "approve_to_leader",
         actor=actor,
         action="reply.approve",
-        what="审核通过",
         at=now,
         after={"level": level, "text": reply.text, "final": final},
     )
@@ -586,10 +583,9 @@ def escalate(*, session: Session, actor: Principal, reply_id: int, reason: str) 
         session=session,
         reply=reply,
         message=message,
-        to=ReplyState.leader_review,
+        transition="escalate",
         actor=actor,
         action="reply.escalate",
-        what="提请领导复核",
         at=now,
         after={"text": reply.text, "reason": reason},
         note=reason,
@@ -614,10 +610,9 @@ def reject(*, session: Session, actor: Principal, reply_id: int, reason: str) ->
         session=session,
         reply=reply,
         message=message,
-        to=ReplyState.drafting,
+        transition="leader_reject" if level == 2 else "reject",
         actor=actor,
         action="reply.reject",
-        what="退回",
         at=now,
         after={"level": level, "text": reply.text, "reason": reason},
         note=reason,
@@ -648,10 +643,9 @@ def close_message(
             session=session,
             reply=pending,
             message=message,
-            to=ReplyState.withdrawn,
+            transition="withdraw",
             actor=actor,
             action="reply.withdraw",
-            what="撤回",
             at=now,
             note="留言已关闭",
         )
@@ -735,6 +729,7 @@ def retry(*, session: Session, actor: Principal, reply_id: int, note: str | None
     For a held reply the person accepts that it may already be on the platform."""
     reply, message = get(session=session, reply_id=reply_id, principal=actor, lock=True)
     actor.require(*DRAFT_ROLES)
+    workflow.check_move(reply.state, "retry", actor_role=actor.role)
     if reply.state == ReplyState.undeliverable:
         _require_no_other_reply(session=session, reply=reply, message=message)
     now = clock.now()
@@ -742,10 +737,9 @@ def retry(*, session: Session, actor: Principal, reply_id: int, note: str | None
         session=session,
         reply=reply,
         message=message,
-        to=ReplyState.approved,
+        transition="retry",
         actor=actor,
         action="reply.retry",
-        what="重新发布",
         at=now,
         after={"text": reply.text},
         note=note,
@@ -777,6 +771,7 @@ def confirm_published(
         at=clock.now(),
         delivery=Delivery.confirmed,
         actor=actor,
+        transition="confirm_published",
         action="reply.confirm_published",
         platform_reply_id=platform_reply_id,
         note=note,
@@ -808,6 +803,7 @@ def deliver_manually(
         at=at,
         delivery=Delivery.manual,
         actor=actor,
+        transition="deliver_manually",
         action="reply.delivered_manually",
         note=note,
     )
@@ -834,6 +830,7 @@ def confirm_by_echo(*, session: Session, reply_id: int, platform_reply_id: str |
         at=at,
         delivery=Delivery.verified,
         actor=None,
+        transition="echo_confirmed",
         action="reply.echo_confirmed",
         platform_reply_id=platform_reply_id,
         note="平台回传了本条答复，确认已发布",

@@ -3,11 +3,13 @@ status the message shows for its reply's state. Every other module asks here; an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from app.errors import Conflict
+from app.errors import Conflict, Forbidden
 from app.messages.models import Message, MessageStatus
+from app.users.models import Role
 
 
 class ReplyState(StrEnum):
@@ -49,25 +51,57 @@ MESSAGE_LABELS = MappingProxyType(
     }
 )
 
-TRANSITIONS: MappingProxyType[ReplyState, frozenset[ReplyState]] = MappingProxyType(
+# Who may take a move: the roles that draft, the roles that review, only a leader, or only the system
+# (the outbox and the platform's echoes, acting with no person behind them).
+DRAFTERS = frozenset({Role.operator, Role.reviewer, Role.leader})
+REVIEWERS = frozenset({Role.reviewer, Role.leader})
+LEADERS = frozenset({Role.leader})
+SYSTEM_ONLY: frozenset[Role] = frozenset()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One legal move: from any of `sources` to `target`, by a person in `roles` (empty = the system)."""
+
+    sources: frozenset[ReplyState]
+    target: ReplyState
+    roles: frozenset[Role]
+    what: str  # the action in Chinese, for the 409 message
+
+
+def _t(sources: set[ReplyState], target: ReplyState, roles: frozenset[Role], what: str) -> Transition:
+    return Transition(frozenset(sources), target, roles, what)
+
+
+S = ReplyState
+# The one table of moves, keyed by the name `move()` is called with. Anything not here is refused: a
+# move from another state is 409, by another role 403. Adding a move is adding one row.
+TRANSITIONS: MappingProxyType[str, Transition] = MappingProxyType(
     {
-        ReplyState.drafting: frozenset({ReplyState.in_review, ReplyState.withdrawn}),
-        ReplyState.in_review: frozenset(
-            {ReplyState.leader_review, ReplyState.approved, ReplyState.drafting, ReplyState.withdrawn}
-        ),
-        ReplyState.leader_review: frozenset({ReplyState.approved, ReplyState.drafting, ReplyState.withdrawn}),
-        ReplyState.approved: frozenset({ReplyState.publishing}),
-        # publishing → approved: not sent (or to be checked), next attempt scheduled.
-        ReplyState.publishing: frozenset(
-            {ReplyState.published, ReplyState.approved, ReplyState.held, ReplyState.undeliverable}
-        ),
-        # A person decides: send again (approved) or record that it reached the citizen (published).
-        ReplyState.held: frozenset({ReplyState.approved, ReplyState.published}),
-        ReplyState.undeliverable: frozenset({ReplyState.approved, ReplyState.published}),
-        ReplyState.published: frozenset(),
-        ReplyState.withdrawn: frozenset(),
+        "submit": _t({S.drafting}, S.in_review, DRAFTERS, "提交审核"),
+        "withdraw": _t({S.drafting, S.in_review, S.leader_review}, S.withdrawn, DRAFTERS, "撤回"),
+        "approve": _t({S.in_review}, S.approved, REVIEWERS, "审核通过"),
+        "approve_to_leader": _t({S.in_review}, S.leader_review, REVIEWERS, "审核通过"),
+        # A reviewer sends any reply to the leader by hand (提请领导复核), not only flagged ones.
+        "escalate": _t({S.in_review}, S.leader_review, REVIEWERS, "提请领导复核"),
+        "leader_approve": _t({S.leader_review}, S.approved, LEADERS, "审核通过"),
+        "reject": _t({S.in_review}, S.drafting, REVIEWERS, "退回"),
+        "leader_reject": _t({S.leader_review}, S.drafting, LEADERS, "退回"),
+        # The outbox.
+        "claim": _t({S.approved}, S.publishing, SYSTEM_ONLY, "发布"),
+        "published": _t({S.publishing}, S.published, SYSTEM_ONLY, "记为已发布"),
+        "not_sent": _t({S.publishing}, S.approved, SYSTEM_ONLY, "安排重试"),
+        "hold": _t({S.publishing}, S.held, SYSTEM_ONLY, "转人工确认"),
+        "undeliverable": _t({S.publishing}, S.undeliverable, SYSTEM_ONLY, "记为无法送达"),
+        "echo_confirmed": _t({S.held}, S.published, SYSTEM_ONLY, "确认已发布"),
+        # A person settles what the outbox could not: send the approved text again, or record that it
+        # reached the citizen. Only from these states, so review can never be skipped.
+        "retry": _t({S.held, S.undeliverable}, S.approved, DRAFTERS, "重新发布"),
+        "confirm_published": _t({S.held}, S.published, DRAFTERS, "确认已发布"),
+        "deliver_manually": _t({S.held, S.undeliverable}, S.published, DRAFTERS, "登记人工送达"),
     }
 )
+del S
 
 # The replies that still stand for the message; a message has at most one.
 ACTIVE = frozenset(
@@ -81,6 +115,16 @@ ACTIVE = frozenset(
     }
 )
 REVIEWABLE = frozenset({ReplyState.in_review, ReplyState.leader_review})
+# States a reply reaches only after its last approval.
+APPROVED_STATES = frozenset(
+    {
+        ReplyState.approved,
+        ReplyState.publishing,
+        ReplyState.published,
+        ReplyState.held,
+        ReplyState.undeliverable,
+    }
+)
 
 # What the message shows while its reply is in a state; None = the message is open again.
 MESSAGE_STATUS: MappingProxyType[ReplyState, MessageStatus] = MappingProxyType(
@@ -110,10 +154,19 @@ def conflict(current: str, action: str) -> Conflict:
     )
 
 
-def check_move(current: str, target: ReplyState, *, action: str) -> None:
-    """Raises Conflict (409) unless a reply in `current` may move to `target`."""
-    if target not in TRANSITIONS[ReplyState(current)]:
-        raise conflict(current, action)
+def check_move(current: str, name: str, *, actor_role: Role | None) -> Transition:
+    """The transition `name` if a reply in `current` may take it by this actor (None = the system).
+
+    409 from a state the row does not name; 403 for a role it does not name (or a person taking a
+    system move, or the system taking a person's)."""
+    transition = TRANSITIONS[name]
+    if ReplyState(current) not in transition.sources:
+        raise conflict(current, transition.what)
+    if (actor_role is None) != (not transition.roles) or (
+        actor_role is not None and actor_role not in transition.roles
+    ):
+        raise Forbidden("当前角色无权执行此操作")
+    return transition
 
 
 def require_message(message: Message, allowed: frozenset[MessageStatus], *, action: str) -> None:

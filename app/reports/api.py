@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app import clock
 from app.auth import Principal
+from app.bounds import BoundedDate, BoundedDatetime
 from app.config import Settings
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import BadRequest
@@ -41,8 +42,12 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
 }
 
-FromQuery = Annotated[date | None, Query(alias="from", description="起始日期（含，本地时间），如 2020-01-01")]
-ToQuery = Annotated[date | None, Query(alias="to", description="截止日期（含，本地时间），如 2020-12-31")]
+FromQuery = Annotated[
+    BoundedDate | None, Query(alias="from", description="起始日期（含，本地时间），如 2020-01-01")
+]
+ToQuery = Annotated[
+    BoundedDate | None, Query(alias="to", description="截止日期（含，本地时间），如 2020-12-31")
+]
 PeriodQuery = Annotated[Period | None, Query(description="再按周期细分：day / week / month / quarter")]
 FormatQuery = Annotated[ReportFormat, Query(description="json / csv / xlsx")]
 
@@ -166,7 +171,7 @@ def overdue(
 def topics(
     session: SessionDep,
     user: CurrentUser,
-    at: Annotated[datetime | None, Query(description="窗口结束时间（含时区），默认现在")] = None,
+    at: Annotated[BoundedDatetime | None, Query(description="窗口结束时间（含时区），默认现在")] = None,
     window_hours: Annotated[float, Query(gt=0, le=24 * 92, description="窗口长度（小时），如 24、168")] = 24,
     baseline_windows: Annotated[int, Query(ge=1, le=30, description="与此前多少个窗口的平均量比较")] = 7,
     min_count: Annotated[int, Query(ge=1, le=10_000, description="本窗口至少多少条留言")] = 3,

@@ -1,16 +1,22 @@
 """Reports as files: CSV (UTF-8 with BOM, so Excel shows the Chinese headers) and XLSX (openpyxl),
-the same cells in both, the total row last."""
+the same cells in both, the total row last.
+
+Also the one way any table leaves the service as a spreadsheet (`csv_bytes`, `append_rows`; the KB export
+uses them too): text that a spreadsheet would run as a formula — starting with `=`, `+`, `-`, `@`, a tab
+or a carriage return (OWASP's CSV-injection rule) — is neutralised, and numbers stay numbers."""
 
 from __future__ import annotations
 
 import csv
 import io
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from app.reports.models import Report, ReportRow
 
@@ -39,6 +45,40 @@ def column_widths(rows: list[list[Any]]) -> list[float]:
     ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet would evaluate gets a leading apostrophe; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_bytes(table: Iterable[Iterable[Any]]) -> bytes:
+    """CSV for Excel: UTF-8 with BOM, CRLF, every text cell neutralised."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows([neutralise(v) for v in row] for row in table)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def restore(value: Any) -> Any:
+    """The text `neutralise` was given back, for re-importing an exported CSV."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def append_rows(sheet: Worksheet, table: Iterable[Iterable[Any]]) -> None:
+    """Appends rows to an XLSX sheet: text as typed text cells, so the exact text and never a formula
+    (XLSX, unlike CSV, says what a cell is); numbers as numbers."""
+    for values in table:
+        sheet.append(list(values))
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+
+
 def _cell(row: ReportRow, key: str) -> Any:
     value = getattr(row, key)
     if key == "zombie":
@@ -62,10 +102,7 @@ def filename(report: Report, extension: str) -> str:
 
 
 def to_csv(report: Report) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(table(report))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_bytes(table(report))
 
 
 def to_xlsx(report: Report) -> bytes:
@@ -74,8 +111,7 @@ def to_xlsx(report: Report) -> bytes:
     assert sheet is not None
     sheet.title = TITLES[report.dimension.value][:31]
     rows = table(report)
-    for values in rows:
-        sheet.append(values)
+    append_rows(sheet, rows)
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     for cell in sheet[1]:
         cell.font = Font(bold=True)

@@ -3,21 +3,18 @@ imported labelled files), training the model, and what model is in use."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from openpyxl import load_workbook
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, delete, select
 
 from app import clock
 from app.audit.service import record
 from app.auth import Principal
-from app.errors import BadRequest, Invalid, NotFound
+from app.errors import BadRequest, Invalid, NotFound, uploaded_file
 from app.messages.models import Message
 from app.messages.present import masked
 from app.routing import learned
@@ -33,9 +30,9 @@ from app.routing.models import (
 from app.routing.service import bump_version
 from app.units.models import Unit
 from app.users.models import Role
+from connectors.imports import read_spreadsheet
 from kb.normalise import normalise
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_REJECTED_SHOWN = 100
 
 
@@ -140,32 +137,14 @@ def add_examples(
     return ImportReport(imported=imported, duplicates=duplicates, rejected=rejected[:MAX_REJECTED_SHOWN])
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise BadRequest("文件编码无法识别（请用 UTF-8 或 GB18030）")
-
-
 def read_labelled(
     data: bytes, *, filename: str, text_column: str, unit_column: str
 ) -> Iterator[ExampleCreate]:
     """(text, unit) rows of a CSV or XLSX file with a header row; BadRequest if a column is missing.
     The text column may name several columns joined with "+" ("subject+content")."""
-    if len(data) > MAX_FILE_BYTES:
-        raise BadRequest("文件过大（不超过20MB）")
-    if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        except Exception as exc:  # openpyxl raises many kinds of errors for a damaged file
-            raise BadRequest("无法读取 XLSX 文件") from exc
-        rows: Iterator[list[str]] = (
-            ["" if v is None else str(v) for v in values] for values in sheet.iter_rows(values_only=True)
-        )
-    else:
-        rows = iter(csv.reader(io.StringIO(_decode(data))))
+    with uploaded_file():
+        table = list(read_spreadsheet(data, filename=filename))
+    rows = iter([["" if v is None else str(v) for v in values] for values in table])
     header = [h.strip() for h in next(rows, [])]
     text_parts = [part.strip() for part in text_column.split("+")]
     missing = [c for c in [*text_parts, unit_column] if c not in header]

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from app import clock
+from app import bounds, clock
 from app.config import get_settings
 from app.deps import CurrentUser, SessionDep
 from app.errors import Invalid
@@ -57,6 +57,8 @@ def _parse_instant(value: str) -> datetime:
     if parsed.tzinfo is None:
         # A time without an offset is read as local time (HUIYING_TIMEZONE), as a clerk would mean it.
         parsed = parsed.replace(tzinfo=get_settings().tz)
+    if not bounds.in_range(parsed):
+        raise Invalid(f"received_at {bounds.RANGE_TEXT}（收到：{value}）")
     return parsed
 
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import httpx
 from sqlmodel import Session, col, select
 
-from app import clock
+from app import clock, outbound
 from app.audit.service import record
 from app.auth import Principal
 from app.errors import Invalid, NotFound
@@ -81,6 +81,7 @@ def create(*, session: Session, actor: Principal, data: ChannelCreate) -> Notifi
     actor.require(*MANAGE_ROLES)
     units.require(session=session, code=data.unit_code, principal=actor)
     _check_secret(data.kind, data.secret)
+    outbound.check_url(data.url)
     now = clock.now()
     channel = NotificationChannel(
         unit_code=data.unit_code,
@@ -118,7 +119,7 @@ def update(
     before = _audit_view(channel)
     values = decrypt_secrets(channel.secrets_encrypted)
     if data.url is not None:
-        values["url"] = data.url
+        values["url"] = outbound.check_url(data.url)
         channel.url_hint = url_hint(data.url)
     if data.secret is not None:
         values["secret"] = data.secret

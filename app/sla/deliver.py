@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from app import clock
+from app import clock, outbound
 from app.audit.service import record
 from app.auth import Principal
 from app.config import get_settings
@@ -59,7 +59,7 @@ def send_pending(
     engine = engine or get_engine()
     result = DeliveryResult()
     own = client is None
-    http = client or httpx.Client(timeout=DEFAULT_TIMEOUT)
+    http = client or outbound.client(timeout=DEFAULT_TIMEOUT)
     try:
         for _ in range(max_batches):
             claimed = _claim(engine, now)

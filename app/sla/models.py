@@ -321,6 +321,13 @@ class SlaSettings(SQLModel):
     )
     ladder: list[LadderStep] = Field(default_factory=lambda: [s.model_copy() for s in DEFAULT_LADDER])
 
+    @field_validator("work_start", "work_end")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("工作时间为本地时间，不能带时区，例如 08:30")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> SlaSettings:
         if self.work_start >= self.work_end:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import httpx
 
+from app import outbound
+
 ChannelKind = Literal["wecom", "dingtalk", "webhook"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0)
@@ -96,7 +98,7 @@ def send(
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     if client is None:
-        with httpx.Client(timeout=DEFAULT_TIMEOUT) as own:
+        with outbound.client(timeout=DEFAULT_TIMEOUT) as own:
             return send(channel, note, client=own, now=now)
     if channel.kind == "wecom":
         return _send_wecom(channel, note, client)
@@ -152,10 +154,11 @@ def _post(
         return client.post(target, content=body, headers={"Content-Type": "application/json", **headers})
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
         return SendResult(ok=False, retryable=False, detail="通知地址无效")
-    except httpx.TimeoutException:
-        return SendResult(ok=False, retryable=True, detail="请求超时")
-    except httpx.HTTPError as exc:
-        return SendResult(ok=False, retryable=True, detail=f"网络错误：{type(exc).__name__}")
+    except outbound.OutboundRefused as exc:
+        return SendResult(ok=False, retryable=False, detail=exc.policy_reason)
+    except httpx.HTTPError:
+        # One answer for every transport failure, so that the result cannot tell ports apart.
+        return SendResult(ok=False, retryable=True, detail="未能送达通知地址（网络错误或超时）")
 
 
 def _http_failure(response: httpx.Response) -> SendResult | None:
@@ -176,13 +179,11 @@ def _robot_result(response: httpx.Response, platform: str, retryable_codes: froz
         errcode = int(body["errcode"])
     except (ValueError, KeyError, TypeError):
         return SendResult(ok=False, retryable=True, detail=f"{platform}返回无法识别的响应")
-    errmsg = str(body.get("errmsg", ""))
     if errcode == 0:
         return SendResult(ok=True, retryable=False, detail=f"{platform}已接收")
+    # The errcode only: the remote body is never shown back (it could be another system's page).
     return SendResult(
-        ok=False,
-        retryable=errcode in retryable_codes,
-        detail=f"{platform}返回错误 errcode={errcode} errmsg={errmsg}",
+        ok=False, retryable=errcode in retryable_codes, detail=f"{platform}返回错误 errcode={errcode}"
     )
 
 

@@ -49,5 +49,5 @@ def issue_token(
 
 @router.post("/users/{user_id}/deactivate", response_model=UserPublic, summary="停用用户")
 def deactivate(user_id: int, session: SessionDep, user: CurrentUser) -> object:
-    """停用用户并吊销其全部令牌。"""
+    """停用用户并吊销其全部令牌。最后一个启用的管理员不能停用（409 last_admin），以免无人能管理系统。"""
     return service.deactivate(session=session, actor=user, user_id=user_id)

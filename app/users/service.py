@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.audit.service import record
 from app.auth import Principal, token_cache
-from app.errors import Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound
 from app.security import hash_token, new_token
 from app.units import service as units
 from app.users.models import UNIT_SCOPED_ROLES, ApiToken, Role, User, UserCreate
@@ -16,6 +16,8 @@ from app.users.models import UNIT_SCOPED_ROLES, ApiToken, Role, User, UserCreate
 def create(*, session: Session, actor: Principal, data: UserCreate) -> tuple[User, str]:
     """Creates a user with a first token; returns (user, token) — the token is not stored."""
     actor.require(Role.admin)
+    if data.unit_code is not None and not data.unit_code.strip():
+        raise Invalid("unit_code 不能为空字符串：不属于任何单位时请省略该字段")
     if data.role in UNIT_SCOPED_ROLES and not data.unit_code:
         raise Invalid(f"角色 {data.role.value} 必须指定所属单位 unit_code")
     if data.unit_code:
@@ -76,12 +78,26 @@ def _revoke_all(session: Session, user_id: int) -> None:
         session.add(row)
 
 
+def require_another_admin(*, session: Session, user: User) -> None:
+    """409 if `user` is the last active admin: deactivating or demoting them would lock everyone out.
+
+    The active admins are locked (PostgreSQL) so that two admins cannot remove each other at once."""
+    if user.role != Role.admin or not user.active:
+        return
+    admins = session.exec(
+        select(User.id).where(User.role == Role.admin.value, col(User.active).is_(True)).with_for_update()
+    ).all()
+    if all(admin_id == user.id for admin_id in admins):
+        raise Conflict("这是最后一个启用的管理员，不能停用或降级；请先新建另一名管理员", code="last_admin")
+
+
 def deactivate(*, session: Session, actor: Principal, user_id: int) -> User:
     """Disables the user and revokes every token."""
     actor.require(Role.admin)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"用户 {user_id} 不存在")
+    require_another_admin(session=session, user=user)
     user.active = False
     session.add(user)
     _revoke_all(session, user_id)

@@ -245,7 +245,7 @@ def test_pii_is_masked_and_reveal_is_audited(client, make_unit, make_account, ma
     ).json()["id"]
     shown = client.get(f"/api/v1/messages/{mid}", headers=op).json()["content"]
     assert "13907351286" not in shown
-    revealed = client.post(f"/api/v1/messages/{mid}/reveal", params={"reason": "回访核实"}, headers=op).json()
+    revealed = client.post(f"/api/v1/messages/{mid}/reveal", json={"reason": "回访核实"}, headers=op).json()
     assert "13907351286" in revealed["content"]
     events = client.get("/api/v1/audit/events?action=message.reveal", headers=admin_headers).json()
     assert events and events[0]["note"] == "回访核实"

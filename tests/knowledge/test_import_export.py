@@ -8,8 +8,9 @@ import io
 from typing import Any
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
+from tests.helpers import xlsx_bytes
 from tests.knowledge.conftest import Desk
 
 ROWS = [
@@ -42,17 +43,6 @@ def csv_bytes(rows: list[list[Any]], encoding: str = "utf-8-sig") -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     return buffer.getvalue().encode(encoding)
-
-
-def xlsx_bytes(rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def upload(desk: Desk, data: bytes, name: str, headers: dict[str, str] | None = None, **params: Any) -> Any:

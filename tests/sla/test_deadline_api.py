@@ -134,7 +134,9 @@ def test_override_recomputes_only_the_open_deadlines_it_can_move_and_is_audited(
     make_unit("a")
     acc = make_account("a")
     affected = ingest(acc["id"], local(2026, 3, 2, 10))  # 3/3 … 3/9
+    frozen_clock.set(local(2026, 3, 10, 12))  # receipt times are never in the future
     later = ingest(acc["id"], local(2026, 3, 10, 10))  # received after the changed day
+    frozen_clock.set(local(2026, 3, 2, 12))
     earlier = ingest(acc["id"], local(2026, 2, 20, 10))  # due 2/28, before the changed day
     answered = ingest(acc["id"], local(2026, 3, 2, 11))
     with session_scope() as session:
