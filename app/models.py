@@ -28,7 +28,7 @@ from app.sla.models import (  # noqa: F401
     SlaNotification,
 )
 from app.units.models import Unit
-from app.users.models import ApiToken, User
+from app.users.models import ApiToken, User, UserSession  # noqa: F401
 
 metadata = SQLModel.metadata
 

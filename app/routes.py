@@ -22,6 +22,7 @@ from app.routing.api import router as routing
 from app.sla.api import router as calendar
 from app.sla.api import sla_router
 from app.units.api import router as units
+from app.users.api import auth_router
 from app.users.api import router as users
 
 
@@ -35,6 +36,7 @@ def include_routers(app: FastAPI, prefix: str) -> None:
         messages,
         pipeline_router,
         users,
+        auth_router,
         audit,
         replies,
         calendar,
