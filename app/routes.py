@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from app.accounts.api import router as accounts
 from app.audit.api import router as audit
 from app.channels.api import channels_router, imports_router, webhooks_router
+from app.inbox.api import router as inbox
 from app.knowledge.api import router as knowledge
 from app.messages.api import pipeline_router
 from app.messages.api import router as messages
@@ -37,6 +38,7 @@ def include_routers(app: FastAPI, prefix: str) -> None:
         pipeline_router,
         users,
         auth_router,
+        inbox,
         audit,
         replies,
         calendar,
