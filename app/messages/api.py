@@ -60,11 +60,23 @@ def list_messages(
     kind: MessageKind | None = None,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="关键词：内容或留言人昵称，中文按词匹配，多个词须同时出现"),
+    ] = None,
+    author_id: Annotated[
+        str | None, Query(max_length=128, description="留言人在平台上的ID：查看同一网民的历史留言")
+    ] = None,
+    from_: Annotated[
+        datetime | None, Query(alias="from", description="收到时间起（含），同 received_from")
+    ] = None,
+    to: Annotated[datetime | None, Query(description="收到时间止（不含），同 received_to")] = None,
     sort: Annotated[str, Query(description="-id（最新在前）、id、due_at（最紧急在前）")] = "-id",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> MessagePage:
-    """按状态、单位、时限状态等筛选；用 `next_cursor` 翻页。只列出当前用户可见单位的留言。"""
+    """按状态、单位、时限状态、关键词（`q`）、留言人（`author_id`）、收到时间（`from`/`to`）等筛选；
+    用 `next_cursor` 翻页。只列出当前用户可见单位的留言。"""
     items, next_cursor = service.list_messages(
         session=session,
         principal=user,
@@ -74,8 +86,10 @@ def list_messages(
         account_id=account_id,
         platform=platform,
         kind=kind.value if kind else None,
-        received_from=received_from,
-        received_to=received_to,
+        received_from=received_from or from_,
+        received_to=received_to or to,
+        q=q.strip() or None if q else None,
+        author_id=author_id,
         sort=sort,
         limit=limit,
         cursor=cursor,

@@ -63,6 +63,7 @@ BatchPrepare = Callable[[list["PipelineContext"]], None]
 def default_steps() -> list[tuple[str, Step]]:
     """The production steps, in order."""
     from app.knowledge.steps import attach_suggestions, match
+    from app.messages.search import index_for_search
     from app.moderation.steps import alert_sensitive, moderate
     from app.routing.steps import route
     from app.sla.steps import set_deadline
@@ -74,6 +75,7 @@ def default_steps() -> list[tuple[str, Step]]:
         ("kb-suggestions", attach_suggestions),
         ("deadline", set_deadline),
         ("sensitive-alert", alert_sensitive),  # after the deadline: the alert names the unit and due time
+        ("search-index", index_for_search),  # keyword search terms (GET /messages?q=)
     ]
 
 
