@@ -49,20 +49,68 @@ def list_events(
     entity_type: str | None = None,
     entity_id: str | None = None,
     action: str | None = None,
+    actor_id: int | None = None,
+    at_from: datetime | None = None,
+    at_to: datetime | None = None,
     units: frozenset[str] | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[AuditEvent]:
-    """Newest first; `units` limits to events of those units (None = all)."""
+    """Newest first; `units` limits to events of those units (None = all); `action` ending in "."
+    matches a family (e.g. "auth.")."""
     query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
+    if actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if at_from is not None:
+        query = query.where(col(AuditEvent.at) >= at_from)
+    if at_to is not None:
+        query = query.where(col(AuditEvent.at) < at_to)
     if entity_type:
         query = query.where(AuditEvent.entity_type == entity_type)
     if entity_id:
         query = query.where(AuditEvent.entity_id == entity_id)
-    if action:
+    if action and action.endswith("."):
+        query = query.where(col(AuditEvent.action).startswith(action, autoescape=True))
+    elif action:
         query = query.where(AuditEvent.action == action)
     if units is not None:
         query = query.where(col(AuditEvent.unit_code).in_(units))
     if before_id:
         query = query.where(col(AuditEvent.id) < before_id)
     return list(session.exec(query))
+
+
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "entity_type",
+    "entity_id",
+    "unit_code",
+    "note",
+)
+CSV_HEADER = ("编号", "时间", "操作人ID", "操作人", "操作", "对象类型", "对象ID", "单位", "说明")
+
+
+def to_csv(events: list[AuditEvent], *, tz: Any) -> str:
+    """The events as CSV (UTF-8 with BOM so that Excel opens Chinese correctly); times in local time.
+    Cells that a spreadsheet would run as a formula are prefixed with a quote."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for event in events:
+        row = []
+        for name in CSV_COLUMNS:
+            value = getattr(event, name)
+            if isinstance(value, datetime):
+                value = value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+            cell = "" if value is None else str(value)
+            row.append("'" + cell if cell[:1] in ("=", "+", "-", "@") else cell)
+        writer.writerow(row)
+    return out.getvalue()
