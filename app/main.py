@@ -226,4 +226,7 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
     from app.routes import include_routers
 
     include_routers(app, API_PREFIX)
+    from app.console.pages import install as install_console
+
+    install_console(app)
     return app
