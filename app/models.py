@@ -7,6 +7,7 @@ from app.audit.models import AuditEvent
 from app.channels.models import ChannelEcho, ChannelHealth, ChannelToken, PollTarget  # noqa: F401
 from app.inbox.models import InboxRead  # noqa: F401
 from app.knowledge.models import KnowledgeEntry, KnowledgeEntryVersion, KnowledgeState  # noqa: F401
+from app.messages.followups import MessageThread  # noqa: F401
 from app.messages.models import InboundItem, Message
 from app.messages.search import MessageSearch  # noqa: F401
 from app.moderation.models import AuthorOffence, LexiconState, ModerationTerm  # noqa: F401

@@ -22,6 +22,7 @@ from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, HuiyingError, NotFound, Unauthorized
 from app.inbox import service as inbox
 from app.knowledge import service as knowledge
+from app.messages import followups
 from app.messages import service as messages
 from app.messages.models import Message
 from app.replies import present, publishers
@@ -312,6 +313,7 @@ def message_page(
     current = replies[-1] if replies else None
     open_draft = current if current is not None and current.state == ReplyState.drafting.value else None
     all_units = list(session.exec(select(Unit).order_by(col(Unit.code))))
+    chain = followups.conversation(session=session, principal=user, message_id=message_id)
     return _render(
         request,
         "message.html",
@@ -325,6 +327,16 @@ def message_page(
         replies=replies,
         units=[u for u in all_units if u.code != stored.unit_code],
         close_reasons={k.value: v for k, v in CLOSE_REASON_LABELS.items()},
+        chain=[
+            {
+                "m": m,
+                "excerpt": present_text(m)[:120],
+                "replies": present.replies_of(session=session, message=m),
+            }
+            for m in chain
+        ]
+        if len(chain) > 1
+        else [],
         may_reveal=user.role in REVEAL_ROLES,
         may_close=user.role in REVIEW_ROLES,
         may_work=user.role in (Role.admin, Role.leader, Role.reviewer, Role.operator),

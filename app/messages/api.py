@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.audit.service import record
 from app.deps import CurrentUser, SessionDep
-from app.messages import service
+from app.messages import followups, service
 from app.messages.group_commit import group_commit
 from app.messages.models import (
     InboundItemPublic,
@@ -101,6 +101,16 @@ def list_messages(
 def get_message(message_id: int, session: SessionDep, user: CurrentUser) -> MessagePublic:
     """留言详情，含分办结果、时限、标记与答复建议。个人信息已脱敏。"""
     return to_public(service.get(session=session, message_id=message_id, principal=user))
+
+
+@router.get("/{message_id}/conversation", response_model=list[MessagePublic], summary="同一会话的追问链")
+def conversation(message_id: int, session: SessionDep, user: CurrentUser) -> list[MessagePublic]:
+    """同一网民在同一会话（同一篇文章/微博/视频下或同一私信会话）中的留言链：此前已答复的留言与其后的追问，
+    按时间先后排列。追问有自己的答复时限，同样先审后发。"""
+    service.get(session=session, message_id=message_id, principal=user)
+    return [
+        to_public(m) for m in followups.conversation(session=session, principal=user, message_id=message_id)
+    ]
 
 
 @router.post("/{message_id}/reveal", summary="查看原文（留痕）")

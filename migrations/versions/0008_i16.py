@@ -1,4 +1,4 @@
-"""operator workbench: password sign-in (usernames, argon2 hashes, lock-out, sessions), inbox read marks, message keyword search
+"""operator workbench: password sign-in (usernames, argon2 hashes, lock-out, sessions), inbox read marks, message keyword search, follow-up links
 
 Revision ID: 0008_i16
 Revises: 0007
@@ -40,6 +40,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], ),
     sa.PrimaryKeyConstraint('message_id')
     )
+    op.create_table('message_threads',
+    sa.Column('message_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('conversation_key', sa.String(length=200), nullable=False),
+    sa.Column('follow_up_of', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['follow_up_of'], ['messages.id'], ),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], ),
+    sa.PrimaryKeyConstraint('message_id')
+    )
+    with op.batch_alter_table('message_threads', schema=None) as batch_op:
+        batch_op.create_index('ix_message_threads_conversation', ['account_id', 'conversation_key', 'author_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_message_threads_follow_up_of'), ['follow_up_of'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_INDEX)
     else:
@@ -100,4 +113,5 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS message_fts")
     op.drop_table('message_search')
+    op.drop_table('message_threads')
     # ### end Alembic commands ###

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import httpx
 import pytest
+import respx
 from fastapi.testclient import TestClient
 
 PASSWORD = "Huiying-2026!"
+REPLY_URL = "https://board.example.gov.cn/api/replies"
+BOARD_SECRETS = {"hmac_secret": "board-hmac-secret", "reply_url": REPLY_URL}
+
+
+@pytest.fixture
+def board() -> Iterator[dict[str, Any]]:
+    """The website board's reply endpoint, mocked: stores each reply once per idempotency key (the
+    generic connector's documented answer: 201 with the board's id)."""
+    seen: dict[str, Any] = {"requests": [], "stored": {}}
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen["requests"].append(body)
+        seen["stored"].setdefault(body["idempotency_key"], body)
+        return httpx.Response(201, json={"id": f"board-reply-{len(seen['stored'])}"})
+
+    with respx.mock(assert_all_called=False) as router:
+        router.post(REPLY_URL).mock(side_effect=receive)
+        yield seen
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ leader's inbox with no robot configured. Screenshots of each page go to test-art
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import threading
@@ -14,14 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import respx
 
 from app.messages.pipeline import Pipeline
 from app.replies import outbox
 from tests.helpers import ok_json, post_message
-from tests.workbench.conftest import PASSWORD
+from tests.workbench.conftest import BOARD_SECRETS, PASSWORD
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,8 +33,6 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-REPLY_URL = "https://board.example.gov.cn/api/replies"
-BOARD_SECRETS = {"hmac_secret": "board-hmac-secret", "reply_url": REPLY_URL}
 
 
 @pytest.fixture
@@ -63,22 +58,6 @@ def server() -> Iterator[str]:
         instance.should_exit = True
         thread.join(timeout=30)
         sock.close()
-
-
-@pytest.fixture
-def board() -> Iterator[dict[str, Any]]:
-    """The website's reply endpoint, mocked: stores each reply once per idempotency key."""
-    seen: dict[str, Any] = {"requests": [], "stored": {}}
-
-    def receive(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        seen["requests"].append(body)
-        seen["stored"].setdefault(body["idempotency_key"], body)
-        return httpx.Response(201, json={"id": f"board-reply-{len(seen['stored'])}"})
-
-    with respx.mock(assert_all_called=False) as router:
-        router.post(REPLY_URL).mock(side_effect=receive)
-        yield seen
 
 
 @pytest.fixture
