@@ -83,36 +83,21 @@ def list_inbox(
     want = offset + limit + 1
     items: list[InboxItem] = []
     if source in (None, NoticeSource.sla):
-        query = _sla_query(principal)
         read = _is_read(NoticeSource.sla, SlaNotification.id, user_id)
-        if unread_only:
-            query = query.where(~read)
-        rows = session.execute(
-            query.add_columns(read)
-            .order_by(col(SlaNotification.created_at).desc(), col(SlaNotification.id).desc())
-            .limit(want)
-        ).all()
-        items += [_sla_item(row[0], bool(row[1])) for row in rows]
+        order: tuple[Any, ...] = (col(SlaNotification.created_at).desc(), col(SlaNotification.id).desc())
+        rows = _newest(session, _sla_query(principal), read, order, unread_only=unread_only, limit=want)
+        items += [_sla_item(row[0], bool(row[-1])) for row in rows]
     topic = _topic_query(principal)
     if topic is not None and source in (None, NoticeSource.topic):
         read = _is_read(NoticeSource.topic, TopicAlert.id, user_id)
-        if unread_only:
-            topic = topic.where(~read)
-        rows = session.execute(
-            topic.add_columns(read)
-            .order_by(col(TopicAlert.created_at).desc(), col(TopicAlert.id).desc())
-            .limit(want)
-        ).all()
-        items += [_topic_item(row[0], bool(row[1])) for row in rows]
+        order = (col(TopicAlert.created_at).desc(), col(TopicAlert.id).desc())
+        rows = _newest(session, topic, read, order, unread_only=unread_only, limit=want)
+        items += [_topic_item(row[0], bool(row[-1])) for row in rows]
     if source in (None, NoticeSource.zombie):
-        query = _zombie_query(principal)
         read = _is_read(NoticeSource.zombie, AccountCheck.account_id, user_id, AccountCheck.flagged_since)
-        if unread_only:
-            query = query.where(~read)
-        rows = session.execute(
-            query.add_columns(read).order_by(col(AccountCheck.flagged_since).desc()).limit(want)
-        ).all()
-        items += [_zombie_item(row[0], row[1], row[2], bool(row[4])) for row in rows]
+        order = (col(AccountCheck.flagged_since).desc(),)
+        rows = _newest(session, _zombie_query(principal), read, order, unread_only=unread_only, limit=want)
+        items += [_zombie_item(row[0], row[1], row[2], bool(row[-1])) for row in rows]
     items.sort(key=lambda item: (item.created_at, item.key), reverse=True)
     page = items[offset : offset + limit]
     return InboxPage(
@@ -120,6 +105,15 @@ def list_inbox(
         unread=unread_count(session=session, principal=principal),
         next_offset=offset + limit if len(items) > offset + limit else None,
     )
+
+
+def _newest(
+    session: Session, query: Any, read: Any, order: tuple[Any, ...], *, unread_only: bool, limit: int
+) -> list[Any]:
+    """The newest rows of one source, each with its read flag as the last column."""
+    if unread_only:
+        query = query.where(~read)
+    return list(session.execute(query.add_columns(read).order_by(*order).limit(limit)).all())
 
 
 def unread_count(*, session: Session, principal: Principal) -> int:

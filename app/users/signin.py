@@ -51,14 +51,7 @@ def login(*, session: Session, settings: Settings, username: str, password: str)
         session.commit()
         raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
     if user.locked_until is not None and user.locked_until > now:
-        record(
-            session=session,
-            actor=None,
-            action="auth.login_refused_locked",
-            entity_type="user",
-            entity_id=user.id,
-            unit_code=user.unit_code,
-        )
+        _audit(session, None, "auth.login_refused_locked", user)
         session.commit()
         raise Forbidden(_locked_message(user.locked_until, settings), code="account_locked")
     if not verify_password(user.password_hash, password):
@@ -68,23 +61,13 @@ def login(*, session: Session, settings: Settings, username: str, password: str)
             user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
             user.failed_logins = 0
         session.add(user)
-        record(
-            session=session,
-            actor=None,
-            action="auth.login_failed",
-            entity_type="user",
-            entity_id=user.id,
-            unit_code=user.unit_code,
-            note=f"username={username}",
-        )
+        _audit(session, None, "auth.login_failed", user, note=f"username={username}")
         if locked:
-            record(
-                session=session,
-                actor=None,
-                action="auth.locked",
-                entity_type="user",
-                entity_id=user.id,
-                unit_code=user.unit_code,
+            _audit(
+                session,
+                None,
+                "auth.locked",
+                user,
                 note=f"连续 {settings.login_max_failures} 次密码错误，锁定 {settings.login_lock_minutes} 分钟",
             )
         session.commit()
@@ -109,16 +92,24 @@ def login(*, session: Session, settings: Settings, username: str, password: str)
             expires_at=expires_at,
         )
     )
+    _audit(session, principal_for(session, user), "auth.login", user)
+    session.commit()
+    return SignedIn(user=user, token=token, csrf_token=csrf_token_for(token), expires_at=expires_at)
+
+
+def _audit(
+    session: Session, actor: Principal | None, action: str, user: User, note: str | None = None
+) -> None:
+    """One sign-in event about `user` in the audit log (never a password, never a hash)."""
     record(
         session=session,
-        actor=principal_for(session, user),
-        action="auth.login",
+        actor=actor,
+        action=action,
         entity_type="user",
         entity_id=user.id,
         unit_code=user.unit_code,
+        note=note,
     )
-    session.commit()
-    return SignedIn(user=user, token=token, csrf_token=csrf_token_for(token), expires_at=expires_at)
 
 
 def _locked_message(until: datetime, settings: Settings) -> str:
@@ -189,14 +180,7 @@ def change_password(*, session: Session, actor: Principal, old_password: str, ne
     if user is None or user.password_hash is None:
         raise Forbidden("该用户未设置密码，请管理员设置")
     if not verify_password(user.password_hash, old_password):
-        record(
-            session=session,
-            actor=actor,
-            action="auth.password_change_failed",
-            entity_type="user",
-            entity_id=user.id,
-            unit_code=user.unit_code,
-        )
+        _audit(session, actor, "auth.password_change_failed", user)
         session.commit()
         raise Forbidden("原密码错误", code="bad_credentials")
     if verify_password(user.password_hash, new_password):
@@ -204,14 +188,7 @@ def change_password(*, session: Session, actor: Principal, old_password: str, ne
     set_password(session, user, new_password)
     assert user.id is not None
     revoke_sessions(session, user.id)
-    record(
-        session=session,
-        actor=actor,
-        action="auth.password_change",
-        entity_type="user",
-        entity_id=user.id,
-        unit_code=user.unit_code,
-    )
+    _audit(session, actor, "auth.password_change", user)
     session.commit()
 
 
@@ -227,14 +204,7 @@ def reset_password(
         set_username(session, user, username)
     set_password(session, user, password)
     revoke_sessions(session, user_id)
-    record(
-        session=session,
-        actor=actor,
-        action="auth.password_reset",
-        entity_type="user",
-        entity_id=user_id,
-        unit_code=user.unit_code,
-    )
+    _audit(session, actor, "auth.password_reset", user)
     session.commit()
     return user
 
