@@ -93,3 +93,46 @@ def index_for_search(ctx: Any) -> None:
     message = ctx.message
     assert message.id is not None
     store(ctx.session, message_id=message.id, content=message.content, author_name=message.author_name)
+
+
+def reindex(*, session: Session, batch: int = 1000) -> int:
+    """Writes the search terms of every message (after an upgrade, or to repair); returns the count.
+    Runs in batches by id, committing each, so it can be stopped and run again."""
+    from sqlmodel import col, select
+
+    from app.messages.models import Message
+
+    done, last = 0, 0
+    while True:
+        rows = session.exec(
+            select(Message.id, Message.content, Message.author_name)
+            .where(col(Message.id) > last)
+            .order_by(col(Message.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return done
+        for message_id, content, author_name in rows:
+            assert message_id is not None
+            store(session, message_id=message_id, content=content, author_name=author_name)
+        session.commit()
+        done += len(rows)
+        last = rows[-1][0] or last
+
+
+def register_cli(sub: Any) -> None:
+    """`huiying messages reindex`: the keyword-search terms of every stored message."""
+    messages = sub.add_parser("messages", help="messages").add_subparsers(
+        dest="messages_command", required=True
+    )
+    command = messages.add_parser("reindex", help="rebuild the keyword-search terms of every message")
+    command.set_defaults(func=_reindex_command)
+
+
+def _reindex_command(_: Any) -> int:
+    from app.db import session_scope
+
+    with session_scope() as session:
+        count = reindex(session=session)
+    print(f"已为 {count} 条留言重建搜索词")
+    return 0

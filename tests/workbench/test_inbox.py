@@ -133,3 +133,32 @@ def test_zombie_flag_lands_in_the_inbox_and_is_unread_again_when_raised_again(cl
     assert _inbox(client, people["water_op"], source="zombie")["items"] == []
     ok_json(client.post(f"{INBOX}/read", json={"keys": [items[0]["key"]]}, headers=people["op"]))
     assert _inbox(client, people["op"], source="zombie")["items"][0]["read"] is True
+
+
+def test_hot_topic_alert_reaches_the_supervising_leader_not_the_desk(client, admin_headers, county):
+    from app.reports.models import TopicAlert
+
+    people, clock = county["people"], county["clock"]
+    with session_scope() as session:
+        # Recorded as the hot-topic job records it (no robot: it stays pending/skipped, still in the inbox).
+        session.add(
+            TopicAlert(
+                dedupe_key="office:停水:1",
+                unit_code="office",
+                label="停水",
+                terms=["停水"],
+                count=12,
+                baseline=1.5,
+                window_start=clock.at - timedelta(hours=24),
+                window_end=clock.at,
+                text="近24小时“停水”相关留言 12 条，明显高于平常。",
+                next_attempt_at=clock.at,
+                created_at=clock.at,
+            )
+        )
+    [item] = _inbox(client, people["office_leader"], source="topic")["items"]
+    assert item["kind"] == "hot_topic" and "停水" in item["title"]
+    assert _inbox(client, people["op"], source="topic")["items"] == []
+    assert _inbox(client, people["water_leader"], source="topic")["items"] == []
+    resp = client.post(f"{INBOX}/read", json={"keys": [item["key"]]}, headers=people["op"])
+    assert resp.status_code == 404  # the desk may not even mark it

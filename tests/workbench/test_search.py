@@ -95,3 +95,17 @@ def test_hostile_or_empty_queries_are_4xx_or_harmless(client, board, q):
 def test_overlong_query_is_refused(client, board):
     assert client.get(MESSAGES, params={"q": "户" * 101}, headers=board["admin"]).status_code == 422
     assert client.get(MESSAGES, params={"from": "yesterday"}, headers=board["admin"]).status_code == 422
+
+
+def test_reindex_command_makes_older_messages_searchable(client, board, capsys):
+    from sqlalchemy import text
+
+    from app import cli
+    from app.db import session_scope
+
+    with session_scope() as session:  # as after an upgrade: messages stored before search existed
+        session.execute(text("DELETE FROM message_search"))
+    assert _ids(client, board["admin"], q="户口迁移") == []
+    assert cli.main(["messages", "reindex"]) == 0
+    assert "5 条" in capsys.readouterr().out
+    assert set(_ids(client, board["admin"], q="户口迁移")) == {board["ids"][0], board["ids"][2]}
