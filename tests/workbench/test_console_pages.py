@@ -171,3 +171,47 @@ def test_pages_load_nothing_from_other_hosts(client, county):
         assert "default-src 'self'" in resp.headers["content-security-policy"]
     for asset in ("/console/static/console.js", "/console/static/console.css"):
         assert client.get(asset).status_code == 200
+
+
+def test_supervisor_and_admin_see_every_unit(client, county, make_login_user):
+    sign_in(client, "sup")
+    page = _page(client, "/console")
+    assert set(re.findall(r'data-id="(\d+)"', page)) == {str(v) for v in county.values()}
+    _page(client, f"/console/messages/{county['water']}")
+    _page(client, "/console/kb")
+    _page(client, "/console/reports")
+    _page(client, "/console/review", 403)  # supervisors do not review drafts
+    client.cookies.clear()
+    make_login_user("root", "admin")
+    sign_in(client, "root")
+    assert len(re.findall(r'data-id="(\d+)"', _page(client, "/console"))) == 3
+    _page(client, "/console/review")
+
+
+def test_hostile_content_is_escaped_and_bad_filters_are_harmless(client, admin_headers, county, make_account):
+    account = int(make_account("police")["id"])
+    hostile = post_message(
+        client,
+        admin_headers,
+        {
+            "account_id": account,
+            "external_id": "xss",
+            "content": '户口<script>alert("x")</script><img src=x onerror=alert(1)>',
+            "author": {"id": "x", "name": '"><script>alert(2)</script>'},
+        },
+    )
+    Pipeline().drain()
+    sign_in(client, "opr")
+    for path in ("/console", f"/console/messages/{hostile}"):
+        page = _page(client, path)
+        assert "<script>alert" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;" in page
+    for query in (
+        "?date_from=not-a-date&date_to=2026-13-45",
+        "?account_id=abc&status=nope&sla_state=nope&platform=nope",
+        "?q=%22%20OR%20%22",
+        "?tab=../../etc",
+    ):
+        assert client.get("/console" + query).status_code == 200
+    assert client.get("/console?q=" + "户" * 101).status_code == 422
+    assert client.get("/console/messages/abc").status_code == 422
