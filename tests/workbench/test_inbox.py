@@ -87,8 +87,6 @@ def test_deadline_notices_reach_the_operator_desk_read_per_user(client, admin_he
     assert kinds <= leader_kinds and "breach" in leader_kinds
     assert any(item["unit_code"] == "office" for item in _inbox(client, people["office_leader"])["items"])
     assert _inbox(client, people["water_op"])["items"] == []
-    # The old robot-record list still refuses operators; the inbox is their way in.
-    assert client.get("/api/v1/sla/notifications", headers=people["op"]).status_code == 403
 
     key = op_page["items"][0]["key"]
     after = ok_json(client.post(f"{INBOX}/read", json={"keys": [key, key]}, headers=people["op"]))
