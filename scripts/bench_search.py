@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import statistics
 import sys
 from collections import Counter
 from pathlib import Path
 
-from scripts.bench_sweep import DEFAULT_PG, _bulk_insert, _configure, _time
+from scripts.bench_sweep import DEFAULT_PG, _bulk_insert, _time, prepare
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "wenzheng-2020" / "messages_with_replies.csv"
 CHUNK = 20_000
@@ -38,41 +37,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
 
-    url, cleanup = _configure(args)
-    os.environ["HUIYING_DATABASE_URL"] = url
-    os.environ.setdefault("HUIYING_SECRET_KEY", "bench")
-    os.environ["HUIYING_SCHEDULER"] = "off"
     from sqlalchemy import text
 
-    from app.accounts.models import Account
     from app.auth import SYSTEM
-    from app.config import get_settings
-    from app.db import get_engine, make_engine, migrate, session_scope, set_engine
+    from app.db import get_engine, session_scope, set_engine
     from app.messages import search
     from app.messages.service import list_messages
-    from app.units.models import Unit
-    from scripts.bench_sweep import NOW
 
-    get_settings.cache_clear()
-    set_engine(make_engine(get_settings()))
+    cleanup, account_id = prepare(args)
     engine = get_engine()
     try:
-        migrate(engine)
-        with session_scope() as session:
-            session.add(Unit(code="bench", name="压测单位", keywords=[], created_at=NOW, updated_at=NOW))
-            session.flush()
-            account = Account(
-                platform="generic",
-                name="压测",
-                external_id="bench",
-                unit_code="bench",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-            session.add(account)
-            session.flush()
-            assert account.id is not None
-            account_id = account.id
         print(f"database: {engine.dialect.name}; creating {args.messages:,} messages …", flush=True)
         _bulk_insert(engine, account_id, "bench", args.messages)
         terms = [search.terms_of(t, "市民") for t in _texts()]

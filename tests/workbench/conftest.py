@@ -11,6 +11,9 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
+# The live uvicorn server the board's browser test uses (one fixture for both browser tests).
+from tests.reports.test_board import server  # noqa: F401
+
 PASSWORD = "Huiying-2026!"
 REPLY_URL = "https://board.example.gov.cn/api/replies"
 BOARD_SECRETS = {"hmac_secret": "board-hmac-secret", "reply_url": REPLY_URL}

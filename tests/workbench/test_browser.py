@@ -7,9 +7,6 @@ leader's inbox with no robot configured. Screenshots of each page go to test-art
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,31 +30,6 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    """A real uvicorn server in a thread, on a loopback socket that listens before the thread starts (so
-    the first request simply waits in the backlog: no polling, no sleeping)."""
-    import uvicorn
-
-    from app.main import create_app
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(start_scheduler=False), log_level="warning", lifespan="on")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 @pytest.fixture
