@@ -55,21 +55,68 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password() -> str:
+    """The password from standard input (a prompt without echo on a terminal; else the first line)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("密码：")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def _users_create(args: argparse.Namespace) -> int:
     from app.auth import SYSTEM
     from app.db import session_scope
+    from app.errors import HuiyingError
     from app.users import service
     from app.users.models import Role, UserCreate
 
-    with session_scope() as session:
-        user, token = service.create(
-            session=session,
-            actor=SYSTEM,
-            data=UserCreate(name=args.name or args.role, role=Role(args.role), unit_code=args.unit),
-        )
-        print(f"user {user.id} ({user.role}{'@' + user.unit_code if user.unit_code else ''})")
-        print(f"token: {token}")
-        print("令牌只显示这一次，请妥善保存。")
+    password = _read_password() if args.username else None
+    try:
+        with session_scope() as session:
+            user, token = service.create(
+                session=session,
+                actor=SYSTEM,
+                data=UserCreate(
+                    name=args.name or args.username or args.role,
+                    role=Role(args.role),
+                    unit_code=args.unit,
+                    username=args.username,
+                    password=password,
+                ),
+            )
+            print(f"user {user.id} ({user.role}{'@' + user.unit_code if user.unit_code else ''})")
+            if user.username:
+                print(f"username: {user.username}")
+            print(f"token: {token}")
+            print("令牌只显示这一次，请妥善保存。")
+    except HuiyingError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    return 0
+
+
+def _users_reset_password(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from app.auth import SYSTEM
+    from app.db import session_scope
+    from app.errors import HuiyingError
+    from app.users import signin
+    from app.users.models import User
+
+    password = _read_password()
+    try:
+        with session_scope() as session:
+            user = session.exec(select(User).where(User.username == args.username)).first()
+            if user is None or user.id is None:
+                print(f"用户名 {args.username} 不存在", file=sys.stderr)
+                return 2
+            signin.reset_password(session=session, actor=SYSTEM, user_id=user.id, password=password)
+            print(f"用户 {args.username} 的密码已重置，锁定已解除，原有会话已失效。")
+    except HuiyingError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
     return 0
 
 
@@ -111,7 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--unit", default=None)
     create.add_argument("--name", default=None)
+    create.add_argument(
+        "--username", default=None, help="sign-in name; the password is read from standard input"
+    )
     create.set_defaults(func=_users_create)
+    reset = users.add_parser("reset-password", help="set a user's password (read from standard input)")
+    reset.add_argument("--username", required=True)
+    reset.set_defaults(func=_users_reset_password)
 
     from app.cli_extra import register
 

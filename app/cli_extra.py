@@ -24,3 +24,6 @@ def register(sub: Any) -> None:
     from app.knowledge.cli import register as knowledge
 
     knowledge(sub)
+    from app.messages.search import register_cli as messages
+
+    messages(sub)

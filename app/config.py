@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     pipeline_interval_seconds: float = 1.0
     sqlite_busy_timeout_ms: int = 5000
     token_cache_seconds: float = 10.0
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="browser sessions end after this idle time"
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, description="browser sessions end this long after sign-in"
+    )
+    login_max_failures: int = Field(default=5, ge=1, description="wrong passwords in a row before lock-out")
+    login_lock_minutes: int = Field(default=30, ge=1, description="how long a locked account stays locked")
     docs_title: str = "回应 Huiying"
     demo_receiver: bool = Field(
         default=False,

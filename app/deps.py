@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.auth import Principal, authenticate
 from app.config import Settings, get_settings
 from app.db import get_engine
+from app.users import signin
 
 bearer = HTTPBearer(auto_error=False, description="在 Authorize 中填入访问令牌（不含 Bearer 前缀）")
 
@@ -37,11 +38,26 @@ SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(settings_dep)]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def get_principal(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """A bearer token when one is sent (API clients: no CSRF, no cookie); else the sign-in cookie, whose
+    state-changing requests must carry the session's CSRF token."""
+    cookie = request.cookies.get(signin.SESSION_COOKIE)
+    if credentials is None and cookie:
+        return signin.authenticate_session(
+            session=session,
+            settings=settings,
+            token=cookie,
+            csrf=request.headers.get(signin.CSRF_HEADER),
+            changes_state=request.method not in SAFE_METHODS,
+        )
     header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
     return authenticate(session, header, cache_ttl=settings.token_cache_seconds)
 

@@ -284,4 +284,7 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
         from app import demo_receiver
 
         demo_receiver.install(app)
+    from app.console.pages import install as install_console
+
+    install_console(app)
     return app

@@ -5,8 +5,11 @@ from sqlmodel import SQLModel
 from app.accounts.models import Account
 from app.audit.models import AuditEvent
 from app.channels.models import ChannelEcho, ChannelHealth, ChannelToken, PollTarget, PushNonce  # noqa: F401
+from app.inbox.models import InboxRead  # noqa: F401
 from app.knowledge.models import KnowledgeEntry, KnowledgeEntryVersion, KnowledgeState  # noqa: F401
+from app.messages.followups import MessageThread  # noqa: F401
 from app.messages.models import InboundItem, Message
+from app.messages.search import MessageSearch  # noqa: F401
 from app.moderation.models import AuthorOffence, LexiconState, ModerationTerm  # noqa: F401
 from app.registry.models import AccountCheck, Registration, RegistryEvent  # noqa: F401
 from app.replies.models import Reply, ReplyReview  # noqa: F401
@@ -34,8 +37,15 @@ from app.supervision.models import (  # noqa: F401
     SupervisionNotice,
 )
 from app.units.models import Unit
-from app.users.models import ApiToken, User
+from app.users.models import ApiToken, User, UserSession  # noqa: F401
 
 metadata = SQLModel.metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Schema comparison filter: SQLite's FTS5 search table (and its shadow tables) are made by the
+    migration, not by the models."""
+    return not (type_ == "table" and name is not None and name.startswith("message_fts"))
+
 
 __all__ = ["Account", "ApiToken", "AuditEvent", "InboundItem", "Message", "Unit", "User", "metadata"]

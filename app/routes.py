@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from app.accounts.api import router as accounts
 from app.audit.api import router as audit
 from app.channels.api import channels_router, imports_router, webhooks_router
+from app.inbox.api import router as inbox
 from app.knowledge.api import router as knowledge
 from app.messages.api import pipeline_router
 from app.messages.api import router as messages
@@ -25,6 +26,7 @@ from app.sla.api import sla_router
 from app.supervision.api import extensions_router
 from app.supervision.api import router as supervision
 from app.units.api import router as units
+from app.users.api import auth_router
 from app.users.api import router as users
 
 
@@ -39,6 +41,8 @@ def include_routers(app: FastAPI, prefix: str) -> None:
         messages,
         pipeline_router,
         users,
+        auth_router,
+        inbox,
         audit,
         replies,
         calendar,

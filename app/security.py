@@ -67,3 +67,12 @@ def decrypt_secrets(blob: str | None) -> dict[str, str]:
         raise RuntimeError("account secrets cannot be decrypted: HUIYING_SECRET_KEY changed?") from exc
     result: dict[str, str] = json.loads(data)
     return result
+
+
+def csrf_token_for(session_token: str) -> str:
+    """The CSRF token that goes with a sign-in session: derived from it (HMAC with the service key), so a
+    page can be rendered with it and a request checked against it without storing anything."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"huiying-csrf", info=b"csrf").derive(
+        _key_material()
+    )
+    return hmac.new(key, session_token.encode(), hashlib.sha256).hexdigest()

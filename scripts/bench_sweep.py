@@ -138,33 +138,22 @@ def _time(fn: Callable[[], Any], runs: int) -> list[float]:
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--pg", nargs="?", const=DEFAULT_PG, default=None, help="PostgreSQL server URL")
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--due", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-
+def prepare(args: argparse.Namespace) -> tuple[Callable[[], None], int]:
+    """Points the app at a fresh, migrated database (`args.pg` or a temporary SQLite file) with one unit
+    "bench" and one account; returns the clean-up function and the account id."""
     url, cleanup = _configure(args)
     os.environ["HUIYING_DATABASE_URL"] = url
     os.environ.setdefault("HUIYING_SECRET_KEY", "bench")
     os.environ["HUIYING_SCHEDULER"] = "off"
-    from sqlalchemy import text
-
     from app.accounts.models import Account
     from app.config import get_settings
     from app.db import get_engine, make_engine, migrate, session_scope, set_engine
-    from app.sla.sweep import sweep
     from app.units.models import Unit
 
     get_settings.cache_clear()
     set_engine(make_engine(get_settings()))
-    engine = get_engine()
     try:
-        migrate(engine)
+        migrate(get_engine())
         with session_scope() as session:
             session.add(Unit(code="bench", name="压测单位", keywords=[], created_at=NOW, updated_at=NOW))
             session.flush()
@@ -179,7 +168,31 @@ def main() -> int:
             session.add(account)
             session.flush()
             assert account.id is not None
-            account_id = account.id
+            return cleanup, account.id
+    except BaseException:
+        set_engine(None)
+        cleanup()
+        raise
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pg", nargs="?", const=DEFAULT_PG, default=None, help="PostgreSQL server URL")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+
+    from sqlalchemy import text
+
+    from app.db import get_engine, set_engine
+    from app.sla.sweep import sweep
+
+    cleanup, account_id = prepare(args)
+    engine = get_engine()
+    try:
         print(f"database: {engine.dialect.name}; creating {args.messages:,} messages …", flush=True)
         seconds = _bulk_insert(engine, account_id, "bench", args.messages)
         with engine.begin() as conn:

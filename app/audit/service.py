@@ -3,13 +3,14 @@ audit event commit together or not at all."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.audit.models import AuditEvent
+from app.audit.models import AuditEvent, AuditEventPublic
 from app.auth import Principal
 
 
@@ -49,20 +50,63 @@ def list_events(
     entity_type: str | None = None,
     entity_id: str | None = None,
     action: str | None = None,
+    actor_id: int | None = None,
+    at_from: datetime | None = None,
+    at_to: datetime | None = None,
     units: frozenset[str] | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[AuditEvent]:
-    """Newest first; `units` limits to events of those units (None = all)."""
+    """Newest first; `units` limits to events of those units (None = all); `action` ending in "."
+    matches a family (e.g. "auth.")."""
     query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
+    if actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if at_from is not None:
+        query = query.where(col(AuditEvent.at) >= at_from)
+    if at_to is not None:
+        query = query.where(col(AuditEvent.at) < at_to)
     if entity_type:
         query = query.where(AuditEvent.entity_type == entity_type)
     if entity_id:
         query = query.where(AuditEvent.entity_id == entity_id)
-    if action:
+    if action and action.endswith("."):
+        query = query.where(col(AuditEvent.action).startswith(action, autoescape=True))
+    elif action:
         query = query.where(AuditEvent.action == action)
     if units is not None:
         query = query.where(col(AuditEvent.unit_code).in_(units))
     if before_id:
         query = query.where(col(AuditEvent.id) < before_id)
     return list(session.exec(query))
+
+
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "entity_type",
+    "entity_id",
+    "unit_code",
+    "note",
+)
+CSV_HEADER = ("编号", "时间", "操作人ID", "操作人", "操作", "对象类型", "对象ID", "单位", "说明")
+
+
+def to_csv(events: Sequence[AuditEvent | AuditEventPublic], *, tz: Any) -> bytes:
+    """The events as CSV for Excel (the one spreadsheet writer: UTF-8 with BOM, formula cells
+    neutralised); times in local time."""
+    from app.reports.export import csv_bytes
+
+    rows: list[list[Any]] = [list(CSV_HEADER)]
+    for event in events:
+        row: list[Any] = []
+        for name in CSV_COLUMNS:
+            value = getattr(event, name)
+            if isinstance(value, datetime):
+                value = value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+            row.append("" if value is None else str(value))
+        rows.append(row)
+    return csv_bytes(rows)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.audit.service import record
 from app.bounds import BoundedDatetime
 from app.deps import CurrentUser, SessionDep
-from app.messages import service
+from app.messages import followups, service
 from app.messages.group_commit import group_commit
 from app.messages.models import (
     InboundItemPublic,
@@ -61,11 +61,23 @@ def list_messages(
     kind: MessageKind | None = None,
     received_from: BoundedDatetime | None = None,
     received_to: BoundedDatetime | None = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="关键词：内容或留言人昵称，中文按词匹配，多个词须同时出现"),
+    ] = None,
+    author_id: Annotated[
+        str | None, Query(max_length=128, description="留言人在平台上的ID：查看同一网民的历史留言")
+    ] = None,
+    from_: Annotated[
+        BoundedDatetime | None, Query(alias="from", description="收到时间起（含），同 received_from")
+    ] = None,
+    to: Annotated[BoundedDatetime | None, Query(description="收到时间止（不含），同 received_to")] = None,
     sort: Annotated[str, Query(description="-id（最新在前）、id、due_at（最紧急在前）")] = "-id",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> MessagePage:
-    """按状态、单位、时限状态等筛选；用 `next_cursor` 翻页。只列出当前用户可见单位的留言。"""
+    """按状态、单位、时限状态、关键词（`q`）、留言人（`author_id`）、收到时间（`from`/`to`）等筛选；
+    用 `next_cursor` 翻页。只列出当前用户可见单位的留言。"""
     items, next_cursor = service.list_messages(
         session=session,
         principal=user,
@@ -75,8 +87,10 @@ def list_messages(
         account_id=account_id,
         platform=platform,
         kind=kind.value if kind else None,
-        received_from=received_from,
-        received_to=received_to,
+        received_from=received_from or from_,
+        received_to=received_to or to,
+        q=q.strip() or None if q else None,
+        author_id=author_id,
         sort=sort,
         limit=limit,
         cursor=cursor,
@@ -88,6 +102,17 @@ def list_messages(
 def get_message(message_id: int, session: SessionDep, user: CurrentUser) -> MessagePublic:
     """留言详情，含分办结果、时限、标记与答复建议。个人信息已脱敏。"""
     return to_public(service.get(session=session, message_id=message_id, principal=user), user)
+
+
+@router.get("/{message_id}/conversation", response_model=list[MessagePublic], summary="同一会话的追问链")
+def conversation(message_id: int, session: SessionDep, user: CurrentUser) -> list[MessagePublic]:
+    """同一网民在同一会话（同一篇文章/微博/视频下或同一私信会话）中的留言链：此前已答复的留言与其后的追问，
+    按时间先后排列。追问有自己的答复时限，同样先审后发。"""
+    service.get(session=session, message_id=message_id, principal=user)
+    return [
+        to_public(m, user)
+        for m in followups.conversation(session=session, principal=user, message_id=message_id)
+    ]
 
 
 @router.post("/{message_id}/reveal", summary="查看原文（留痕）")

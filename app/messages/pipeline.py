@@ -63,6 +63,8 @@ BatchPrepare = Callable[[list["PipelineContext"]], None]
 def default_steps() -> list[tuple[str, Step]]:
     """The production steps, in order."""
     from app.knowledge.steps import attach_suggestions, match
+    from app.messages.followups import link_follow_up
+    from app.messages.search import index_for_search
     from app.moderation.steps import alert_sensitive, hold_and_alert, moderate
     from app.routing.steps import route
     from app.sla.steps import set_deadline
@@ -71,10 +73,12 @@ def default_steps() -> list[tuple[str, Step]]:
         ("moderation", moderate),
         ("kb-match", match),  # before routing: confident KB hits are evidence for the router
         ("routing", route),
+        ("follow-up", link_follow_up),  # after routing: a follow-up goes to the unit that answered
         ("kb-suggestions", attach_suggestions),
         ("deadline", set_deadline),
         ("sensitive-alert", alert_sensitive),  # after the deadline: the alert names the unit and due time
         ("content-hold", hold_and_alert),  # illegal content out of the queue as evidence; rumours checked
+        ("search-index", index_for_search),  # keyword search terms (GET /messages?q=)
     ]
 
 

@@ -19,6 +19,7 @@ from app.accounts.service import AccountRef
 from app.audit.service import record
 from app.auth import Principal
 from app.errors import BadRequest, Conflict, Invalid, NotFound
+from app.messages import search
 from app.messages.ingest_sql import insert_message
 from app.messages.models import InboundItem, InboundState, Message, MessageCreate, MessageStatus, Receipt
 from app.users.models import Role
@@ -169,12 +170,17 @@ def list_messages(
     kind: str | None = None,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
+    q: str | None = None,
+    author_id: str | None = None,
     sort: str = "-id",
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Message], str | None]:
-    """A page of the messages the principal may see; returns (items, next cursor or None)."""
+    """A page of the messages the principal may see; returns (items, next cursor or None).
+    `q`: every word must occur in the content or author name (see `app.messages.search`)."""
     query = select(Message)
+    if q:
+        query = query.where(col(Message.id).in_(search.matching_ids(session, q)))
     if principal.units is not None:
         query = query.where(col(Message.unit_code).in_(principal.units))
     for column, value in (
@@ -184,6 +190,7 @@ def list_messages(
         (Message.account_id, account_id),
         (Message.platform, platform),
         (Message.kind, kind),
+        (Message.author_id, author_id),
     ):
         if value is not None:
             query = query.where(column == value)

@@ -1,14 +1,74 @@
-"""HTTP routes for users and tokens."""
+"""HTTP routes for users and tokens, and the password sign-in (`/auth`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
-from app.deps import CurrentUser, SessionDep
-from app.users import service
-from app.users.models import UserCreate, UserPublic, UserWithToken
+from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.users import service, signin
+from app.users.models import (
+    LoginRequest,
+    LoginResult,
+    PasswordChange,
+    PasswordReset,
+    UserCreate,
+    UserPublic,
+    UserWithToken,
+)
 
 router = APIRouter(tags=["用户与令牌"])
+auth_router = APIRouter(prefix="/auth", tags=["登录"])
+
+
+@auth_router.post("/login", response_model=LoginResult, summary="用户名密码登录")
+def login(
+    data: LoginRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> object:
+    """校验用户名和密码，设置会话 Cookie（HttpOnly、SameSite=Strict，HTTPS 下加 Secure）。
+
+    连续 5 次密码错误锁定账户 30 分钟（每次失败都记入审计日志）；会话空闲 30 分钟或登录 12 小时后失效。
+    以 Cookie 调用修改类接口时须在请求头 `X-CSRF-Token` 中带上返回的 `csrf_token`；用访问令牌调用的接口不受影响。"""
+    signed = signin.login(session=session, settings=settings, username=data.username, password=data.password)
+    response.set_cookie(
+        signin.SESSION_COOKIE,
+        signed.token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    user = signed.user
+    assert user.id is not None
+    return LoginResult(
+        user_id=user.id,
+        name=user.name,
+        role=user.role,
+        unit_code=user.unit_code,
+        csrf_token=signed.csrf_token,
+        expires_at=signed.expires_at,
+    )
+
+
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="退出登录")
+def logout(request: Request, response: Response, session: SessionDep, user: CurrentUser) -> Response:
+    """结束当前会话并清除 Cookie。"""
+    token = request.cookies.get(signin.SESSION_COOKIE)
+    if token:
+        signin.logout(session=session, token=token)
+    out = Response(status_code=status.HTTP_204_NO_CONTENT)
+    out.delete_cookie(signin.SESSION_COOKIE, path="/")
+    return out
+
+
+@auth_router.post("/password", status_code=status.HTTP_204_NO_CONTENT, summary="修改本人密码")
+def change_password(data: PasswordChange, session: SessionDep, user: CurrentUser) -> Response:
+    """须提供原密码；新密码至少 10 位且含大写、小写、数字、符号中的三类，不得包含用户名。修改后所有会话失效，请重新登录。"""
+    signin.change_password(
+        session=session, actor=user, old_password=data.old_password, new_password=data.new_password
+    )
+    out = Response(status_code=status.HTTP_204_NO_CONTENT)
+    out.delete_cookie(signin.SESSION_COOKIE, path="/")
+    return out
 
 
 @router.get("/me", summary="当前用户")
@@ -51,3 +111,11 @@ def issue_token(
 def deactivate(user_id: int, session: SessionDep, user: CurrentUser) -> object:
     """停用用户并吊销其全部令牌。最后一个启用的管理员不能停用（409 last_admin），以免无人能管理系统。"""
     return service.deactivate(session=session, actor=user, user_id=user_id)
+
+
+@router.post("/users/{user_id}/password", response_model=UserPublic, summary="重置用户密码")
+def reset_password(user_id: int, data: PasswordReset, session: SessionDep, user: CurrentUser) -> object:
+    """管理员为用户设置新密码（可同时设置用户名），解除锁定并结束其全部会话。"""
+    return signin.reset_password(
+        session=session, actor=user, user_id=user_id, password=data.password, username=data.username
+    )

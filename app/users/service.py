@@ -10,6 +10,7 @@ from app.auth import Principal, token_cache
 from app.errors import Conflict, Invalid, NotFound
 from app.security import hash_token, new_token
 from app.units import service as units
+from app.users import signin
 from app.users.models import UNIT_SCOPED_ROLES, ApiToken, Role, User, UserCreate
 
 
@@ -22,7 +23,13 @@ def create(*, session: Session, actor: Principal, data: UserCreate) -> tuple[Use
         raise Invalid(f"角色 {data.role.value} 必须指定所属单位 unit_code")
     if data.unit_code:
         units.require(session=session, code=data.unit_code)
+    if data.password is not None and data.username is None:
+        raise Invalid("设置密码时须同时指定登录用户名 username")
     user = User(name=data.name, role=data.role.value, unit_code=data.unit_code, created_at=clock.now())
+    if data.username is not None:
+        signin.set_username(session, user, data.username)
+    if data.password is not None:
+        signin.set_password(session, user, data.password)
     session.add(user)
     session.flush()
     token = _issue(session, user)
@@ -33,10 +40,15 @@ def create(*, session: Session, actor: Principal, data: UserCreate) -> tuple[Use
         entity_type="user",
         entity_id=user.id,
         unit_code=user.unit_code,
-        after=user.model_dump(mode="json"),
+        after=public_view(user),
     )
     session.commit()
     return user, token
+
+
+def public_view(user: User) -> dict[str, object]:
+    """What the audit log may keep of a user: never the password hash."""
+    return user.model_dump(mode="json", exclude={"password_hash"})
 
 
 def _issue(session: Session, user: User) -> str:
@@ -101,6 +113,7 @@ def deactivate(*, session: Session, actor: Principal, user_id: int) -> User:
     user.active = False
     session.add(user)
     _revoke_all(session, user_id)
+    signin.revoke_sessions(session, user_id)
     record(
         session=session,
         actor=actor,

@@ -8,12 +8,13 @@ from alembic.migration import MigrationContext
 
 from app.config import Settings
 from app.db import get_engine, is_migrated, make_engine, set_engine
-from app.models import metadata
+from app.models import include_name, metadata
 
 
 def test_migrations_match_models():
     with get_engine().connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), metadata)
+        context = MigrationContext.configure(conn, opts={"compare_type": False, "include_name": include_name})
+        diff = compare_metadata(context, metadata)
     assert diff == []
     assert is_migrated(get_engine())
 
