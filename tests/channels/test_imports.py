@@ -16,7 +16,9 @@ from app.messages.models import Message
 from .conftest import Desk
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "wenzheng-2020"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="data/wenzheng-2020 missing from the checkout")
+needs_data = pytest.mark.skipif(
+    not DATA.is_dir(), reason="data/wenzheng-2020 missing from the checkout"
+)
 
 
 def upload(
