@@ -29,6 +29,17 @@ class Settings(BaseSettings):
     )
     timezone: str = "Asia/Shanghai"
     scheduler: str = Field(default="on", description="on|off: run the background jobs in this process")
+    serve_worker: str = Field(
+        default="process",
+        description="process|inline: `huiying serve` runs the background jobs in a worker process of their "
+        "own beside the API (process), or inside the API process (inline). Ignored with scheduler=off",
+    )
+    access_log: bool = Field(default=True, description="`huiying serve` writes one log line per request")
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="addresses of trusted reverse proxies (e.g. 127.0.0.1); only then are "
+        "X-Forwarded-For/-Proto honoured",
+    )
     max_body_bytes: int = 1_000_000
     reply_working_days: int = 5
     pipeline_batch_size: int = 200
