@@ -107,7 +107,7 @@ def _drained(port: int, timeout: float = 180.0) -> None:
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=30) as resp:
             if not json.loads(resp.read())["items"]:
                 return
         time.sleep(0.5)
