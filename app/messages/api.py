@@ -60,11 +60,14 @@ def list_messages(
     kind: MessageKind | None = None,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
-    sort: Annotated[str, Query(description="-id（最新在前）、id、due_at（最紧急在前）")] = "-id",
+    sort: Annotated[
+        str, Query(description="-id（最新在前）、id、due_at（答复期限最近的在前，无期限的在最后）")
+    ] = "-id",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> MessagePage:
-    """按状态、单位、时限状态等筛选；用 `next_cursor` 翻页。只列出当前用户可见单位的留言。"""
+    """按状态、单位、时限状态等筛选；用 `next_cursor` 翻页（每种排序都按索引续页，翻到多深都一样快）。
+    只列出当前用户可见单位的留言。"""
     items, next_cursor = service.list_messages(
         session=session,
         principal=user,

@@ -22,39 +22,33 @@ OPEN = "status IN ('received', 'open', 'drafting', 'in_review', 'approved', 'pub
 OPEN_SQLITE = "+" + OPEN
 
 
+# The partial indexes: (name, columns, condition on PostgreSQL, condition on SQLite).
+PARTIAL = (
+    ("ix_messages_queue_due_id", ["due_at", "id"], QUEUE, QUEUE_SQLITE),
+    ("ix_messages_queue_unit_due_id", ["unit_code", "due_at", "id"], QUEUE, QUEUE_SQLITE),
+    ("ix_messages_open_sla", ["sla_state", "status"], OPEN, OPEN_SQLITE),
+)
+
+
 def upgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_unit_due")
         batch_op.create_index("ix_messages_due_id", ["due_at", "id"], unique=False)
         batch_op.create_index("ix_messages_unit_due_id", ["unit_code", "due_at", "id"], unique=False)
-        batch_op.create_index(
-            "ix_messages_queue_due_id",
-            ["due_at", "id"],
-            unique=False,
-            sqlite_where=sa.text(QUEUE_SQLITE),
-            postgresql_where=sa.text(QUEUE),
-        )
-        batch_op.create_index(
-            "ix_messages_queue_unit_due_id",
-            ["unit_code", "due_at", "id"],
-            unique=False,
-            sqlite_where=sa.text(QUEUE_SQLITE),
-            postgresql_where=sa.text(QUEUE),
-        )
-        batch_op.create_index(
-            "ix_messages_open_sla",
-            ["sla_state", "status"],
-            unique=False,
-            sqlite_where=sa.text(OPEN_SQLITE),
-            postgresql_where=sa.text(OPEN),
-        )
+        for name, columns, pg_where, sqlite_where in PARTIAL:
+            batch_op.create_index(
+                name,
+                columns,
+                unique=False,
+                sqlite_where=sa.text(sqlite_where),
+                postgresql_where=sa.text(pg_where),
+            )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index("ix_messages_open_sla")
-        batch_op.drop_index("ix_messages_queue_unit_due_id")
-        batch_op.drop_index("ix_messages_queue_due_id")
+        for name, *_ in reversed(PARTIAL):
+            batch_op.drop_index(name)
         batch_op.drop_index("ix_messages_unit_due_id")
         batch_op.drop_index("ix_messages_due_id")
         batch_op.create_index("ix_messages_unit_due", ["unit_code", "due_at"], unique=False)
