@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, Engine, event, inspect, text
+from sqlalchemy import JSON, Connection, DateTime, Engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -112,6 +112,17 @@ class DatabaseBusy(Unavailable):
     Not a `TimeoutError`: SQLAlchemy takes that for an interrupted connection and discards it."""
 
 
+_GATES: weakref.WeakKeyDictionary[Engine, _SqliteGate] = weakref.WeakKeyDictionary()
+
+
+def for_writing(connection: Connection) -> None:
+    """Call before writing on the driver connection directly (SQLAlchemy's statement events do not see
+    it): on SQLite, takes the write gate and starts the write transaction a first write statement would."""
+    gate = _GATES.get(connection.engine)
+    if gate is not None:
+        gate.for_writing(connection)
+
+
 class _SqliteGate:
     """SQLite transactions of one engine: reads start as plain (deferred) read transactions and never wait;
     only a transaction's first write takes the process-wide write gate and `BEGIN IMMEDIATE`.
@@ -134,6 +145,7 @@ class _SqliteGate:
         self._modes: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
     def install(self, engine: Engine) -> None:
+        _GATES[engine] = self
         event.listen(engine, "begin", self._on_begin)
         event.listen(engine, "before_cursor_execute", self._before_execute)
         event.listen(engine, "commit", self._on_commit)
@@ -165,6 +177,17 @@ class _SqliteGate:
                 self._raw(conn, "BEGIN")
                 self._modes[conn] = "read"
             return
+        self._to_write(conn, mode)
+
+    def for_writing(self, conn: Any) -> None:
+        """Makes `conn`'s transaction a write transaction now (as its first write statement would)."""
+        mode = self._modes.get(conn)
+        if mode is None:
+            raise RuntimeError("for_writing needs a transaction begun on the connection")
+        if mode != "write":
+            self._to_write(conn, mode)
+
+    def _to_write(self, conn: Any, mode: str) -> None:
         self._take_gate()
         try:
             if mode == "read":

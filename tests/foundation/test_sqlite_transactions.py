@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from app.config import get_settings
-from app.db import DatabaseBusy, get_engine, make_engine
+from app.db import DatabaseBusy, for_writing, get_engine, make_engine
 from app.units.models import Unit
 
 pytestmark = pytest.mark.skipif(
@@ -99,3 +99,26 @@ def test_a_rolled_back_write_releases_the_gate(impatient: Engine) -> None:
         second.add(_unit("d2"))
         second.commit()
         assert [u.code for u in second.exec(select(Unit))] == ["d2"]
+
+
+def test_writing_on_the_driver_connection_takes_the_gate_first(impatient: Engine) -> None:
+    """The ingest hot path writes through the driver's cursor (no statement events): `for_writing` makes
+    its inserts one write transaction that holds the gate until commit, and a rollback leaves nothing."""
+    with Session(impatient) as ingest:
+        assert _count(ingest) == 0  # a read first, as a request's token check does
+        connection = ingest.connection()
+        for_writing(connection)
+        cursor = connection.connection.driver_connection.cursor()
+        cursor.execute(
+            "INSERT INTO units (code, name, keywords, created_at, updated_at) VALUES (?, ?, '[]', ?, ?)",
+            ("raw", "直写", "2026-03-02 01:00:00.000000", "2026-03-02 01:00:00.000000"),
+        )
+        with Session(impatient) as other:
+            other.add(_unit("e1"))
+            with pytest.raises(DatabaseBusy):
+                other.flush()
+        with Session(impatient) as reader:
+            assert _count(reader) == 0  # not committed yet: the insert is inside the transaction
+        ingest.rollback()
+    with Session(impatient) as check:
+        assert _count(check) == 0
