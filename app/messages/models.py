@@ -6,10 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm.attributes import set_attribute
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import NullType
 from sqlmodel import Field, SQLModel
 
 from app.db import JSONType, UTCDateTime
@@ -69,7 +70,9 @@ class _StatusIn(ColumnElement[bool]):
     """`status_in_sql(statuses, <the dialect>)` as a WHERE term."""
 
     inherit_cache = False  # the statuses are part of the text
-    type = Boolean()
+    # Not Boolean: SQLite (no boolean type) would get `… = 1` appended, and the text would no longer be
+    # the partial index's condition.
+    type = NullType()  # type: ignore[assignment]
 
     def __init__(self, statuses: tuple[MessageStatus, ...]) -> None:
         self.statuses = statuses

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlmodel import Session
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
 
 from app.db import get_engine, session_scope
 from app.messages.models import (
@@ -20,6 +20,8 @@ from app.messages.models import (
     QUEUE_STATUSES,
     Message,
     MessageStatus,
+    in_queue,
+    status_in,
     status_in_sql,
 )
 from app.messages.service import encode_cursor
@@ -145,9 +147,19 @@ def test_sqlite_walks_an_index_without_sorting(where: str, index: str) -> None:
     assert index in plan and "TEMP B-TREE" not in plan, plan
 
 
-@pytest.mark.skipif(get_engine().dialect.name != "sqlite", reason="SQLite's plan text")
-def test_sqlite_counts_open_messages_by_sla_state_from_the_index_alone() -> None:
-    sql = f"SELECT sla_state, count(*) FROM messages WHERE {status_in_sql(OPEN_ORDER, 'sqlite')} GROUP BY sla_state"
+def _plan(statement: Any) -> str:
+    sql = str(statement.compile(get_engine(), compile_kwargs={"literal_binds": True}))
     with Session(get_engine()) as session:
-        plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
-    assert "COVERING INDEX ix_messages_open_sla" in plan, plan
+        return " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+
+
+@pytest.mark.skipif(get_engine().dialect.name != "sqlite", reason="SQLite's plan text")
+def test_the_queries_as_written_use_the_partial_indexes() -> None:
+    """The statements as SQLAlchemy writes them (not hand-written SQL) carry the indexes' exact condition."""
+    counts = select(Message.sla_state, func.count()).where(status_in(OPEN_ORDER)).group_by(Message.sla_state)
+    assert "COVERING INDEX ix_messages_open_sla" in _plan(counts)
+    queue = select(Message).where(in_queue()).order_by(col(Message.due_at), col(Message.id)).limit(51)
+    plan = _plan(queue.where(col(Message.due_at).is_not(None)))
+    assert "ix_messages_queue_due_id" in plan and "TEMP B-TREE" not in plan, plan
+    plan = _plan(queue.where(col(Message.unit_code).in_(["a"]), col(Message.status) == "open"))
+    assert "ix_messages_queue_unit_due_id" in plan and "TEMP B-TREE" not in plan, plan
