@@ -10,10 +10,13 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """The API; with the default settings the background jobs run beside it in a `huiying worker`
+    process (HUIYING_SERVE_WORKER=inline keeps them in the API process; HUIYING_SCHEDULER=off runs none)."""
     import os
 
     import uvicorn
 
+    from app import worker
     from app.config import get_settings
     from app.serving import PROTOCOL
 
@@ -24,17 +27,39 @@ def _serve(args: argparse.Namespace) -> int:
             os.environ[f"HUIYING_SERVE_{name.upper()}"] = str(value)
     get_settings.cache_clear()
     settings = get_settings()
-    uvicorn.run(
-        "app.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        proxy_headers=True,
-        http=PROTOCOL,
-        limit_concurrency=settings.serve_limit_concurrency,
-        timeout_keep_alive=5,
-    )
+    child = None
+    if settings.scheduler == "on" and settings.serve_worker == "process":
+        child = worker.spawn(settings)
+        # The API process(es) import the app after this: they run no jobs of their own.
+        os.environ["HUIYING_SCHEDULER"] = "off"
+        get_settings.cache_clear()
+    proxy: dict[str, object] = {"proxy_headers": False}
+    if settings.forwarded_allow_ips:
+        proxy = {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+    try:
+        uvicorn.run(
+            "app.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            access_log=settings.access_log,
+            http=PROTOCOL,
+            limit_concurrency=settings.serve_limit_concurrency,
+            timeout_keep_alive=5,
+            **proxy,  # type: ignore[arg-type]
+        )
+    finally:
+        if child is not None:
+            worker.stop_child(child)
+    return 0
+
+
+def _worker(_: argparse.Namespace) -> int:
+    from app import worker
+    from app.config import get_settings
+
+    worker.run(get_settings())
     return 0
 
 
@@ -145,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_serve)
 
+    sub.add_parser(
+        "worker", help="run the background jobs (pipeline, outbox, SLA sweeps, polls)"
+    ).set_defaults(func=_worker)
     sub.add_parser("migrate", help="migrate the database to the newest schema").set_defaults(func=_migrate)
 
     demo = sub.add_parser("demo", help="load demo data (idempotent)")

@@ -46,6 +46,17 @@ class Settings(BaseSettings):
         "(e.g. the unit's own website on 10.1.0.0/16); default none",
     )
     scheduler: str = Field(default="on", description="on|off: run the background jobs in this process")
+    serve_worker: str = Field(
+        default="process",
+        description="process|inline: `huiying serve` runs the background jobs in a worker process of their "
+        "own beside the API (process), or inside the API process (inline). Ignored with scheduler=off",
+    )
+    access_log: bool = Field(default=True, description="`huiying serve` writes one log line per request")
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="addresses of trusted reverse proxies (e.g. 127.0.0.1); only then are "
+        "X-Forwarded-For/-Proto honoured",
+    )
     max_body_bytes: int = 1_000_000
     reply_working_days: int = Field(default=5, ge=1, le=15, description="default reply limit in working days")
     zombie_days: int = Field(

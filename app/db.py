@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, Engine, event, inspect, text
+from sqlalchemy import JSON, Connection, DateTime, Engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 from app.config import Settings, get_settings
+from app.errors import Unavailable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -85,11 +88,140 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=json_dumps)
 
 
+# Statements that only read: they may run in a plain (deferred) read transaction. A SAVEPOINT counts
+# as a write (it guards writes, and a read snapshot holding one could not be left for a write one).
+_READ_VERBS = frozenset({"SELECT", "PRAGMA", "EXPLAIN", "VALUES"})
+_WRITE_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+def _is_write(statement: str, context: Any) -> bool:
+    """True if `statement` writes or (on PostgreSQL) would lock rows (`SELECT ... FOR UPDATE`, which
+    SQLite's compiler drops: the lock it stands for is the write gate here)."""
+    compiled = getattr(context, "compiled", None)
+    if compiled is not None and getattr(compiled.statement, "_for_update_arg", None) is not None:
+        return True
+    verb = statement.lstrip(" \t\r\n(").split(None, 1)[0].upper() if statement.strip() else ""
+    if verb == "WITH":
+        return bool(_WRITE_IN_CTE.search(statement))
+    return verb not in _READ_VERBS
+
+
+class DatabaseBusy(Unavailable):
+    """SQLite's write gate stayed taken longer than the busy timeout (another writer ran too long): 503.
+
+    Not a `TimeoutError`: SQLAlchemy takes that for an interrupted connection and discards it."""
+
+
+_GATES: weakref.WeakKeyDictionary[Engine, _SqliteGate] = weakref.WeakKeyDictionary()
+
+
+def for_writing(connection: Connection) -> None:
+    """Call before writing on the driver connection directly (SQLAlchemy's statement events do not see
+    it): on SQLite, takes the write gate and starts the write transaction a first write statement would."""
+    gate = _GATES.get(connection.engine)
+    if gate is not None:
+        gate.for_writing(connection)
+
+
+class _SqliteGate:
+    """SQLite transactions of one engine: reads start as plain (deferred) read transactions and never wait;
+    only a transaction's first write takes the process-wide write gate and `BEGIN IMMEDIATE`.
+
+    SQLite has one writer at a time. Waiting for it in SQLite's busy handler means sleeping and polling
+    (latency in the hundreds of ms under load), so this process queues its writers on a lock instead;
+    other processes still meet the busy timeout. A semaphore, because a request's transaction may end
+    on another thread than the one that began it. A transaction that read before it writes ends its
+    read snapshot when it takes the gate and continues in a write transaction that sees every commit so
+    far: the statement-level visibility PostgreSQL's READ COMMITTED gives, and never the "database is
+    locked" a deferred transaction meets when it upgrades from a stale snapshot. BEGIN is issued lazily
+    (at the first statement), so a session that never writes never touches the gate.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._gate = threading.BoundedSemaphore(1)
+        self._timeout = timeout
+        # Per connection: "pending" (begun, no statement yet), "read" or "write". Kept here rather than
+        # in `Connection.info`, which an invalidated connection no longer reaches.
+        self._modes: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+    def install(self, engine: Engine) -> None:
+        _GATES[engine] = self
+        event.listen(engine, "begin", self._on_begin)
+        event.listen(engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine, "commit", self._on_commit)
+        event.listen(engine, "rollback", self._on_rollback)
+
+    @staticmethod
+    def _raw(conn: Any, sql: str) -> None:
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+    def _on_begin(self, conn: Any) -> None:
+        self._modes[conn] = "pending"
+
+    def _take_gate(self) -> None:
+        if not self._gate.acquire(timeout=self._timeout):
+            raise DatabaseBusy("系统繁忙：数据库写入排队超时，请稍后重试", code="database_busy")
+
+    def _before_execute(
+        self, conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        mode = self._modes.get(conn)
+        if mode is None or mode == "write":
+            return
+        if not _is_write(statement, context):
+            if mode == "pending":
+                self._raw(conn, "BEGIN")
+                self._modes[conn] = "read"
+            return
+        self._to_write(conn, mode)
+
+    def for_writing(self, conn: Any) -> None:
+        """Makes `conn`'s transaction a write transaction now (as its first write statement would)."""
+        mode = self._modes.get(conn)
+        if mode is None:
+            raise RuntimeError("for_writing needs a transaction begun on the connection")
+        if mode != "write":
+            self._to_write(conn, mode)
+
+    def _to_write(self, conn: Any, mode: str) -> None:
+        self._take_gate()
+        try:
+            if mode == "read":
+                # Leave the read snapshot (nothing to keep) for a write transaction that sees the latest.
+                self._raw(conn, "COMMIT")
+            self._modes[conn] = "pending"
+            self._raw(conn, "BEGIN IMMEDIATE")
+        except BaseException:
+            self._gate.release()
+            raise
+        self._modes[conn] = "write"
+
+    def _end(self, conn: Any, sql: str) -> None:
+        mode = self._modes.pop(conn, None)
+        if mode in ("read", "write"):
+            try:
+                # Ended here rather than by the driver afterwards, so the gate opens after the commit.
+                if not conn.invalidated and not conn.closed:
+                    self._raw(conn, sql)
+            finally:
+                if mode == "write":
+                    self._gate.release()
+
+    def _on_commit(self, conn: Any) -> None:
+        self._end(conn, "COMMIT")
+
+    def _on_rollback(self, conn: Any) -> None:
+        self._end(conn, "ROLLBACK")
+
+
 def _configure_sqlite(engine: Engine, settings: Settings) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # pysqlite's own transaction handling defers BEGIN; we issue BEGIN ourselves so
-        # that write transactions take the lock up front (no upgrade deadlocks).
+        # pysqlite's own transaction handling is off: `_SqliteGate` issues BEGIN itself.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -98,27 +230,7 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
         cur.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
         cur.close()
 
-    # SQLite has one writer at a time. Waiting for it in SQLite's busy handler means sleeping and
-    # polling (latency in the hundreds of ms under load), so this process queues its transactions on
-    # a lock instead; other processes still meet the busy timeout. A semaphore, because a request's
-    # transaction may end on another thread than the one that began it.
-    gate = threading.BoundedSemaphore(1)
-    timeout = settings.sqlite_busy_timeout_ms / 1000
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        if not gate.acquire(timeout=timeout):
-            raise TimeoutError("database is busy (SQLite write lock held too long)")
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            gate.release()
-            raise
-
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def _on_end(conn: Any) -> None:
-        gate.release()
+    _SqliteGate(settings.sqlite_busy_timeout_ms / 1000).install(engine)
 
 
 def get_engine() -> Engine:

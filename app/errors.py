@@ -51,6 +51,10 @@ class TooManyRequests(HuiyingError):
     status, code = 429, "rate_limited"
 
 
+class Unavailable(HuiyingError):
+    status, code = 503, "unavailable"
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:

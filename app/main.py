@@ -231,7 +231,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal", "服务器内部错误，已记录"), status_code=500)
 
 
-def _startup(settings: Settings) -> None:
+def startup_checks(settings: Settings) -> None:
+    """What the API and the worker do first: tune the collector, refuse an unmigrated database, make the
+    configured admin token valid."""
     from app.ops.runtime import tune_gc
 
     tune_gc()
@@ -252,7 +254,7 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _startup(settings)
+        startup_checks(settings)
         scheduler = None
         run_jobs = settings.scheduler == "on" if start_scheduler is None else start_scheduler
         if run_jobs:

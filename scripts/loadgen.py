@@ -97,7 +97,7 @@ def http_request(method: str, path: str, body: bytes = b"", headers: dict[str, s
 
 @contextmanager
 def serve(
-    app_path: str, port: int, env: dict[str, str], *, cwd: str | None = None
+    app_path: str, port: int, env: dict[str, str], *, cwd: str | None = None, ready_timeout: float = 120.0
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Runs `uvicorn app_path` on 127.0.0.1:port (one process) until the block ends."""
     proc = subprocess.Popen(
@@ -118,7 +118,7 @@ def serve(
         cwd=cwd,
     )
     try:
-        _wait_ready(port)
+        _wait_ready(port, ready_timeout)  # a busy machine imports the service slowly
         yield proc
     finally:
         proc.terminate()

@@ -72,12 +72,15 @@ def list_messages(
         BoundedDatetime | None, Query(alias="from", description="收到时间起（含），同 received_from")
     ] = None,
     to: Annotated[BoundedDatetime | None, Query(description="收到时间止（不含），同 received_to")] = None,
-    sort: Annotated[str, Query(description="-id（最新在前）、id、due_at（最紧急在前）")] = "-id",
+    sort: Annotated[
+        str, Query(description="-id（最新在前）、id、due_at（答复期限最近的在前，无期限的在最后）")
+    ] = "-id",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> MessagePage:
     """按状态、单位、时限状态、关键词（`q`）、留言人（`author_id`）、收到时间（`from`/`to`）等筛选；
-    用 `next_cursor` 翻页。只列出当前用户可见单位的留言。"""
+    用 `next_cursor` 翻页（每种排序都按索引续页，翻到多深都一样快）。
+    只列出当前用户可见单位的留言。"""
     items, next_cursor = service.list_messages(
         session=session,
         principal=user,

@@ -6,8 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm.attributes import set_attribute
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import NullType
 from sqlmodel import Field, SQLModel
 
 from app.db import JSONType, UTCDateTime
@@ -40,6 +43,61 @@ OPEN_STATUSES = frozenset(
         MessageStatus.publishing,
     }
 )
+
+
+# The statuses of the reply queue (open messages past the pipeline, not yet published or closed).
+QUEUE_STATUSES = (
+    MessageStatus.open,
+    MessageStatus.drafting,
+    MessageStatus.in_review,
+    MessageStatus.approved,
+    MessageStatus.publishing,
+)
+# Still open, in a fixed order (the text of the partial index below).
+OPEN_ORDER = (MessageStatus.received, *QUEUE_STATUSES)
+
+
+def status_in_sql(statuses: tuple[MessageStatus, ...], dialect: str) -> str:
+    """A partial index's condition, written out with literal values: SQLite uses a partial index only
+    for a query carrying this very expression (bound parameters do not count), PostgreSQL for any query
+    that implies it. On SQLite a unary plus keeps the (status, id) index from claiming the term (without
+    statistics its planner would take that index and sort). `status_in()` puts it in a query."""
+    values = ", ".join(f"'{s.value}'" for s in statuses)
+    return f"{'+' if dialect == 'sqlite' else ''}status IN ({values})"
+
+
+class _StatusIn(ColumnElement[bool]):
+    """`status_in_sql(statuses, <the dialect>)` as a WHERE term."""
+
+    inherit_cache = False  # the statuses are part of the text
+    # Not Boolean: SQLite (no boolean type) would get `… = 1` appended, and the text would no longer be
+    # the partial index's condition.
+    type = NullType()  # type: ignore[assignment]
+
+    def __init__(self, statuses: tuple[MessageStatus, ...]) -> None:
+        self.statuses = statuses
+
+
+@compiles(_StatusIn)
+def _status_in_sql(element: _StatusIn, compiler: Any, **kw: Any) -> str:
+    return status_in_sql(element.statuses, compiler.dialect.name)
+
+
+def status_in(statuses: tuple[MessageStatus, ...]) -> ColumnElement[bool]:
+    """The WHERE term that lets a query use the partial index made with `status_in_sql(statuses, …)`."""
+    return _StatusIn(statuses)
+
+
+def in_queue() -> ColumnElement[bool]:
+    """The reply queue's statuses, in the form its partial indexes are made with."""
+    return status_in(QUEUE_STATUSES)
+
+
+def _partial(statuses: tuple[MessageStatus, ...]) -> dict[str, Any]:
+    return {
+        "sqlite_where": text(status_in_sql(statuses, "sqlite")),
+        "postgresql_where": text(status_in_sql(statuses, "postgresql")),
+    }
 
 
 class SlaState(StrEnum):
@@ -78,8 +136,15 @@ class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("account_id", "external_id", name="uq_messages_account_external_id"),
-        Index("ix_messages_unit_due", "unit_code", "due_at"),
         Index("ix_messages_status_id", "status", "id"),
+        # Sort by deadline (NULLS LAST is the order of both databases' (due_at, id) walk plus a second
+        # walk of the undated ones): all messages, one unit's, and the open ones (the reply queue).
+        Index("ix_messages_due_id", "due_at", "id"),
+        Index("ix_messages_unit_due_id", "unit_code", "due_at", "id"),
+        Index("ix_messages_queue_due_id", "due_at", "id", **_partial(QUEUE_STATUSES)),
+        Index("ix_messages_queue_unit_due_id", "unit_code", "due_at", "id", **_partial(QUEUE_STATUSES)),
+        # /metrics counts the open messages by SLA state from this index alone.
+        Index("ix_messages_open_sla", "sla_state", "status", **_partial(OPEN_ORDER)),
     )
 
     id: int | None = Field(default=None, primary_key=True)

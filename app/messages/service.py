@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Integer, literal, tuple_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -18,10 +18,20 @@ from app.accounts.models import Account
 from app.accounts.service import AccountRef
 from app.audit.service import record
 from app.auth import Principal
+from app.db import UTCDateTime
 from app.errors import BadRequest, Conflict, Invalid, NotFound
 from app.messages import search
 from app.messages.ingest_sql import insert_message
-from app.messages.models import InboundItem, InboundState, Message, MessageCreate, MessageStatus, Receipt
+from app.messages.models import (
+    QUEUE_STATUSES,
+    InboundItem,
+    InboundState,
+    Message,
+    MessageCreate,
+    MessageStatus,
+    Receipt,
+    in_queue,
+)
 from app.users.models import Role
 
 INGEST_ROLES = (Role.admin, Role.supervisor, Role.leader, Role.reviewer, Role.operator)
@@ -138,6 +148,7 @@ def get(
 
 
 SORTS = ("-id", "id", "due_at")
+QUEUE_STATUS_VALUES = frozenset(s.value for s in QUEUE_STATUSES)
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -207,41 +218,53 @@ def list_messages(
             query = query.where(col(Message.id) > _int(decode_cursor(cursor, 1)[0]))
         query = query.order_by(col(Message.id))
     elif sort == "due_at":
-        query = by_due_at(query, cursor)
+        if status in QUEUE_STATUS_VALUES:
+            query = query.where(in_queue())  # implied by the filter; lets the open-message index serve
+        return due_at_page(session=session, query=query, cursor=cursor, limit=limit)
     else:
         raise BadRequest(f"sort 只能是 {', '.join(SORTS)}")
     rows = list(session.exec(query.limit(limit + 1)))
     items = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = due_at_cursor(last) if sort == "due_at" else encode_cursor([last.id])
+    next_cursor = encode_cursor([items[-1].id]) if len(rows) > limit else None
     return items, next_cursor
 
 
-def by_due_at(query: SelectOfScalar[Message], cursor: str | None) -> SelectOfScalar[Message]:
-    """Orders messages by deadline, those without one last, after `cursor` (from `due_at_cursor`):
-    keyset on (due_at is null, due_at, id)."""
+def due_at_page(
+    *, session: Session, query: SelectOfScalar[Message], cursor: str | None, limit: int
+) -> tuple[list[Message], str | None]:
+    """A page of `query`'s messages by deadline, soonest first and those without one last (NULLS LAST),
+    ties by id, after `cursor` (the previous page's); returns (items, next cursor or None).
+
+    Two index range walks instead of one sort: `(due_at, id) > cursor` over the dated messages (a row
+    comparison both databases answer from a `(…, due_at, id)` index), then, if the page is not full,
+    `id > cursor` over the undated ones. The cursor is (due_at, id), with an empty due_at once past the
+    dated ones."""
+    after_due: datetime | None = None
+    after_id: int | None = None
+    undated_only = False
     if cursor:
         due_raw, id_raw = decode_cursor(cursor, 2)
-        last_id = _int(id_raw)
+        after_id = _int(id_raw)
         if due_raw:
-            due = _datetime(due_raw)
-            query = query.where(
-                or_(
-                    col(Message.due_at) > due,
-                    and_(col(Message.due_at) == due, col(Message.id) > last_id),
-                    col(Message.due_at).is_(None),
-                )
-            )
+            after_due = _datetime(due_raw)
         else:
-            query = query.where(col(Message.due_at).is_(None), col(Message.id) > last_id)
-    return query.order_by(col(Message.due_at).is_(None), col(Message.due_at), col(Message.id))
-
-
-def due_at_cursor(message: Message) -> str:
-    """The cursor of a page that `by_due_at` ordered and that ends with `message`."""
-    return encode_cursor([message.due_at, message.id])
+            undated_only = True
+    rows: list[Message] = []
+    if not undated_only:
+        dated = query.where(col(Message.due_at).is_not(None))
+        if after_due is not None:
+            after = tuple_(literal(after_due, UTCDateTime()), literal(after_id, Integer()))
+            dated = dated.where(tuple_(col(Message.due_at), col(Message.id)) > after)
+        rows = list(session.exec(dated.order_by(col(Message.due_at), col(Message.id)).limit(limit + 1)))
+        after_id = None
+    if len(rows) <= limit:
+        undated = query.where(col(Message.due_at).is_(None))
+        if after_id is not None:
+            undated = undated.where(col(Message.id) > after_id)
+        rows += session.exec(undated.order_by(col(Message.id)).limit(limit + 1 - len(rows)))
+    items = rows[:limit]
+    next_cursor = encode_cursor([items[-1].due_at, items[-1].id]) if len(rows) > limit else None
+    return items, next_cursor
 
 
 def _int(value: str) -> int:

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.db import get_engine, is_migrated, session_scope
 from app.errors import error_body
-from app.messages.models import OPEN_STATUSES, InboundItem, InboundState, Message
+from app.messages.models import OPEN_ORDER, InboundItem, InboundState, Message, status_in
 from app.ops import metrics
 
 router = APIRouter(tags=["运行状态"])
@@ -46,7 +46,7 @@ def prometheus_metrics() -> Response:
         metrics.queue_depth.set(pending)
         rows = session.exec(
             select(Message.sla_state, func.count())
-            .where(Message.status.in_([s.value for s in OPEN_STATUSES]))  # type: ignore[attr-defined]
+            .where(status_in(OPEN_ORDER))  # answered from the partial index ix_messages_open_sla
             .group_by(Message.sla_state)
         ).all()
         for state, count in rows:

@@ -35,7 +35,7 @@ from app.registry.models import (
     RegistryEvent,
     UnregisteredAccount,
 )
-from app.sla.calendar import WorkCalendar
+from app.sla.calendar import WorkCalendar, working_days_after
 from app.units import service as units
 from app.units.models import Unit
 from app.users.models import Role
@@ -77,16 +77,6 @@ def sees_phones(principal: Principal, unit_code: str) -> bool:
     if principal.role in (Role.admin, Role.supervisor):
         return True
     return principal.role == Role.leader and principal.sees_unit(unit_code)
-
-
-def working_days_after(start: date, end: date, *, calendar: WorkCalendar) -> int:
-    """Working days d with start < d <= end (0 when end <= start)."""
-    count, day = 0, start
-    while day < end:
-        day += timedelta(days=1)
-        if calendar.is_workday(day):
-            count += 1
-    return count
 
 
 def _audit_view(registration: Registration) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from app.audit.models import AuditEvent
 from app.auth import Principal
 from app.errors import BadRequest
 from app.messages import service as messages
-from app.messages.models import Message, MessageStatus
+from app.messages.models import QUEUE_STATUSES, Message, MessageStatus, in_queue
 from app.messages.present import to_public as message_public
 from app.replies.models import (
     CheckPublic,
@@ -27,13 +27,6 @@ from app.replies.models import (
 from app.replies.service import review_levels, reviews_of
 from app.replies.workflow import LABELS, ReplyState
 
-QUEUE_STATUSES = (
-    MessageStatus.open,
-    MessageStatus.drafting,
-    MessageStatus.in_review,
-    MessageStatus.approved,
-    MessageStatus.publishing,
-)
 HISTORY_LIMIT = 500
 # Kept as evidence but out of the reply queue unless asked for (moderation's flags).
 HIDDEN_FLAGS = ("abusive", "spam")
@@ -115,19 +108,19 @@ def queue(
     """The open messages of the principal's units, most urgent first (no deadline last), with the
     reply each one currently has; returns (items, next cursor or None). Messages flagged abusive or
     spam are left out unless `include_flagged`."""
-    statuses = [status.value] if status is not None else [s.value for s in QUEUE_STATUSES]
     if status is not None and status not in QUEUE_STATUSES:
         raise BadRequest("status 只能是 open、drafting、in_review、approved、publishing")
-    query = select(Message).where(col(Message.status).in_(statuses))
+    # The literal condition lets the open-message partial indexes serve every queue page.
+    query = select(Message).where(in_queue())
+    if status is not None:
+        query = query.where(Message.status == status.value)
     if principal.units is not None:
         query = query.where(col(Message.unit_code).in_(principal.units))
     if not include_flagged:
         # flags is a JSON list of names; its text form holds each as "name" on SQLite and PostgreSQL.
         for flag in HIDDEN_FLAGS:
             query = query.where(~cast(col(Message.flags), String).like(f'%"{flag}"%'))
-    query = messages.by_due_at(query, cursor)
-    rows = list(session.exec(query.limit(limit + 1)))
-    page = rows[:limit]
+    page, next_cursor = messages.due_at_page(session=session, query=query, cursor=cursor, limit=limit)
     latest = _latest_replies(session, [m.id for m in page if m.id is not None])
     items = []
     for message in page:
@@ -142,10 +135,6 @@ def queue(
                 alternative=reply.alternative,
             )
         items.append(QueueItem(**message_public(message, principal).model_dump(), reply=summary))
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = messages.due_at_cursor(last)
     return items, next_cursor
 
 

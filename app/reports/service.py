@@ -21,7 +21,6 @@ from app.errors import Invalid
 from app.messages.models import OPEN_STATUSES, Message, MessageStatus
 from app.messages.present import masked
 from app.registry.models import PLATFORM_LABELS, AccountCheck
-from app.registry.service import working_days_after
 from app.reports.models import (
     ColumnInfo,
     Dimension,
@@ -35,7 +34,7 @@ from app.reports.periods import Bucket, Period, buckets
 from app.reports.stats import nearest_rank, rate
 from app.reports.timing import ReplyTimer
 from app.routing.transfers import transfers_out
-from app.sla.calendar import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar
+from app.sla.calendar import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar, working_days_after
 from app.supervision import extensions
 from app.supervision.models import DeadlineExtension, ExtensionState
 from app.units.models import Unit
@@ -524,9 +523,14 @@ def overdue_report(
             *scope, waiting, col(Message.due_at) < now
         )
     )
+    # Overdue rows share few due dates (a day's intake falls due together): count each date once.
+    late_by_date: dict[date, int] = {}
     for message_id, code, due_at in rows:
         assert due_at is not None and message_id is not None
-        late = working_days_after(due_at.astimezone(tz).date(), today, calendar=calendar)
+        due_on = due_at.astimezone(tz).date()
+        late = late_by_date.get(due_on)
+        if late is None:
+            late = late_by_date[due_on] = working_days_after(due_on, today, calendar=calendar)
         for key, _label, low, high in OVERDUE_BUCKETS:
             if late >= low and (high is None or late <= high):
                 counts[key] += 1
@@ -556,10 +560,7 @@ def overdue_report(
 
     # Upcoming: due later today, and within the next three working days (today included).
     end_today = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    horizon, found = today, 0
-    while found < 3:
-        horizon += timedelta(days=1)
-        found += int(calendar.is_workday(horizon))
+    horizon = calendar.next_workday(today, 3)
     end_horizon = datetime.combine(horizon + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     due_today, due_soon = session.exec(
         select(

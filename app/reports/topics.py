@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnElement, Table, and_, func, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -174,6 +175,81 @@ def cache_terms(*, session: Session, since: datetime, until: datetime) -> int:
     return len(items)
 
 
+class _Baseline:
+    """The baseline windows' messages, counted in SQL: per-term counts and "how many hold any of these
+    terms" come from the stored term lists (`json_each` on SQLite, `json_array_elements_text` on
+    PostgreSQL), so the (several times larger) baseline is never decoded row by row in Python. Messages
+    whose terms are not stored yet (or are of an older version) are segmented here, as `_load` does."""
+
+    def __init__(self, session: Session, filters: Sequence[ColumnElement[bool]]) -> None:
+        self._session = session
+        self._filters = list(filters)
+        fresh = and_(_TERMS.c.message_id == col(Message.id), _TERMS.c.version == TERMS_VERSION)
+        self._fresh = fresh
+        self.size = int(
+            session.execute(sa_select(func.count()).select_from(Message).where(*self._filters)).scalar_one()
+        )
+        unstored = (
+            sa_select(col(Message.id))
+            .where(*self._filters)
+            .where(~sa_select(_TERMS.c.message_id).where(fresh).exists())
+        )
+        ids = [row[0] for row in session.execute(unstored)]
+        self._unstored: list[frozenset[str]] = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for (content,) in session.execute(
+                sa_select(col(Message.content)).where(col(Message.id).in_(chunk))
+            ):
+                self._unstored.append(frozenset(message_terms(content)))
+        self._from = self._expanded()
+        term = self._term.c.value
+        self.counts: Counter[str] = Counter()
+        for value, count in session.execute(
+            sa_select(term, func.count()).select_from(self._from).where(*self._filters).group_by(term)
+        ):
+            self.counts[value] += count
+        for terms in self._unstored:
+            self.counts.update(terms)
+
+    def _expanded(self) -> Any:
+        """messages ⋈ their stored terms ⋈ one row per term (`term.value`)."""
+        dialect = self._session.get_bind().dialect.name
+        elements = func.json_array_elements_text if dialect == "postgresql" else func.json_each
+        self._term = elements(_TERMS.c.terms).table_valued("value").alias("term")
+        messages: Table = Message.__table__  # type: ignore[attr-defined]
+        return messages.join(_TERMS, self._fresh).join(self._term, true())
+
+    def holding_any(self, terms: set[str]) -> int:
+        """How many baseline messages hold at least one of `terms`."""
+        stored = self._session.execute(
+            sa_select(func.count(func.distinct(col(Message.id))))
+            .select_from(self._from)
+            .where(*self._filters, self._term.c.value.in_(sorted(terms)))
+        ).scalar_one()
+        return int(stored) + sum(1 for t in self._unstored if t & terms)
+
+
+def _windows(
+    session: Session,
+    principal: Principal | None,
+    at: datetime,
+    settings: TopicSettings,
+    unit_code: str | None,
+) -> tuple[list[_Item], _Baseline]:
+    """The current window's messages, (at − window, at), and the baseline, [at − window × (n + 1),
+    at − window]: the split `int((at − received_at) / window) == 0` makes."""
+    split = at - settings.window
+    scope = _scope(principal, at - settings.window * (settings.baseline_windows + 1), at, unit_code)
+    current = [
+        _Item(message_id, received_at, code, 0, frozenset(terms))
+        for message_id, received_at, code, terms in _load(
+            session, [*scope, col(Message.received_at) > split], store=False
+        )
+    ]
+    return current, _Baseline(session, [*scope, col(Message.received_at) <= split])
+
+
 def hot_topics(
     *,
     session: Session,
@@ -182,25 +258,18 @@ def hot_topics(
     settings: TopicSettings,
     unit_code: str | None = None,
 ) -> TopicReport:
-    """Hot terms and clusters for the window ending at `at`, seen by `principal` (None = everything)."""
+    """Hot terms and clusters for the window ending at `at`, seen by `principal` (None = everything).
+
+    The current window, (at − window, at), is read message by message (clusters need each message's
+    terms); the baseline, [at − window × (n + 1), at − window], is counted in SQL (`_Baseline`)."""
     window = settings.window
     n = settings.baseline_windows
-    start = at - window * (n + 1)
-    items: list[_Item] = []
-    for message_id, received_at, code, terms in _load(
-        session, _scope(principal, start, at, unit_code), store=False
-    ):
-        index = int((at - received_at) / window)
-        items.append(_Item(message_id, received_at, code, min(index, n), frozenset(terms)))
-    current = [i for i in items if i.window == 0]
-    baseline = [i for i in items if i.window > 0]
+    current, baseline = _windows(session, principal, at, settings, unit_code)
 
     now_counts: Counter[str] = Counter()
     for item in current:
         now_counts.update(item.terms)
-    before_counts: Counter[str] = Counter()
-    for item in baseline:
-        before_counts.update(item.terms)
+    before_counts = baseline.counts
 
     hot: list[TopicTerm] = []
     for term, count in now_counts.items():
@@ -219,7 +288,7 @@ def hot_topics(
             )
     hot.sort(key=lambda t: (-t.score, -t.count, t.term))
 
-    clusters = _clusters(hot, current, baseline, settings, n)
+    clusters = _clusters(hot, current, baseline.holding_any, settings, n)
     names = _unit_names(session, {i.unit_code for c in clusters for i in c[1] if i.unit_code})
     return TopicReport(
         window_start=at - window,
@@ -229,7 +298,7 @@ def hot_topics(
         min_count=settings.min_count,
         min_lift=settings.min_lift,
         messages_in_window=len(current),
-        messages_in_baseline=len(baseline),
+        messages_in_baseline=baseline.size,
         terms=hot[: settings.max_terms],
         clusters=[
             _cluster_public(session, terms, members, base, settings, names)
@@ -241,12 +310,13 @@ def hot_topics(
 def _clusters(
     hot: Sequence[TopicTerm],
     current: Sequence[_Item],
-    baseline: Sequence[_Item],
+    holding_any: Callable[[set[str]], int],
     settings: TopicSettings,
     n: int,
 ) -> list[tuple[list[str], list[_Item], float]]:
     """Greedy: a hot term joins the first cluster that holds at least half of its messages (terms of one
-    story — "油烟", "扰民", a housing estate's name — share their messages), else starts its own."""
+    story — "油烟", "扰民", a housing estate's name — share their messages), else starts its own.
+    `holding_any(terms)` counts the baseline messages holding any of `terms`."""
     groups: list[tuple[list[str], set[int]]] = []
     by_term: dict[str, set[int]] = {t.term: set() for t in hot}
     for item in current:
@@ -263,10 +333,11 @@ def _clusters(
             groups.append(([topic.term], set(ids)))
     out: list[tuple[list[str], list[_Item], float]] = []
     for terms, members in groups:
-        chosen = set(terms)
-        before = sum(1 for item in baseline if item.terms & chosen) / n if n else 0.0
         count = len(members)
-        if count < settings.min_count or (count + 1) / (before + 1) < settings.min_lift:
+        if count < settings.min_count:
+            continue  # (the baseline cannot save it: skip its count)
+        before = holding_any(set(terms)) / n if n else 0.0
+        if (count + 1) / (before + 1) < settings.min_lift:
             continue
         items = sorted(
             (i for i in current if i.id in members), key=lambda i: (i.received_at, i.id), reverse=True

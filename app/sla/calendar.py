@@ -5,6 +5,7 @@ Official arrangement from `chinesecalendar`, overrides from the database, a prov
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -124,6 +125,9 @@ class WorkCalendar:
         # Each instance is immutable, so per-instance memoisation is safe; it matters when a
         # calendar change recomputes thousands of open deadlines against one calendar.
         self._cache: dict[date, DayInfo] = {}
+        # Per year, the sorted ordinals of its working days: counts and "the n-th working day after"
+        # become bisections instead of walks day by day (see `workdays_after`, `next_workday`).
+        self._workdays: dict[int, list[int]] = {}
 
     @classmethod
     def from_overrides(
@@ -160,6 +164,68 @@ class WorkCalendar:
 
     def is_workday(self, d: date) -> bool:
         return self.day_info(d).workday
+
+    def year_workdays(self, year: int) -> list[int]:
+        """The ordinals (`date.toordinal`) of `year`'s working days, ascending (computed once per year)."""
+        found = self._workdays.get(year)
+        if found is None:
+            first = date(year, 1, 1).toordinal()
+            last = date(year, 12, 31).toordinal()
+            found = [o for o in range(first, last + 1) if self.is_workday(date.fromordinal(o))]
+            self._workdays[year] = found
+        return found
+
+    def workdays_after(self, start: date, end: date) -> int:
+        """How many working days d satisfy start < d <= end (0 when end <= start)."""
+        if end <= start:
+            return 0
+        lo, hi = start.toordinal(), end.toordinal()
+        count = 0
+        for year in range(start.year, end.year + 1):
+            days = self.year_workdays(year)
+            count += bisect_right(days, hi) - bisect_right(days, lo)
+        return count
+
+    def next_workday(self, d: date, n: int = 1) -> date:
+        """The `n`-th working day after `d` (`n` >= 1; `d` itself not counted)."""
+        return self._step(d, n, forward=True)
+
+    def previous_workday(self, d: date, n: int = 1) -> date:
+        """The `n`-th working day before `d` (`n` >= 1; `d` itself not counted)."""
+        return self._step(d, n, forward=False)
+
+    def _step(self, d: date, n: int, *, forward: bool) -> date:
+        if n < 1:
+            raise ValueError("n must be >= 1")
+        at = d.toordinal()
+        for _ in range(n):
+            found = self._adjacent(at, forward=forward)
+            if abs(found - at) - 1 > MAX_CONSECUTIVE_REST_DAYS:
+                raise ValueError(f"{date.fromordinal(at).year}年前后连续一年多没有工作日，请检查日历设置")
+            at = found
+        return date.fromordinal(at)
+
+    def _adjacent(self, at: int, *, forward: bool) -> int:
+        """The nearest working day's ordinal after (or before) ordinal `at`, looking a year and a bit at
+        most beyond `at` (a longer rest means a broken calendar; `_step` then reports it)."""
+        year = date.fromordinal(at).year
+        limit = MAX_CONSECUTIVE_REST_DAYS + 2
+        while True:
+            days = self.year_workdays(year)
+            if forward:
+                i = bisect_right(days, at)
+                if i < len(days):
+                    return days[i]
+                year += 1
+                if date(year, 1, 1).toordinal() - at > limit:
+                    return at + limit
+            else:
+                i = bisect_left(days, at)
+                if i > 0:
+                    return days[i - 1]
+                year -= 1
+                if at - date(year, 12, 31).toordinal() > limit:
+                    return at - limit
 
     def nonstandard_days(self, year: int) -> list[DayInfo]:
         """Every day of `year` that departs from Monday–Friday work, plus every override (even a
@@ -397,18 +463,15 @@ def due_soon_at(
     if policy == "working_days_before":
         if working_days < 0:
             raise ValueError("working_days must be >= 0")
-        day, found, rest_run = due_on, 0, 0
-        while found < working_days:
-            day -= timedelta(days=1)
-            if calendar.is_workday(day):
-                found += 1
-                rest_run = 0
-            else:
-                rest_run += 1
-                if rest_run > MAX_CONSECUTIVE_REST_DAYS:
-                    raise ValueError("连续一年没有工作日，请检查日历设置")
+        day = calendar.previous_workday(due_on, working_days) if working_days else due_on
         return _at_local(day, time(0), tz)
     raise ValueError(f"unknown due-soon policy {policy!r}")
+
+
+def working_days_after(start: date, end: date, *, calendar: WorkCalendar) -> int:
+    """Working days d with start < d <= end (0 when end <= start): e.g. how many working days a
+    deadline on `start` is overdue on `end`."""
+    return calendar.workdays_after(start, end)
 
 
 def working_days_between(start: datetime, end: datetime, *, calendar: WorkCalendar, tz: ZoneInfo) -> int:
@@ -422,15 +485,15 @@ def working_days_between(start: datetime, end: datetime, *, calendar: WorkCalend
     """
     _require_aware(start, "start")
     _require_aware(end, "end")
-    if end <= start or end <= deadline(start, working_days=0, calendar=calendar, tz=tz).due_at:
+    if end <= start:
         return 0
     received_on = start.astimezone(tz).date()
+    # The out-of-scope (0-day) deadline: the end of the first working day on or after the receipt date.
+    first = received_on if calendar.is_workday(received_on) else calendar.next_workday(received_on)
+    if end <= _at_local(first, DAY_END, tz):
+        return 0
     end_local = end.astimezone(tz)
-    day, count = received_on, 0
-    while day < end_local.date():
-        day += timedelta(days=1)
-        if calendar.is_workday(day):
-            count += 1
+    count = calendar.workdays_after(received_on, end_local.date())
     # A reply on a rest day, or in the last fraction of a second after 23:59:59, falls after the
     # deadline of the count so far and inside the next one.
     after_day_end = end_local.time() > DAY_END
@@ -455,15 +518,21 @@ def working_hours_between(
         raise ValueError("day_start must be before day_end")
     if end <= start:
         return 0.0
-    total = timedelta()
-    day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
-    while day <= last:
-        if calendar.is_workday(day):
-            lo = max(start, _at_local(day, day_start, tz))
-            hi = min(end, _at_local(day, day_end, tz))
-            if hi > lo:
-                total += hi - lo
-        day += timedelta(days=1)
+    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+
+    def part(day: date) -> timedelta:
+        if not calendar.is_workday(day):
+            return timedelta()
+        lo = max(start, _at_local(day, day_start, tz))
+        hi = min(end, _at_local(day, day_end, tz))
+        return hi - lo if hi > lo else timedelta()
+
+    total = part(first)
+    if last > first:
+        # The days strictly between are whole: each working one adds its full window (daytime, so the
+        # same length every day wherever clocks change at night, as they do in every zone in use).
+        window = datetime.combine(first, day_end) - datetime.combine(first, day_start)
+        total += part(last) + window * calendar.workdays_after(first, last - timedelta(days=1))
     return total.total_seconds() / 3600
 
 
@@ -489,14 +558,7 @@ def next_working_time(
             return _at_local(day, start, tz)
         if local.time() < end:
             return at.astimezone(UTC)
-    rest_run = 0
-    while True:
-        day += timedelta(days=1)
-        if calendar.is_workday(day):
-            return _at_local(day, start, tz)
-        rest_run += 1
-        if rest_run > MAX_CONSECUTIVE_REST_DAYS:
-            raise ValueError("连续一年没有工作日，请检查日历设置")
+    return _at_local(calendar.next_workday(day), start, tz)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """content safety: evidence of illegal and harmful content, outgoing checks on replies, new lexicon kinds
 
-Revision ID: 0008_i18
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 import app.db
 
-revision: str = "0008_i18"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

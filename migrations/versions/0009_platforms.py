@@ -1,7 +1,7 @@
 """channels: capability status per account, and removals of citizens' messages from their platforms
 
-Revision ID: 0008_i20c
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0008_i20c"
-down_revision: str | None = "0008_i18"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """trust: the replay cache of WeChat plain-mode pushes (push_nonces)
 
-Revision ID: 0008_i13
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0008_i13"
-down_revision: str | None = "0008_i17"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

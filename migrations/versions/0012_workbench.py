@@ -1,7 +1,7 @@
 """operator workbench: password sign-in (usernames, argon2 hashes, lock-out, sessions), inbox read marks, message keyword search, follow-up links
 
-Revision ID: 0008_i16
-Revises: 0007
+Revision ID: 0012
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import app.db
 
-revision: str = '0008_i16'
-down_revision: str | None = "0008_i13"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """supervision (issue 17): closing time of messages closed without a reply; the registry's filing,
 approval and effective dates and the 登记表's remaining fields
 
-Revision ID: 0008_i17
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0008_i17"
-down_revision: str | None = "0008_i20c"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
