@@ -42,6 +42,7 @@ lint: install
 	$(VENV)/bin/ruff check app connectors kb scripts tests migrations
 	$(VENV)/bin/ruff format --check app connectors kb scripts tests
 	$(VENV)/bin/mypy app connectors kb
+	$(VENV)/bin/lint-imports
 
 # Headless Chromium for the board test (tests/reports/test_board.py); CJK fonts make the screenshot legible.
 chromium:

@@ -47,10 +47,6 @@ class Invalid(HuiyingError):
     status, code = 422, "invalid"
 
 
-class TooManyRequests(HuiyingError):
-    status, code = 429, "rate_limited"
-
-
 class Unavailable(HuiyingError):
     status, code = 503, "unavailable"
 

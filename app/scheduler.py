@@ -9,15 +9,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
+from app.channels import scheduled as channels_scheduled
 from app.config import Settings
 from app.db import get_engine
+from app.jobs import Job
+from app.messages import scheduled as messages_scheduled
+from app.registry import scheduled as registry_scheduled
+from app.replies import scheduled as replies_scheduled
+from app.reports import scheduled as reports_scheduled
+from app.sla import scheduled as sla_scheduled
+from app.supervision import scheduled as supervision_scheduled
 
 log = logging.getLogger(__name__)
 
@@ -54,32 +61,16 @@ def lease(name: str) -> Iterator[bool]:
             lock.release()
 
 
-@dataclass(frozen=True)
-class Job:
-    name: str
-    run: Callable[[], object]
-    seconds: float
-    exclusive: bool  # True: only the lease holder runs it
-
-
 def jobs(settings: Settings) -> list[Job]:
-    """Every background job of the service."""
-    from app.channels import capabilities, polling
-    from app.messages.pipeline import Pipeline
-    from app.registry.jobs import jobs as registry_jobs
-    from app.replies import outbox
-    from app.reports.jobs import jobs as reports_jobs
-    from app.sla.sweep import jobs as sla_jobs
-
-    pipeline = Pipeline(settings=settings)
+    """Every background job of the service, as each domain declares it in its `scheduled.py`."""
     return [
-        Job("pipeline", lambda: pipeline.drain(max_batches=20), settings.pipeline_interval_seconds, False),
-        Job("replies-outbox", lambda: outbox.drain(max_batches=5), outbox.INTERVAL_SECONDS, False),
-        *sla_jobs(),
-        *registry_jobs(settings),
-        *reports_jobs(),
-        Job("channel-polls", lambda: polling.run_due(), polling.JOB_SECONDS, True),
-        Job("channel-capabilities", lambda: capabilities.run_due(), capabilities.JOB_SECONDS, True),
+        *messages_scheduled.jobs(settings),
+        *replies_scheduled.jobs(),
+        *sla_scheduled.jobs(),
+        *registry_scheduled.jobs(settings),
+        *supervision_scheduled.jobs(settings),
+        *reports_scheduled.jobs(),
+        *channels_scheduled.jobs(),
     ]
 
 

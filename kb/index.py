@@ -181,8 +181,8 @@ def _suggestions(
             else:
                 explainer = explainer or Explainer(query)
                 matched, where = explainer.evidence(doc.variants, doc.answer)
-        # Fields in order (entry_id, score, confident, matched_terms, matched_field): keywords make
-        # a frozen dataclass nearly twice as slow to build.
+        # Fields in order (entry_id, score, confident, matched_terms, matched_field): one is built per
+        # hit, and CPython matches keyword arguments to parameters on every call; positions it does not.
         out.append(Suggestion(doc.entry_id, round(min(1.0, s), 4), confident, matched, where))
     return out
 

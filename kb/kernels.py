@@ -8,7 +8,7 @@ slows a shared machine down). A query's terms are added in the same order alone 
 its scores do not depend on the batch.
 
 Compiled code is cached next to this file (or in NUMBA_CACHE_DIR): only a process that finds no
-cache compiles, once, about a second per function.
+cache compiles, once per function (the cost is in docs/knowledge.md).
 """
 
 from __future__ import annotations

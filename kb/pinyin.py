@@ -51,7 +51,7 @@ _tables: _Tables | None = None
 
 def _character_readings() -> dict[int, str]:
     """pypinyin's per-character table, loaded alone: importing the package also loads its phrase
-    dictionaries (0.2 s, tens of MB) that per-character readings do not need."""
+    dictionaries (load time and memory in docs/knowledge.md) that per-character readings do not need."""
     spec = importlib.util.find_spec("pypinyin")
     if spec is not None and spec.origin is not None:
         path = Path(spec.origin).with_name("pinyin_dict.py")
@@ -66,7 +66,7 @@ def _character_readings() -> dict[int, str]:
 
 
 def _load() -> _Tables:
-    """Build the tables once (about 0.1 s).
+    """Build the tables once per process (at warm-up, not on a message).
 
     The first reading ignores context (行 is always "xing"); both sides of a match go through the
     same table, so only homophone typos of polyphonic characters are missed.

@@ -110,8 +110,8 @@ def _sort_by_key(found: np.ndarray, owner: np.ndarray, owners: int) -> tuple[np.
     low = int(found.min())
     owner_bits = max(1, (owners - 1).bit_length())
     if (int(found.max()) - low).bit_length() + owner_bits <= 62:
-        # Short keys (answers: uni- and bigrams) pack with their owner into one int64: sorting
-        # values is several times faster than a stable argsort.
+        # Short keys (answers: uni- and bigrams) pack with their owner into one int64: a plain sort of
+        # values moves no index array and needs no stability, unlike a stable argsort.
         packed = np.sort(((found - low) << owner_bits) | owner)
         return (packed >> owner_bits) + low, packed & ((1 << owner_bits) - 1)
     order = np.argsort(found, kind="stable")
@@ -203,8 +203,8 @@ class Compiled:
         self.p_value = np.concatenate(vals).astype(np.float32)
         self.common = self.df > max(1, n // DENSE_SHARE)
         # Common terms also go into a dense entry x term matrix of term frequencies (one byte per
-        # entry and common term: 11 MB for 10,000 entries), read for the candidates only; their
-        # BM25 values are recomputed from it.
+        # entry and common term, so it stays small; size in docs/knowledge.md), read for the
+        # candidates only; their BM25 values are recomputed from it.
         self.common_id = np.cumsum(self.common) - 1
         common_rows = np.flatnonzero(self.common)
         self.common_idf = self.idf[common_rows]

@@ -1,7 +1,8 @@
 """Word segmentation (jieba with a government-services dictionary), stop-words, synonyms, char n-grams.
 
 Segmentation is jieba's dictionary algorithm as implemented by jieba-rs (`rjieba`): the same
-dictionary and results as the Python `jieba`, twenty times faster and loaded in a tenth of a second.
+dictionary and results as the Python `jieba`, in compiled code, so segmentation and dictionary loading
+stay small beside the rest of the search (figures in docs/knowledge.md).
 All functions expect text that already went through `kb.normalise.normalise`.
 """
 
@@ -68,7 +69,7 @@ def _get_tokenizer() -> rjieba.Jieba:
 
 
 def warm_up() -> None:
-    """Load the dictionary now (about 0.1 s) instead of on the first message."""
+    """Load the dictionary now instead of on the first message."""
     _get_tokenizer()
 
 

@@ -11,7 +11,6 @@ database read happens before the build lock is taken.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -27,6 +26,7 @@ from app import clock
 from app.db import session_scope
 from app.knowledge import state
 from app.knowledge.models import EntryStatus, KnowledgeEntry
+from app.ops import runtime
 
 if TYPE_CHECKING:  # the engine (numpy, pinyin tables) loads with the index, off the start-up path
     from kb.index import KBEntry, KBIndex, Known, Pool, Suggestion
@@ -400,9 +400,9 @@ class KnowledgeIndex:
                 self._snapshot = snapshot
                 if base is None or snapshot.index is not base.index:
                     # The index is a few hundred thousand long-lived objects: left to the cyclic
-                    # collector, every full collection walks them all (about a tenth of a second for
-                    # 10,000 entries, seen as pauses in requests and pipeline batches).
-                    gc.freeze()
+                    # collector, every full collection would walk them all, seen as pauses in
+                    # requests and pipeline batches (figures: docs/scale.md).
+                    runtime.freeze_long_lived()
                 return snapshot
         # Other threads kept swapping: theirs is at least as new as what this session can see.
         current = self._snapshot

@@ -194,7 +194,8 @@ class Message(SQLModel, table=True):
     def __setattr__(self, name: str, value: Any) -> None:
         # The pipeline sets about twenty columns per message. SQLModel hands each value to SQLAlchemy
         # and then to pydantic, which for a table model (no assignment validation) only stores it
-        # again: going straight to SQLAlchemy costs a third and leaves the same state behind.
+        # again: going straight to SQLAlchemy skips that redundant copy and leaves the same state
+        # behind (figures: docs/scale.md).
         if name in _MESSAGE_COLUMNS and "_sa_instance_state" in self.__dict__:
             set_attribute(self, name, value)
             self.__pydantic_fields_set__.add(name)

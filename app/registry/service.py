@@ -569,19 +569,6 @@ def public(registration: Registration, *, flag_list: list[Flag], principal: Prin
     )
 
 
-def registration_for_accounts(*, session: Session, account_ids: Iterable[int]) -> dict[int, Registration]:
-    """The live registration of each account that has one."""
-    ids = list(account_ids)
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(Registration).where(
-            col(Registration.account_id).in_(ids), col(Registration.status).in_(LIVE_STATUSES)
-        )
-    )
-    return {r.account_id: r for r in rows if r.account_id is not None}
-
-
 def unregistered(*, session: Session, principal: Principal) -> list[UnregisteredAccount]:
     """Active service accounts the principal may see that have no approved (active) registration,
     those taking the most messages first."""

@@ -179,7 +179,3 @@ def require_message(message: Message, allowed: frozenset[MessageStatus], *, acti
 def message_status(state: str) -> MessageStatus:
     """The status a message shows while its reply is in `state`."""
     return MESSAGE_STATUS[ReplyState(state)]
-
-
-def is_active(state: str) -> bool:
-    return ReplyState(state) in ACTIVE

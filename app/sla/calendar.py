@@ -376,12 +376,6 @@ def _require_aware(at: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware")
 
 
-def local_date(at: datetime, *, tz: ZoneInfo) -> date:
-    """The calendar date of `at` in `tz` (an aware datetime)."""
-    _require_aware(at, "at")
-    return at.astimezone(tz).date()
-
-
 def _at_local(d: date, t: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(d, t, tzinfo=tz).astimezone(UTC)
 

@@ -16,7 +16,6 @@ from app.audit.models import AuditEvent
 from app.config import get_settings
 from app.db import get_engine, is_postgres
 from app.messages.models import OPEN_STATUSES, Message, SlaState
-from app.scheduler import Job
 from app.sla import notices
 from app.sla.calendar import WorkCalendar, next_working_time
 from app.sla.escalation import (
@@ -41,9 +40,6 @@ from app.sla.service import load_calendar
 SENSITIVE_FLAG = "sensitive"
 MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
 AUDIT_EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
-# Transitions happen at whole seconds of the local day; half a minute late is fine for a deadline.
-SWEEP_SECONDS = 30.0
-NOTIFY_SECONDS = 10.0
 _COLUMNS: tuple[Any, ...] = tuple(
     col(c)
     for c in (
@@ -299,13 +295,3 @@ def _ladder_record(
         state=NotificationState.skipped if skip_reason else NotificationState.pending,
         error=skip_reason,
     )
-
-
-def jobs() -> list[Job]:
-    """The scheduler jobs of this domain; both only on the lease holder."""
-    from app.sla.deliver import send_pending
-
-    return [
-        Job("sla_sweep", sweep, SWEEP_SECONDS, True),
-        Job("sla_notify", send_pending, NOTIFY_SECONDS, True),
-    ]

@@ -6,10 +6,9 @@ from __future__ import annotations
 from app import clock
 from app.config import Settings
 from app.db import session_scope
+from app.jobs import Job
 from app.registry.service import apply_due_events
 from app.registry.zombie import run_daily
-from app.scheduler import Job
-from app.supervision.jobs import jobs as supervision_jobs
 
 # Polled hourly; the check itself runs once per local day (so a restart cannot skip a day).
 CHECK_POLL_SECONDS = 3600.0
@@ -24,5 +23,4 @@ def jobs(settings: Settings) -> list[Job]:
     return [
         Job("zombie-check", lambda: run_daily(tz=settings.tz), CHECK_POLL_SECONDS, True),
         Job("registry-effective", lambda: _apply_due(settings), CHECK_POLL_SECONDS, True),
-        *supervision_jobs(settings),
     ]

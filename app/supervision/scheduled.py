@@ -6,7 +6,7 @@ from __future__ import annotations
 from app import clock
 from app.config import Settings
 from app.db import session_scope
-from app.scheduler import Job
+from app.jobs import Job
 from app.supervision.calendar_alert import check_next_year
 from app.supervision.notices import send_pending
 from app.supervision.posts import run as poll_posts

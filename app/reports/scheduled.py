@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.jobs import Job
 from app.reports.alerts import run
-from app.scheduler import Job
 
 TOPIC_ALERT_SECONDS = 900.0
 

@@ -1,0 +1,18 @@
+"""The SLA domain's background jobs: the sweep and the notification sender, both only on the lease holder."""
+
+from __future__ import annotations
+
+from app.jobs import Job
+from app.sla.deliver import send_pending
+from app.sla.sweep import sweep
+
+# Transitions happen at whole seconds of the local day; half a minute late is fine for a deadline.
+SWEEP_SECONDS = 30.0
+NOTIFY_SECONDS = 10.0
+
+
+def jobs() -> list[Job]:
+    return [
+        Job("sla_sweep", sweep, SWEEP_SECONDS, True),
+        Job("sla_notify", send_pending, NOTIFY_SECONDS, True),
+    ]
