@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Account, Platform
 from app.auth import SYSTEM
 from app.config import get_settings
+from app.intake.pipeline import Pipeline
 from app.messages import service as messages
 from app.messages.models import Author, Message, MessageCreate, MessageKind
-from app.messages.pipeline import Pipeline
 from app.sla.service import apply_deadline
 
 # The 2020 board's rule, whatever the demo unit's own setting: reply within 5 working days.

@@ -7,8 +7,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from app.db import session_scope
+from app.intake.context import PipelineContext
+from app.intake.pipeline import Pipeline
 from app.messages.models import InboundItem, Message
-from app.messages.pipeline import Pipeline, PipelineContext
 
 
 def _ingest(client, headers, account_id, n):  # type: ignore[no-untyped-def]

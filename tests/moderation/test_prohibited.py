@@ -15,8 +15,8 @@ from sqlmodel import select
 from app import clock
 from app.audit.models import AuditEvent
 from app.db import session_scope
+from app.intake.pipeline import Pipeline
 from app.messages.models import Message
-from app.messages.pipeline import Pipeline
 from app.moderation.models import ContentEvidence
 from app.sla.deliver import send_pending
 from app.sla.models import SlaNotification
