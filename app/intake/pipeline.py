@@ -24,7 +24,7 @@ from app.config import Settings, get_settings
 from app.db import is_postgres, session_scope
 from app.intake.context import BatchState, PipelineContext
 from app.intake.steps import BatchStep, Step, default_steps
-from app.messages.models import InboundItem, InboundState, Message, MessageStatus
+from app.messages.models import IntakeItem, IntakeState, Message, MessageStatus
 from app.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,9 @@ class Pipeline:
         """Leases up to `limit` due items to this worker; returns their ids."""
         with session_scope() as session:
             query = (
-                select(InboundItem.id)
-                .where(InboundItem.state == InboundState.pending, col(InboundItem.available_at) <= now)
-                .order_by(col(InboundItem.id))
+                select(IntakeItem.id)
+                .where(IntakeItem.state == IntakeState.pending, col(IntakeItem.available_at) <= now)
+                .order_by(col(IntakeItem.id))
                 .limit(limit)
             )
             if is_postgres(session):
@@ -86,8 +86,8 @@ class Pipeline:
             ids = [i for i in session.exec(query) if i is not None]
             if ids:
                 session.execute(
-                    update(InboundItem)
-                    .where(col(InboundItem.id).in_(ids))
+                    update(IntakeItem)
+                    .where(col(IntakeItem.id).in_(ids))
                     .values(available_at=now + LEASE, updated_at=now)
                 )
             return ids
@@ -109,9 +109,9 @@ class Pipeline:
             with session_scope() as session:
                 with session.no_autoflush:
                     pairs = session.execute(
-                        select(InboundItem.id, InboundItem.message_id)
-                        .where(col(InboundItem.id).in_(ids))
-                        .order_by(col(InboundItem.id))
+                        select(IntakeItem.id, IntakeItem.message_id)
+                        .where(col(IntakeItem.id).in_(ids))
+                        .order_by(col(IntakeItem.id))
                     ).all()
                     batch = self._contexts(session, [message_id for _, message_id in pairs], now)
                     for name, step in self.steps:
@@ -126,9 +126,9 @@ class Pipeline:
                         self._settle(ctx)
                     _write_back(session, [ctx.message for ctx in batch])
                     session.execute(
-                        update(InboundItem)
-                        .where(col(InboundItem.id).in_(ids))
-                        .values(state=InboundState.done, updated_at=now, last_error=None)
+                        update(IntakeItem)
+                        .where(col(IntakeItem.id).in_(ids))
+                        .values(state=IntakeState.done, updated_at=now, last_error=None)
                     )
                 result.done = len(ids)
             metrics.pipeline_items.labels(outcome="done").inc(len(ids))
@@ -137,7 +137,7 @@ class Pipeline:
             log.info("pipeline batch of %s failed; running it again item by item", len(ids))
         with session_scope() as session:
             items = session.exec(
-                select(InboundItem).where(col(InboundItem.id).in_(ids)).order_by(col(InboundItem.id))
+                select(IntakeItem).where(col(IntakeItem.id).in_(ids)).order_by(col(IntakeItem.id))
             ).all()
             contexts = self._contexts(session, [item.message_id for item in items], now)
             for item, ctx in zip(items, contexts, strict=True):
@@ -152,7 +152,7 @@ class Pipeline:
                     self._failed(item, exc, now, result)
                     session.add(item)
                     continue
-                item.state, item.updated_at, item.last_error = InboundState.done, now, None
+                item.state, item.updated_at, item.last_error = IntakeState.done, now, None
                 result.done += 1
         for outcome in ("done", "retried", "parked"):
             metrics.pipeline_items.labels(outcome=outcome).inc(getattr(result, outcome))
@@ -196,12 +196,12 @@ class Pipeline:
             ctx.message.status = MessageStatus.open
         ctx.message.updated_at = ctx.now
 
-    def _failed(self, item: InboundItem, exc: Exception, now: datetime, result: BatchResult) -> None:
+    def _failed(self, item: IntakeItem, exc: Exception, now: datetime, result: BatchResult) -> None:
         item.attempts += 1
         item.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         item.updated_at = now
         if item.attempts >= self.settings.pipeline_max_attempts:
-            item.state = InboundState.parked
+            item.state = IntakeState.parked
             result.parked += 1
             log.error("pipeline parked item %s after %s tries: %s", item.id, item.attempts, item.last_error)
             log.debug("%s", traceback.format_exception(exc))

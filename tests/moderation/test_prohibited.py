@@ -79,10 +79,10 @@ def test_illegal_content_is_hidden_kept_and_alerted_at_once(desk: Desk) -> None:
 
     # Running the pipeline again holds and alerts nothing twice.
     with session_scope() as session:
-        from app.messages.models import InboundItem, InboundState
+        from app.messages.models import IntakeItem, IntakeState
 
-        item = session.exec(select(InboundItem).where(InboundItem.message_id == harmful)).one()
-        item.state = InboundState.pending
+        item = session.exec(select(IntakeItem).where(IntakeItem.message_id == harmful)).one()
+        item.state = IntakeState.pending
         session.add(item)
         session.commit()
     Pipeline().drain()
