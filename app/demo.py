@@ -23,6 +23,7 @@ from app.auth import SYSTEM
 from app.config import get_settings
 from app.db import session_scope
 from app.errors import Invalid
+from app.intake.pipeline import Pipeline
 from app.knowledge import demo as knowledge_demo
 from app.messages import service as messages
 from app.messages.models import Author, MessageCreate, MessageKind
@@ -36,11 +37,21 @@ REPO = Path(__file__).resolve().parent.parent
 INSTALLED_DATA = Path(sys.prefix) / "share" / "huiying" / "data"  # pyproject: [tool.setuptools.data-files]
 SUPERVISOR = UnitCreate(code="zfb", name="县政府办公室（督办）", keywords=[])
 
+
+def _drain_intake(session: Session, _data_dir: Path, _summary: dict[str, Any]) -> None:
+    """Runs the intake pipeline over every stored message (the loaders after it see routed messages)."""
+    session.commit()
+    Pipeline().drain()
+    session.expire_all()
+
+
 # Extra demo loaders registered by domains (KB entries, replies …): each gets (session, data_dir, summary).
 EXTRA_LOADERS: list[Callable[[Session, Path, dict[str, Any]], None]] = []
 EXTRA_LOADERS.append(knowledge_demo.load)  # the development Q&A set, before the pipeline runs
 EXTRA_LOADERS.append(replies_demo.load)  # official replies of the 2020 board, at their real times
-EXTRA_LOADERS.append(reports_demo.load)  # board deadlines, hot messages; drains the pipeline
+EXTRA_LOADERS.append(reports_demo.load_hot_messages)  # the board's hot messages
+EXTRA_LOADERS.append(_drain_intake)  # route and check every stored message (defined above)
+EXTRA_LOADERS.append(reports_demo.apply_board_deadlines)  # after the intake: its deadline step is done
 EXTRA_LOADERS.append(registry_demo.load)  # account registrations, post times, zombie check
 
 
