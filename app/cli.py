@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from app import wiring
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -202,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    wiring.install()
     result: int = args.func(args)
     return result
 

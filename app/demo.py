@@ -9,7 +9,6 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +21,9 @@ from app.accounts.models import Account, AccountCreate, AccountUpdate, Platform
 from app.auth import SYSTEM
 from app.config import get_settings
 from app.db import session_scope
+from app.demo_common import SUPERVISOR, parse_local_time
 from app.errors import Invalid
+from app.intake.pipeline import Pipeline
 from app.knowledge import demo as knowledge_demo
 from app.messages import service as messages
 from app.messages.models import Author, MessageCreate, MessageKind
@@ -34,13 +35,22 @@ from app.units.models import UnitCreate
 
 REPO = Path(__file__).resolve().parent.parent
 INSTALLED_DATA = Path(sys.prefix) / "share" / "huiying" / "data"  # pyproject: [tool.setuptools.data-files]
-SUPERVISOR = UnitCreate(code="zfb", name="县政府办公室（督办）", keywords=[])
+
+
+def _drain_intake(session: Session, _data_dir: Path, _summary: dict[str, Any]) -> None:
+    """Runs the intake pipeline over every stored message (the loaders after it see routed messages)."""
+    session.commit()
+    Pipeline().drain()
+    session.expire_all()
+
 
 # Extra demo loaders registered by domains (KB entries, replies …): each gets (session, data_dir, summary).
 EXTRA_LOADERS: list[Callable[[Session, Path, dict[str, Any]], None]] = []
 EXTRA_LOADERS.append(knowledge_demo.load)  # the development Q&A set, before the pipeline runs
 EXTRA_LOADERS.append(replies_demo.load)  # official replies of the 2020 board, at their real times
-EXTRA_LOADERS.append(reports_demo.load)  # board deadlines, hot messages; drains the pipeline
+EXTRA_LOADERS.append(reports_demo.load_hot_messages)  # the board's hot messages
+EXTRA_LOADERS.append(_drain_intake)  # route and check every stored message (defined above)
+EXTRA_LOADERS.append(reports_demo.apply_board_deadlines)  # after the intake: its deadline step is done
 EXTRA_LOADERS.append(registry_demo.load)  # account registrations, post times, zombie check
 
 
@@ -52,12 +62,6 @@ def default_data_dir() -> Path:
         return Path(configured)
     checkout = REPO / "data"
     return INSTALLED_DATA if not checkout.is_dir() and INSTALLED_DATA.is_dir() else checkout
-
-
-def parse_local_time(value: str, tz: ZoneInfo) -> datetime:
-    """Board times look like 2020/1/6 12:09:38 or 2019-04-25 09:32:09 (local time)."""
-    value = value.strip().replace("/", "-")
-    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
 
 
 def _ensure_account(

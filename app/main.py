@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import wiring
 from app.bounds import oversized_id
 from app.config import Settings, get_settings
 from app.db import get_engine, is_migrated, session_scope
@@ -251,6 +252,7 @@ def startup_checks(settings: Settings) -> None:
 
 def create_app(settings: Settings | None = None, *, start_scheduler: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
+    wiring.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

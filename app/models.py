@@ -8,7 +8,7 @@ from app.channels.models import ChannelEcho, ChannelHealth, ChannelToken, PollTa
 from app.inbox.models import InboxRead  # noqa: F401
 from app.knowledge.models import KnowledgeEntry, KnowledgeEntryVersion, KnowledgeState  # noqa: F401
 from app.messages.followups import MessageThread  # noqa: F401
-from app.messages.models import InboundItem, Message
+from app.messages.models import IntakeItem, Message
 from app.messages.search import MessageSearch  # noqa: F401
 from app.moderation.models import AuthorOffence, LexiconState, ModerationTerm  # noqa: F401
 from app.registry.models import AccountCheck, Registration, RegistryEvent  # noqa: F401
@@ -48,4 +48,4 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     return not (type_ == "table" and name is not None and name.startswith("message_fts"))
 
 
-__all__ = ["Account", "ApiToken", "AuditEvent", "InboundItem", "Message", "Unit", "User", "metadata"]
+__all__ = ["Account", "ApiToken", "AuditEvent", "IntakeItem", "Message", "Unit", "User", "metadata"]

@@ -18,8 +18,8 @@ from sqlalchemy import text
 from app.channels import scheduled as channels_scheduled
 from app.config import Settings
 from app.db import get_engine
+from app.intake import scheduled as intake_scheduled
 from app.jobs import Job
-from app.messages import scheduled as messages_scheduled
 from app.registry import scheduled as registry_scheduled
 from app.replies import scheduled as replies_scheduled
 from app.reports import scheduled as reports_scheduled
@@ -64,7 +64,7 @@ def lease(name: str) -> Iterator[bool]:
 def jobs(settings: Settings) -> list[Job]:
     """Every background job of the service, as each domain declares it in its `scheduled.py`."""
     return [
-        *messages_scheduled.jobs(settings),
+        *intake_scheduled.jobs(settings),
         *replies_scheduled.jobs(),
         *sla_scheduled.jobs(),
         *registry_scheduled.jobs(settings),

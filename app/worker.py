@@ -12,6 +12,7 @@ import sys
 import threading
 from typing import Any
 
+from app import wiring
 from app.config import Settings
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ def run(settings: Settings, *, stop: threading.Event | None = None) -> None:
     from app.scheduler import start
 
     startup_checks(settings)
+    wiring.install()
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -39,6 +41,7 @@ def run_once(settings: Settings) -> None:
     """Runs every background job once, one after the other (what one round of `run` does)."""
     from app.scheduler import jobs, run_job
 
+    wiring.install()
     for job in jobs(settings):
         run_job(job)
 

@@ -30,7 +30,8 @@ CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 @dataclass(frozen=True)
 class InboundItem:
-    """One citizen message as a platform delivered it, ready for the inbound queue."""
+    """One citizen message as a platform delivered it, before it is stored (then as a `Message` with an
+    `app.messages.models.IntakeItem` in the intake queue)."""
 
     external_id: str
     kind: Kind

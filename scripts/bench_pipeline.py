@@ -212,9 +212,11 @@ def bench_pipeline(
     from app.auth import SYSTEM
     from app.config import get_settings
     from app.db import get_engine, make_engine, migrate, session_scope, set_engine
+    from app.intake.context import PipelineContext
+    from app.intake.pipeline import Pipeline
+    from app.intake.steps import default_steps
     from app.messages import service as messages
     from app.messages.models import Author, MessageCreate
-    from app.messages.pipeline import Pipeline, PipelineContext, default_steps
     from app.ops.runtime import tune_gc
     from app.units import service as units
     from app.units.models import UnitCreate
@@ -257,7 +259,7 @@ def bench_pipeline(
             # Stand-in for the knowledge domain's step: search, keep suggestions, leave routing evidence.
             hits = index.search(ctx.message.content, limit=3)
             ctx.message.suggestions = [{"entry_id": h.entry_id, "score": h.score} for h in hits]
-            ctx.scratch["kb_units"] = kb_units(hits, owner)
+            ctx.kb_units = kb_units(hits, owner)
 
         steps.insert(names.index("routing"), ("kb-suggest (stand-in)", suggest))
     print(f"    steps: {' → '.join(name for name, _ in steps)}")

@@ -62,9 +62,10 @@ def seed(n_seed: int, rng: random.Random) -> dict[str, Any]:
     from app.accounts.models import AccountCreate, Platform
     from app.auth import SYSTEM
     from app.db import session_scope
+    from app.intake.pipeline import Pipeline
+    from app.intake.steps import default_steps
     from app.messages import service as message_service
     from app.messages.models import Author, MessageCreate
-    from app.messages.pipeline import Pipeline, default_steps
     from app.units import service as units
     from app.units.models import UnitCreate
     from scripts.bench_pipeline import _load, messages

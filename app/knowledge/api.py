@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import clock
 from app.deps import CurrentUser, SessionDep
-from app.knowledge import hooks, importexport, service
+from app.knowledge import importexport, service
 from app.knowledge.index import knowledge_index
 from app.knowledge.models import (
     EntryCreate,
@@ -32,8 +32,6 @@ from app.knowledge.models import (
     entry_public,
     version_public,
 )
-
-hooks.install()
 
 
 @asynccontextmanager

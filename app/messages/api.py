@@ -13,7 +13,7 @@ from app.deps import CurrentUser, SessionDep
 from app.messages import followups, service
 from app.messages.group_commit import group_commit
 from app.messages.models import (
-    InboundItemPublic,
+    IntakeItemPublic,
     MessageCreate,
     MessageKind,
     MessagePage,
@@ -142,7 +142,7 @@ def reveal(message_id: int, data: RevealRequest, session: SessionDep, user: Curr
     }
 
 
-@pipeline_router.get("/parked", response_model=list[InboundItemPublic], summary="搁置项（死信）")
+@pipeline_router.get("/parked", response_model=list[IntakeItemPublic], summary="搁置项（死信）")
 def parked(
     session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> object:
@@ -151,6 +151,6 @@ def parked(
     return service.parked_items(session=session, limit=limit)
 
 
-@pipeline_router.post("/parked/{item_id}/retry", response_model=InboundItemPublic, summary="重新处理搁置项")
+@pipeline_router.post("/parked/{item_id}/retry", response_model=IntakeItemPublic, summary="重新处理搁置项")
 def retry(item_id: int, session: SessionDep, user: CurrentUser) -> object:
     return service.retry_parked(session=session, actor=user, item_id=item_id)

@@ -5,8 +5,6 @@ otherwise: its own deadline, the same drafting and review."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -58,14 +56,12 @@ def conversation_key(message: Message) -> str | None:
     return None
 
 
-def link_follow_up(ctx: Any) -> None:
-    """Pipeline step (after routing): records the conversation and, when the same citizen was answered
-    earlier in it, links this message to that one and sends it to the unit that answered."""
-    message: Message = ctx.message
+def link_follow_up(*, session: Session, message: Message) -> None:
+    """Records the message's conversation and, when the same citizen was answered earlier in it, links
+    this message to that one and sends it to the unit that answered (intake, after routing)."""
     key = conversation_key(message)
     if key is None or not message.author_id or message.id is None:
         return
-    session: Session = ctx.session
     earlier = session.exec(
         select(Message)
         .join(MessageThread, col(MessageThread.message_id) == col(Message.id))

@@ -253,21 +253,23 @@ class MessagePage(SQLModel):
     next_cursor: str | None = Field(description="下一页游标；为空表示没有更多")
 
 
-class InboundState(StrEnum):
+class IntakeState(StrEnum):
     pending = "pending"
     done = "done"
     parked = "parked"
 
 
-class InboundItem(SQLModel, table=True):
-    """One unit of pipeline work: a stored message waiting to be normalised, checked, routed, suggested."""
+class IntakeItem(SQLModel, table=True):
+    """One unit of intake work (the queue `app.intake.pipeline` drains): a stored message waiting to be
+    normalised, checked, routed, suggested. Not to be confused with `connectors.base.InboundItem`, a
+    message or comment as a platform delivered it, before it is stored."""
 
     __tablename__ = "inbound_items"
     __table_args__ = (Index("ix_inbound_items_state_available", "state", "available_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(sa_column=Column(Integer, ForeignKey("messages.id"), unique=True, nullable=False))
-    state: str = Field(default=InboundState.pending, max_length=16)
+    state: str = Field(default=IntakeState.pending, max_length=16)
     attempts: int = 0
     available_at: datetime = Field(sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -275,7 +277,7 @@ class InboundItem(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class InboundItemPublic(SQLModel):
+class IntakeItemPublic(SQLModel):
     id: int
     message_id: int
     state: str

@@ -1,19 +1,22 @@
 """Keyword search over messages (content and author name), Chinese-aware.
 
 Each message gets one row of search terms — the normalised text segmented by the KB engine's jieba
-(`kb.segment.search_terms`: canonical words plus dictionary sub-words), written by the pipeline's last
+(`kb.segment.search_terms`: canonical words plus dictionary sub-words), written by the intake's last
 step. SQLite searches them with an FTS5 table kept in step by triggers; PostgreSQL with a GIN index on
 `to_tsvector('simple', terms)`. A query is segmented the same way and every word must match."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
 from app.errors import Invalid
+
+if TYPE_CHECKING:
+    from app.messages.models import Message
 
 MAX_QUERY_WORDS = 12
 
@@ -90,11 +93,10 @@ def matching_ids(session: Session, q: str) -> Any:
     )
 
 
-def index_for_search(ctx: Any) -> None:
-    """Pipeline step (last): the message's search terms, from the text the other steps normalised."""
-    message = ctx.message
+def index_message(*, session: Session, message: Message) -> None:
+    """Writes the message's keyword-search terms (intake, last step; `reindex` for every message)."""
     assert message.id is not None
-    store(ctx.session, message_id=message.id, content=message.content, author_name=message.author_name)
+    store(session, message_id=message.id, content=message.content, author_name=message.author_name)
 
 
 def reindex(*, session: Session, batch: int = 1000) -> int:

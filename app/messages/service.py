@@ -24,8 +24,8 @@ from app.messages import search
 from app.messages.ingest_sql import insert_message
 from app.messages.models import (
     QUEUE_STATUSES,
-    InboundItem,
-    InboundState,
+    IntakeItem,
+    IntakeState,
     Message,
     MessageCreate,
     MessageStatus,
@@ -282,26 +282,26 @@ def _datetime(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parked_items(*, session: Session, limit: int = 100) -> list[InboundItem]:
+def parked_items(*, session: Session, limit: int = 100) -> list[IntakeItem]:
     """Queue items the pipeline gave up on, with their errors (the dead letters)."""
     return list(
         session.exec(
-            select(InboundItem)
-            .where(InboundItem.state == InboundState.parked)
-            .order_by(col(InboundItem.id))
+            select(IntakeItem)
+            .where(IntakeItem.state == IntakeState.parked)
+            .order_by(col(IntakeItem.id))
             .limit(limit)
         )
     )
 
 
-def retry_parked(*, session: Session, actor: Principal, item_id: int) -> InboundItem:
+def retry_parked(*, session: Session, actor: Principal, item_id: int) -> IntakeItem:
     """Puts a parked item back in the queue with a fresh try count."""
     actor.require(Role.admin)
-    item = session.get(InboundItem, item_id)
-    if item is None or item.state != InboundState.parked:
+    item = session.get(IntakeItem, item_id)
+    if item is None or item.state != IntakeState.parked:
         raise NotFound(f"搁置项 {item_id} 不存在")
     now = clock.now()
-    item.state, item.attempts, item.available_at, item.updated_at = InboundState.pending, 0, now, now
+    item.state, item.attempts, item.available_at, item.updated_at = IntakeState.pending, 0, now, now
     session.add(item)
     record(
         session=session,

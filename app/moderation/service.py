@@ -9,6 +9,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
@@ -22,7 +23,7 @@ from app.auth import Principal
 from app.errors import Conflict, Invalid, NotFound
 from app.messages import service as messages
 from app.messages.models import Message, MessageStatus
-from app.moderation.check import PROHIBITED, REPORT_CATEGORY, ModerationResult, check
+from app.moderation.check import ABUSE, PROHIBITED, REPORT_CATEGORY, ModerationResult, check
 from app.moderation.lexicon import Lexicon, LexiconEntry, default_entries, default_lexicon
 from app.moderation.models import (
     AuthorOffence,
@@ -46,6 +47,15 @@ OFFENDER_ROLES = (Role.admin, Role.supervisor, Role.auditor, Role.leader)
 EVIDENCE_ROLES = OFFENDER_ROLES
 PROHIBITED_CLOSE_REASON = "prohibited: 违法有害信息（已从队列隐藏，留存为证据）"
 EVIDENCE_IDS = 20
+
+# The flags moderation sets on a message (others, e.g. routing's out_of_scope, are left alone).
+ABUSIVE = "abusive"
+SENSITIVE = "sensitive"
+SPAM = "spam"
+PII = "pii"
+INTENSE = "intense"
+RUMOUR_CHECK = "rumour_check"
+FLAGS = frozenset({ABUSIVE, SENSITIVE, SPAM, PII, INTENSE, PROHIBITED, RUMOUR_CHECK})
 # A term must contain a letter, digit or Chinese character: "!?" alone would match half the messages.
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
 
@@ -212,6 +222,31 @@ def remove_term(*, session: Session, actor: Principal, kind: TermKind, term: str
 
 
 # ------------------------------------------------------------------------------------------ offenders
+
+
+def moderate(*, session: Session, message: Message, normalised: str, at: datetime) -> ModerationResult:
+    """Checks the message and writes the verdict on it: the moderation flags and `message.moderation` (the
+    lexicon hits and the kinds of personal data — never the personal data itself); counts an abusive
+    message against its author. Returns the verdict."""
+    current = current_lexicon(session=session)
+    result = check_text(session=session, text=message.content, normalised=normalised)
+    before = list(message.flags or [])
+    # Other domains' flags (e.g. out_of_scope) stay; ours are replaced by this verdict.
+    message.flags = [f for f in before if f not in FLAGS] + result.flags
+    pii_kinds = sorted({span.kind for span in result.pii})
+    summary: dict[str, Any] = {
+        "hits": [
+            {"kind": h.kind, "term": h.term, "category": h.category, **({"why": h.why} if h.why else {})}
+            for h in result.hits
+        ],
+        "pii": pii_kinds,
+        "lexicon_version": current.version,
+    }
+    message.moderation = summary
+    if result.abusive and ABUSIVE not in before:
+        terms = [h.term for h in result.hits if h.kind == ABUSE]
+        record_offence(session=session, message=message, terms=terms, at=at)
+    return result
 
 
 def record_offence(*, session: Session, message: Message, terms: list[str], at: datetime) -> bool:

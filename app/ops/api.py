@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.db import get_engine, is_migrated, session_scope
 from app.errors import error_body
-from app.messages.models import OPEN_ORDER, InboundItem, InboundState, Message, status_in
+from app.messages.models import OPEN_ORDER, IntakeItem, IntakeState, Message, status_in
 from app.ops import metrics
 
 router = APIRouter(tags=["运行状态"])
@@ -41,7 +41,7 @@ def readyz() -> Response:
 def prometheus_metrics() -> Response:
     with session_scope() as session:
         pending = session.exec(
-            select(func.count()).select_from(InboundItem).where(InboundItem.state == InboundState.pending)
+            select(func.count()).select_from(IntakeItem).where(IntakeItem.state == IntakeState.pending)
         ).one()
         metrics.queue_depth.set(pending)
         rows = session.exec(

@@ -14,6 +14,7 @@ from app import clock
 from app.accounts.models import Account
 from app.auth import SYSTEM
 from app.config import get_settings
+from app.demo_common import SUPERVISOR
 from app.registry import service
 from app.registry.models import (
     EventCreate,
@@ -62,8 +63,6 @@ CLOSED = "青禾发布头条号"
 
 def load(session: Session, data_dir: Path, summary: dict[str, Any]) -> None:
     """EXTRA_LOADERS entry: registrations for the demo accounts, post times, one zombie check."""
-    from app.demo import SUPERVISOR
-
     _ = data_dir
     office = SUPERVISOR.code
     tz = get_settings().tz

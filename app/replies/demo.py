@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Account
 from app.audit.service import record
+from app.demo_common import parse_local_time
 from app.messages.models import Message, MessageStatus
 from app.replies.models import Delivery, Reply
 from app.replies.workflow import ReplyState
@@ -24,8 +25,6 @@ NOTE = "留言板官方答复（演示数据导入，未经本系统审核发布
 
 def load(session: Session, data_dir: Path, summary: dict[str, Any]) -> None:
     """Adds each answered board message's official reply, once."""
-    from app.demo import parse_local_time
-
     path = data_dir / "wenzheng-2020" / "messages_with_replies.csv"
     board = session.exec(select(Account).where(Account.external_id == BOARD_ACCOUNT)).first()
     summary.setdefault("replies", 0)

@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Account, Platform
 from app.auth import SYSTEM
 from app.config import get_settings
+from app.demo_common import parse_local_time
 from app.messages import service as messages
 from app.messages.models import Author, Message, MessageCreate, MessageKind
-from app.messages.pipeline import Pipeline
 from app.sla.service import apply_deadline
 
 # The 2020 board's rule, whatever the demo unit's own setting: reply within 5 working days.
@@ -24,8 +24,6 @@ BOARD_ACCOUNT = (Platform.generic.value, "gov-board")
 
 
 def _parse(value: str) -> Any:
-    from app.demo import parse_local_time
-
     return parse_local_time(value, get_settings().tz)
 
 
@@ -61,21 +59,23 @@ def _add_hot_messages(session: Session, board: Account, path: Path) -> int:
     return added
 
 
-def load(session: Session, data_dir: Path, summary: dict[str, Any]) -> None:
-    """EXTRA_LOADERS entry (after the replies' loader): hot messages, the pipeline, then the deadlines."""
+def load_hot_messages(session: Session, data_dir: Path, summary: dict[str, Any]) -> None:
+    """EXTRA_LOADERS entry (after the replies' loader): the board's "hot" messages."""
     folder = data_dir / "wenzheng-2020"
-    replies_csv = folder / "messages_with_replies.csv"
-    if not replies_csv.exists():
+    if not (folder / "messages_with_replies.csv").exists():
         return
     board = _board(session)
     hot_csv = folder / "messages_hot.csv"
     if board is not None and hot_csv.exists():
         summary["hot_messages"] = _add_hot_messages(session, board, hot_csv)
-    # Let the pipeline route and check every stored message first: its deadline step would otherwise
-    # run after us and replace the board's 5-day deadline with the routed unit's own.
-    session.commit()
-    Pipeline().drain()
-    session.expire_all()
+
+
+def apply_board_deadlines(session: Session, data_dir: Path, summary: dict[str, Any]) -> None:
+    """EXTRA_LOADERS entry, after the demo has drained the intake queue (whose deadline step would
+    otherwise replace the board's 5-day deadline with the routed unit's own): the board's deadlines."""
+    replies_csv = data_dir / "wenzheng-2020" / "messages_with_replies.csv"
+    if not replies_csv.exists():
+        return
     ids = [f"wz-{row['id']}" for row in _rows(replies_csv)]
     for message in session.exec(select(Message).where(col(Message.external_id).in_(ids))):
         apply_deadline(session=session, message=message, working_days=BOARD_WORKING_DAYS)

@@ -19,6 +19,7 @@ from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
 from app.errors import Invalid, NotFound
+from app.messages.models import Message
 from app.routing.engine import Router, RoutingDecision, RoutingRule, UnitSpec
 from app.routing.learned import Model
 from app.routing.models import (
@@ -43,13 +44,14 @@ from app.versioning import VersionedCache
 from kb.normalise import normalise
 
 SINGLE_ROW = 1
+OUT_OF_SCOPE = "out_of_scope"  # the flag of a message suspected to be outside this government's remit
 READ_ROLES = (Role.admin, Role.supervisor, Role.auditor)
 _PLACE_SEPARATORS = re.compile(r"[,，、;；\s]+")
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
 
 # Hooks that give KB evidence for a text: (unit_code, score 0..1) of the confidently matching entries.
-# The knowledge domain registers one; the pipeline step uses them when no earlier step left
-# `ctx.scratch["kb_units"]`, and the preview always does.
+# The knowledge domain registers one at start-up (`app.knowledge.hooks.install`); the intake routing
+# step uses them when no earlier step left KB evidence, and the preview always does.
 KbEvidence = Callable[[Session, str], Sequence[tuple[str, float]]]
 kb_evidence: list[KbEvidence] = []
 
@@ -147,6 +149,50 @@ def kb_units_for(*, session: Session, text: str) -> list[tuple[str, float]]:
 
 
 # ------------------------------------------------------------------------------------------- settings
+
+
+def fallback_unit(setup: RoutingSetup, account: Account) -> tuple[str, Fallback]:
+    """Where a message goes when routing is not confident: the dispatcher queue if configured (and the
+    unit exists), else the owner unit of the account it came in on."""
+    dispatcher = setup.settings.dispatcher_unit_code
+    if setup.settings.fallback == Fallback.dispatcher and dispatcher and dispatcher in setup.router.units:
+        return dispatcher, Fallback.dispatcher
+    return account.unit_code, Fallback.account
+
+
+def apply_decision(
+    *, message: Message, decision: RoutingDecision, setup: RoutingSetup, account: Account
+) -> None:
+    """Writes the verdict on the message: unit_code, routing{…}, out_of_scope and its flag (the fallback
+    unit when the decision names none or suspects the message is out of scope)."""
+    used: Fallback | None = None
+    unit = decision.unit_code
+    reason = decision.reason
+    if unit is None or decision.out_of_scope:
+        unit, used = fallback_unit(setup, account)
+        name = setup.router.units[unit].name if unit in setup.router.units else unit
+        where = "分办席" if used == Fallback.dispatcher else "来源账号的主办单位"
+        then = "确认是否属于本级职责" if decision.out_of_scope else "人工分派"
+        reason = f"{reason}；暂交{name}（{where}）{then}"
+    routing: dict[str, Any] = {
+        "unit_code": unit,
+        "suggested_unit": decision.unit_code,
+        "confidence": decision.confidence,
+        "reason": reason,
+        "candidates": [{"unit_code": u, "score": s} for u, s in decision.candidates],
+        "out_of_scope": decision.out_of_scope,
+        "pointer": decision.pointer,
+        "rule_id": decision.rule_id,
+        "fallback": used.value if used else None,
+        "model_version": setup.model_version,
+    }
+    message.unit_code = unit
+    message.routing = routing
+    message.out_of_scope = decision.out_of_scope
+    flags = [f for f in (message.flags or []) if f != OUT_OF_SCOPE]
+    if decision.out_of_scope:
+        flags.append(OUT_OF_SCOPE)
+    message.flags = flags
 
 
 def _require_unit(session: Session, code: str, label: str = "单位") -> None:

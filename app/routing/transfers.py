@@ -30,7 +30,7 @@ from app.routing.models import (
     TransferPublic,
     TransferResult,
 )
-from app.routing.steps import OUT_OF_SCOPE
+from app.routing.service import OUT_OF_SCOPE
 from app.routing.training import record_example
 from app.sla.models import NotificationState, SlaNotification
 from app.sla.service import apply_deadline

@@ -20,7 +20,7 @@ from wechatpy.utils import WeChatSigner
 
 from app.channels import health
 from app.db import session_scope
-from app.messages.models import InboundItem, Message
+from app.messages.models import IntakeItem, Message
 from connectors import generic
 from connectors.base import sorted_sha1
 
@@ -69,7 +69,7 @@ class Desk:
             return list(session.exec(select(Message).order_by(Message.id)))  # type: ignore[arg-type]
 
     def stored_once(self) -> None:
-        assert self.count(Message) == self.count(InboundItem)
+        assert self.count(Message) == self.count(IntakeItem)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.db import session_scope
-from app.messages.models import InboundItem, Message
+from app.messages.models import IntakeItem, Message
 
 
 def _count(model: type) -> int:
@@ -38,7 +38,7 @@ def test_duplicate_delivery_stores_one_message(client, make_unit, make_account, 
     assert second.status_code == 200
     assert first.json()["id"] == second.json()["id"]
     assert _count(Message) == 1
-    assert _count(InboundItem) == 1
+    assert _count(IntakeItem) == 1
     got = client.get(f"/api/v1/messages/{first.json()['id']}", headers=op_a).json()
     assert got["status"] == "received"
     assert got["platform"] == "generic"
@@ -289,4 +289,4 @@ def test_concurrent_deliveries_are_grouped_and_deduplicated(client, make_unit, m
     for i, r in enumerate(responses):
         ids.setdefault(f"c{i % 10}", set()).add(r.json()["id"])
     assert all(len(v) == 1 for v in ids.values())
-    assert _count(Message) == 10 and _count(InboundItem) == 10
+    assert _count(Message) == 10 and _count(IntakeItem) == 10

@@ -7,8 +7,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from app.db import session_scope
-from app.messages.models import InboundItem, Message
-from app.messages.pipeline import Pipeline, PipelineContext
+from app.intake.context import PipelineContext
+from app.intake.pipeline import Pipeline
+from app.messages.models import IntakeItem, Message
 
 
 def _ingest(client, headers, account_id, n):  # type: ignore[no-untyped-def]
@@ -52,7 +53,7 @@ def test_failing_item_is_retried_then_parked_and_others_go_on(
         later += timedelta(minutes=15)
         pipeline.run_once(now=later)
     with session_scope() as session:
-        items = {i.message_id: i for i in session.exec(select(InboundItem))}
+        items = {i.message_id: i for i in session.exec(select(IntakeItem))}
         bad = items[ids[1]]
         assert bad.state == "parked" and bad.attempts == 3
         assert "cannot handle this one" in (bad.last_error or "")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from app.messages.pipeline import Pipeline
+from app.intake.pipeline import Pipeline
 from app.replies import outbox
 from connectors.base import InMemoryTokenStore
 from tests.knowledge.conftest import Desk
@@ -177,8 +177,8 @@ def test_batch_run_step_by_step_equals_message_by_message(flow: Any) -> None:
 
     from app import clock
     from app.db import session_scope
-    from app.messages.models import InboundItem, InboundState, Message
-    from app.messages.pipeline import default_steps
+    from app.intake.steps import default_steps
+    from app.messages.models import IntakeItem, IntakeState, Message
 
     texts = [ID_CARD, "身份证丢了咋补办", "社保卡丢了怎么补", "醫療保險怎麼報銷", "路灯坏了", "工资被拖欠了"]
     texts += ["派出所办身份证要带户口本吗", "超市卖过期食品怎么投诉", "失业金怎么领", "今天天气不错"]
@@ -207,7 +207,7 @@ def test_batch_run_step_by_step_equals_message_by_message(flow: Any) -> None:
     def run(steps: Any) -> dict[int, tuple[Any, ...]]:
         with session_scope() as session:
             session.execute(
-                update(InboundItem).values(state=InboundState.pending, available_at=clock.now(), attempts=0)
+                update(IntakeItem).values(state=IntakeState.pending, available_at=clock.now(), attempts=0)
             )
         assert Pipeline(steps).drain().done == len(texts)
         with session_scope() as session:

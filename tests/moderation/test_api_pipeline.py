@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from app.db import session_scope
+from app.intake.pipeline import Pipeline
 from app.messages.models import Message
-from app.messages.pipeline import Pipeline
 from app.sla.models import SENSITIVE_STEP, SlaNotification
 from tests.moderation.conftest import Desk
 

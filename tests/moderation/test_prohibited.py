@@ -15,8 +15,8 @@ from sqlmodel import select
 from app import clock
 from app.audit.models import AuditEvent
 from app.db import session_scope
+from app.intake.pipeline import Pipeline
 from app.messages.models import Message
-from app.messages.pipeline import Pipeline
 from app.moderation.models import ContentEvidence
 from app.sla.deliver import send_pending
 from app.sla.models import SlaNotification
@@ -79,10 +79,10 @@ def test_illegal_content_is_hidden_kept_and_alerted_at_once(desk: Desk) -> None:
 
     # Running the pipeline again holds and alerts nothing twice.
     with session_scope() as session:
-        from app.messages.models import InboundItem, InboundState
+        from app.messages.models import IntakeItem, IntakeState
 
-        item = session.exec(select(InboundItem).where(InboundItem.message_id == harmful)).one()
-        item.state = InboundState.pending
+        item = session.exec(select(IntakeItem).where(IntakeItem.message_id == harmful)).one()
+        item.state = IntakeState.pending
         session.add(item)
         session.commit()
     Pipeline().drain()

@@ -97,7 +97,7 @@ def test_only_admins_edit_the_new_lexicons(desk: Desk) -> None:
 
 
 def test_criticism_stays_in_the_queue_and_off_the_offenders_list(desk: Desk) -> None:
-    from app.messages.pipeline import Pipeline
+    from app.intake.pipeline import Pipeline
 
     angry = desk.ingest("派出所户籍窗口太差了，这路修得真垃圾，你们就是不作为", author="critic")
     insult = desk.ingest("派出所小编是垃圾", author="insulter")

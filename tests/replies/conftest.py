@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.db import session_scope
+from app.intake.pipeline import Pipeline
 from app.messages.models import Message
-from app.messages.pipeline import Pipeline
 from app.replies import outbox
 from app.sla import service as sla
 from connectors.base import InMemoryTokenStore

@@ -9,7 +9,7 @@ import json
 import httpx
 import respx
 
-from app.messages.pipeline import Pipeline
+from app.intake.pipeline import Pipeline
 from app.replies import outbox
 from connectors.base import InMemoryTokenStore
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.messages.pipeline import BatchResult, Pipeline
+from app.intake.pipeline import BatchResult, Pipeline
 from tests.helpers import ok_json, post_message
 
 _ids = count(1)

@@ -9,8 +9,10 @@ import pytest
 from sqlmodel import Session
 
 from app.db import session_scope
+from app.intake.context import PipelineContext
+from app.intake.pipeline import Pipeline
+from app.intake.steps import default_steps
 from app.messages.models import Message
-from app.messages.pipeline import Pipeline, PipelineContext, default_steps
 from app.routing import service
 from tests.routing.conftest import County, drain
 
@@ -94,7 +96,7 @@ def test_kb_evidence_left_by_an_earlier_step_is_used(county: County) -> None:
     message_id = county.ingest(text)
 
     def knowledge(ctx: PipelineContext) -> None:
-        ctx.scratch["kb_units"] = [("edu", 0.9)]
+        ctx.kb_units = [("edu", 0.9)]
 
     Pipeline([("kb", knowledge), *default_steps()]).drain()
     stored = _stored(message_id)

@@ -11,9 +11,9 @@ import pytest
 
 from app import clock
 from app.db import session_scope
+from app.intake.pipeline import Pipeline
+from app.intake.steps import set_deadline
 from app.messages.models import Message
-from app.messages.pipeline import Pipeline
-from app.sla.steps import set_deadline
 from tests.helpers import post_message
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.messages.pipeline import Pipeline
+from app.intake.pipeline import Pipeline
 from app.replies import outbox
 from tests.helpers import ok_json, post_message
 from tests.workbench.conftest import BOARD_SECRETS, PASSWORD

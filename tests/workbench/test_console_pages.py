@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.messages.pipeline import Pipeline
+from app.intake.pipeline import Pipeline
 from tests.helpers import ok_json, post_message
 from tests.workbench.conftest import sign_in
 

@@ -9,7 +9,7 @@ import pytest
 
 from app.config import get_settings
 from app.db import session_scope
-from app.messages.pipeline import Pipeline
+from app.intake.pipeline import Pipeline
 from app.registry.zombie import check_accounts
 from app.sla.deliver import send_pending
 from app.sla.sweep import sweep

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.messages.pipeline import Pipeline
+from app.intake.pipeline import Pipeline
 from tests.helpers import ok_json, post_message
 
 MESSAGES = "/api/v1/messages"

@@ -4,8 +4,8 @@ routing (every instance drains; batches are claimed, so no lease is needed)."""
 from __future__ import annotations
 
 from app.config import Settings
+from app.intake.pipeline import Pipeline
 from app.jobs import Job
-from app.messages.pipeline import Pipeline
 
 
 def jobs(settings: Settings) -> list[Job]:

@@ -1,5 +1,5 @@
-"""The pipeline: drains the inbound queue in batches and runs each message through a list of steps
-(normalise → moderation → routing → KB suggestions → deadline). The one place this flow is wired.
+"""The pipeline: drains the inbound queue in batches and runs each message through the intake steps
+(`app.intake.steps.default_steps`: moderation → KB match → routing → … → deadline → search index).
 
 Items are claimed by pushing their `available_at` forward by a lease (with `FOR UPDATE SKIP LOCKED`
 on PostgreSQL), so several workers share the queue and a crashed worker's items come back. Each
@@ -11,11 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
-from typing import Any
 
 from sqlalchemy import bindparam, inspect, update
 from sqlmodel import Session, col, select
@@ -24,62 +22,14 @@ from app import clock
 from app.accounts.models import Account
 from app.config import Settings, get_settings
 from app.db import is_postgres, session_scope
-from app.messages.models import InboundItem, InboundState, Message, MessageStatus
+from app.intake.context import BatchState, PipelineContext
+from app.intake.steps import BatchStep, Step, default_steps
+from app.messages.models import IntakeItem, IntakeState, Message, MessageStatus
 from app.ops import metrics
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-
-
-@dataclass
-class PipelineContext:
-    """What a step sees: the message (changes to it are saved), its account, the time, the settings."""
-
-    session: Session
-    message: Message
-    account: Account
-    now: datetime
-    settings: Settings
-    scratch: dict[str, Any] = field(default_factory=dict)
-    batch: dict[str, Any] = field(default_factory=dict)  # shared by every message of the batch
-
-    @cached_property
-    def text(self) -> str:
-        """The message normalised once for every step (Traditional→Simplified, full-width, noise)."""
-        from kb.normalise import normalise
-
-        return normalise(self.message.content)
-
-
-Step = Callable[[PipelineContext], None]
-# A step may carry `prepare(contexts)`: work done once for the whole batch right before the step runs
-# over it (e.g. one batched search for every message), so it sees what the earlier steps decided for
-# every message of the batch; the step itself then finds the result in `ctx.scratch`. If preparing
-# fails, or the batch runs item by item after a failure, each step does its own work per message.
-BatchPrepare = Callable[[list["PipelineContext"]], None]
-
-
-def default_steps() -> list[tuple[str, Step]]:
-    """The production steps, in order."""
-    from app.knowledge.steps import attach_suggestions, match
-    from app.messages.followups import link_follow_up
-    from app.messages.search import index_for_search
-    from app.moderation.steps import alert_sensitive, hold_and_alert, moderate
-    from app.routing.steps import route
-    from app.sla.steps import set_deadline
-
-    return [
-        ("moderation", moderate),
-        ("kb-match", match),  # before routing: confident KB hits are evidence for the router
-        ("routing", route),
-        ("follow-up", link_follow_up),  # after routing: a follow-up goes to the unit that answered
-        ("kb-suggestions", attach_suggestions),
-        ("deadline", set_deadline),
-        ("sensitive-alert", alert_sensitive),  # after the deadline: the alert names the unit and due time
-        ("content-hold", hold_and_alert),  # illegal content out of the queue as evidence; rumours checked
-        ("search-index", index_for_search),  # keyword search terms (GET /messages?q=)
-    ]
 
 
 @dataclass
@@ -126,9 +76,9 @@ class Pipeline:
         """Leases up to `limit` due items to this worker; returns their ids."""
         with session_scope() as session:
             query = (
-                select(InboundItem.id)
-                .where(InboundItem.state == InboundState.pending, col(InboundItem.available_at) <= now)
-                .order_by(col(InboundItem.id))
+                select(IntakeItem.id)
+                .where(IntakeItem.state == IntakeState.pending, col(IntakeItem.available_at) <= now)
+                .order_by(col(IntakeItem.id))
                 .limit(limit)
             )
             if is_postgres(session):
@@ -136,8 +86,8 @@ class Pipeline:
             ids = [i for i in session.exec(query) if i is not None]
             if ids:
                 session.execute(
-                    update(InboundItem)
-                    .where(col(InboundItem.id).in_(ids))
+                    update(IntakeItem)
+                    .where(col(IntakeItem.id).in_(ids))
                     .values(available_at=now + LEASE, updated_at=now)
                 )
             return ids
@@ -159,9 +109,9 @@ class Pipeline:
             with session_scope() as session:
                 with session.no_autoflush:
                     pairs = session.execute(
-                        select(InboundItem.id, InboundItem.message_id)
-                        .where(col(InboundItem.id).in_(ids))
-                        .order_by(col(InboundItem.id))
+                        select(IntakeItem.id, IntakeItem.message_id)
+                        .where(col(IntakeItem.id).in_(ids))
+                        .order_by(col(IntakeItem.id))
                     ).all()
                     batch = self._contexts(session, [message_id for _, message_id in pairs], now)
                     for name, step in self.steps:
@@ -176,9 +126,9 @@ class Pipeline:
                         self._settle(ctx)
                     _write_back(session, [ctx.message for ctx in batch])
                     session.execute(
-                        update(InboundItem)
-                        .where(col(InboundItem.id).in_(ids))
-                        .values(state=InboundState.done, updated_at=now, last_error=None)
+                        update(IntakeItem)
+                        .where(col(IntakeItem.id).in_(ids))
+                        .values(state=IntakeState.done, updated_at=now, last_error=None)
                     )
                 result.done = len(ids)
             metrics.pipeline_items.labels(outcome="done").inc(len(ids))
@@ -187,7 +137,7 @@ class Pipeline:
             log.info("pipeline batch of %s failed; running it again item by item", len(ids))
         with session_scope() as session:
             items = session.exec(
-                select(InboundItem).where(col(InboundItem.id).in_(ids)).order_by(col(InboundItem.id))
+                select(IntakeItem).where(col(IntakeItem.id).in_(ids)).order_by(col(IntakeItem.id))
             ).all()
             contexts = self._contexts(session, [item.message_id for item in items], now)
             for item, ctx in zip(items, contexts, strict=True):
@@ -202,18 +152,18 @@ class Pipeline:
                     self._failed(item, exc, now, result)
                     session.add(item)
                     continue
-                item.state, item.updated_at, item.last_error = InboundState.done, now, None
+                item.state, item.updated_at, item.last_error = IntakeState.done, now, None
                 result.done += 1
         for outcome in ("done", "retried", "parked"):
             metrics.pipeline_items.labels(outcome=outcome).inc(getattr(result, outcome))
         return result
 
     def _contexts(self, session: Session, message_ids: list[int], now: datetime) -> list[PipelineContext]:
-        """A context per message id, in the given order, sharing one batch scratch dict."""
+        """A context per message id, in the given order, sharing one batch state."""
         messages = {m.id: m for m in session.exec(select(Message).where(col(Message.id).in_(message_ids)))}
         account_ids = {m.account_id for m in messages.values()}
         accounts = {a.id: a for a in session.exec(select(Account).where(col(Account.id).in_(account_ids)))}
-        scratch: dict[str, Any] = {}  # shared by the batch: caches a step may keep per batch
+        shared = BatchState()
         return [
             PipelineContext(
                 session=session,
@@ -221,18 +171,17 @@ class Pipeline:
                 account=accounts[messages[message_id].account_id],
                 now=now,
                 settings=self.settings,
-                batch=scratch,
+                batch=shared,
             )
             for message_id in message_ids
         ]
 
     @staticmethod
     def _prepare(name: str, step: Step, contexts: list[PipelineContext]) -> None:
-        prepare: BatchPrepare | None = getattr(step, "prepare", None)
-        if prepare is None or not contexts:
+        if not isinstance(step, BatchStep) or not contexts:
             return
         try:
-            prepare(contexts)
+            step.prepare(contexts)
         except Exception:
             log.exception("pipeline step %s could not prepare its batch; it runs per message", name)
 
@@ -247,12 +196,12 @@ class Pipeline:
             ctx.message.status = MessageStatus.open
         ctx.message.updated_at = ctx.now
 
-    def _failed(self, item: InboundItem, exc: Exception, now: datetime, result: BatchResult) -> None:
+    def _failed(self, item: IntakeItem, exc: Exception, now: datetime, result: BatchResult) -> None:
         item.attempts += 1
         item.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         item.updated_at = now
         if item.attempts >= self.settings.pipeline_max_attempts:
-            item.state = InboundState.parked
+            item.state = IntakeState.parked
             result.parked += 1
             log.error("pipeline parked item %s after %s tries: %s", item.id, item.attempts, item.last_error)
             log.debug("%s", traceback.format_exception(exc))

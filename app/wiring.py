@@ -1,0 +1,14 @@
+"""What one domain lends another through the other's hook lists, installed once at start-up by every entry
+point (`app.main.create_app`, `app.worker`, `app.cli.main`) — never as a side effect of an import.
+
+Installed here: the knowledge base's draft consistency check (`app.replies.service.draft_checks`) and its
+KB evidence for routing (`app.routing.service.kb_evidence`)."""
+
+from __future__ import annotations
+
+from app.knowledge import hooks as knowledge
+
+
+def install() -> None:
+    """Installs every cross-domain hook (idempotent)."""
+    knowledge.install()
