@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
+from app.bounds import BoundedDate, BoundedDatetime
 from app.db import JSONType, UTCDateTime
 
 
@@ -102,9 +103,9 @@ class RegistrationFields(SQLModel):
 class RegistrationCreate(RegistrationFields):
     unit_code: str = Field(description="主办单位代码", schema_extra={"examples": ["xgaj"]})
     platform: RegistryPlatform = Field(schema_extra={"examples": ["wechat"]})
-    opened_on: date = Field(description="开设日期", schema_extra={"examples": ["2026-02-26"]})
+    opened_on: BoundedDate = Field(description="开设日期", schema_extra={"examples": ["2026-02-26"]})
     account_id: int | None = Field(default=None, description="对应的本系统账号ID（可选）")
-    registered_on: date | None = Field(
+    registered_on: BoundedDate | None = Field(
         default=None,
         description="备案日期；为空取今天。补录纸质备案时由督办/管理员填写，单位不可倒填",
     )
@@ -182,9 +183,9 @@ class EventCreate(SQLModel):
     kind: LifecycleKind = Field(
         description="changed 变更 / closed 关停 / cancelled 注销（开设由备案时自动生成）"
     )
-    effective_on: date = Field(description="生效日期（关停、注销或变更的日期）")
-    notice_on: date | None = Field(default=None, description="对外公告日期（仅记录）")
-    filed_on: date | None = Field(
+    effective_on: BoundedDate = Field(description="生效日期（关停、注销或变更的日期）")
+    notice_on: BoundedDate | None = Field(default=None, description="对外公告日期（仅记录）")
+    filed_on: BoundedDate | None = Field(
         default=None, description="报备日期；为空取今天。补录纸质报备时由督办/管理员填写，单位不可倒填"
     )
     changes: RegistrationChanges | None = Field(default=None, description="变更内容（kind=changed 时必填）")
@@ -193,7 +194,7 @@ class EventCreate(SQLModel):
 
 class EventDecision(SQLModel):
     note: str | None = Field(default=None, max_length=500, description="审批意见")
-    decided_on: date | None = Field(
+    decided_on: BoundedDate | None = Field(
         default=None, description="批准日期；为空取今天。仅补录纸质审批时填写，不能晚于今天、不能早于报备日期"
     )
 
@@ -279,7 +280,7 @@ class AccountCheckPublic(SQLModel):
 
 
 class PostReport(SQLModel):
-    posted_at: datetime = Field(
+    posted_at: BoundedDatetime = Field(
         description="发布时间（含时区）", schema_extra={"examples": ["2026-03-01T10:00:00+08:00"]}
     )
 

@@ -128,7 +128,7 @@ def escalate_reply(
     reply_id: int, data: EscalateRequest, session: SessionDep, user: CurrentUser
 ) -> ReplyPublic:
     """审核人认为需要领导把关时，可将任一待审核的答复提请本单位领导复核（不限于词库标记为敏感的），须说明原因。
-    提请人不能再作为领导复核人审核通过。"""
+    起草或修改过该答复的人不能提请（403）；提请人不能再作为领导复核人审核通过。"""
     service.escalate(session=session, actor=user, reply_id=reply_id, reason=data.reason)
     return _public(session, reply_id, user)
 

@@ -482,7 +482,13 @@ def _review_level(reply: Reply) -> int:
 def _check_reviewer(*, session: Session, actor: Principal, reply: Reply, level: int, deciding: str) -> None:
     if level == 2 and actor.role != Role.leader:
         raise Forbidden("该留言被标记为敏感，须由本单位领导复核（分级审核）")
-    if deciding == "approve" and actor.user_id is not None and actor.user_id in (reply.editor_ids or []):
+    # Escalating is a first-level decision too: an author escalating their own sensitive reply would
+    # leave it with one independent approval instead of two.
+    if (
+        deciding in ("approve", "escalate")
+        and actor.user_id is not None
+        and actor.user_id in (reply.editor_ids or [])
+    ):
         raise Forbidden("不能审核本人起草或修改过的答复：先审后发要求起草人与审核人不是同一人")
     if level == 2 and deciding == "approve":
         first = session.exec(
@@ -575,6 +581,7 @@ def escalate(*, session: Session, actor: Principal, reply_id: int, reason: str) 
     actor.require(*REVIEW_ROLES)
     if reply.state != ReplyState.in_review:
         raise workflow.conflict(reply.state, "提请领导复核（只有待审核的答复可以提请）")
+    _check_reviewer(session=session, actor=actor, reply=reply, level=1, deciding="escalate")
     now = clock.now()
     _add_review(
         session, reply=reply, actor=actor, level=1, decision=Decision.escalated, at=now, reason=reason

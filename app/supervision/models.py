@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
+from app.bounds import BoundedDate
 from app.db import JSONType, UTCDateTime
 
 
@@ -94,7 +95,7 @@ class Rectification(SQLModel, table=True):
     )
     finding: str = Field(sa_column=Column(Text, nullable=False))
     state: str = Field(default=RectificationState.notified, max_length=16)
-    due_on: date | None = Field(default=None, description="整改期限（本地日期）")
+    due_on: BoundedDate | None = Field(default=None, description="整改期限（本地日期）")
     opened_at: datetime = Field(sa_type=UTCDateTime)
     rectified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     rectified_note: str | None = Field(default=None, max_length=1000)
@@ -246,4 +247,4 @@ class FindingCreate(SQLModel):
     account_id: int | None = Field(default=None, description="涉及的抽查账号")
     unit_code: str | None = Field(default=None, max_length=64, description="整改单位；为空取留言的承办单位")
     days: int = Field(default=10, ge=1, le=90, description="整改期限（天），未给 due_on 时使用")
-    due_on: date | None = Field(default=None, description="整改期限（本地日期）")
+    due_on: BoundedDate | None = Field(default=None, description="整改期限（本地日期）")
