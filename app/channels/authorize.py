@@ -16,7 +16,7 @@ from app.auth import Principal
 from app.channels import capabilities
 from app.channels.comment_admin import call_platform
 from app.channels.context import account_context
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid
 from app.security import decrypt_secrets
 from app.users.models import Role
 from connectors import registry
@@ -28,9 +28,7 @@ MAX_REDIRECT = 500
 
 def _account(session: Session, actor: Principal, account_id: int) -> Account:
     actor.require(*AUTHORIZE_ROLES)
-    account = session.get(Account, account_id)
-    if account is None or not actor.sees_unit(account.unit_code):
-        raise NotFound(f"账号 {account_id} 不存在")
+    account = accounts.get(session=session, account_id=account_id, principal=actor)
     return account
 
 

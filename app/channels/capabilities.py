@@ -13,6 +13,7 @@ import httpx
 from sqlmodel import Session, col, select
 
 from app import clock
+from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
@@ -20,7 +21,6 @@ from app.channels.context import account_context
 from app.channels.models import CapabilityItem, CapabilityPublic, ChannelCapability
 from app.config import get_settings
 from app.db import session_scope
-from app.errors import NotFound
 from app.sla import channels as notice_channels
 from app.sla.notify import Notification, send
 from app.users.models import Role
@@ -204,7 +204,5 @@ def check_now(
 ) -> ChannelCapability:
     """Checks one account at once (after configuring it); 404 outside the actor's units."""
     actor.require(*CHECK_ROLES)
-    account = session.get(Account, account_id)
-    if account is None or not actor.sees_unit(account.unit_code):
-        raise NotFound(f"账号 {account_id} 不存在")
+    account = accounts.get(session=session, account_id=account_id, principal=actor)
     return check_account(session=session, account=account, now=clock.now(), http=http)

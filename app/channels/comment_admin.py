@@ -11,12 +11,13 @@ import httpx
 from sqlmodel import Session
 
 from app import clock
+from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
 from app.channels.context import account_context
 from app.channels.targets import validate_target
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.messages import service as messages
 from app.users.models import Role
 from connectors import registry
@@ -87,9 +88,7 @@ def switch_comments(
 ) -> None:
     """Opens or closes the comments of one article of the account (`target` = msg_data_id:index)."""
     actor.require(*ADMIN_ROLES)
-    account = session.get(Account, account_id)
-    if account is None or not actor.sees_unit(account.unit_code):
-        raise NotFound(f"账号 {account_id} 不存在")
+    account = accounts.get(session=session, account_id=account_id, principal=actor)
     switch = registry.get(account.platform).switch_comments
     if switch is None:
         raise Conflict("该平台不支持通过接口开关留言，请在平台后台操作", code="not_supported")

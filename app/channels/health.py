@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.accounts.service import list_accounts
 from app.auth import Principal
@@ -21,7 +22,6 @@ from app.channels.models import (
     PollTarget,
     PollTargetPublic,
 )
-from app.errors import NotFound
 from connectors.base import ConnectorError, RateLimited, TokenExpired, backoff
 
 MAX_BACKOFF_SECONDS = 3600.0
@@ -190,9 +190,7 @@ def public(
 
 def get(*, session: Session, principal: Principal, account_id: int, now: datetime) -> HealthPublic:
     """One account's health; 404 outside the principal's units."""
-    account = session.get(Account, account_id)
-    if account is None or not principal.sees_unit(account.unit_code):
-        raise NotFound(f"账号 {account_id} 不存在")
+    account = accounts.get(session=session, account_id=account_id, principal=principal)
     targets = list(
         session.exec(
             select(PollTarget).where(PollTarget.account_id == account_id).order_by(col(PollTarget.id))
