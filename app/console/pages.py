@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,7 +39,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 DONE_STATUSES = frozenset({"published", "closed"})
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 50
 PLATFORMS = {"wechat": "微信", "weibo": "微博", "douyin": "抖音", "generic": "网站/App"}
 STATUS_LABELS = {
     "received": "待处理",
@@ -225,6 +225,7 @@ def queue_page(
     unit_code: str = "",
     date_from: str = "",
     date_to: str = "",
+    cursor: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     tz = settings.tz
     until = _parse_day(date_to, tz)
@@ -242,17 +243,22 @@ def queue_page(
         "received_to": until + timedelta(days=1) if until else None,
     }
     error = ""
+    next_cursor: str | None = None
     try:
-        rows, _ = messages.list_messages(
-            session=session, principal=user, q=q.strip() or None, sort="due_at", limit=QUEUE_LIMIT, **filters
+        rows, next_cursor = messages.list_messages(
+            session=session,
+            principal=user,
+            q=q.strip() or None,
+            open_only=filters["status"] is None,
+            flag="sensitive" if tab == "sensitive" else None,
+            sort="due_at",
+            limit=QUEUE_LIMIT,
+            cursor=cursor or None,
+            **filters,
         )
     except HuiyingError as exc:
         rows, error = [], exc.message
-    if filters["status"] is None:
-        rows = [m for m in rows if m.status not in DONE_STATUSES]
-    if tab == "sensitive":
-        rows = [m for m in rows if "sensitive" in (m.flags or [])]
-    # Sensitive first, then the soonest deadline (the list came ordered by deadline).
+    # Within the page: sensitive first, then the soonest deadline (the page came ordered by deadline).
     rows.sort(key=lambda m: "sensitive" not in (m.flags or []))
     now = clock.now()
     items = [
@@ -264,6 +270,16 @@ def queue_page(
         }
         for m in rows
     ]
+    form = {
+        "q": q,
+        "status": status,
+        "sla_state": sla_state,
+        "platform": platform,
+        "account_id": account_id,
+        "unit_code": unit_code,
+        "date_from": date_from,
+        "date_to": date_to,
+    }
     return _render(
         request,
         "queue.html",
@@ -272,19 +288,20 @@ def queue_page(
         counts=_tab_counts(session, user),
         tab=tab,
         error=error,
-        form={
-            "q": q,
-            "status": status,
-            "sla_state": sla_state,
-            "platform": platform,
-            "account_id": account_id,
-            "unit_code": unit_code,
-            "date_from": date_from,
-            "date_to": date_to,
-        },
+        form=form,
         units=_visible_units(session, user),
         limit=QUEUE_LIMIT,
+        next_url=_queue_url(tab, form, next_cursor) if next_cursor else "",
+        first_url=_queue_url(tab, form, None) if cursor else "",
     )
+
+
+def _queue_url(tab: str, form: dict[str, str], cursor: str | None) -> str:
+    """The queue page with the same tab and filters, at `cursor` (None: the first page)."""
+    params = {"tab": tab, **{k: v for k, v in form.items() if v}}
+    if cursor:
+        params["cursor"] = cursor
+    return "/console?" + urlencode(params)
 
 
 def present_text(message: Message) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, literal, tuple_
+from sqlalchemy import Integer, String, cast, literal, tuple_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -23,6 +23,7 @@ from app.errors import BadRequest, Conflict, Invalid, NotFound
 from app.messages import search
 from app.messages.ingest_sql import insert_message
 from app.messages.models import (
+    OPEN_ORDER,
     QUEUE_STATUSES,
     IntakeItem,
     IntakeState,
@@ -31,6 +32,7 @@ from app.messages.models import (
     MessageStatus,
     Receipt,
     in_queue,
+    status_in,
 )
 from app.users.models import Role
 
@@ -183,13 +185,22 @@ def list_messages(
     received_to: datetime | None = None,
     q: str | None = None,
     author_id: str | None = None,
+    open_only: bool = False,
+    flag: str | None = None,
     sort: str = "-id",
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Message], str | None]:
     """A page of the messages the principal may see; returns (items, next cursor or None).
-    `q`: every word must occur in the content or author name (see `app.messages.search`)."""
+    `q`: every word must occur in the content or author name (see `app.messages.search`);
+    `open_only`: only messages still open (not published or closed); `flag`: only messages carrying
+    that flag (e.g. "sensitive")."""
     query = select(Message)
+    if open_only:
+        query = query.where(status_in(OPEN_ORDER))
+    if flag is not None:
+        # flags is a JSON list of names; its text form holds each as "name" on SQLite and PostgreSQL.
+        query = query.where(cast(col(Message.flags), String).like(f'%"{flag}"%'))
     if q:
         query = query.where(col(Message.id).in_(search.matching_ids(session, q)))
     if principal.units is not None:

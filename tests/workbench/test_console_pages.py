@@ -215,3 +215,39 @@ def test_hostile_content_is_escaped_and_bad_filters_are_harmless(client, admin_h
         assert client.get("/console" + query).status_code == 200
     assert client.get("/console?q=" + "户" * 101).status_code == 422
     assert client.get("/console/messages/abc").status_code == 422
+
+
+def test_queue_pages_keep_filters_and_skip_answered_messages(client, county, monkeypatch):
+    """The queue is paged (a cursor in 下一页 that keeps the tab and filters); answered or closed
+    messages never take a place on a page, however early their deadline."""
+    from sqlalchemy import update
+
+    from app.console import pages
+    from app.db import session_scope
+    from app.messages.models import Message
+
+    with session_scope() as session:
+        early = session.get(Message, county["plain"]).due_at - timedelta(days=30)
+        session.execute(
+            update(Message).where(Message.id == county["water"]).values(status="closed", due_at=early)
+        )
+    monkeypatch.setattr(pages, "QUEUE_LIMIT", 1)
+    sign_in(client, "sup")
+    seen = []
+    page = _page(client, "/console?platform=generic")
+    for _ in range(5):
+        seen += re.findall(r'<tr class="[^"]*" data-id="(\d+)"', page)
+        more = re.search(r'href="([^"]+)" data-page="next"', page)
+        if not more:
+            break
+        url = more.group(1).replace("&amp;", "&")
+        assert "platform=generic" in url and "tab=all" in url
+        page = _page(client, url)
+    assert sorted(seen) == sorted([str(county["plain"]), str(county["sensitive"])])  # not the closed one
+    assert 'data-page="first"' in page
+    # The sensitive tab filters in the database, before paging.
+    assert re.findall(r'data-id="(\d+)"', _page(client, "/console?tab=sensitive")) == [
+        str(county["sensitive"])
+    ]
+    # A forged cursor is a message on the page, not an error page.
+    assert "cursor 无效" in _page(client, "/console?cursor=bm9wZQ")
