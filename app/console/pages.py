@@ -410,7 +410,16 @@ def kb_page(
         versions = knowledge.versions(session=session, entry_id=entry, principal=user) if entry else []
     except HuiyingError as exc:
         return _error_page(request, user, exc)
-    return _render(request, "kb.html", user, items=items, q=q, chosen=chosen, versions=versions)
+    return _render(
+        request,
+        "kb.html",
+        user,
+        items=items,
+        q=q,
+        chosen=chosen,
+        versions=versions,
+        units=_visible_units(session, user),
+    )
 
 
 @router.get("/reports", response_class=HTMLResponse)

@@ -166,6 +166,16 @@ def test_the_daily_loop_in_a_real_browser(server, board, county) -> None:
             page.goto(f"{server}/console")
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
             _shot(page, "08-queue-phone")
+            # The leader adds a Q&A entry for the unit from the 问答库 page; it opens as a draft, version 1.
+            page.goto(f"{server}/console/kb")
+            form = page.locator("#kb-create")
+            form.locator("input[name=question]").fill("办公室开放时间是什么时候")
+            form.locator("textarea[name=answer]").fill("您好，工作日上午九点至下午五点。")
+            with page.expect_navigation():
+                form.locator("button[type=submit]").click()
+            assert "/console/kb?entry=" in page.url
+            assert "编辑条目 #" in page.inner_text("body") and "第 1 版" in page.inner_text(".history")
+            _shot(page, "09-kb-created-phone")
             phone.close()
         finally:
             browser.close()

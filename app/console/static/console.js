@@ -89,6 +89,9 @@
       } else if (action === "kb-save") {
         api("PATCH", "/kb/entries/" + id, { question: data.question, answer: data.answer, status: data.status, note: data.note || null })
           .then(() => done("已保存"), fail);
+      } else if (action === "kb-create") {
+        api("POST", "/kb/entries", { question: data.question, answer: data.answer, unit_code: data.unit_code || null, status: data.status, note: data.note || null })
+          .then((entry) => { location.href = "/console/kb?entry=" + entry.id; }, fail);
       } else if (action === "password") {
         api("POST", "/auth/password", data).then(() => { location.href = "/console/login"; }, fail);
       }
