@@ -51,6 +51,43 @@ STATUS_LABELS = {
     "published": "已答复",
     "closed": "已关闭",
 }
+# What the message page's history shows for each audit action (the raw code where none is listed).
+ACTION_LABELS = {
+    "message.ingest": "收到留言",
+    "message.sla": "时限状态变化",
+    "message.sla_state": "时限状态变化",
+    "message.transfer": "转办",
+    "message.assign": "分派",
+    "message.close": "关闭",
+    "message.out_of_scope": "标记为非本单位职责",
+    "message.reveal": "查看原文",
+    "message.deadline_extended": "延长期限",
+    "message.deadline_recomputed": "重算期限",
+    "message.removed_from_platform": "已从平台删除",
+    "message.remove_from_platform_failed": "从平台删除失败",
+    "message.platform_delete_reply": "在平台删除答复",
+    "message.platform_elect": "在平台标记精选",
+    "message.platform_unelect": "在平台取消精选",
+    "pipeline.retry": "重新处理",
+    "reply.draft": "起草答复",
+    "reply.edit": "修改答复",
+    "reply.submit": "提交审核",
+    "reply.approve": "审核通过",
+    "reply.reject": "审核退回",
+    "reply.escalate": "提请领导复核",
+    "reply.withdraw": "撤回",
+    "reply.held": "暂缓发布",
+    "reply.publishing": "开始发布",
+    "reply.published": "已发布",
+    "reply.outcome_unknown": "发布结果待确认",
+    "reply.retry": "重新发布",
+    "reply.retry_scheduled": "安排重试",
+    "reply.undeliverable": "无法发布",
+    "reply.delivered_manually": "人工发布",
+    "reply.confirm_published": "确认已发布",
+    "reply.echo_confirmed": "平台回显确认",
+    "reply.imported": "导入答复",
+}
 SLA_LABELS = {
     "on_track": "正常",
     "due_soon": "临期",
@@ -121,6 +158,7 @@ def _render(request: Request, name: str, principal: Principal | None, **context:
         platforms=PLATFORMS,
         status_labels=STATUS_LABELS,
         sla_labels=SLA_LABELS,
+        action_labels=ACTION_LABELS,
     )
     response = templates.TemplateResponse(request, name, context)
     response.headers.update(SECURITY_HEADERS)

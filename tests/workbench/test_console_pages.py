@@ -139,6 +139,9 @@ def test_review_inbox_shows_the_draft_and_its_warnings(client, county, admin_hea
     )
     ok_json(client.post(f"/api/v1/replies/{reply['id']}/submit", headers=operator))
     sign_in(client, "rev")
+    history = _page(client, f"/console/messages/{county['plain']}").split('<ol class="history">')[-1]
+    assert "收到留言" in history and "起草答复" in history and "提交审核" in history
+    assert "reply.submit" not in history and "message.ingest" not in history
     page = _page(client, "/console/review")
     assert f'data-reply-id="{reply["id"]}"' in page and "请携带原证件到派出所换领" in page
     assert 'value="approve"' in page and 'value="reject"' in page
@@ -251,3 +254,15 @@ def test_queue_pages_keep_filters_and_skip_answered_messages(client, county, mon
     ]
     # A forged cursor is a message on the page, not an error page.
     assert "cursor 无效" in _page(client, "/console?cursor=bm9wZQ")
+
+
+def test_every_message_and_reply_action_in_the_code_has_a_history_label():
+    """A new audit action on a message or reply shows in words, not as its code."""
+    from pathlib import Path
+
+    from app.console.pages import ACTION_LABELS
+
+    source = "\n".join(p.read_text() for p in Path("app").rglob("*.py"))
+    actions = set(re.findall(r'"((?:message|reply|pipeline)\.[a-z_]+)"', source))
+    actions -= {"message.html"}  # a template's name
+    assert actions and not actions - set(ACTION_LABELS), sorted(actions - set(ACTION_LABELS))
