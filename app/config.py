@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     )
     login_max_failures: int = Field(default=5, ge=1, description="wrong passwords in a row before lock-out")
     login_lock_minutes: int = Field(default=30, ge=1, description="how long a locked account stays locked")
+    login_source_max_failures: int = Field(
+        default=20, ge=1, description="failed sign-ins from one address within the window before it must wait"
+    )
+    login_source_window_minutes: int = Field(
+        default=15, ge=1, description="the window for login_source_max_failures"
+    )
     docs_title: str = "回应 Huiying"
     demo_receiver: bool = Field(
         default=False,

@@ -47,6 +47,10 @@ class Invalid(HuiyingError):
     status, code = 422, "invalid"
 
 
+class TooManyRequests(HuiyingError):
+    status, code = 429, "too_many_requests"
+
+
 class Unavailable(HuiyingError):
     status, code = 503, "unavailable"
 

@@ -43,6 +43,7 @@ from app.auth import token_cache  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import get_engine, make_engine, migrate, set_engine  # noqa: E402
 from app.models import metadata  # noqa: E402
+from app.users import throttle  # noqa: E402
 
 get_settings.cache_clear()
 set_engine(make_engine(get_settings()))
@@ -97,6 +98,7 @@ def _clean_state() -> Iterator[None]:
     clock.set_clock(None)
     token_cache.clear()
     forget_cached()
+    throttle.failures.clear()
     _empty_tables()
 
 

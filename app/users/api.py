@@ -26,9 +26,15 @@ def login(
 ) -> object:
     """校验用户名和密码，设置会话 Cookie（HttpOnly、SameSite=Strict，HTTPS 下加 Secure）。
 
-    连续 5 次密码错误锁定账户 30 分钟（每次失败都记入审计日志）；会话空闲 30 分钟或登录 12 小时后失效。
+    连续 5 次密码错误锁定账户 30 分钟（每次失败都记入审计日志）；同一地址 15 分钟内登录失败 20 次后须等待（429）；会话空闲 30 分钟或登录 12 小时后失效。
     以 Cookie 调用修改类接口时须在请求头 `X-CSRF-Token` 中带上返回的 `csrf_token`；用访问令牌调用的接口不受影响。"""
-    signed = signin.login(session=session, settings=settings, username=data.username, password=data.password)
+    signed = signin.login(
+        session=session,
+        settings=settings,
+        username=data.username,
+        password=data.password,
+        source=request.client.host if request.client else None,
+    )
     response.set_cookie(
         signin.SESSION_COOKIE,
         signed.token,

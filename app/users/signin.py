@@ -15,8 +15,9 @@ from app import clock
 from app.audit.service import record
 from app.auth import Principal, principal_for
 from app.config import Settings
-from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from app.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from app.security import constant_time_equals, csrf_token_for, hash_token, new_token
+from app.users import throttle
 from app.users.models import Role, User, UserSession
 from app.users.passwords import check_complexity, hash_password, needs_rehash, verify_password
 
@@ -34,9 +35,39 @@ class SignedIn:
     expires_at: datetime
 
 
-def login(*, session: Session, settings: Settings, username: str, password: str) -> SignedIn:
-    """Checks the password and opens a session; wrong passwords count towards a lock-out."""
+def login(
+    *, session: Session, settings: Settings, username: str, password: str, source: str | None = None
+) -> SignedIn:
+    """Checks the password and opens a session; wrong passwords count towards a lock-out of the account
+    and, per source address (`source`), towards a pause for that address."""
     now = clock.now()
+    limit = settings.login_source_max_failures
+    window = timedelta(minutes=settings.login_source_window_minutes)
+    if source is not None:
+        until = throttle.failures.blocked_until(source, now=now, limit=limit, window=window)
+        if until is not None:
+            record(
+                session=session,
+                actor=None,
+                action="auth.login_refused_source",
+                entity_type="user",
+                entity_id="-",
+                note=f"source={source[:64]} username={username[:64]}",
+            )
+            session.commit()
+            minutes = max(1, -(-int((until - now).total_seconds()) // 60))
+            raise TooManyRequests(
+                f"该地址登录失败次数过多，请 {minutes} 分钟后再试", code="too_many_attempts"
+            )
+    try:
+        return _login(session=session, settings=settings, username=username, password=password, now=now)
+    except (Unauthorized, Forbidden):
+        if source is not None:
+            throttle.failures.fail(source, now=now, limit=limit)
+        raise
+
+
+def _login(*, session: Session, settings: Settings, username: str, password: str, now: datetime) -> SignedIn:
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or not user.active:
         verify_password(None, password)  # same cost as a wrong password: do not reveal who exists

@@ -89,6 +89,35 @@ def test_a_success_resets_the_failure_count(client, operator):
         )
 
 
+def test_one_address_spraying_passwords_over_many_users_must_wait(
+    client, admin_headers, operator, frozen_clock
+):
+    """20 failed sign-ins from one address in 15 minutes, each on another user (no account reaches its
+    own lock-out): the address gets 429 even with a right password; another address does not; after
+    the window it may try again."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import _get_app
+
+    for n in range(20):
+        resp = client.post("/api/v1/auth/login", json={"username": f"user{n}", "password": "Spring-2026!"})
+        assert resp.status_code == 401
+    refused = client.post("/api/v1/auth/login", json={"username": "wang.op", "password": PASSWORD})
+    assert refused.status_code == 429, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_attempts" and "分钟后再试" in error["message"]
+    assert "hy_session" not in refused.headers.get("set-cookie", "")
+    assert len(_audit(client, admin_headers, "auth.login_refused_source")) == 1
+    with TestClient(_get_app(), client=("198.51.100.7", 40000)) as elsewhere:
+        ok = elsewhere.post("/api/v1/auth/login", json={"username": "wang.op", "password": PASSWORD})
+        assert ok.status_code == 200
+    frozen_clock.set(frozen_clock.at + timedelta(minutes=16))
+    assert (
+        client.post("/api/v1/auth/login", json={"username": "wang.op", "password": PASSWORD}).status_code
+        == 200
+    )
+
+
 def test_cookie_post_without_csrf_is_refused(client, admin_headers, make_login_user, make_unit):
     make_login_user("root", "admin")
     csrf = sign_in(client, "root")
@@ -275,3 +304,17 @@ def test_cli_creates_a_user_reading_the_password_from_stdin(make_unit, client, m
     monkeypatch.setattr("sys.stdin", io.StringIO("Cli-Reset-2026\n"))
     assert cli.main(["users", "reset-password", "--username", "li.si"]) == 0
     sign_in(client, "li.si", "Cli-Reset-2026")
+
+
+def test_the_address_window_stays_bounded():
+    """A flood of forged source addresses cannot grow the memory: the longest-quiet ones are dropped."""
+    from datetime import UTC, datetime
+
+    from app.users.throttle import SourceFailures
+
+    window, now = timedelta(minutes=15), datetime(2026, 12, 7, tzinfo=UTC)
+    failures = SourceFailures(max_sources=3)
+    for n in range(5):
+        failures.fail(f"10.0.0.{n}", now=now, limit=1)
+    assert failures.blocked_until("10.0.0.0", now=now, limit=1, window=window) is None  # dropped
+    assert failures.blocked_until("10.0.0.4", now=now, limit=1, window=window) == now + window
