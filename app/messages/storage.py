@@ -1,13 +1,13 @@
 """The messages' bulk and plain-SQL storage: the one module where the hot paths trade the ORM's unit of
 work for statements of their own, so that everything else can stay with the ORM.
 
-- Ingest (`insert_message`): every channel's messages come through here, and the unit of work costs
-  several times what the three inserts do, so the message, its intake item and its audit event are
-  written in plain SQL on the driver connection of the session's transaction — on SQLite and PostgreSQL
-  alike, the transaction (and SQLite's write gate) staying the session's. Values are converted as the
-  ORM's column types convert them (JSON text by the engine's serializer, naive-UTC text and integer
-  booleans on SQLite). The statements are built once per dialect. `existing_ids` finds what a repeated
-  delivery already stored.
+- Ingest (`insert_message`): every channel's messages come through here, and the unit of work's
+  bookkeeping would cost more than the three inserts themselves, so the message, its intake item and
+  its audit event are written in plain SQL on the driver connection of the session's transaction — on
+  SQLite and PostgreSQL alike, the transaction (and SQLite's write gate) staying the session's. Values
+  are converted as the ORM's column types convert them (JSON text by the engine's serializer, naive-UTC
+  text and integer booleans on SQLite). The statements are built once per dialect (figures:
+  docs/scale.md). `existing_ids` finds what a repeated delivery already stored.
 - Intake (`lease_due`, `write_back`, `mark_done`): the pipeline claims queue items with one UPDATE
   (`FOR UPDATE SKIP LOCKED` on PostgreSQL), saves a batch's changed columns with one executemany UPDATE
   instead of the unit of work's statement per distinct set of changed columns, and closes the batch's
