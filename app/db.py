@@ -129,7 +129,7 @@ class _SqliteGate:
     only a transaction's first write takes the process-wide write gate and `BEGIN IMMEDIATE`.
 
     SQLite has one writer at a time. Waiting for it in SQLite's busy handler means sleeping and polling
-    (latency in the hundreds of ms under load), so this process queues its writers on a lock instead;
+    (a waiter wakes late, not when the writer is done), so this process queues its writers on a lock instead;
     other processes still meet the busy timeout. A semaphore, because a request's transaction may end
     on another thread than the one that began it. A transaction that read before it writes ends its
     read snapshot when it takes the gate and continues in a write transaction that sees every commit so

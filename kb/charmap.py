@@ -1,8 +1,9 @@
 """Character-for-character translation of text through a code point table, done with numpy.
 
-`str.translate` with a dict looks every non-Latin character up one by one (about 40 ns each); a
-numpy table lookup costs a fixed few microseconds, so it wins from about eighty characters on
-(answers, long messages). Short texts and texts with characters beyond the BMP use `str.translate`.
+`str.translate` with a dict looks every non-Latin character up one by one, a cost that grows with the
+text; a numpy table lookup has a fixed cost per call and a far smaller one per character, so it wins on
+long texts (answers, long messages). Short texts (below `_SHORT` characters, where the two costs cross:
+figures in docs/scale.md) and texts with characters beyond the BMP use `str.translate`.
 """
 
 from __future__ import annotations

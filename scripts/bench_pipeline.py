@@ -79,7 +79,7 @@ def messages(n: int, dev: dict[str, Any], board: list[dict[str, str]], rng: rand
 def router_for(dev: dict[str, Any]) -> Any:
     """The dev units' router with a model learned from the dev routing items (the costlier set-up)."""
     from app.routing.engine import Router, UnitSpec
-    from app.routing.learned import train
+    from kb.classifier import train
 
     units = [UnitSpec(u["code"], u["name"], tuple(u["keywords"])) for u in dev["units"]]
     model = train((r["text"], r["expect_unit"]) for r in dev["routing"] if r["expect_unit"])
@@ -169,9 +169,9 @@ def _store_model(dev: dict[str, Any]) -> None:
     """A routing model learned from the dev routing items, stored as `huiying routing train` stores one."""
     from app import clock
     from app.db import session_scope
-    from app.routing.learned import train
     from app.routing.models import RoutingModelRow
     from app.routing.service import bump_version
+    from kb.classifier import train
 
     model = train((r["text"], r["expect_unit"]) for r in dev["routing"] if r["expect_unit"])
     now = clock.now()

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.routing import engine  # noqa: E402
 from app.routing.engine import KB_UNIT_DEPTH, Router, UnitSpec, kb_unit_evidence  # noqa: E402
-from app.routing.learned import train  # noqa: E402
+from kb.classifier import train  # noqa: E402
 from kb.index import KBEntry, KBIndex  # noqa: E402
 from kb.normalise import normalise  # noqa: E402
 

@@ -19,9 +19,9 @@ from app.accounts.service import AccountRef
 from app.auth import Principal
 from app.errors import BadRequest, NotFound
 from app.messages import service as messages
-from app.messages.ingest_sql import insert_message
 from app.messages.models import Author, Message, MessageCreate, MessageKind
 from app.messages.service import PreparedMessage
+from app.messages.storage import insert_message
 from app.security import decrypt_secrets
 from app.users.models import Role
 from connectors.base import InboundItem

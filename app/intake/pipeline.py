@@ -15,15 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, inspect, update
 from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.models import Account
 from app.config import Settings, get_settings
-from app.db import is_postgres, session_scope
+from app.db import session_scope
 from app.intake.context import BatchState, PipelineContext
 from app.intake.steps import BatchStep, Step, default_steps
+from app.messages import storage
 from app.messages.models import IntakeItem, IntakeState, Message, MessageStatus
 from app.ops import metrics
 
@@ -38,21 +38,6 @@ class BatchResult:
     done: int = 0
     retried: int = 0
     parked: int = 0
-
-
-def _write_back(session: Session, messages: Sequence[Message]) -> None:
-    """Writes the batch's messages as one executemany UPDATE of the columns the steps changed, and takes
-    them out of the unit of work, which would write one statement per distinct set of changed columns."""
-    table = Message.__table__  # type: ignore[attr-defined]
-    changed = set().union(*(inspect(m).committed_state.keys() for m in messages))
-    keys = sorted(changed.intersection(table.columns.keys()) - {"id"})
-    if keys:
-        statement = (
-            update(table).where(table.c.id == bindparam("_id")).values({k: bindparam(k) for k in keys})
-        )
-        session.execute(statement, [{"_id": m.id, **{k: getattr(m, k) for k in keys}} for m in messages])
-    for message in messages:
-        session.expunge(message)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -75,22 +60,7 @@ class Pipeline:
     def claim(self, *, now: datetime, limit: int) -> list[int]:
         """Leases up to `limit` due items to this worker; returns their ids."""
         with session_scope() as session:
-            query = (
-                select(IntakeItem.id)
-                .where(IntakeItem.state == IntakeState.pending, col(IntakeItem.available_at) <= now)
-                .order_by(col(IntakeItem.id))
-                .limit(limit)
-            )
-            if is_postgres(session):
-                query = query.with_for_update(skip_locked=True)
-            ids = [i for i in session.exec(query) if i is not None]
-            if ids:
-                session.execute(
-                    update(IntakeItem)
-                    .where(col(IntakeItem.id).in_(ids))
-                    .values(available_at=now + LEASE, updated_at=now)
-                )
-            return ids
+            return storage.lease_due(session=session, now=now, until=now + LEASE, limit=limit)
 
     def run_once(self, *, now: datetime | None = None, limit: int | None = None) -> BatchResult:
         """Claims one batch and processes it; returns the counts.
@@ -124,12 +94,8 @@ class Pipeline:
                         metrics.pipeline_step_seconds.labels(step=name).inc(spent)
                     for ctx in batch:
                         self._settle(ctx)
-                    _write_back(session, [ctx.message for ctx in batch])
-                    session.execute(
-                        update(IntakeItem)
-                        .where(col(IntakeItem.id).in_(ids))
-                        .values(state=IntakeState.done, updated_at=now, last_error=None)
-                    )
+                    storage.write_back(session=session, messages=[ctx.message for ctx in batch])
+                    storage.mark_done(session=session, item_ids=ids, now=now)
                 result.done = len(ids)
             metrics.pipeline_items.labels(outcome="done").inc(len(ids))
             return result

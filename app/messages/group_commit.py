@@ -10,12 +10,11 @@ import asyncio
 from dataclasses import dataclass, field
 
 import anyio.to_thread
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.db import get_engine
-from app.messages.ingest_sql import insert_message
-from app.messages.models import Message
 from app.messages.service import PreparedMessage
+from app.messages.storage import existing_ids, insert_message
 
 MAX_BATCH = 200
 
@@ -59,7 +58,7 @@ def _write_batch(batch: list[PreparedMessage]) -> list[tuple[int, bool]]:
         ids = [insert_message(session, p.values, p.audit, p.now) for p in batch]
         session.commit()
         missing = [p.key for p, i in zip(batch, ids, strict=True) if i is None]
-        existing = _existing_ids(session, missing) if missing else {}
+        existing = existing_ids(session=session, keys=missing) if missing else {}
     return [(i, True) if i is not None else (existing[p.key], False) for p, i in zip(batch, ids, strict=True)]
 
 
@@ -68,17 +67,6 @@ async def _write_one_safely(prepared: PreparedMessage) -> tuple[int, bool] | Bas
         return (await anyio.to_thread.run_sync(_write_batch, [prepared]))[0]
     except Exception as exc:
         return exc
-
-
-def _existing_ids(session: Session, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    found: dict[tuple[int, str], int] = {}
-    for account_id, external_id in keys:
-        row = session.exec(
-            select(Message.id).where(Message.account_id == account_id, Message.external_id == external_id)
-        ).first()
-        if row is not None:
-            found[(account_id, external_id)] = row
-    return found
 
 
 group_commit = GroupCommit()

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm.attributes import set_attribute
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import NullType
 from sqlmodel import Field, SQLModel
@@ -191,17 +190,6 @@ class Message(SQLModel, table=True):
     first_replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     platform_window_closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        # The pipeline sets about twenty columns per message. SQLModel hands each value to SQLAlchemy
-        # and then to pydantic, which for a table model (no assignment validation) only stores it
-        # again: going straight to SQLAlchemy skips that redundant copy and leaves the same state
-        # behind (figures: docs/scale.md).
-        if name in _MESSAGE_COLUMNS and "_sa_instance_state" in self.__dict__:
-            set_attribute(self, name, value)
-            self.__pydantic_fields_set__.add(name)
-            return
-        super().__setattr__(name, value)
-
 
 class RoutingPublic(SQLModel):
     unit_code: str | None
@@ -209,9 +197,6 @@ class RoutingPublic(SQLModel):
     reason: str
     out_of_scope: bool = False
     pointer: str | None = Field(default=None, description="不属于本级职责时建议的答复指引")
-
-
-_MESSAGE_COLUMNS = frozenset(Message.__table__.columns.keys())  # type: ignore[attr-defined]
 
 
 class MessagePublic(SQLModel):

@@ -7,16 +7,17 @@ step. SQLite searches them with an FTS5 table kept in step by triggers; PostgreS
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
+from app.db import session_scope
 from app.errors import Invalid
-
-if TYPE_CHECKING:
-    from app.messages.models import Message
+from app.messages.models import Message
+from kb.normalise import normalise
+from kb.segment import search_terms
 
 MAX_QUERY_WORDS = 12
 
@@ -40,9 +41,6 @@ SEARCH = MessageSearch.__table__  # type: ignore[attr-defined]
 
 
 def _words(value: str) -> list[str]:
-    from kb.normalise import normalise
-    from kb.segment import search_terms
-
     flat = normalise(value).lower()
     return [w.lower() for w in search_terms(flat)] or ([flat.strip()] if flat.strip() else [])
 
@@ -102,10 +100,6 @@ def index_message(*, session: Session, message: Message) -> None:
 def reindex(*, session: Session, batch: int = 1000) -> int:
     """Writes the search terms of every message (after an upgrade, or to repair); returns the count.
     Runs in batches by id, committing each, so it can be stopped and run again."""
-    from sqlmodel import col, select
-
-    from app.messages.models import Message
-
     done, last = 0, 0
     while True:
         rows = session.exec(
@@ -134,8 +128,6 @@ def register_cli(sub: Any) -> None:
 
 
 def _reindex_command(_: Any) -> int:
-    from app.db import session_scope
-
     with session_scope() as session:
         count = reindex(session=session)
     print(f"已为 {count} 条留言重建搜索词")

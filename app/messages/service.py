@@ -21,7 +21,6 @@ from app.auth import Principal
 from app.db import UTCDateTime
 from app.errors import BadRequest, Conflict, Invalid, NotFound
 from app.messages import search
-from app.messages.ingest_sql import insert_message
 from app.messages.models import (
     OPEN_ORDER,
     QUEUE_STATUSES,
@@ -34,6 +33,7 @@ from app.messages.models import (
     in_queue,
     status_in,
 )
+from app.messages.storage import insert_message
 from app.users.models import Role
 
 INGEST_ROLES = (Role.admin, Role.supervisor, Role.leader, Role.reviewer, Role.operator)

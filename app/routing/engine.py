@@ -14,9 +14,9 @@ from typing import Literal
 
 import ahocorasick
 
-from app.routing.learned import Model
 from app.routing.scope import OutOfScopeDetector, default_detector
 from app.routing.vocabulary import DepartmentKind, default_departments, department_terms, name_terms
+from kb.classifier import Model
 from kb.normalise import normalise
 
 RuleKind = Literal["keyword", "regex", "account"]

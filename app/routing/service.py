@@ -21,7 +21,6 @@ from app.auth import Principal
 from app.errors import Invalid, NotFound
 from app.messages.models import Message
 from app.routing.engine import Router, RoutingDecision, RoutingRule, UnitSpec
-from app.routing.learned import Model
 from app.routing.models import (
     Candidate,
     Fallback,
@@ -41,6 +40,7 @@ from app.routing.models import (
 from app.units.models import Unit
 from app.users.models import Role
 from app.versioning import VersionedCache
+from kb.classifier import Model
 from kb.normalise import normalise
 
 SINGLE_ROW = 1

@@ -17,7 +17,6 @@ from app.auth import Principal
 from app.errors import BadRequest, Invalid, NotFound, uploaded_file
 from app.messages.models import Message
 from app.messages.present import masked
-from app.routing import learned
 from app.routing.models import (
     ExampleCreate,
     ExampleSource,
@@ -31,6 +30,7 @@ from app.routing.service import bump_version
 from app.units.models import Unit
 from app.users.models import Role
 from connectors.imports import read_spreadsheet
+from kb import classifier
 from kb.normalise import normalise
 
 MAX_REJECTED_SHOWN = 100
@@ -191,7 +191,7 @@ def train(*, session: Session, actor: Principal, now: datetime | None = None) ->
             sources[source] += 1
     if not examples:
         raise Invalid("还没有标注样本：转办、分派留言或导入标注文件后再训练")
-    model = learned.train(examples)
+    model = classifier.train(examples)
     row = RoutingModelRow(
         trained_at=now,
         trained_by=actor.name[:64],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.routing.engine import KB_UNIT_FLOOR, Router, RoutingRule, UnitSpec, kb_unit_evidence
-from app.routing.learned import train
+from kb.classifier import train
 
 UNITS = [
     UnitSpec("police", "青禾县公安局", ("派出所", "户口", "诈骗")),

@@ -1,9 +1,11 @@
-"""A routing model learned from past assignments: TF-IDF character uni- and bigrams, one centroid per unit.
+"""The routing model, learned from past assignments: TF-IDF character uni- and bigrams, one centroid per
+unit. `app.routing` trains it from the labelled examples in the database, stores it and asks it for
+(unit, probability) candidates; this module knows nothing of the database.
 
 Nearest-centroid (Rocchio) trains in one pass over the examples and predicts with one sparse product
-(numpy), so a 100-character message costs tens of microseconds even with dozens of units. It is stored as
-JSON. Probabilities come from a softmax whose temperature is fitted on the training examples, each scored
-against its unit's centroid without itself (leave-one-out).
+(numpy) over the rows of the message's grams, never a loop over units or examples (figures:
+docs/scale.md). It is stored as JSON. Probabilities come from a softmax whose temperature is fitted on
+the training examples, each scored against its unit's centroid without itself (leave-one-out).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.routing.learned import Model, train
+from kb.classifier import Model, train
 from kb.normalise import normalise
 
 EXAMPLES = [
@@ -63,7 +63,7 @@ def test_single_unit_model() -> None:
 
 
 def test_batched_prediction_equals_one_prediction_each() -> None:
-    from app.routing.learned import train
+    from kb.classifier import train
 
     model = train(
         [
@@ -85,7 +85,7 @@ def test_grams_made_as_integer_keys_score_as_the_string_grams_do() -> None:
     them with `char_ngrams`. Both must give the same vector of the same text, to the last bit."""
     import numpy as np
 
-    from app.routing.learned import _grams, _vector
+    from kb.classifier import _grams, _vector
 
     model = train([*EXAMPLES, ("ETC卡 abc123 办不了", "market"), ("醫保報銷", "hrss")])
     compiled = model._ready()
