@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
 from app.auth import Principal
+from app.calendar.workdays import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar, working_days_after
 from app.config import get_settings
 from app.errors import Invalid
 from app.messages.models import OPEN_STATUSES, Message, MessageStatus
@@ -34,7 +35,6 @@ from app.reports.periods import Bucket, Period, buckets
 from app.reports.stats import nearest_rank, rate
 from app.reports.timing import ReplyTimer
 from app.routing.transfers import transfers_out
-from app.sla.calendar import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar, working_days_after
 from app.supervision import extensions
 from app.supervision.models import DeadlineExtension, ExtensionState
 from app.units.models import Unit
