@@ -23,7 +23,7 @@ from app.versioning import VersionedCache, VersionKey
 VERSION_ID = 1
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
-_calendar_cache: VersionedCache[VersionKey, WorkCalendar] = VersionedCache("sla.calendar")
+_calendar_cache: VersionedCache[VersionKey, WorkCalendar] = VersionedCache("calendar")
 
 
 def _calendar_version(session: Session) -> VersionKey | None:

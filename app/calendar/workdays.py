@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 from app.calendar.holidays import statutory_holidays
+from app.config import DEFAULT_REPLY_WORKING_DAYS
 
 Source = Literal["official", "override", "provisional", "standard"]
 DayKind = Literal["holiday", "workday"]
@@ -383,7 +384,7 @@ def _at_local(d: date, t: time, tz: ZoneInfo) -> datetime:
 def deadline(
     received_at: datetime,
     *,
-    working_days: int = 5,
+    working_days: int = DEFAULT_REPLY_WORKING_DAYS,
     calendar: WorkCalendar,
     tz: ZoneInfo,
 ) -> Deadline:

@@ -11,6 +11,7 @@ from pydantic import field_validator, model_validator
 from sqlalchemy import Column, Integer
 from sqlmodel import Field, SQLModel
 
+from app.calendar.workdays import WORKING_HOURS_END, WORKING_HOURS_START
 from app.db import JSONType, UTCDateTime
 from app.notifications.models import RESERVED_STEPS, NotificationPublic
 
@@ -76,8 +77,8 @@ class SlaSettings(SQLModel):
     )
     due_soon_hours: float | None = Field(default=None, ge=0, le=720)
     due_soon_working_days: int = Field(default=1, ge=0, le=30)
-    work_start: time = Field(default=time(8, 30), description="例行提醒的工作时间（本地时间）开始")
-    work_end: time = Field(default=time(17, 30))
+    work_start: time = Field(default=WORKING_HOURS_START, description="例行提醒的工作时间（本地时间）开始")
+    work_end: time = Field(default=WORKING_HOURS_END)
     wechat_alert_hours: float = Field(
         default=6, gt=0, lt=48, description="微信私信48小时回复窗口关闭前多少小时提醒"
     )
