@@ -8,9 +8,9 @@ database transaction is open during the HTTP calls."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Protocol
 
 import httpx
 from sqlalchemy import Engine, update
@@ -46,8 +46,10 @@ class DeliveryRules:
     work_end: time
 
 
-# Reads the rules in force (the escalation settings own them) from a session.
-RulesSource = Callable[..., DeliveryRules]
+class RulesSource(Protocol):
+    """Reads the rules in force from a session (the SLA settings own them)."""
+
+    def __call__(self, *, session: Session) -> DeliveryRules: ...
 
 
 @dataclass
