@@ -11,6 +11,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_PATH = Path("var") / "huiying.db"
+# The reply limit of the rules (原则上5个工作日内予以答复): the default of `reply_working_days`, and the
+# standard that reports call out any other limit against.
+DEFAULT_REPLY_WORKING_DAYS = 5
 
 
 class Settings(BaseSettings):
@@ -58,7 +61,9 @@ class Settings(BaseSettings):
         "X-Forwarded-For/-Proto honoured",
     )
     max_body_bytes: int = 1_000_000
-    reply_working_days: int = Field(default=5, ge=1, le=15, description="default reply limit in working days")
+    reply_working_days: int = Field(
+        default=DEFAULT_REPLY_WORKING_DAYS, ge=1, le=15, description="default reply limit in working days"
+    )
     zombie_days: int = Field(
         default=14,
         ge=1,

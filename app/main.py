@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import wiring
 from app.bounds import oversized_id
-from app.config import Settings, get_settings
+from app.config import DEFAULT_REPLY_WORKING_DAYS, Settings, get_settings
 from app.db import get_engine, is_migrated, session_scope
 from app.errors import HuiyingError, error_body
 from app.ops import metrics
@@ -27,15 +27,15 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 
-DESCRIPTION = """
+DESCRIPTION = f"""
 **回应（Huiying）**：政务新媒体留言统一办理。各平台（微信公众号、微博、抖音、网站/App、12345 导入）的
 评论与私信进入同一队列 → 分办到责任单位 → 从统一问答库给出答复建议（口径一致）→ 先审后发 →
-5个工作日内答复，超时督办。
+{DEFAULT_REPLY_WORKING_DAYS}个工作日内答复，超时督办。
 
 使用方法：点右上角 **Authorize**，填入访问令牌（管理员令牌来自 `HUIYING_ADMIN_TOKEN`，
 其他用户由 `POST /api/v1/users` 或 `huiying users create` 签发）。
 
-错误统一为 `{"error": {"code": "...", "message": "..."}}`。
+错误统一为 `{{"error": {{"code": "...", "message": "..."}}}}`。
 """
 
 STATUS_CODES = {

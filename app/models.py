@@ -4,13 +4,14 @@ from sqlmodel import SQLModel
 
 from app.accounts.models import Account
 from app.audit.models import AuditEvent
+from app.calendar.models import CalendarDay, CalendarVersion, CalendarYear  # noqa: F401
 from app.channels.models import ChannelEcho, ChannelHealth, ChannelToken, PollTarget, PushNonce  # noqa: F401
-from app.inbox.models import InboxRead  # noqa: F401
 from app.knowledge.models import KnowledgeEntry, KnowledgeEntryVersion, KnowledgeState  # noqa: F401
 from app.messages.followups import MessageThread  # noqa: F401
 from app.messages.models import IntakeItem, Message
 from app.messages.search import MessageSearch  # noqa: F401
 from app.moderation.models import AuthorOffence, LexiconState, ModerationTerm  # noqa: F401
+from app.notifications.models import InboxRead, NotificationChannel, SlaNotification  # noqa: F401
 from app.registry.models import AccountCheck, Registration, RegistryEvent  # noqa: F401
 from app.replies.models import Reply, ReplyReview  # noqa: F401
 from app.reports.models import MessageTerms, TopicAlert  # noqa: F401
@@ -22,14 +23,7 @@ from app.routing.models import (  # noqa: F401
     RoutingRuleRow,
     RoutingVersion,
 )
-from app.sla.models import (  # noqa: F401
-    CalendarDay,
-    CalendarVersion,
-    CalendarYear,
-    NotificationChannel,
-    SlaConfig,
-    SlaNotification,
-)
+from app.sla.models import SlaConfig  # noqa: F401
 from app.supervision.models import (  # noqa: F401
     DeadlineExtension,
     Inspection,

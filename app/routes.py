@@ -7,11 +7,12 @@ from fastapi import FastAPI
 from app.accounts.api import router as accounts
 from app.audit.api import router as audit
 from app.channels.api import channels_router, imports_router, webhooks_router
-from app.inbox.api import router as inbox
 from app.knowledge.api import router as knowledge
 from app.messages.api import pipeline_router
 from app.messages.api import router as messages
 from app.moderation.api import router as moderation
+from app.notifications.api import inbox_router as inbox
+from app.notifications.api import router as notifications
 from app.ops.api import router as ops
 from app.ops.docs import router as docs
 from app.registry.api import posts_router as account_posts
@@ -47,6 +48,7 @@ def include_routers(app: FastAPI, prefix: str) -> None:
         replies,
         calendar,
         sla_router,
+        notifications,
         registry,
         account_posts,
         reports,

@@ -21,8 +21,8 @@ from app.channels.context import account_context
 from app.channels.models import CapabilityItem, CapabilityPublic, ChannelCapability
 from app.config import get_settings
 from app.db import session_scope
-from app.sla import channels as notice_channels
-from app.sla.notify import Notification, send
+from app.notifications import channels as notice_channels
+from app.notifications.robots import Notification, send
 from app.users.models import Role
 from connectors import registry
 from connectors.base import CapabilityReport, ConnectorError

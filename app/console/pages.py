@@ -17,19 +17,19 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.auth import Principal
+from app.calendar.service import load_calendar
 from app.config import Settings
 from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, HuiyingError, NotFound, Unauthorized
-from app.inbox import service as inbox
 from app.knowledge import service as knowledge
 from app.messages import followups
 from app.messages import service as messages
 from app.messages.models import Message
+from app.notifications import inbox
 from app.replies import present, publishers
 from app.replies.models import CLOSE_REASON_LABELS
 from app.replies.workflow import ReplyState
 from app.security import csrf_token_for
-from app.sla.service import load_calendar
 from app.units.models import Unit
 from app.users import signin
 from app.users.models import Role

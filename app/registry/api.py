@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from app import clock
 from app.accounts import service as accounts
 from app.accounts.models import AccountPublic
+from app.calendar.service import load_calendar
 from app.config import get_settings
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.registry import export, service, zombie
@@ -27,7 +28,6 @@ from app.registry.models import (
     RegistryPlatform,
     UnregisteredAccount,
 )
-from app.sla.service import load_calendar
 from app.units import service as units
 from app.users.models import Role
 

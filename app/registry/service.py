@@ -18,6 +18,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
+from app.calendar.workdays import WorkCalendar, working_days_after
 from app.config import get_settings
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.messages.models import Message
@@ -35,7 +36,6 @@ from app.registry.models import (
     RegistryEvent,
     UnregisteredAccount,
 )
-from app.sla.calendar import WorkCalendar, working_days_after
 from app.units import service as units
 from app.units.models import Unit
 from app.users.models import Role

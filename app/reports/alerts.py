@@ -12,11 +12,11 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.audit.service import record
 from app.db import session_scope
+from app.notifications import channels
+from app.notifications.robots import Notification, backoff
 from app.reports.models import TopicAlert, TopicCluster
 from app.reports.topics import TopicSettings, cache_terms, hot_topics
-from app.sla import channels
 from app.sla.escalation import load_settings
-from app.sla.notify import Notification, backoff
 from app.supervision.notices import fan_out
 from app.units.models import Unit
 

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app import clock
 from app.auth import Principal
 from app.bounds import BoundedDate, BoundedDatetime
+from app.calendar.service import load_calendar
 from app.config import Settings
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import BadRequest
@@ -28,7 +29,6 @@ from app.reports.models import (
 from app.reports.periods import Period
 from app.reports.topics import TopicSettings, hot_topics
 from app.sla.escalation import load_settings
-from app.sla.service import load_calendar
 from app.units import service as units
 from app.users.models import Role
 

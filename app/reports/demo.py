@@ -12,14 +12,14 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Account, Platform
 from app.auth import SYSTEM
-from app.config import get_settings
+from app.config import DEFAULT_REPLY_WORKING_DAYS, get_settings
 from app.demo_common import parse_local_time
 from app.messages import service as messages
 from app.messages.models import Author, Message, MessageCreate, MessageKind
 from app.sla.service import apply_deadline
 
-# The 2020 board's rule, whatever the demo unit's own setting: reply within 5 working days.
-BOARD_WORKING_DAYS = 5
+# The 2020 board's rule, whatever the demo unit's own setting: the standard reply limit.
+BOARD_WORKING_DAYS = DEFAULT_REPLY_WORKING_DAYS
 BOARD_ACCOUNT = (Platform.generic.value, "gov-board")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
+from app.config import DEFAULT_REPLY_WORKING_DAYS
 from app.db import JSONType, UTCDateTime
 
 
@@ -95,7 +96,8 @@ class Report(SQLModel):
     rows: list[ReportRow]
     total: ReportRow
     notes: list[str] = Field(
-        default_factory=list, description="说明：哪些单位或留言适用了非默认（5个工作日）的答复时限"
+        default_factory=list,
+        description=f"说明：哪些单位或留言适用了非默认（{DEFAULT_REPLY_WORKING_DAYS}个工作日）的答复时限",
     )
 
 

@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
 from app.auth import Principal
-from app.config import get_settings
+from app.calendar.workdays import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar, working_days_after
+from app.config import DEFAULT_REPLY_WORKING_DAYS, get_settings
 from app.errors import Invalid
 from app.messages.models import OPEN_STATUSES, Message, MessageStatus
 from app.messages.present import masked
@@ -34,7 +35,6 @@ from app.reports.periods import Bucket, Period, buckets
 from app.reports.stats import nearest_rank, rate
 from app.reports.timing import ReplyTimer
 from app.routing.transfers import transfers_out
-from app.sla.calendar import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar, working_days_after
 from app.supervision import extensions
 from app.supervision.models import DeadlineExtension, ExtensionState
 from app.units.models import Unit
@@ -105,7 +105,6 @@ ID_COLUMNS: dict[Dimension, tuple[str, ...]] = {
 
 UNIT_ONLY = ("transfers_out", "extensions")
 UNROUTED_LABEL = "未分办"
-STANDARD_LIMIT = 5  # 原则上5个工作日内予以答复
 TOTAL_LABEL = "合计"
 
 
@@ -357,15 +356,15 @@ def _limit_notes(
     limits: dict[str, int],
     names: dict[str, str],
 ) -> list[str]:
-    """Where a limit other than the standard 5 working days applies: the units shown whose limit differs
+    """Where a limit other than the standard (DEFAULT_REPLY_WORKING_DAYS) applies: the units shown whose limit differs
     now, and the messages of the range whose deadline was computed with another limit."""
     notes: list[str] = []
     shown = sorted({line.unit_code for line in rows if line.unit_code is not None})
     for code in shown:
-        if limits.get(code, STANDARD_LIMIT) != STANDARD_LIMIT:
+        if limits.get(code, DEFAULT_REPLY_WORKING_DAYS) != DEFAULT_REPLY_WORKING_DAYS:
             notes.append(
                 f"{names.get(code, code)}（{code}）当前答复时限为{limits[code]}个工作日，"
-                f"不是通常的{STANDARD_LIMIT}个工作日"
+                f"不是通常的{DEFAULT_REPLY_WORKING_DAYS}个工作日"
             )
     other = session.exec(
         select(Message.unit_code, Message.working_days, func.count())
@@ -373,7 +372,7 @@ def _limit_notes(
             *filters,
             col(Message.out_of_scope).is_(False),
             col(Message.working_days).is_not(None),
-            col(Message.working_days) != STANDARD_LIMIT,
+            col(Message.working_days) != DEFAULT_REPLY_WORKING_DAYS,
             # An approved extension is counted as such, not as another limit.
             col(Message.id).not_in(
                 select(DeadlineExtension.message_id).where(DeadlineExtension.state == ExtensionState.approved)

@@ -1,5 +1,5 @@
 """Reply times for reports: working days and working hours from receipt to first reply, counted exactly
-as `app.sla.calendar.working_days_between` / `working_hours_between` do, but from per-day tables built
+as `app.calendar.workdays.working_days_between` / `working_hours_between` do, but from per-day tables built
 once for the dates involved, so that a report over a few hundred thousand answers stays quick."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from app.sla.calendar import DAY_END, WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar
+from app.calendar.workdays import DAY_END, WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar
 
 # A receipt on a long holiday looks ahead to the next working day: leave room for it.
 LOOKAHEAD_DAYS = 60

@@ -16,6 +16,7 @@ from app.auth import Principal
 from app.errors import Forbidden, Invalid
 from app.messages import service as messages
 from app.messages.models import Message, MessageStatus
+from app.notifications.models import NotificationState, SlaNotification
 from app.replies.workflow import require_message
 from app.routing import service
 from app.routing.models import (
@@ -32,7 +33,6 @@ from app.routing.models import (
 )
 from app.routing.service import OUT_OF_SCOPE
 from app.routing.training import record_example
-from app.sla.models import NotificationState, SlaNotification
 from app.sla.service import apply_deadline
 from app.units.models import Unit
 from app.users.models import Role

@@ -1,5 +1,5 @@
 """HTTP routes for deadlines: the working-day calendar, the deadline calculator, a message's deadline
-basis, notification channels, escalation settings and the notification records."""
+basis and the escalation settings."""
 
 from __future__ import annotations
 
@@ -7,30 +7,18 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query
 
 from app import bounds, clock
+from app.calendar import service as calendar
+from app.calendar.models import CalendarChangePublic, CalendarYearPublic, DayPut, DeadlinePublic, YearPut
 from app.config import get_settings
 from app.deps import CurrentUser, SessionDep
 from app.errors import Invalid
 from app.messages import service as messages
-from app.sla import channels, days, deliver, escalation, records, service
-from app.sla.models import (
-    CalendarChangePublic,
-    CalendarYearPublic,
-    ChannelCreate,
-    ChannelPublic,
-    ChannelTestResult,
-    ChannelUpdate,
-    DayPut,
-    DeadlinePublic,
-    MessageDeadlinePublic,
-    NotificationPublic,
-    NotificationState,
-    SlaNotification,
-    SlaSettings,
-    YearPut,
-)
+from app.notifications import records
+from app.sla import days, escalation, service
+from app.sla.models import MessageDeadlinePublic, SlaSettings
 from app.units import service as units
 from app.users.models import Role
 
@@ -38,7 +26,9 @@ TAG = "时限与日历"
 router = APIRouter(prefix="/calendar", tags=[TAG])
 sla_router = APIRouter(tags=[TAG])
 
-YearParam = Annotated[int, Path(ge=days.MIN_YEAR, le=days.MAX_YEAR, description="年份", examples=[2027])]
+YearParam = Annotated[
+    int, Path(ge=calendar.MIN_YEAR, le=calendar.MAX_YEAR, description="年份", examples=[2027])
+]
 # An unencoded "+" in a query string arrives as a space: "…T10:00:00 08:00".
 _SPACE_OFFSET = re.compile(r"^(.+T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
@@ -60,10 +50,6 @@ def _parse_instant(value: str) -> datetime:
     if not bounds.in_range(parsed):
         raise Invalid(f"received_at {bounds.RANGE_TEXT}（收到：{value}）")
     return parsed
-
-
-def _notification(item: SlaNotification) -> NotificationPublic:
-    return NotificationPublic.model_validate(item, from_attributes=True)
 
 
 @router.get("/deadline", response_model=DeadlinePublic, summary="计算答复时限")
@@ -104,12 +90,12 @@ def list_days(
     session: SessionDep,
     user: CurrentUser,
     year: Annotated[
-        int | None, Query(ge=days.MIN_YEAR, le=days.MAX_YEAR, description="年份，默认今年")
+        int | None, Query(ge=calendar.MIN_YEAR, le=calendar.MAX_YEAR, description="年份，默认今年")
     ] = None,
 ) -> CalendarYearPublic:
     """列出该年所有与“周一至周五上班”不同的日子及管理员设置，`source` 为
     official（国务院安排）、override（管理员设置）或 provisional（暂定：该年安排尚未录入）。"""
-    return days.list_year(session=session, year=year or clock.now().astimezone(get_settings().tz).year)
+    return calendar.list_year(session=session, year=year or clock.now().astimezone(get_settings().tz).year)
 
 
 @router.put("/days/{day}", response_model=CalendarChangePublic, summary="设置某天放假或上班")
@@ -152,54 +138,8 @@ def message_deadline(message_id: int, session: SessionDep, user: CurrentUser) ->
         first_replied_at=message.first_replied_at,
         platform_window_closes_at=message.platform_window_closes_at,
         basis=message.deadline_basis,
-        notifications=[_notification(n) for n in records.for_message(session, message.id)],
+        notifications=[records.public(n) for n in records.for_message(session, message.id)],
     )
-
-
-@sla_router.get("/notification-channels", response_model=list[ChannelPublic], summary="通知渠道列表")
-def list_channels(
-    session: SessionDep, user: CurrentUser, unit_code: str | None = None
-) -> list[ChannelPublic]:
-    """各单位的提醒渠道（企业微信/钉钉群机器人、通用 Webhook）。地址和密钥只写不读，只显示隐去密钥的地址。"""
-    return [
-        channels.public(c)
-        for c in channels.list_channels(session=session, principal=user, unit_code=unit_code)
-    ]
-
-
-@sla_router.post(
-    "/notification-channels",
-    response_model=ChannelPublic,
-    status_code=status.HTTP_201_CREATED,
-    summary="新增通知渠道",
-)
-def create_channel(data: ChannelCreate, session: SessionDep, user: CurrentUser) -> ChannelPublic:
-    """为单位新增提醒渠道（管理员或本单位负责人）。`audience=leaders` 的渠道只接收发给单位负责人的超期提醒。"""
-    return channels.public(channels.create(session=session, actor=user, data=data))
-
-
-@sla_router.patch("/notification-channels/{channel_id}", response_model=ChannelPublic, summary="修改通知渠道")
-def update_channel(
-    channel_id: int, data: ChannelUpdate, session: SessionDep, user: CurrentUser
-) -> ChannelPublic:
-    return channels.public(channels.update(session=session, actor=user, channel_id=channel_id, data=data))
-
-
-@sla_router.delete(
-    "/notification-channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT, summary="删除通知渠道"
-)
-def delete_channel(channel_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    channels.delete(session=session, actor=user, channel_id=channel_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@sla_router.post(
-    "/notification-channels/{channel_id}/test", response_model=ChannelTestResult, summary="发送测试消息"
-)
-def test_channel(channel_id: int, session: SessionDep, user: CurrentUser) -> ChannelTestResult:
-    """立即通过该渠道发送一条测试消息，返回平台的应答（便于核对 key、加签密钥）。"""
-    result = channels.send_test(session=session, actor=user, channel_id=channel_id)
-    return ChannelTestResult(ok=result.ok, retryable=result.retryable, detail=result.detail)
 
 
 @sla_router.get("/sla/settings", response_model=SlaSettings, summary="督办设置")
@@ -214,34 +154,3 @@ def put_settings(data: SlaSettings, session: SessionDep, user: CurrentUser) -> S
     """修改临期规则、工作时间或督办阶梯（仅管理员）。所有未办结留言随即按新设置重新检查。"""
     saved, _ = escalation.update_settings(session=session, actor=user, data=data)
     return saved
-
-
-@sla_router.get("/sla/notifications", response_model=list[NotificationPublic], summary="提醒与督办记录")
-def list_notifications(
-    session: SessionDep,
-    user: CurrentUser,
-    state: NotificationState | None = None,
-    message_id: int | None = None,
-    before_id: Annotated[int | None, Query(description="翻页：只返回ID小于此值的记录")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[NotificationPublic]:
-    """每条留言每个督办步骤一条记录：pending 待发送、sent 已发送、failed 失败、skipped 跳过（无渠道等）、
-    cancelled 已答复取消。单位负责人只看到本单位及下级单位的记录。"""
-    user.require(Role.admin, Role.supervisor, Role.auditor, Role.leader)
-    items = records.list_notifications(
-        session=session,
-        units=user.units,
-        state=state.value if state else None,
-        message_id=message_id,
-        before_id=before_id,
-        limit=limit,
-    )
-    return [_notification(n) for n in items]
-
-
-@sla_router.post(
-    "/sla/notifications/{record_id}/retry", response_model=NotificationPublic, summary="重发通知"
-)
-def retry_notification(record_id: int, session: SessionDep, user: CurrentUser) -> NotificationPublic:
-    """把发送失败或已跳过的通知重新放回发送队列（例如修好通知渠道之后）。"""
-    return _notification(deliver.retry(session=session, actor=user, record_id=record_id))

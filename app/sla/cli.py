@@ -9,6 +9,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.auth import SYSTEM
+from app.calendar import service as calendar_days
+from app.calendar.models import YearPut
+from app.db import session_scope
+from app.notifications.delivery import send_pending
+from app.sla import days
+from app.sla.escalation import delivery_rules
+from app.sla.sweep import sweep
+
 KIND_WORDS = {
     "holiday": "holiday",
     "放假": "holiday",
@@ -42,11 +51,6 @@ def read_days(path: Path) -> list[dict[str, str]]:
 
 
 def _import_year(args: argparse.Namespace) -> int:
-    from app.auth import SYSTEM
-    from app.db import session_scope
-    from app.sla import days
-    from app.sla.models import YearPut
-
     data = YearPut.model_validate(
         {"days": read_days(Path(args.file)), "complete": not args.incomplete, "note": args.note}
     )
@@ -59,11 +63,8 @@ def _import_year(args: argparse.Namespace) -> int:
 
 
 def _show_year(args: argparse.Namespace) -> int:
-    from app.db import session_scope
-    from app.sla import days
-
     with session_scope() as session:
-        year = days.list_year(session=session, year=args.year)
+        year = calendar_days.list_year(session=session, year=args.year)
     state = "暂定" if year.provisional else ("已录入" if year.complete else "国务院安排")
     print(f"{year.year}（{state}）")
     for day in year.days:
@@ -74,11 +75,8 @@ def _show_year(args: argparse.Namespace) -> int:
 
 
 def _run_once(_: argparse.Namespace) -> int:
-    from app.sla.deliver import send_pending
-    from app.sla.sweep import sweep
-
     swept = sweep()
-    sent = send_pending()
+    sent = send_pending(rules=delivery_rules)
     print(
         f"检查 {swept.checked} 条：临期 {swept.due_soon}，超期 {swept.overdue}，督办步骤 {swept.steps}；"
         f"通知：发送 {sent.sent}，重试 {sent.retried}，失败 {sent.failed}，跳过 {sent.skipped}，取消 {sent.cancelled}"

@@ -1,5 +1,5 @@
-"""Calendar administration: override single days, enter a whole year's arrangement, list a year.
-Every change bumps the calendar version, recomputes the open deadlines it can move, and is audited."""
+"""Calendar administration: override single days, enter a whole year's arrangement. Every change bumps
+the calendar version, recomputes the open deadlines it can move, and is audited."""
 
 from __future__ import annotations
 
@@ -11,64 +11,13 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.audit.service import record
 from app.auth import Principal
+from app.calendar.models import CalendarChangePublic, CalendarDay, CalendarYear, DayPut, YearPut
+from app.calendar.service import calendar_changed, check_year, day_public, load_calendar
+from app.calendar.workdays import recompute_window
 from app.config import get_settings
 from app.errors import Invalid, NotFound
-from app.sla.calendar import DayInfo, recompute_window
-from app.sla.models import (
-    CalendarChangePublic,
-    CalendarDay,
-    CalendarDayPublic,
-    CalendarYear,
-    CalendarYearPublic,
-    DayPut,
-    YearPut,
-)
-from app.sla.service import calendar_changed, load_calendar, recompute_open
+from app.sla.service import recompute_open
 from app.users.models import Role
-
-MIN_YEAR, MAX_YEAR = 2000, 2100
-
-
-def _check_year(year: int) -> None:
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise Invalid(f"年份应在 {MIN_YEAR}–{MAX_YEAR} 之间")
-
-
-def day_public(info: DayInfo, override: CalendarDay | None = None) -> CalendarDayPublic:
-    data = info.to_dict()
-    return CalendarDayPublic(
-        date=info.day,
-        weekday=data["weekday"],
-        workday=info.workday,
-        source=info.source,
-        source_label=data["source_label"],
-        name=info.name,
-        label=info.label,
-        note=override.note if override else None,
-        updated_by=override.updated_by if override else None,
-        updated_at=override.updated_at if override else None,
-    )
-
-
-def list_year(*, session: Session, year: int) -> CalendarYearPublic:
-    """Every day of `year` that is not plain Monday–Friday work, plus every override, with its source."""
-    _check_year(year)
-    calendar = load_calendar(session=session)
-    overrides = {
-        row.day: row
-        for row in session.exec(
-            select(CalendarDay).where(
-                col(CalendarDay.day) >= date(year, 1, 1), col(CalendarDay.day) <= date(year, 12, 31)
-            )
-        )
-    }
-    return CalendarYearPublic(
-        year=year,
-        official=calendar.covers_officially(year),
-        complete=year in calendar.complete_years,
-        provisional=calendar.is_provisional_year(year),
-        days=[day_public(info, overrides.get(info.day)) for info in calendar.nonstandard_days(year)],
-    )
 
 
 def _get_override(session: Session, day: date) -> CalendarDay | None:
@@ -82,7 +31,7 @@ def _view(row: CalendarDay | None) -> dict[str, str] | None:
 def set_day(*, session: Session, actor: Principal, day: date, data: DayPut) -> CalendarChangePublic:
     """Sets (or replaces) the override for one date (admin only)."""
     actor.require(Role.admin)
-    _check_year(day.year)
+    check_year(day.year)
     now = clock.now()
     row = _get_override(session, day)
     before = _view(row)
@@ -136,7 +85,7 @@ def set_year(*, session: Session, actor: Principal, year: int, data: YearPut) ->
     """Replaces a year's overrides with `data.days` and marks the year complete (or not), in one
     transaction (admin only)."""
     actor.require(Role.admin)
-    _check_year(year)
+    check_year(year)
     outside = [d.date.isoformat() for d in data.days if d.date.year != year]
     if outside:
         raise Invalid(f"不属于 {year} 年的日期：{'、'.join(outside[:5])}")

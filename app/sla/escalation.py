@@ -12,10 +12,12 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.audit.service import record
 from app.auth import Principal
+from app.calendar.service import load_calendar
+from app.calendar.workdays import WorkCalendar, deadline, due_soon_at
 from app.config import get_settings
 from app.errors import Invalid
 from app.messages.models import OPEN_STATUSES, Message, MessageKind, SlaState
-from app.sla.calendar import WorkCalendar, deadline, due_soon_at
+from app.notifications.delivery import DeliveryRules
 from app.sla.models import LadderStep, SlaConfig, SlaSettings
 from app.units.models import Unit
 from app.users.models import Role
@@ -45,6 +47,15 @@ def load_settings(*, session: Session) -> SlaSettings:
     settings = SlaSettings.model_validate(row.data) if row is not None else SlaSettings()
     session.info[_SESSION_KEY] = settings
     return settings
+
+
+def delivery_rules(*, session: Session) -> DeliveryRules:
+    """What the notification sender needs of the settings: attempts, and the working hours routine
+    notices wait for."""
+    settings = load_settings(session=session)
+    return DeliveryRules(
+        max_attempts=settings.max_attempts, work_start=settings.work_start, work_end=settings.work_end
+    )
 
 
 def update_settings(*, session: Session, actor: Principal, data: SlaSettings) -> tuple[SlaSettings, int]:
@@ -92,8 +103,6 @@ def _reschedule_open(session: Session, before: SlaSettings, after: SlaSettings, 
     )
     policy_fields = ("due_soon_policy", "due_soon_hours", "due_soon_working_days")
     if any(getattr(before, f) != getattr(after, f) for f in policy_fields):
-        from app.sla.service import load_calendar
-
         calendar, tz = load_calendar(session=session), get_settings().tz
         last_id, count = 0, 0
         while True:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from app.jobs import Job
-from app.sla.deliver import send_pending
+from app.notifications.delivery import send_pending
+from app.sla.escalation import delivery_rules
 from app.sla.sweep import sweep
 
 # Transitions happen at whole seconds of the local day; half a minute late is fine for a deadline.
@@ -14,5 +17,5 @@ NOTIFY_SECONDS = 10.0
 def jobs() -> list[Job]:
     return [
         Job("sla_sweep", sweep, SWEEP_SECONDS, True),
-        Job("sla_notify", send_pending, NOTIFY_SECONDS, True),
+        Job("sla_notify", partial(send_pending, rules=delivery_rules), NOTIFY_SECONDS, True),
     ]

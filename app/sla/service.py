@@ -1,5 +1,6 @@
-"""Deadlines of messages — the functions other domains call: `load_calendar`, `apply_deadline`,
-`mark_replied`, `sensitive_alert`, `prohibited_alert`, `rumour_alert` — and recomputing open deadlines after a calendar change."""
+"""Deadlines of messages — the functions other domains call: `apply_deadline`, `mark_replied`,
+`sensitive_alert`, `prohibited_alert`, `rumour_alert` — and recomputing open deadlines after a
+calendar change."""
 
 from __future__ import annotations
 
@@ -12,14 +13,25 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from app import clock, versioning
+from app import clock
 from app.audit.service import record
 from app.auth import Principal
+from app.calendar.service import load_calendar
+from app.calendar.workdays import Deadline, RecomputeWindow, deadline
 from app.config import get_settings
 from app.db import is_postgres
 from app.messages.models import OPEN_STATUSES, Message, SlaState
+from app.notifications.models import (
+    CONTENT_ALERT_STEPS,
+    PROHIBITED_LEADERS_STEP,
+    PROHIBITED_SUPERVISOR_STEP,
+    RUMOUR_STEP,
+    SENSITIVE_STEP,
+    NotificationState,
+    SlaNotification,
+)
+from app.notifications.records import NOTIFICATIONS, notification_row, unit_directory
 from app.sla import notices
-from app.sla.calendar import DayOverride, Deadline, RecomputeWindow, WorkCalendar, deadline
 from app.sla.escalation import (
     due_soon_time,
     first_check,
@@ -27,57 +39,10 @@ from app.sla.escalation import (
     reply_window,
     state_at,
 )
-from app.sla.models import (
-    CONTENT_ALERT_STEPS,
-    PROHIBITED_LEADERS_STEP,
-    PROHIBITED_SUPERVISOR_STEP,
-    RUMOUR_STEP,
-    SENSITIVE_STEP,
-    CalendarDay,
-    CalendarVersion,
-    CalendarYear,
-    NotificationState,
-    SlaNotification,
-)
-from app.sla.records import NOTIFICATIONS, notification_row, unit_directory
 from app.units.models import Unit
-from app.versioning import VersionedCache, VersionKey
 
 _UNIT_LIMITS_KEY = "sla.unit_limits"
 _DIRECTORY_KEY = "sla.unit_directory"
-VERSION_ID = 1
-
-_calendar_cache: VersionedCache[VersionKey, WorkCalendar] = VersionedCache("sla.calendar")
-
-
-# ---------------------------------------------------------------- calendar
-
-
-def _calendar_version(session: Session) -> VersionKey | None:
-    return versioning.read(CalendarVersion, session=session, row_id=VERSION_ID)
-
-
-def _build_calendar(session: Session, _key: VersionKey | None) -> WorkCalendar:
-    overrides = [
-        DayOverride(row.day, "workday" if row.kind == "workday" else "holiday", row.note)
-        for row in session.exec(select(CalendarDay))
-    ]
-    years = list(session.exec(select(CalendarYear.year)))
-    return WorkCalendar.from_overrides(overrides, complete_years=years)
-
-
-def load_calendar(*, session: Session) -> WorkCalendar:
-    """The working-day calendar: official arrangement + the database's overrides and complete years.
-
-    Cached in the process and checked against the database's version row once per session, so a
-    change made by another process is seen by the next request or job."""
-    return _calendar_cache.get(session, key=_calendar_version, build=_build_calendar)
-
-
-def calendar_changed(*, session: Session, now: datetime) -> None:
-    """Bumps the calendar version (in the caller's transaction) so that every process reloads."""
-    versioning.bump(CalendarVersion, session=session, row_id=VERSION_ID, now=now)
-    _calendar_cache.forget(session)
 
 
 # ---------------------------------------------------------------- deadlines

@@ -1,6 +1,6 @@
 """The SLA sweep: reads only messages whose `next_check_at` has come (indexed), moves them
 on_track → due_soon → overdue, records the escalation steps that are due (once each), and sets the
-next check time. Sending is the notification job's (`app.sla.deliver`); both run under the lease."""
+next check time. Sending is the notification job's (`app.notifications.delivery`); both run under the lease."""
 
 from __future__ import annotations
 
@@ -13,11 +13,21 @@ from sqlmodel import Session, col
 
 from app import clock
 from app.audit.models import AuditEvent
+from app.calendar.service import load_calendar
+from app.calendar.workdays import WorkCalendar, next_working_time
 from app.config import get_settings
 from app.db import get_engine, is_postgres
 from app.messages.models import OPEN_STATUSES, Message, SlaState
+from app.notifications.models import WINDOW_STEP, NotificationState
+from app.notifications.records import (
+    NOTIFICATIONS,
+    bulk_insert,
+    bulk_update,
+    existing_steps,
+    notification_row,
+    unit_directory,
+)
 from app.sla import notices
-from app.sla.calendar import WorkCalendar, next_working_time
 from app.sla.escalation import (
     OVERDUE_AFTER,
     load_settings,
@@ -26,16 +36,7 @@ from app.sla.escalation import (
     step_time,
     window_alert_time,
 )
-from app.sla.models import WINDOW_STEP, LadderStep, NotificationState, SlaSettings
-from app.sla.records import (
-    NOTIFICATIONS,
-    bulk_insert,
-    bulk_update,
-    existing_steps,
-    notification_row,
-    unit_directory,
-)
-from app.sla.service import load_calendar
+from app.sla.models import LadderStep, SlaSettings
 
 SENSITIVE_FLAG = "sensitive"
 MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]

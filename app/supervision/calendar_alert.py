@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from app.calendar.service import load_calendar
 from app.reports.alerts import supervising_units
-from app.sla.service import load_calendar
 from app.supervision import notices
 
 ALERT_FROM_MONTH = 11

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.audit.service import record
 from app.auth import SYSTEM, Principal
+from app.calendar.service import load_calendar
 from app.errors import Conflict, Invalid, NotFound
 from app.messages.models import Message
 from app.registry import service as registry
@@ -27,7 +28,6 @@ from app.reports.alerts import supervising_units
 from app.reports.models import Dimension
 from app.reports.service import build_report
 from app.sla.escalation import load_settings
-from app.sla.service import load_calendar
 from app.supervision import notices
 from app.supervision.models import (
     FindingCreate,

@@ -12,9 +12,9 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import record
 from app.auth import Principal
-from app.sla import channels
-from app.sla.models import NotificationChannel
-from app.sla.notify import Notification, backoff, send
+from app.notifications import channels
+from app.notifications.models import NotificationChannel
+from app.notifications.robots import Notification, backoff, send
 from app.supervision.models import NoticeState, SupervisionNotice
 
 MAX_ATTEMPTS = 8

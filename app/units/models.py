@@ -8,6 +8,7 @@ from pydantic import field_validator
 from sqlalchemy import Column, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
+from app.config import DEFAULT_REPLY_WORKING_DAYS
 from app.db import JSONType, UTCDateTime
 
 CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
@@ -21,7 +22,8 @@ class UnitBase(SQLModel):
         default=None,
         ge=1,
         le=15,
-        description="该单位的答复时限（1–15个工作日），为空时用系统默认（5）；修改会记入审计日志，报表注明非5天的时限",
+        description=f"该单位的答复时限（1–15个工作日），为空时用系统默认（{DEFAULT_REPLY_WORKING_DAYS}）；"
+        f"修改会记入审计日志，报表注明非{DEFAULT_REPLY_WORKING_DAYS}天的时限",
     )
 
     @field_validator("keywords")

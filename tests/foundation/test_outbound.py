@@ -13,7 +13,7 @@ import pytest
 from app import outbound
 from app.config import get_settings
 from app.errors import Invalid
-from app.sla.notify import ChannelConfig, Notification, send
+from app.notifications.robots import ChannelConfig, Notification, send
 
 INTERNAL = [
     "http://127.0.0.1/",

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from app import versioning
+from app.calendar.models import CalendarVersion
 from app.db import session_scope
-from app.sla.models import CalendarVersion
 from app.versioning import VersionedCache, VersionKey
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

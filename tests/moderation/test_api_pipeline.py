@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.db import session_scope
 from app.intake.pipeline import Pipeline
 from app.messages.models import Message
-from app.sla.models import SENSITIVE_STEP, SlaNotification
+from app.notifications.models import SENSITIVE_STEP, SlaNotification
 from tests.moderation.conftest import Desk
 
 OFFENDERS = "/api/v1/moderation/offenders"

@@ -18,8 +18,9 @@ from app.db import session_scope
 from app.intake.pipeline import Pipeline
 from app.messages.models import Message
 from app.moderation.models import ContentEvidence
-from app.sla.deliver import send_pending
-from app.sla.models import SlaNotification
+from app.notifications.delivery import send_pending
+from app.notifications.models import SlaNotification
+from app.sla.escalation import delivery_rules
 from tests.moderation.conftest import Desk
 
 EVIDENCE = "/api/v1/moderation/evidence"
@@ -102,7 +103,7 @@ def test_alerts_go_out_although_the_message_is_closed(desk: Desk) -> None:
     with respx.mock(assert_all_called=True) as router:
         police = router.post(POLICE_ROBOT).mock(return_value=httpx.Response(200, json=ok))
         office = router.post(OFFICE_ROBOT).mock(return_value=httpx.Response(200, json=ok))
-        result = send_pending(now=clock.now())
+        result = send_pending(rules=delivery_rules, now=clock.now())
     assert result.claimed == 2
     assert police.call_count == 1 and office.call_count == 1
     sent = police.calls.last.request.content.decode("utf-8")

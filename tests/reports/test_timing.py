@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.calendar.workdays import DayOverride, WorkCalendar, working_days_between, working_hours_between
 from app.reports.timing import ReplyTimer
-from app.sla.calendar import DayOverride, WorkCalendar, working_days_between, working_hours_between
 
 TZ = ZoneInfo("Asia/Shanghai")
 

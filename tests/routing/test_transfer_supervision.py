@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from app.db import session_scope
+from app.notifications.models import SlaNotification
 from app.routing.transfers import transfers_out
-from app.sla.models import SlaNotification
 from tests.routing.conftest import County, drain
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.sla.calendar import (
+from app.calendar.workdays import (
     DayOverride,
     WorkCalendar,
     deadline,

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import respx
 
+from app.calendar.workdays import WorkCalendar
 from app.db import session_scope
-from app.sla.calendar import WorkCalendar
 from app.supervision.calendar_alert import check_next_year
 from app.supervision.notices import send_pending
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from app.calendar.service import list_year
 from app.cli import main
 from app.db import session_scope
-from app.sla.days import list_year
 
 
 def test_import_a_years_arrangement_from_csv_and_show_it(tmp_path, capsys, client):

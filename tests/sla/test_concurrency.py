@@ -13,7 +13,8 @@ import respx
 
 from app.config import get_settings
 from app.db import get_engine, is_postgres, make_engine
-from app.sla.deliver import send_pending
+from app.notifications.delivery import send_pending
+from app.sla.escalation import delivery_rules
 from app.sla.sweep import sweep
 from tests.sla.conftest import local
 
@@ -65,7 +66,7 @@ def test_two_schedulers_send_each_notification_once(
                     barrier.wait(timeout=30)
                     for _ in range(2):
                         sweep(now=at, engine=engine, batch_size=7)
-                        send_pending(now=at, engine=engine, client=http)
+                        send_pending(rules=delivery_rules, now=at, engine=engine, client=http)
         except BaseException as exc:
             errors.append(exc)
             barrier.abort()

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.calendar.workdays import WorkCalendar
 from app.db import session_scope
 from app.messages.models import Message
-from app.sla.calendar import WorkCalendar
 from app.sla.service import apply_deadline, mark_replied
 from tests.sla.conftest import local, message
 

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 from sqlmodel import Session
 
 from app import clock
+from app.calendar.models import CalendarDay
+from app.calendar.service import calendar_changed, load_calendar
 from app.config import get_settings
 from app.db import make_engine, session_scope
-from app.sla.models import CalendarDay
-from app.sla.service import calendar_changed, load_calendar
 from tests.sla.conftest import local, message
 
 

@@ -16,8 +16,9 @@ import respx
 from app.config import get_settings
 from app.db import session_scope
 from app.messages.models import Message
+from app.notifications.delivery import send_pending
 from app.scheduler import jobs
-from app.sla.deliver import send_pending
+from app.sla.escalation import delivery_rules
 from app.sla.service import mark_replied, sensitive_alert
 from app.sla.sweep import sweep
 from tests.sla.conftest import local, message
@@ -72,7 +73,7 @@ def _tick(frozen_clock, at):  # type: ignore[no-untyped-def]
     """Moves the clock and runs both jobs, as the scheduler would."""
     frozen_clock.set(at)
     swept = sweep(now=at)
-    sent = send_pending(now=at)
+    sent = send_pending(rules=delivery_rules, now=at)
     return swept, sent
 
 
@@ -293,8 +294,8 @@ def test_sensitive_alert_goes_to_the_supervising_office_once_and_at_once(
         assert flagged is not None
         assert sensitive_alert(session=session, message=flagged) is True
         assert sensitive_alert(session=session, message=flagged) is False
-    send_pending(now=local(2026, 3, 7, 23))
-    send_pending(now=local(2026, 3, 7, 23, 5))
+    send_pending(rules=delivery_rules, now=local(2026, 3, 7, 23))
+    send_pending(rules=delivery_rules, now=local(2026, 3, 7, 23, 5))
     assert robots["hook"].call_count == 1
     body = json.loads(robots["hook"].calls.last.request.content)
     assert body["title"] == "敏感留言提醒" and body["dedupe_key"] == f"huiying:{mid}:sensitive"
@@ -380,7 +381,7 @@ def test_backoff_of_routine_retries_respects_working_hours(client, make_account,
         _tick(frozen_clock, local(2026, 3, 9, 17, 29, 50))  # ten seconds before the end of the day
         assert route.call_count == 1
         with session_scope() as session:
-            from app.sla.models import SlaNotification
+            from app.notifications.models import SlaNotification
 
             pending = session.query(SlaNotification).one()
             # Backoff (30 s) lands after 17:30: the retry waits for the next working morning.

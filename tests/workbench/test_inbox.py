@@ -10,8 +10,9 @@ import pytest
 from app.config import get_settings
 from app.db import session_scope
 from app.intake.pipeline import Pipeline
+from app.notifications.delivery import send_pending
 from app.registry.zombie import check_accounts
-from app.sla.deliver import send_pending
+from app.sla.escalation import delivery_rules
 from app.sla.sweep import sweep
 from tests.helpers import ok_json, post_message
 
@@ -58,7 +59,7 @@ def test_sensitive_alert_reaches_the_office_leader_with_no_robot(client, admin_h
         client, admin_headers, county["account_id"], "派出所门口发生车祸，死了一个人，记者来了", 1
     )
     Pipeline().drain()
-    send_pending()  # no channel anywhere: the record ends as skipped…
+    send_pending(rules=delivery_rules)  # no channel anywhere: the record ends as skipped…
     page = _inbox(client, people["office_leader"])
     assert page["unread"] == 1
     [item] = page["items"]

@@ -15,11 +15,10 @@ from app import clock
 from app.accounts.models import Account
 from app.auth import Principal
 from app.errors import Invalid, NotFound
-from app.inbox.models import InboxItem, InboxPage, InboxRead, NoticeSource
+from app.notifications.models import InboxItem, InboxPage, InboxRead, NoticeSource, SlaNotification
+from app.notifications.records import bulk_insert
 from app.registry.models import AccountCheck
 from app.reports.models import TopicAlert
-from app.sla.models import SlaNotification
-from app.sla.records import bulk_insert
 from app.users.models import Role
 
 # Operators and reviewers get the notices addressed to their unit's desk; leaders and above also get

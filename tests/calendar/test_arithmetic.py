@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.sla.calendar import (
+from app.calendar.workdays import (
     DAY_END,
     WORKING_HOURS_END,
     WORKING_HOURS_START,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from typing import Protocol
 
 import httpx
 from sqlalchemy import Engine, update
@@ -18,16 +19,15 @@ from sqlmodel import Session, col, select
 from app import clock, outbound
 from app.audit.service import record
 from app.auth import Principal
+from app.calendar.service import load_calendar
+from app.calendar.workdays import next_working_time
 from app.config import get_settings
 from app.db import get_engine, is_postgres
 from app.errors import Conflict, NotFound
 from app.messages.models import OPEN_STATUSES, Message
-from app.sla import channels
-from app.sla.calendar import next_working_time
-from app.sla.escalation import load_settings
-from app.sla.models import CONTENT_ALERT_STEPS, NotificationState, SlaNotification
-from app.sla.notify import DEFAULT_TIMEOUT, ChannelConfig, Notification, SendResult, backoff, send
-from app.sla.service import load_calendar
+from app.notifications import channels
+from app.notifications.models import CONTENT_ALERT_STEPS, NotificationState, SlaNotification
+from app.notifications.robots import DEFAULT_TIMEOUT, ChannelConfig, Notification, SendResult, backoff, send
 from app.users.models import Role
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,21 @@ log = logging.getLogger(__name__)
 # Longer than the worst case of one claim: CLAIM_BATCH records x a few channels x the HTTP timeout.
 LEASE = timedelta(minutes=5)
 CLAIM_BATCH = 5
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    """How records are sent: the most attempts, and the working hours a routine notice's retry waits for."""
+
+    max_attempts: int
+    work_start: time
+    work_end: time
+
+
+class RulesSource(Protocol):
+    """Reads the rules in force from a session (the SLA settings own them)."""
+
+    def __call__(self, *, session: Session) -> DeliveryRules: ...
 
 
 @dataclass
@@ -49,12 +64,14 @@ class DeliveryResult:
 
 def send_pending(
     *,
+    rules: RulesSource,
     now: datetime | None = None,
     engine: Engine | None = None,
     client: httpx.Client | None = None,
     max_batches: int = 200,
 ) -> DeliveryResult:
-    """Sends every notification whose time has come; returns the counts."""
+    """Sends every notification whose time has come; returns the counts. `rules(session=…)` gives the
+    attempts allowed and the working hours (the SLA settings: `app.sla.escalation.delivery_rules`)."""
     now = now or clock.now()
     engine = engine or get_engine()
     result = DeliveryResult()
@@ -67,7 +84,7 @@ def send_pending(
                 break
             result.claimed += len(claimed)
             for record_id, token in claimed:
-                _deliver(engine, record_id, token, now, http, result)
+                _deliver(engine, record_id, token, now, http, rules, result)
     finally:
         if own:
             http.close()
@@ -103,15 +120,21 @@ def _claim(engine: Engine, now: datetime) -> list[tuple[int, int]]:
 class _Plan:
     note: Notification
     targets: list[tuple[str, str, ChannelConfig]]  # (channel id, channel name, config)
-    max_attempts: int
+    rules: DeliveryRules
     routine: bool
 
 
 def _deliver(
-    engine: Engine, record_id: int, token: int, now: datetime, client: httpx.Client, result: DeliveryResult
+    engine: Engine,
+    record_id: int,
+    token: int,
+    now: datetime,
+    client: httpx.Client,
+    rules: RulesSource,
+    result: DeliveryResult,
 ) -> None:
     with Session(engine, expire_on_commit=False) as session:
-        plan = _prepare(session, record_id, token, now, result)
+        plan = _prepare(session, record_id, token, now, rules, result)
         # End the read transaction before any HTTP call (SQLite would otherwise hold its write lock).
         session.commit()
     if plan is None:
@@ -125,7 +148,7 @@ def _deliver(
 
 
 def _prepare(
-    session: Session, record_id: int, token: int, now: datetime, result: DeliveryResult
+    session: Session, record_id: int, token: int, now: datetime, rules: RulesSource, result: DeliveryResult
 ) -> _Plan | None:
     item = session.get(SlaNotification, record_id)
     if item is None or item.state != NotificationState.pending or item.attempts != token:
@@ -149,7 +172,7 @@ def _prepare(
         urgent=item.urgent,
         dedupe_key=f"huiying:{item.message_id}:{item.step}",
     )
-    return _Plan(note, targets, load_settings(session=session).max_attempts, item.working_hours_only)
+    return _Plan(note, targets, rules(session=session), item.working_hours_only)
 
 
 def _settle(
@@ -184,16 +207,15 @@ def _settle(
         result.sent += 1
         return
     item.last_error = "；".join(errors)[:2000]
-    if retryable and item.attempts < plan.max_attempts:
+    if retryable and item.attempts < plan.rules.max_attempts:
         retry_at = now + backoff(item.attempts)
         if plan.routine:
-            settings = load_settings(session=session)
             retry_at = next_working_time(
                 retry_at,
                 calendar=load_calendar(session=session),
                 tz=get_settings().tz,
-                start=settings.work_start,
-                end=settings.work_end,
+                start=plan.rules.work_start,
+                end=plan.rules.work_end,
             )
         item.next_attempt_at = retry_at
         item.updated_at = now

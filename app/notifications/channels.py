@@ -14,9 +14,9 @@ from app import clock, outbound
 from app.audit.service import record
 from app.auth import Principal
 from app.errors import Invalid, NotFound
+from app.notifications.models import ChannelCreate, ChannelPublic, ChannelUpdate, NotificationChannel
+from app.notifications.robots import ChannelConfig, Notification, SendResult, send
 from app.security import decrypt_secrets, encrypt_secrets
-from app.sla.models import ChannelCreate, ChannelPublic, ChannelUpdate, NotificationChannel
-from app.sla.notify import ChannelConfig, Notification, SendResult, send
 from app.units import service as units
 from app.users.models import Role
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.sla.calendar import WorkCalendar, deadline
-from app.sla.holidays import statutory_holidays
+from app.calendar.holidays import statutory_holidays
+from app.calendar.workdays import WorkCalendar, deadline
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICIAL = WorkCalendar()

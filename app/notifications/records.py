@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.messages.models import Message
-from app.sla.models import NotificationState, SlaNotification
+from app.notifications.models import NotificationPublic, NotificationState, SlaNotification
 from app.units.models import Unit
 
 NOTIFICATIONS: Table = SlaNotification.__table__  # type: ignore[attr-defined]
@@ -134,6 +134,11 @@ def unit_directory(session: Session) -> dict[str, tuple[str, str | None]]:
     """code -> (name, supervisor code) for every unit (a small table, read once per sweep batch)."""
     rows = session.execute(select(Unit.code, Unit.name, Unit.supervisor_code))
     return {code: (name, supervisor) for code, name, supervisor in rows}
+
+
+def public(item: SlaNotification) -> NotificationPublic:
+    """The API view of a notification record."""
+    return NotificationPublic.model_validate(item, from_attributes=True)
 
 
 def for_message(session: Session, message_id: int) -> list[SlaNotification]:

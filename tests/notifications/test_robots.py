@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 
-from app.sla.notify import ChannelConfig, Notification, backoff, send
+from app.notifications.robots import ChannelConfig, Notification, backoff, send
 
 NOW = datetime(2026, 2, 24, 1, 0, tzinfo=UTC)
 NOW_MS = "1771894800000"  # NOW in Unix milliseconds

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from app.sla.holidays import statutory_holidays
+from app.calendar.holidays import statutory_holidays
+from app.config import DEFAULT_REPLY_WORKING_DAYS
 
 Source = Literal["official", "override", "provisional", "standard"]
 DayKind = Literal["holiday", "workday"]
@@ -31,7 +32,7 @@ SOURCE_LABELS: Mapping[str, str] = MappingProxyType(
 )
 
 # A year without the State Council arrangement is provisional: weekends and the statutory holidays
-# (fixed-date and lunar, with their make-up weekdays) rest; see app.sla.holidays.
+# (fixed-date and lunar, with their make-up weekdays) rest; see app.calendar.holidays.
 DAY_END = time(23, 59, 59)
 WORKING_HOURS_START = time(8, 30)
 WORKING_HOURS_END = time(17, 30)
@@ -383,7 +384,7 @@ def _at_local(d: date, t: time, tz: ZoneInfo) -> datetime:
 def deadline(
     received_at: datetime,
     *,
-    working_days: int = 5,
+    working_days: int = DEFAULT_REPLY_WORKING_DAYS,
     calendar: WorkCalendar,
     tz: ZoneInfo,
 ) -> Deadline:
