@@ -16,7 +16,7 @@ from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.auth import Principal
+from app.auth import SESSION_COOKIE, Principal, authenticate_session
 from app.config import Settings
 from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, HuiyingError, NotFound, Unauthorized
@@ -31,7 +31,6 @@ from app.replies.workflow import ReplyState
 from app.security import csrf_token_for
 from app.sla.service import load_calendar
 from app.units.models import Unit
-from app.users import signin
 from app.users.models import Role
 
 HERE = Path(__file__).resolve().parent
@@ -85,11 +84,11 @@ class _SignInNeeded(Exception):
 
 async def console_user(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
     """The signed-in user of a page; without a valid session the page answers with the sign-in page."""
-    token = request.cookies.get(signin.SESSION_COOKIE)
+    token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise _SignInNeeded(str(request.url.path))
     try:
-        return signin.authenticate_session(
+        return authenticate_session(
             session=session, settings=settings, token=token, csrf=None, changes_state=False
         )
     except Unauthorized:
@@ -112,7 +111,7 @@ def install(app: Any) -> None:
 
 
 def _render(request: Request, name: str, principal: Principal | None, **context: Any) -> HTMLResponse:
-    token = request.cookies.get(signin.SESSION_COOKIE)
+    token = request.cookies.get(SESSION_COOKIE)
     context.update(
         user=principal,
         role_label=ROLE_LABELS.get(principal.role.value, "") if principal else "",
