@@ -12,7 +12,7 @@ from typing import Any
 
 from app.auth import Principal
 from app.identity import Role
-from app.moderation.pii import find_pii, mask
+from app.pii import find_pii, mask
 from connectors.generic import ANONYMOUS
 
 HANDLERS = frozenset({Role.operator, Role.reviewer, Role.leader})

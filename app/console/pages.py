@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, select
@@ -25,6 +26,7 @@ from app.knowledge import service as knowledge
 from app.messages import followups
 from app.messages import service as messages
 from app.messages.models import Message
+from app.privacy import masked
 from app.replies import present, publishers
 from app.replies.models import CLOSE_REASON_LABELS
 from app.replies.workflow import ReplyState
@@ -100,8 +102,6 @@ PageUser = Annotated[Principal, Depends(console_user)]
 
 def install(app: Any) -> None:
     """Mounts the console pages and their static files, and sends signed-out visitors to sign in."""
-    from fastapi.staticfiles import StaticFiles
-
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
 
@@ -287,8 +287,6 @@ def queue_page(
 
 
 def present_text(message: Message) -> str:
-    from app.messages.present import masked
-
     return " ".join(masked(message.content).split())
 
 

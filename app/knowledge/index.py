@@ -27,6 +27,7 @@ from app.db import session_scope
 from app.knowledge import state
 from app.knowledge.models import EntryStatus, KnowledgeEntry
 from app.ops import runtime
+from kb.normalise import normalise
 
 if TYPE_CHECKING:  # the engine (numpy, pinyin tables) loads with the index, off the start-up path
     from kb.index import KBEntry, KBIndex, Known, Pool, Suggestion
@@ -172,8 +173,6 @@ class Snapshot:
             explain = True  # filtering may drop hits, so which ones are shown is not known yet
         queries = [clip(t) for t in texts]
         if normalised:  # a clipped text has a new seam: only those are normalised again
-            from kb.normalise import normalise
-
             queries = [q if q is t else normalise(q) for q, t in zip(queries, texts, strict=True)]
         results = self.index.search_many(
             queries,
@@ -262,7 +261,7 @@ _CONTENT: tuple[Any, ...] = (
 
 
 def _entry(row: Any) -> tuple[IndexedEntry, KBEntry]:
-    from kb.index import KBEntry
+    from kb.index import KBEntry  # the text engine (jieba, pinyin tables) loads with the first index build
 
     entry_id, version, revision, unit_code, question, answer, alts, channels, valid_from, valid_to = row
     shown = IndexedEntry(
@@ -327,7 +326,7 @@ def _apply(base: Snapshot | None, plan: _Plan) -> Snapshot:
     for shown, _ in plan.changed:
         entries[shown.entry_id] = shown
     if base is None:
-        from kb.index import KBIndex
+        from kb.index import KBIndex  # as in `_entry`: the engine loads here, off the start-up path
 
         index = KBIndex()
         index.build(e for _, e in plan.changed)

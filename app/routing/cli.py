@@ -7,12 +7,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.auth import SYSTEM
+from app.db import session_scope
+from app.routing import training
+
 
 def _train(args: argparse.Namespace) -> int:
-    from app.auth import SYSTEM
-    from app.db import session_scope
-    from app.routing import training
-
     with session_scope() as session:
         if args.file:
             path = Path(args.file)

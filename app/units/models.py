@@ -1,4 +1,5 @@
-"""Units (单位): a tree of government departments; each may name a supervisor unit that escalations go to."""
+"""Units (单位): a tree of government departments; each may name a supervisor unit that escalations go to.
+The table is defined below authentication, in `app.identity`, and importable from here too."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Users, their roles, API tokens and sign-in sessions (only hashes of tokens and passwords are stored)."""
+"""Users as the API shows and takes them. The tables (users, API tokens, sign-in sessions) and the roles are
+defined below authentication, in `app.identity`, and importable from here too."""
 
 from __future__ import annotations
 
