@@ -1,4 +1,5 @@
-"""Who is calling: bearer token → principal with role and the set of units it may see.
+"""Who is calling: a bearer token or a sign-in session cookie → principal with role and the set of units
+it may see.
 
 Unit-scoped roles (leader, reviewer, operator) see their unit and its sub-units; anything else is
 reported as not found, so a caller cannot learn that another unit's message exists."""
@@ -8,16 +9,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from threading import Lock
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app import clock
+from app.config import Settings
 from app.errors import Forbidden, NotFound, Unauthorized
-from app.security import hash_token
-from app.units.models import Unit
-from app.users.models import UNIT_SCOPED_ROLES, ApiToken, Role, User
+from app.identity import UNIT_SCOPED_ROLES, ApiToken, Role, Unit, User, UserSession
+from app.security import constant_time_equals, csrf_token_for, hash_token
+
+SESSION_COOKIE = "hy_session"
+CSRF_HEADER = "X-CSRF-Token"
+LAST_SEEN_STEP = timedelta(seconds=30)  # do not write last_seen_at on every request
 
 
 @dataclass(frozen=True)
@@ -125,38 +131,28 @@ def authenticate(session: Session, authorization: str | None, *, cache_ttl: floa
     return principal
 
 
-def ensure_admin_token(session: Session, token: str) -> None:
-    """Makes sure an active admin owning `token` exists (HUIYING_ADMIN_TOKEN bootstrap). A revoked
-    bootstrap token, or its deactivated or demoted user, is restored: restarting with the variable set
-    is the way back in after a lock-out."""
-    key = hash_token(token)
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == key)).first()
-    if row is not None:
-        user = session.get(User, row.user_id)
-        if user is not None and (row.revoked_at is not None or not user.active or user.role != Role.admin):
-            from app.audit.service import record
-
-            before = {"token_revoked": row.revoked_at is not None, "active": user.active, "role": user.role}
-            row.revoked_at = None
-            user.active, user.role = True, Role.admin.value
-            session.add(row)
-            session.add(user)
-            record(
-                session=session,
-                actor=None,
-                action="user.bootstrap_restore",
-                entity_type="user",
-                entity_id=user.id,
-                unit_code=user.unit_code,
-                before=before,
-                after={"token_revoked": False, "active": True, "role": user.role},
-                note="HUIYING_ADMIN_TOKEN",
-            )
-            token_cache.clear()
-        return
+def authenticate_session(
+    *, session: Session, settings: Settings, token: str, csrf: str | None, changes_state: bool
+) -> Principal:
+    """The principal of a session cookie; refuses expired sessions and, for a state change, a missing or
+    wrong CSRF token."""
     now = clock.now()
-    user = User(name="admin", role=Role.admin, unit_code=None, created_at=now)
-    session.add(user)
-    session.flush()
-    assert user.id is not None
-    session.add(ApiToken(user_id=user.id, token_hash=key, created_at=now))
+    row = session.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("未登录或会话已失效，请重新登录", code="session_invalid")
+    idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if now >= row.expires_at or now >= idle_limit:
+        row.revoked_at = now
+        session.add(row)
+        session.commit()
+        raise Unauthorized("会话已过期，请重新登录", code="session_expired")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("未登录或会话已失效，请重新登录", code="session_invalid")
+    if changes_state and not (csrf and constant_time_equals(csrf, csrf_token_for(token))):
+        raise Forbidden(f"缺少或错误的 CSRF 令牌（请求头 {CSRF_HEADER}）", code="csrf_failed")
+    if now - row.last_seen_at >= LAST_SEEN_STEP:
+        row.last_seen_at = now
+        session.add(row)
+        session.commit()
+    return principal_for(session, user)

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 
-from app import wiring
+import uvicorn
+from sqlmodel import select
+
+from app import wiring, worker
+from app.auth import SYSTEM
+from app.cli_extra import register
+from app.config import get_settings
+from app.db import get_engine, migrate, session_scope
+from app.demo import load_demo
+from app.errors import HuiyingError
+from app.serving import PROTOCOL
+from app.users import service, signin
+from app.users.models import Role, User, UserCreate
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -14,14 +28,6 @@ Command = Callable[[argparse.Namespace], int]
 def _serve(args: argparse.Namespace) -> int:
     """The API; with the default settings the background jobs run beside it in a `huiying worker`
     process (HUIYING_SERVE_WORKER=inline keeps them in the API process; HUIYING_SCHEDULER=off runs none)."""
-    import os
-
-    import uvicorn
-
-    from app import worker
-    from app.config import get_settings
-    from app.serving import PROTOCOL
-
     # Through the environment, so that every worker process reads the same limits.
     for name in ("header_timeout", "body_timeout", "limit_concurrency"):
         value = getattr(args, name)
@@ -58,24 +64,17 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(_: argparse.Namespace) -> int:
-    from app import worker
-    from app.config import get_settings
-
     worker.run(get_settings())
     return 0
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    from app.db import get_engine, migrate
-
     migrate(get_engine())
     print("数据库已迁移到最新版本 (migrated to head)")
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from app.demo import load_demo
-
     summary = load_demo(data_dir=args.data)
     for key, value in summary.items():
         print(f"{key}: {value}")
@@ -85,19 +84,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _read_password() -> str:
     """The password from standard input (a prompt without echo on a terminal; else the first line)."""
     if sys.stdin.isatty():
-        import getpass
-
         return getpass.getpass("密码：")
     return sys.stdin.readline().rstrip("\r\n")
 
 
 def _users_create(args: argparse.Namespace) -> int:
-    from app.auth import SYSTEM
-    from app.db import session_scope
-    from app.errors import HuiyingError
-    from app.users import service
-    from app.users.models import Role, UserCreate
-
     password = _read_password() if args.username else None
     try:
         with session_scope() as session:
@@ -124,14 +115,6 @@ def _users_create(args: argparse.Namespace) -> int:
 
 
 def _users_reset_password(args: argparse.Namespace) -> int:
-    from sqlmodel import select
-
-    from app.auth import SYSTEM
-    from app.db import session_scope
-    from app.errors import HuiyingError
-    from app.users import signin
-    from app.users.models import User
-
     password = _read_password()
     try:
         with session_scope() as session:
@@ -195,8 +178,6 @@ def build_parser() -> argparse.ArgumentParser:
     reset = users.add_parser("reset-password", help="set a user's password (read from standard input)")
     reset.add_argument("--username", required=True)
     reset.set_defaults(func=_users_reset_password)
-
-    from app.cli_extra import register
 
     register(sub)
     return parser

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, Connection, DateTime, Engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -268,8 +271,6 @@ def session_scope() -> Iterator[Session]:
 
 
 def alembic_config(url: str | None = None) -> Any:
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url or get_settings().database_url)
@@ -279,8 +280,6 @@ def alembic_config(url: str | None = None) -> Any:
 @lru_cache(maxsize=1)
 def migration_heads() -> frozenset[str]:
     """The newest revisions the code knows (read once: the migration files do not change at run time)."""
-    from alembic.script import ScriptDirectory
-
     return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
@@ -293,8 +292,6 @@ def current_revisions(engine: Engine) -> set[str]:
 
 def migrate(engine: Engine | None = None) -> None:
     """Bring the database to the newest migration."""
-    from alembic import command
-
     engine = engine or get_engine()
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:

@@ -13,10 +13,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from app.auth import Principal, authenticate
+from app.auth import CSRF_HEADER, SESSION_COOKIE, Principal, authenticate, authenticate_session
 from app.config import Settings, get_settings
 from app.db import get_engine
-from app.users import signin
 
 bearer = HTTPBearer(auto_error=False, description="在 Authorize 中填入访问令牌（不含 Bearer 前缀）")
 
@@ -49,13 +48,13 @@ async def get_principal(
 ) -> Principal:
     """A bearer token when one is sent (API clients: no CSRF, no cookie); else the sign-in cookie, whose
     state-changing requests must carry the session's CSRF token."""
-    cookie = request.cookies.get(signin.SESSION_COOKIE)
+    cookie = request.cookies.get(SESSION_COOKIE)
     if credentials is None and cookie:
-        return signin.authenticate_session(
+        return authenticate_session(
             session=session,
             settings=settings,
             token=cookie,
-            csrf=request.headers.get(signin.CSRF_HEADER),
+            csrf=request.headers.get(CSRF_HEADER),
             changes_state=request.method not in SAFE_METHODS,
         )
     header = f"{credentials.scheme} {credentials.credentials}" if credentials else None

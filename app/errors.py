@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from connectors.base import PayloadError
+from connectors.imports import SpreadsheetTooLarge
+
 
 class HuiyingError(Exception):
     status = 400
@@ -66,9 +69,6 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 def uploaded_file() -> Iterator[None]:
     """Turns a connector's refusal of an uploaded file into the contract's error: 413 over a limit
     (size, rows, a decompression bomb), else 400 with the reason."""
-    from connectors.base import PayloadError
-    from connectors.imports import SpreadsheetTooLarge
-
     try:
         yield
     except SpreadsheetTooLarge as exc:

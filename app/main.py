@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,12 +17,17 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import wiring
+from app import demo_receiver, wiring
 from app.bounds import oversized_id
 from app.config import DEFAULT_REPLY_WORKING_DAYS, Settings, get_settings
+from app.console.pages import install as install_console
 from app.db import get_engine, is_migrated, session_scope
 from app.errors import HuiyingError, error_body
 from app.ops import metrics
+from app.ops.runtime import tune_gc
+from app.routes import include_routers
+from app.scheduler import start as scheduler_start
+from app.users.service import ensure_admin_token
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +170,6 @@ async def _too_large(send: Send, limit: int) -> None:
 
 
 async def _error(send: Send, status: int, code: str, message: str) -> None:
-    import orjson
-
     body = orjson.dumps(error_body(code, message))
     await send(
         {
@@ -235,8 +239,6 @@ def install_error_handlers(app: FastAPI) -> None:
 def startup_checks(settings: Settings) -> None:
     """What the API and the worker do first: tune the collector, refuse an unmigrated database, make the
     configured admin token valid."""
-    from app.ops.runtime import tune_gc
-
     tune_gc()
     if not is_migrated(get_engine()):
         raise RuntimeError(
@@ -244,8 +246,6 @@ def startup_checks(settings: Settings) -> None:
             f"（HUIYING_DATABASE_URL={get_engine().url.render_as_string(hide_password=True)}）"
         )
     if settings.admin_token:
-        from app.auth import ensure_admin_token
-
         with session_scope() as session:
             ensure_admin_token(session, settings.admin_token)
 
@@ -260,9 +260,7 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
         scheduler = None
         run_jobs = settings.scheduler == "on" if start_scheduler is None else start_scheduler
         if run_jobs:
-            from app.scheduler import start
-
-            scheduler = start(settings)
+            scheduler = scheduler_start(settings)
         try:
             yield
         finally:
@@ -281,14 +279,8 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
 
     app.add_middleware(Edge, max_bytes=settings.max_body_bytes)
 
-    from app.routes import include_routers
-
     include_routers(app, API_PREFIX)
     if settings.demo_receiver:
-        from app import demo_receiver
-
         demo_receiver.install(app)
-    from app.console.pages import install as install_console
-
     install_console(app)
     return app

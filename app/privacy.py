@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.audit.models import AuditEvent, AuditEventPublic
 from app.auth import Principal
-from app.moderation.pii import find_pii, mask
-from app.users.models import Role
+from app.identity import Role
+from app.pii import find_pii, mask
 from connectors.generic import ANONYMOUS
 
 HANDLERS = frozenset({Role.operator, Role.reviewer, Role.leader})
@@ -61,16 +60,3 @@ def deep_masked(value: Any) -> Any:
     if isinstance(value, list):
         return [deep_masked(v) for v in value]
     return value
-
-
-def audit_public(event: AuditEvent, principal: Principal | None) -> AuditEventPublic:
-    """An audit event as `principal` may read it: before/after and note masked for those who do not
-    handle messages; what a remote system answered (`remote_detail`) for admins only."""
-    before, after, note = event.before, event.after, event.note
-    if not handles_cases(principal):
-        before, after, note = deep_masked(before), deep_masked(after), text_for(note, principal)
-    if after and "remote_detail" in after and (principal is None or principal.role != Role.admin):
-        after = {k: v for k, v in after.items() if k != "remote_detail"}
-    return AuditEventPublic.model_validate(
-        event, from_attributes=True, update={"before": before, "after": after, "note": note}
-    )

@@ -1,14 +1,20 @@
 """What one domain lends another through the other's hook lists, installed once at start-up by every entry
 point (`app.main.create_app`, `app.worker`, `app.cli.main`) — never as a side effect of an import.
 
-Installed here: the knowledge base's draft consistency check (`app.replies.service.draft_checks`) and its
-KB evidence for routing (`app.routing.service.kb_evidence`)."""
+Installed here: the knowledge base's draft consistency check (`app.replies.service.draft_checks`) and the
+KB evidence for routing (`app.routing.service.kb_evidence`, the intake's rule over the KB's matches)."""
 
 from __future__ import annotations
 
-from app.knowledge import hooks as knowledge
+from app.intake.steps import kb_units
+from app.knowledge.consistency import check_draft
+from app.replies.service import draft_checks
+from app.routing.service import kb_evidence
 
 
 def install() -> None:
     """Installs every cross-domain hook (idempotent)."""
-    knowledge.install()
+    if check_draft not in draft_checks:
+        draft_checks.append(check_draft)
+    if kb_units not in kb_evidence:
+        kb_evidence.append(kb_units)

@@ -14,15 +14,14 @@ from typing import Any
 
 from app import wiring
 from app.config import Settings
+from app.main import startup_checks
+from app.scheduler import jobs, run_job, start
 
 log = logging.getLogger(__name__)
 
 
 def run(settings: Settings, *, stop: threading.Event | None = None) -> None:
     """Runs every background job on its interval until `stop` is set (or SIGTERM / SIGINT arrives)."""
-    from app.main import startup_checks
-    from app.scheduler import start
-
     startup_checks(settings)
     wiring.install()
     stop = stop or threading.Event()
@@ -39,8 +38,6 @@ def run(settings: Settings, *, stop: threading.Event | None = None) -> None:
 
 def run_once(settings: Settings) -> None:
     """Runs every background job once, one after the other (what one round of `run` does)."""
-    from app.scheduler import jobs, run_job
-
     wiring.install()
     for job in jobs(settings):
         run_job(job)

@@ -142,8 +142,8 @@ def client() -> Iterator[TestClient]:
 
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
-    from app.auth import ensure_admin_token
     from app.db import session_scope
+    from app.users.service import ensure_admin_token
 
     token = "hy_test_admin_" + secrets.token_hex(8)
     with session_scope() as session:

@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from app import privacy
 from app.audit import service
 from app.audit.models import AuditEventPublic
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.users.models import Role
+from app.identity import Role
 
 router = APIRouter(prefix="/audit", tags=["审计日志"])
 
@@ -50,7 +49,7 @@ def list_events(
         before_id=before_id,
         limit=limit,
     )
-    shown = [privacy.audit_public(e, user) for e in events]
+    shown = [service.public(e, user) for e in events]
     if format == "csv":
         return Response(
             service.to_csv(shown, tz=settings.tz),

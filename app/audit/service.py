@@ -12,6 +12,9 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.audit.models import AuditEvent, AuditEventPublic
 from app.auth import Principal
+from app.identity import Role
+from app.privacy import deep_masked, handles_cases, text_for
+from app.spreadsheet import csv_bytes
 
 
 def record(
@@ -81,6 +84,19 @@ def list_events(
     return list(session.exec(query))
 
 
+def public(event: AuditEvent, principal: Principal | None) -> AuditEventPublic:
+    """An audit event as `principal` may read it: before/after and note masked for those who do not
+    handle messages; what a remote system answered (`remote_detail`) for admins only."""
+    before, after, note = event.before, event.after, event.note
+    if not handles_cases(principal):
+        before, after, note = deep_masked(before), deep_masked(after), text_for(note, principal)
+    if after and "remote_detail" in after and (principal is None or principal.role != Role.admin):
+        after = {k: v for k, v in after.items() if k != "remote_detail"}
+    return AuditEventPublic.model_validate(
+        event, from_attributes=True, update={"before": before, "after": after, "note": note}
+    )
+
+
 CSV_COLUMNS = (
     "id",
     "at",
@@ -98,8 +114,6 @@ CSV_HEADER = ("编号", "时间", "操作人ID", "操作人", "操作", "对象�
 def to_csv(events: Sequence[AuditEvent | AuditEventPublic], *, tz: Any) -> bytes:
     """The events as CSV for Excel (the one spreadsheet writer: UTF-8 with BOM, formula cells
     neutralised); times in local time."""
-    from app.reports.export import csv_bytes
-
     rows: list[list[Any]] = [list(CSV_HEADER)]
     for event in events:
         row: list[Any] = []

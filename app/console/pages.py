@@ -11,12 +11,13 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.auth import Principal
+from app.auth import SESSION_COOKIE, Principal, authenticate_session
 from app.calendar.service import load_calendar
 from app.config import Settings
 from app.deps import SessionDep, SettingsDep
@@ -26,12 +27,12 @@ from app.messages import followups
 from app.messages import service as messages
 from app.messages.models import Message
 from app.notifications import inbox
+from app.privacy import masked
 from app.replies import present, publishers
 from app.replies.models import CLOSE_REASON_LABELS
 from app.replies.workflow import ReplyState
 from app.security import csrf_token_for
 from app.units.models import Unit
-from app.users import signin
 from app.users.models import Role
 
 HERE = Path(__file__).resolve().parent
@@ -122,11 +123,11 @@ class _SignInNeeded(Exception):
 
 async def console_user(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
     """The signed-in user of a page; without a valid session the page answers with the sign-in page."""
-    token = request.cookies.get(signin.SESSION_COOKIE)
+    token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise _SignInNeeded(str(request.url.path))
     try:
-        return signin.authenticate_session(
+        return authenticate_session(
             session=session, settings=settings, token=token, csrf=None, changes_state=False
         )
     except Unauthorized:
@@ -138,8 +139,6 @@ PageUser = Annotated[Principal, Depends(console_user)]
 
 def install(app: Any) -> None:
     """Mounts the console pages and their static files, and sends signed-out visitors to sign in."""
-    from fastapi.staticfiles import StaticFiles
-
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
 
@@ -149,7 +148,7 @@ def install(app: Any) -> None:
 
 
 def _render(request: Request, name: str, principal: Principal | None, **context: Any) -> HTMLResponse:
-    token = request.cookies.get(signin.SESSION_COOKIE)
+    token = request.cookies.get(SESSION_COOKIE)
     context.update(
         user=principal,
         role_label=ROLE_LABELS.get(principal.role.value, "") if principal else "",
@@ -343,8 +342,6 @@ def _queue_url(tab: str, form: dict[str, str], cursor: str | None) -> str:
 
 
 def present_text(message: Message) -> str:
-    from app.messages.present import masked
-
     return " ".join(masked(message.content).split())
 
 

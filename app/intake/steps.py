@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from sqlmodel import Session
+
+from app import clock
 from app.intake.context import PipelineContext
-from app.knowledge.hooks import kb_units
 from app.knowledge.index import Hit, Snapshot, knowledge_index
 from app.messages.followups import link_follow_up
 from app.messages.search import index_message
@@ -137,6 +139,16 @@ def _prepare_match(contexts: list[PipelineContext]) -> None:
 
 
 match = Batched(run=_match, prepare=_prepare_match)
+
+
+def kb_units(session: Session, text: str) -> list[tuple[str, float]]:
+    """(unit_code, score) of the unit the KB's top matches of `text` agree on — the rule `match` applies,
+    registered as a `routing.kb_evidence` hook (`app.wiring`) for routing previews and steps run alone."""
+    now = clock.now()
+    hits = knowledge_index.sync(session=session, now=now).search(
+        text, limit=KB_UNIT_DEPTH, now=now, explain=False
+    )
+    return kb_unit_evidence((h.unit_code, h.score) for h in hits)
 
 
 def _other_sources(ctx: PipelineContext) -> list[tuple[str, float]]:

@@ -7,13 +7,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.auth import SYSTEM
+from app.db import session_scope
+from app.knowledge import importexport
+from app.knowledge.models import EntryStatus
+
 
 def _import(args: argparse.Namespace) -> int:
-    from app.auth import SYSTEM
-    from app.db import session_scope
-    from app.knowledge import importexport
-    from app.knowledge.models import EntryStatus
-
     path = Path(args.file)
     if not path.exists():
         raise SystemExit(f"找不到文件：{path}")
@@ -35,10 +35,6 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from app.auth import SYSTEM
-    from app.db import session_scope
-    from app.knowledge import importexport
-
     path = Path(args.file)
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     with session_scope() as session:

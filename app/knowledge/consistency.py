@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from app import clock
 from app.knowledge.index import knowledge_index
 from app.knowledge.models import EntryStatus, KnowledgeEntry
 from app.replies.service import DraftContext
@@ -82,8 +83,6 @@ def reference(context: DraftContext) -> Reference | None:
             first = stored[0]
             entry_id = int(first["entry_id"]) if first.get("confident") and "entry_id" in first else None
         elif not context.message.out_of_scope:
-            from app import clock
-
             snapshot = knowledge_index.sync(session=session, now=clock.now())
             hits = snapshot.search(context.message.content, unit_code=context.message.unit_code, limit=2)
             entry_id = hits[0].entry_id if hits and hits[0].confident else None

@@ -12,9 +12,11 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from sqlmodel import Session, col, select
 
-from app import clock
+from app import clock, spreadsheet
 from app.accounts.models import Platform
 from app.audit.service import record
 from app.auth import Principal
@@ -30,7 +32,6 @@ from app.knowledge.models import (
     KnowledgeEntry,
     RejectedRow,
 )
-from app.reports import export
 from app.units.models import Unit
 from app.users.models import Role
 from connectors.imports import read_spreadsheet
@@ -135,7 +136,7 @@ def _text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
-    return str(export.restore(str(value).strip())).strip()
+    return str(spreadsheet.restore(str(value).strip())).strip()
 
 
 def _split(value: str, pattern: re.Pattern[str]) -> list[str]:
@@ -394,18 +395,15 @@ def export_table(entries: Sequence[KnowledgeEntry], tz: ZoneInfo) -> list[list[A
 
 
 def to_csv(table: list[list[Any]]) -> bytes:
-    return export.csv_bytes(table)
+    return spreadsheet.csv_bytes(table)
 
 
 def to_xlsx(table: list[list[Any]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "问答库"
-    export.append_rows(sheet, table)
+    spreadsheet.append_rows(sheet, table)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for letter, width in zip("ABCDEFGHIJK", (8, 10, 40, 60, 40, 16, 16, 8, 12, 12, 6), strict=True):

@@ -261,7 +261,7 @@ _CONTENT: tuple[Any, ...] = (
 
 
 def _entry(row: Any) -> tuple[IndexedEntry, KBEntry]:
-    from kb.index import KBEntry  # the engine loads with the first build, off the start-up path
+    from kb.index import KBEntry  # the text engine (jieba, pinyin tables) loads with the first index build
 
     entry_id, version, revision, unit_code, question, answer, alts, channels, valid_from, valid_to = row
     shown = IndexedEntry(
@@ -326,7 +326,7 @@ def _apply(base: Snapshot | None, plan: _Plan) -> Snapshot:
     for shown, _ in plan.changed:
         entries[shown.entry_id] = shown
     if base is None:
-        from kb.index import KBIndex  # the engine loads with the first build, off the start-up path
+        from kb.index import KBIndex  # as in `_entry`: the engine loads here, off the start-up path
 
         index = KBIndex()
         index.build(e for _, e in plan.changed)

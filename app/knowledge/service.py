@@ -33,8 +33,13 @@ from app.knowledge.models import (
     ProposeRequest,
     content_of,
 )
+from app.privacy import masked
+from app.replies import service as replies
+from app.replies.models import ReplyKind
+from app.replies.workflow import ReplyState
 from app.units.models import Unit
 from app.users.models import Role
+from kb.normalise import normalise
 
 # Roles that read every entry in any status; leaders read their units' drafts; everyone reads published ones.
 READ_ALL_ROLES = frozenset({Role.admin, Role.supervisor, Role.auditor})
@@ -50,8 +55,6 @@ Outcome = Literal["created", "updated", "unchanged"]
 def question_key(question: str) -> str:
     """The question as compared for sameness: normalised (Simplified, half-width, no noise), without
     spaces and punctuation."""
-    from kb.normalise import normalise
-
     return _KEY_STRIP.sub("", normalise(question))[:MAX_QUESTION] or question.strip()[:MAX_QUESTION]
 
 
@@ -457,11 +460,6 @@ def propose_from_reply(
 ) -> KnowledgeEntry:
     """Turns a published answer into a draft entry of the message's unit (question: the message, masked;
     answer: the reply, personal data masked) for a leader to check and publish. 409 unless published, or if proposed before."""
-    from app.messages.present import masked
-    from app.replies import service as replies
-    from app.replies.models import ReplyKind
-    from app.replies.workflow import ReplyState
-
     reply, message = replies.get(session=session, reply_id=reply_id, principal=actor)
     actor.require(*PROPOSE_ROLES)
     if reply.state != ReplyState.published:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.moderation.lexicon import Lexicon, LexiconHit, LexiconSpan, default_lexicon
-from app.moderation.pii import PiiSpan, find_pii, mask
+from app.pii import PiiSpan, find_pii, mask
 from kb.normalise import normalise
 
 ABUSE = "abuse"

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.moderation import service
 from app.moderation.check import ABUSE, PROHIBITED, REPORT_CATEGORY, SENSITIVE
-from app.moderation.pii import PiiSpan, find_pii, mask_span
+from app.pii import PiiSpan, find_pii, mask_span
 
 Level = Literal["block", "warn"]
 BLOCK: Level = "block"

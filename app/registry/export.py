@@ -1,5 +1,6 @@
 """The registry as the notices' forms: the 登记表 (one row per account, in the form's column order) and the
-统计表 (accounts per unit and platform), both sheets of one XLSX workbook."""
+统计表 (accounts per unit and platform), both sheets of one XLSX workbook, written by the one spreadsheet
+writer (`app.spreadsheet`: text stays text, never a formula)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from app.registry.models import PLATFORM_LABELS, RegistrationPublic
+from app.spreadsheet import append_rows
 
 FORM_TITLE = "政务新媒体账号登记表"
 STATS_TITLE = "政务新媒体账号统计表"
@@ -75,16 +77,10 @@ def to_xlsx(registrations: Sequence[RegistrationPublic], unit_names: dict[str, s
     form = book.active
     assert form is not None
     form.title = "登记表"
-    form.append([FORM_TITLE])
-    form.append(list(FORM_HEADER))
-    for row in form_rows(registrations, unit_names):
-        form.append(row)
+    append_rows(form, [[FORM_TITLE], list(FORM_HEADER), *form_rows(registrations, unit_names)])
     stats = book.create_sheet("统计表")
     header, rows = stats_rows(registrations, unit_names)
-    stats.append([STATS_TITLE])
-    stats.append(header)
-    for row in rows:
-        stats.append(row)
+    append_rows(stats, [[STATS_TITLE], header, *rows])
     for sheet, width in ((form, len(FORM_HEADER)), (stats, len(header))):
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
         sheet["A1"].font = Font(bold=True, size=14)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from app.replies import outbox
+
 
 def _outbox(args: argparse.Namespace) -> int:
-    from app.replies import outbox
-
     result = outbox.drain(max_batches=args.batches)
     print(
         f"recovered: {result.recovered}  claimed: {result.claimed}  published: {result.published}  "

@@ -7,6 +7,7 @@ from sqlalchemy import String, and_, cast, or_
 from sqlmodel import Session, col, select
 
 from app import privacy
+from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.auth import Principal
 from app.errors import BadRequest
@@ -215,5 +216,5 @@ def full(*, session: Session, principal: Principal, message_id: int) -> MessageF
             basis=message.deadline_basis,
         ),
         replies=replies,
-        history=[privacy.audit_public(e, principal) for e in events],
+        history=[audit.public(e, principal) for e in events],
     )

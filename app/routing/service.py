@@ -50,8 +50,8 @@ _PLACE_SEPARATORS = re.compile(r"[,，、;；\s]+")
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
 
 # Hooks that give KB evidence for a text: (unit_code, score 0..1) of the confidently matching entries.
-# The knowledge domain registers one at start-up (`app.knowledge.hooks.install`); the intake routing
-# step uses them when no earlier step left KB evidence, and the preview always does.
+# `app.wiring.install` registers one at start-up (the KB search, `app.intake.steps.kb_units`); the intake
+# routing step uses them when no earlier step left KB evidence, and the preview always does.
 KbEvidence = Callable[[Session, str], Sequence[tuple[str, float]]]
 kb_evidence: list[KbEvidence] = []
 

@@ -8,8 +8,8 @@ from app import clock
 from app.audit.service import record
 from app.auth import Principal, subtree, token_cache
 from app.errors import Conflict, Invalid, NotFound
+from app.identity import Role
 from app.units.models import Unit, UnitCreate, UnitUpdate
-from app.users.models import Role
 
 
 def get_by_code(*, session: Session, code: str) -> Unit | None:

@@ -1,33 +1,18 @@
-"""Users, their roles, API tokens and sign-in sessions (only hashes of tokens and passwords are stored)."""
+"""Users as the API shows and takes them. The tables (users, API tokens, sign-in sessions) and the roles are
+defined below authentication, in `app.identity`, and importable from here too."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
-
-
-class Role(StrEnum):
-    admin = "admin"
-    supervisor = "supervisor"
-    leader = "leader"
-    reviewer = "reviewer"
-    operator = "operator"
-    auditor = "auditor"
-
-
-# Roles that see only their own unit and its sub-units.
-UNIT_SCOPED_ROLES = frozenset({Role.leader, Role.reviewer, Role.operator})
-
-
-class UserBase(SQLModel):
-    name: str = Field(min_length=1, max_length=64, schema_extra={"examples": ["张三"]})
-    role: Role
-    unit_code: str | None = Field(default=None, description="所属单位；leader/reviewer/operator 必填")
+from app.identity import UNIT_SCOPED_ROLES as UNIT_SCOPED_ROLES
+from app.identity import ApiToken as ApiToken
+from app.identity import Role as Role
+from app.identity import User as User
+from app.identity import UserBase
+from app.identity import UserSession as UserSession
 
 
 class UserCreate(UserBase):
@@ -44,26 +29,6 @@ class UserCreate(UserBase):
     )
 
 
-class User(UserBase, table=True):
-    __tablename__ = "users"
-
-    id: int | None = Field(default=None, primary_key=True)
-    role: str = Field(sa_column=Column(String(16), nullable=False))  # type: ignore[assignment]
-    unit_code: str | None = Field(
-        default=None, sa_column=Column(String(64), ForeignKey("units.code"), nullable=True, index=True)
-    )
-    active: bool = True
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    username: str | None = Field(
-        default=None, sa_column=Column(String(64), unique=True, index=True, nullable=True)
-    )
-    # argon2id encoded hash (parameters and salt inside); never the password itself.
-    password_hash: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
-    failed_logins: int = 0
-    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
 class UserPublic(UserBase):
     id: int
     username: str | None = None
@@ -74,30 +39,6 @@ class UserPublic(UserBase):
 
 class UserWithToken(UserPublic):
     token: str = Field(description="只显示这一次，请妥善保存")
-
-
-class ApiToken(SQLModel, table=True):
-    __tablename__ = "api_tokens"
-
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="users.id", index=True)
-    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class UserSession(SQLModel, table=True):
-    """A browser sign-in: the cookie carries a random token, this row only its SHA-256."""
-
-    __tablename__ = "user_sessions"
-
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="users.id", index=True)
-    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    last_seen_at: datetime = Field(sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
-    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class LoginRequest(SQLModel):

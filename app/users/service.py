@@ -133,3 +133,38 @@ def list_users(*, session: Session, principal: Principal) -> list[User]:
     if principal.units is not None:
         query = query.where(col(User.unit_code).in_(principal.units))
     return list(session.exec(query))
+
+
+def ensure_admin_token(session: Session, token: str) -> None:
+    """Makes sure an active admin owning `token` exists (HUIYING_ADMIN_TOKEN bootstrap). A revoked
+    bootstrap token, or its deactivated or demoted user, is restored: restarting with the variable set
+    is the way back in after a lock-out."""
+    key = hash_token(token)
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == key)).first()
+    if row is not None:
+        user = session.get(User, row.user_id)
+        if user is not None and (row.revoked_at is not None or not user.active or user.role != Role.admin):
+            before = {"token_revoked": row.revoked_at is not None, "active": user.active, "role": user.role}
+            row.revoked_at = None
+            user.active, user.role = True, Role.admin.value
+            session.add(row)
+            session.add(user)
+            record(
+                session=session,
+                actor=None,
+                action="user.bootstrap_restore",
+                entity_type="user",
+                entity_id=user.id,
+                unit_code=user.unit_code,
+                before=before,
+                after={"token_revoked": False, "active": True, "role": user.role},
+                note="HUIYING_ADMIN_TOKEN",
+            )
+            token_cache.clear()
+        return
+    now = clock.now()
+    user = User(name="admin", role=Role.admin, unit_code=None, created_at=now)
+    session.add(user)
+    session.flush()
+    assert user.id is not None
+    session.add(ApiToken(user_id=user.id, token_hash=key, created_at=now))

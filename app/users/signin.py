@@ -2,7 +2,8 @@
 lock-out after repeated failures (each failure audited), change and reset of passwords.
 
 A session token is random (256 bits) and only its SHA-256 is stored; its CSRF token is derived from it
-(`app.security.csrf_token_for`), so cookie-authenticated changes need a value a foreign page cannot read."""
+(`app.security.csrf_token_for`), so cookie-authenticated changes need a value a foreign page cannot read.
+Checking a session cookie on each request is authentication's job (`app.auth.authenticate_session`)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,16 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.audit.service import record
+from app.auth import CSRF_HEADER as CSRF_HEADER
+from app.auth import SESSION_COOKIE as SESSION_COOKIE
 from app.auth import Principal, principal_for
 from app.config import Settings
 from app.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
-from app.security import constant_time_equals, csrf_token_for, hash_token, new_token
+from app.security import csrf_token_for, hash_token, new_token
 from app.users import throttle
 from app.users.models import Role, User, UserSession
 from app.users.passwords import check_complexity, hash_password, needs_rehash, verify_password
 
-SESSION_COOKIE = "hy_session"
-CSRF_HEADER = "X-CSRF-Token"
-LAST_SEEN_STEP = timedelta(seconds=30)  # do not write last_seen_at on every request
 BAD_CREDENTIALS = "用户名或密码错误"
 
 
@@ -146,33 +146,6 @@ def _audit(
 def _locked_message(until: datetime, settings: Settings) -> str:
     local = until.astimezone(settings.tz).strftime("%H:%M")
     return f"密码连续错误次数过多，账户已锁定至 {local}；请稍后再试或请管理员重置密码"
-
-
-def authenticate_session(
-    *, session: Session, settings: Settings, token: str, csrf: str | None, changes_state: bool
-) -> Principal:
-    """The principal of a session cookie; refuses expired sessions and, for a state change, a missing or
-    wrong CSRF token."""
-    now = clock.now()
-    row = session.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
-        raise Unauthorized("未登录或会话已失效，请重新登录", code="session_invalid")
-    idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
-    if now >= row.expires_at or now >= idle_limit:
-        row.revoked_at = now
-        session.add(row)
-        session.commit()
-        raise Unauthorized("会话已过期，请重新登录", code="session_expired")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        raise Unauthorized("未登录或会话已失效，请重新登录", code="session_invalid")
-    if changes_state and not (csrf and constant_time_equals(csrf, csrf_token_for(token))):
-        raise Forbidden(f"缺少或错误的 CSRF 令牌（请求头 {CSRF_HEADER}）", code="csrf_failed")
-    if now - row.last_seen_at >= LAST_SEEN_STEP:
-        row.last_seen_at = now
-        session.add(row)
-        session.commit()
-    return principal_for(session, user)
 
 
 def logout(*, session: Session, token: str) -> None:

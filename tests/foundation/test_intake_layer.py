@@ -17,7 +17,14 @@ from tests.helpers import post_message
 
 APP = Path(__file__).resolve().parents[2] / "app"
 # Entry points (above the flow layer) may import it.
-ENTRY_POINTS = {"app/main.py", "app/cli.py", "app/worker.py", "app/scheduler.py", "app/demo.py"}
+ENTRY_POINTS = {
+    "app/main.py",
+    "app/cli.py",
+    "app/worker.py",
+    "app/scheduler.py",
+    "app/demo.py",
+    "app/wiring.py",
+}
 
 
 def _imports(path: Path) -> set[str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from app.auth import ensure_admin_token
 from app.db import session_scope
+from app.users.service import ensure_admin_token
 
 
 def me(client: Any, headers: dict[str, str]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.moderation.pii import PiiSpan, find_pii, mask
+from app.pii import PiiSpan, find_pii, mask
 
 VALID_ID = "43010219800315123X"
 VALID_CARD = "6222100000031234"  # Luhn-valid

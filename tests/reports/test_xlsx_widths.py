@@ -6,7 +6,7 @@ import io
 
 from openpyxl import load_workbook
 
-from app.reports.export import MAX_WIDTH, column_widths, display_width
+from app.spreadsheet import MAX_WIDTH, column_widths, display_width
 
 
 def test_chinese_characters_count_twice():

@@ -347,7 +347,7 @@ def test_no_channel_means_skipped_not_retried_forever(client, make_unit, make_ac
 
 
 def _admin(client):  # type: ignore[no-untyped-def]
-    from app.auth import ensure_admin_token
+    from app.users.service import ensure_admin_token
 
     with session_scope() as session:
         ensure_admin_token(session, "hy_sla_admin")
