@@ -1,4 +1,5 @@
-"""Deadline notifications to WeCom and DingTalk group robots and to a signed generic JSON webhook.
+"""Notifications (deadline notices, supervision notices, hot-topic alerts) to WeCom and DingTalk group
+robots and to a signed generic JSON webhook.
 
 One entry point, `send`; it never raises on a delivery failure, it says whether a retry can help.
 """
