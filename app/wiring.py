@@ -2,13 +2,17 @@
 point (`app.main.create_app`, `app.worker`, `app.cli.main`) — never as a side effect of an import.
 
 Installed here: the knowledge base's draft consistency check (`app.replies.service.draft_checks`) and its
-KB evidence for routing (`app.routing.service.kb_evidence`)."""
+KB evidence for routing (`app.routing.service.kb_evidence`); how the channels link an echo to its reply
+(`app.replies.echoes.LINKS` into `app.channels.echoes`)."""
 
 from __future__ import annotations
 
+from app.channels import echoes as channel_echoes
 from app.knowledge import hooks as knowledge
+from app.replies import echoes as reply_echoes
 
 
 def install() -> None:
     """Installs every cross-domain hook (idempotent)."""
     knowledge.install()
+    channel_echoes.install(reply_echoes.LINKS)
