@@ -3,16 +3,20 @@ point (`app.main.create_app`, `app.worker`, `app.cli.main`) — never as a side 
 
 Installed here: the knowledge base's draft consistency check (`app.replies.service.draft_checks`) and its
 KB evidence for routing (`app.routing.service.kb_evidence`); how the channels link an echo to its reply
-(`app.replies.echoes.LINKS` into `app.channels.echoes`)."""
+(`app.replies.echoes.LINKS` into `app.channels.echoes`); what the registry's zombie check does with its
+findings (`app.supervision.rectification.ZOMBIE_FOLLOW_UP` into `app.registry.zombie`)."""
 
 from __future__ import annotations
 
 from app.channels import echoes as channel_echoes
 from app.knowledge import hooks as knowledge
+from app.registry import zombie
 from app.replies import echoes as reply_echoes
+from app.supervision import rectification
 
 
 def install() -> None:
     """Installs every cross-domain hook (idempotent)."""
     knowledge.install()
     channel_echoes.install(reply_echoes.LINKS)
+    zombie.install(rectification.ZOMBIE_FOLLOW_UP)
