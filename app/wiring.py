@@ -4,7 +4,8 @@ point (`app.main.create_app`, `app.worker`, `app.cli.main`) — never as a side 
 Installed here: the knowledge base's draft consistency check (`app.replies.service.draft_checks`) and its
 KB evidence for routing (`app.routing.service.kb_evidence`); how the channels link an echo to its reply
 (`app.replies.echoes.LINKS` into `app.channels.echoes`); what the registry's zombie check does with its
-findings (`app.supervision.rectification.ZOMBIE_FOLLOW_UP` into `app.registry.zombie`)."""
+findings (`app.supervision.rectification.ZOMBIE_FOLLOW_UP` into `app.registry.zombie`); the unit report's
+figures for the supervision bulletin (`app.reports.bulletin.unit_figures` into `app.supervision.inspections`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from app.channels import echoes as channel_echoes
 from app.knowledge import hooks as knowledge
 from app.registry import zombie
 from app.replies import echoes as reply_echoes
-from app.supervision import rectification
+from app.reports import bulletin
+from app.supervision import inspections, rectification
 
 
 def install() -> None:
@@ -20,3 +22,4 @@ def install() -> None:
     knowledge.install()
     channel_echoes.install(reply_echoes.LINKS)
     zombie.install(rectification.ZOMBIE_FOLLOW_UP)
+    inspections.install(bulletin.unit_figures)
