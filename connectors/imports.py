@@ -17,6 +17,9 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
 from connectors.base import EARLIEST, InboundItem, Kind, PayloadError
 
 # field -> header names recognised without a mapping (compared after normalising case and spaces)
@@ -354,9 +357,6 @@ def _decode(data: bytes) -> str:
 
 
 def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
-
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, SyntaxError) as exc:
