@@ -63,7 +63,7 @@ def uploaded_file() -> Iterator[None]:
     """Turns a connector's refusal of an uploaded file into the contract's error: 413 over a limit
     (size, rows, a decompression bomb), else 400 with the reason."""
     from connectors.base import PayloadError
-    from connectors.imports import SpreadsheetTooLarge
+    from connectors.spreadsheet import SpreadsheetTooLarge
 
     try:
         yield

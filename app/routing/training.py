@@ -30,7 +30,7 @@ from app.routing.models import (
 from app.routing.service import bump_version
 from app.units.models import Unit
 from app.users.models import Role
-from connectors.imports import read_spreadsheet
+from connectors.spreadsheet import read_spreadsheet
 from kb.normalise import normalise
 
 MAX_REJECTED_SHOWN = 100
