@@ -157,17 +157,18 @@ def _handshake_route(platform: str) -> Callable[..., Response]:
     return verify
 
 
-for _platform, _doc in _HANDSHAKE_DOCS.items():
-    webhooks_router.add_api_route(
-        f"/{_platform}/{{account_id}}",
-        _handshake_route(_platform),
-        methods=["GET"],
-        name=f"{_platform}_verify",
-        response_class=Response,
-        responses=UNAUTHENTICATED,
-        **_doc,
-    )
+# In the order the routes always had: per platform, its verification (GET) before its push (POST).
 for _platform, _doc in _PUSH_DOCS.items():
+    if _platform in _HANDSHAKE_DOCS:
+        webhooks_router.add_api_route(
+            f"/{_platform}/{{account_id}}",
+            _handshake_route(_platform),
+            methods=["GET"],
+            name=f"{_platform}_verify",
+            response_class=Response,
+            responses=UNAUTHENTICATED,
+            **_HANDSHAKE_DOCS[_platform],
+        )
     webhooks_router.add_api_route(
         f"/{_platform}/{{account_id}}",
         _push_route(_platform),
