@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from connectors.base import PayloadError
-from connectors.imports import SpreadsheetTooLarge
+from connectors.spreadsheet import SpreadsheetTooLarge
 
 
 class HuiyingError(Exception):

@@ -24,7 +24,7 @@ from app.routing.api import messages_router as routing_messages
 from app.routing.api import router as routing
 from app.sla.api import router as calendar
 from app.sla.api import sla_router
-from app.supervision.api import extensions_router
+from app.supervision.api import extensions_router, posts_webhook_router
 from app.supervision.api import router as supervision
 from app.units.api import router as units
 from app.users.api import auth_router
@@ -37,6 +37,7 @@ def include_routers(app: FastAPI, prefix: str) -> None:
     app.include_router(board)
     for router in (
         webhooks_router,  # platform pushes: a hot path, matched first
+        posts_webhook_router,
         units,
         accounts,
         messages,

@@ -2,14 +2,23 @@
 point (`app.main.create_app`, `app.worker`, `app.cli.main`) — never as a side effect of an import.
 
 Installed here: the knowledge base's draft consistency check (`app.replies.service.draft_checks`) and the
-KB evidence for routing (`app.routing.service.kb_evidence`, the intake's rule over the KB's matches)."""
+KB evidence for routing (`app.routing.service.kb_evidence`, the intake's rule over the KB's matches); how
+the channels link an echo to its reply (`app.replies.echoes.LINKS` into `app.channels.echoes`); what the
+registry's zombie check does with its findings (`app.supervision.rectification.ZOMBIE_FOLLOW_UP` into
+`app.registry.zombie`); the unit report's figures for the supervision bulletin
+(`app.reports.bulletin.unit_figures` into `app.supervision.inspections`)."""
 
 from __future__ import annotations
 
+from app.channels import echoes as channel_echoes
 from app.intake.steps import kb_units
 from app.knowledge.consistency import check_draft
+from app.registry import zombie
+from app.replies import echoes as reply_echoes
 from app.replies.service import draft_checks
+from app.reports import bulletin
 from app.routing.service import kb_evidence
+from app.supervision import inspections, rectification
 
 
 def install() -> None:
@@ -18,3 +27,6 @@ def install() -> None:
         draft_checks.append(check_draft)
     if kb_units not in kb_evidence:
         kb_evidence.append(kb_units)
+    channel_echoes.install(reply_echoes.LINKS)
+    zombie.install(rectification.ZOMBIE_FOLLOW_UP)
+    inspections.install(bulletin.unit_figures)

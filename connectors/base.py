@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
+
+from connectors.posts import Post
 
 Kind = Literal["comment", "private", "mention"]
 Outcome = Literal["sent", "refused", "retry", "unknown"]
@@ -124,6 +126,14 @@ class RateLimited(ConnectorError):
         self.retry_after = retry_after
 
 
+class MissingSecret(ConnectorError):
+    """The account lacks the secret that verifies its pushes, so nothing it receives can be verified."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"账号未配置密钥 {name}，无法验证签名", code="not_configured")
+        self.name = name
+
+
 class TokenExpired(ConnectorError):
     """The account's credentials or authorisation must be renewed by a person; nothing was sent."""
 
@@ -138,6 +148,97 @@ class PlatformError(ConnectorError):
     def __init__(self, message: str, *, code: str | None = None, transient: bool = False) -> None:
         super().__init__(message, code=code)
         self.transient = transient
+
+
+# --- pushes -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the platform gets back for a push or a URL verification."""
+
+    body: str
+    media_type: str = "text/plain"
+    status: int = 200
+
+
+EMPTY_ANSWER = Answer("")
+
+
+class ReceiveFn(Protocol):
+    """Verifies one POSTed push (SignatureError, ReplayError, MissingSecret) and parses it (PayloadError):
+    a citizen's message, an event, or a verification the platform expects echoed."""
+
+    def __call__(
+        self,
+        *,
+        secrets: Mapping[str, str],
+        external_id: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        now: datetime,
+    ) -> InboundItem | PlatformEvent | Handshake: ...
+
+
+class AnswerFn(Protocol):
+    """The answer to a push once it is stored (`message_id`, `created`) or recorded (None, False)."""
+
+    def __call__(
+        self, *, secrets: Mapping[str, str], message_id: int | None, created: bool, now: datetime
+    ) -> Answer: ...
+
+
+class HandshakeFn(Protocol):
+    """A GET URL verification: the text to echo back when its signature holds (SignatureError else)."""
+
+    def __call__(self, *, secrets: Mapping[str, str], query: Mapping[str, str]) -> str: ...
+
+
+class ReceivePostFn(Protocol):
+    """Verifies and parses a signed push telling that the account published something."""
+
+    def __call__(
+        self, *, secrets: Mapping[str, str], headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> Post: ...
+
+
+def answer_empty(
+    *, secrets: Mapping[str, str], message_id: int | None, created: bool, now: datetime
+) -> Answer:
+    """An empty 200: what most platforms take as "received, do not retry"."""
+    return EMPTY_ANSWER
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """How a platform pushes to an account's address, as its connector declares it; the app has one
+    push path and one verification path for every platform (`connectors.registry.get(p).webhook`)."""
+
+    receive: ReceiveFn
+    answer: AnswerFn = answer_empty
+    handshake: HandshakeFn | None = None  # platforms that verify the address with a GET
+    # True when the push's signature does not cover its body (WeChat plain mode): the app then remembers
+    # each (timestamp, nonce) with the body's hash and refuses the same signature over another body.
+    unsigned_body: Callable[[Mapping[str, str]], bool] | None = None
+    # Platforms that send every account of an app to one address (Douyin): the platform account a
+    # message belongs to, stored there when that account has the same secret `same_app` (one app).
+    owner: Callable[[InboundItem], str] | None = None
+    same_app: str = ""
+    receive_post: ReceivePostFn | None = None  # the account's own publications (website/app)
+
+
+def signing_secret(secrets: Mapping[str, str], name: str) -> str:
+    """The secret that verifies the account's pushes; MissingSecret when it is not configured."""
+    value = secrets.get(name, "")
+    if not value:
+        raise MissingSecret(name)
+    return value
+
+
+def handshake_fields(query: Mapping[str, str]) -> dict[str, str]:
+    """The signed fields of a GET verification (WeChat and Weibo name them alike); missing ones empty."""
+    return {name: query.get(name, "") for name in ("signature", "timestamp", "nonce", "echostr")}
 
 
 # --- tokens -----------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from connectors.base import (
     SignatureError,
     StoredToken,
     TokenExpired,
+    Webhook,
     as_dict,
     check_size,
     from_timestamp,
@@ -47,6 +48,7 @@ from connectors.base import (
     reply_json,
     same,
     seconds_until_china_midnight,
+    signing_secret,
     transport_outcome,
 )
 from connectors.posts import POST_PAGE_SIZE, Post
@@ -127,6 +129,28 @@ def parse_webhook(
     return PlatformEvent(
         dedupe_key=delivery, name=name, author_id=sender or receiver, occurred_at=occurred, raw=event
     )
+
+
+def receive(
+    *,
+    secrets: Mapping[str, str],
+    external_id: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> InboundItem | PlatformEvent | Handshake:
+    """A webhook POST to the app's address (`parse_webhook`); the account it names is `owner`'s."""
+    return parse_webhook(client_secret=signing_secret(secrets, "client_secret"), headers=headers, body=body)
+
+
+def owner(item: InboundItem) -> str:
+    """The open_id of the account a private message belongs to ("" when the push does not say)."""
+    return item.thread_ref.get("account_open_id", "")
+
+
+# Every authorised account's events come to the app's one URL; they share the app's client secret.
+WEBHOOK = Webhook(receive=receive, owner=owner, same_app="client_secret")
 
 
 def poll(ctx: AccountContext, *, target: str, cursor: str | None, now: datetime) -> PollPage:

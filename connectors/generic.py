@@ -23,16 +23,19 @@ from connectors.base import (
     REPLAY_WINDOW,
     AccountContext,
     AfterUnknown,
+    Answer,
     InboundItem,
     Kind,
     PayloadError,
     PublishResult,
     SignatureError,
+    Webhook,
     check_size,
     check_window,
     header,
     json_object,
     same,
+    signing_secret,
     transport_outcome,
 )
 from connectors.posts import Post
@@ -122,6 +125,36 @@ def parse(body: bytes, *, now: datetime, max_bytes: int = MAX_BODY_BYTES) -> Inb
         thread_ref={"external_id": external_id.strip(), "author_id": author_id},
         raw=data,
     )
+
+
+def receive(
+    *,
+    secrets: Mapping[str, str],
+    external_id: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> InboundItem:
+    """A signed message push (`verify`, then `parse`)."""
+    verify(signing_secret(secrets, "hmac_secret"), headers, body, now=now)
+    return parse(body, now=now)
+
+
+def answer(*, secrets: Mapping[str, str], message_id: int | None, created: bool, now: datetime) -> Answer:
+    """Like `POST /messages`: 201 with the id when new, 200 with the same id when delivered before."""
+    payload = {"id": message_id, "status": "received", "duplicate": not created}
+    return Answer(
+        orjson.dumps(payload).decode(), media_type="application/json", status=201 if created else 200
+    )
+
+
+def receive_post(
+    *, secrets: Mapping[str, str], headers: Mapping[str, str], body: bytes, now: datetime
+) -> Post:
+    """A signed `post` event (signed like a message push, `parse_post`)."""
+    verify(signing_secret(secrets, "hmac_secret"), headers, body, now=now)
+    return parse_post(body, now=now)
 
 
 def publish(
@@ -241,3 +274,6 @@ def parse_post(body: bytes, *, now: datetime, max_bytes: int = MAX_BODY_BYTES) -
         title=title,
         url=url,
     )
+
+
+WEBHOOK = Webhook(receive=receive, answer=answer, receive_post=receive_post)

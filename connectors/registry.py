@@ -1,6 +1,7 @@
-"""One interface over the platform modules, for the outbox and the pollers: `get(platform)`.
+"""One interface over the platform modules, for the webhooks, the outbox and the pollers: `get(platform)`.
 
-Webhook parsing stays per platform (each protocol differs); publishing and polling look the same.
+Each platform's push protocol differs, so each module declares its `Webhook` (verify and parse a push,
+answer it, answer the address verification); the app calls them all the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from connectors.base import (
     CapabilityReport,
     PollPage,
     PublishResult,
+    Webhook,
 )
 
 
@@ -103,6 +105,7 @@ class Connector:
     # Re-authorisation by the account's operator (OAuth code): the page to send them to, the exchange.
     authorize_url: AuthorizeUrlFn | None = None
     exchange_code: ExchangeCodeFn | None = None
+    webhook: Webhook | None = None  # how the platform pushes messages to the account's address
 
 
 def _generic_check(ctx: AccountContext, *, now: datetime) -> CapabilityReport:
@@ -134,6 +137,7 @@ CONNECTORS: dict[str, Connector] = {
         manage=wechat.manage_comment,
         manage_actions=frozenset(wechat.COMMENT_ACTIONS) - {"delete"},  # deleting is `remove`
         switch_comments=wechat.set_comments_open,
+        webhook=wechat.WEBHOOK,
     ),
     "weibo": Connector(
         "weibo",
@@ -146,6 +150,7 @@ CONNECTORS: dict[str, Connector] = {
         check=weibo.check,
         authorize_url=weibo.authorize_url,
         exchange_code=weibo.exchange_code,
+        webhook=weibo.WEBHOOK,
     ),
     "douyin": Connector(
         "douyin",
@@ -157,9 +162,15 @@ CONNECTORS: dict[str, Connector] = {
         check=douyin.check,  # no documented API deletes a citizen's comment: done in the back office
         authorize_url=douyin.authorize_url,
         exchange_code=douyin.exchange_code,
+        webhook=douyin.WEBHOOK,
     ),
     "generic": Connector(
-        "generic", generic.publish, generic.after_unknown, generic.max_reply_chars, check=_generic_check
+        "generic",
+        generic.publish,
+        generic.after_unknown,
+        generic.max_reply_chars,
+        check=_generic_check,
+        webhook=generic.WEBHOOK,
     ),
 }
 

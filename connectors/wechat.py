@@ -26,6 +26,7 @@ from connectors.base import (
     REPLAY_WINDOW,
     AccountContext,
     AfterUnknown,
+    Answer,
     Capability,
     CapabilityReport,
     InboundItem,
@@ -39,13 +40,16 @@ from connectors.base import (
     SignatureError,
     StoredToken,
     TokenExpired,
+    Webhook,
     check_size,
     check_window,
     from_timestamp,
+    handshake_fields,
     json_of,
     reply_json,
     same,
     seconds_until_china_midnight,
+    signing_secret,
     sorted_sha1,
     transport_outcome,
 )
@@ -180,6 +184,37 @@ def passive_response(
         f"<Nonce>{_cdata(nonce)}</Nonce>"
         "</xml>"
     )
+
+
+def receive(
+    *,
+    secrets: Mapping[str, str],
+    external_id: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> InboundItem | PlatformEvent:
+    """A push to the account's address (`parse_push`; the signature is in the query)."""
+    return parse_push(secrets=secrets, query=query, body=body, now=now)
+
+
+def answer(*, secrets: Mapping[str, str], message_id: int | None, created: bool, now: datetime) -> Answer:
+    """`success` once the push is stored: WeChat waits 5 seconds for it, then retries."""
+    return Answer(passive_response(secrets=secrets, now=now))
+
+
+def handshake(*, secrets: Mapping[str, str], query: Mapping[str, str]) -> str:
+    """The server verification (GET) over the account's token: `echostr` to echo back."""
+    return check_signature(token=signing_secret(secrets, "token"), **handshake_fields(query))
+
+
+def plain_mode(secrets: Mapping[str, str]) -> bool:
+    """Without an EncodingAESKey the push signature covers the token, timestamp and nonce, not the body."""
+    return not secrets.get("encoding_aes_key")
+
+
+WEBHOOK = Webhook(receive=receive, answer=answer, handshake=handshake, unsigned_body=plain_mode)
 
 
 # --- replies and comments -------------------------------------------------------------------------

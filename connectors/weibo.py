@@ -34,14 +34,17 @@ from connectors.base import (
     SignatureError,
     StoredToken,
     TokenExpired,
+    Webhook,
     as_dict,
     check_size,
     check_window,
+    handshake_fields,
     json_object,
     json_of,
     mode_of,
     same,
     seconds_until_next_hour,
+    signing_secret,
     sorted_sha1,
     transport_outcome,
 )
@@ -371,6 +374,27 @@ def parse_push(
         is_echo=sender == str(account_id),
         raw=event,
     )
+
+
+def receive(
+    *,
+    secrets: Mapping[str, str],
+    external_id: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> InboundItem | PlatformEvent:
+    """A fans-service push to the account's address (`parse_push`); answered with an empty 200."""
+    return parse_push(secrets=secrets, account_id=external_id, query=query, body=body, now=now)
+
+
+def handshake(*, secrets: Mapping[str, str], query: Mapping[str, str]) -> str:
+    """The callback URL verification (GET) over the app secret: `echostr` to echo back."""
+    return check_signature(app_secret=signing_secret(secrets, "app_secret"), **handshake_fields(query))
+
+
+WEBHOOK = Webhook(receive=receive, handshake=handshake)
 
 
 # --- plumbing ---------------------------------------------------------------------------------------

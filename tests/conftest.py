@@ -37,7 +37,7 @@ else:
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from app import clock  # noqa: E402
+from app import clock, wiring  # noqa: E402
 from app.accounts.service import forget_cached  # noqa: E402
 from app.auth import token_cache  # noqa: E402
 from app.config import get_settings  # noqa: E402
@@ -74,6 +74,13 @@ def _empty_tables() -> None:
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _wiring() -> None:
+    """The cross-domain hooks, installed as every entry point installs them at start-up, for the tests
+    that call a service without creating the app first."""
+    wiring.install()
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,14 @@ poll targets and health per account, and message imports."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from app import clock
-from app.accounts import service as accounts
-from app.accounts.models import AccountPublic
 from app.channels import authorize, capabilities, comment_admin, health, removals, targets, webhooks
+from app.channels.http import UNAUTHENTICATED, query_doc, raw_body_doc, read_body
 from app.channels.imports import import_messages, parse_mapping
 from app.channels.models import (
     AuthorizeComplete,
@@ -29,64 +29,17 @@ from app.channels.models import (
     RemovalPublic,
 )
 from app.deps import CurrentUser, SessionDep
-from app.errors import PayloadTooLarge
 from app.messages.models import MessageKind
-from app.supervision import posts as supervision_posts
-from connectors.base import MAX_BODY_BYTES
+from connectors.base import Answer
 
 TAG = "平台接入"
 webhooks_router = APIRouter(prefix="/webhooks", tags=[TAG])
 channels_router = APIRouter(tags=[TAG])
 imports_router = APIRouter(prefix="/imports", tags=["留言导入"])
 
-_UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "签名不符、重放（时间戳超出5分钟）或账号未配置验证密钥；不保存任何内容"},
-    400: {"description": "XML/JSON 格式错误、含 DTD/实体（XML 炸弹）或字段不合法"},
-    404: {"description": "账号不存在或不属于该平台"},
-    413: {"description": "请求体超过上限"},
-}
 
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The raw body (signatures cover the exact bytes), refused with 413 past `limit`."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"请求体超过上限 {limit} 字节")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"请求体超过上限 {limit} 字节")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _answer(answer: webhooks.Answer) -> Response:
+def _answer(answer: Answer) -> Response:
     return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
-
-
-def _raw_body_doc(media_type: str, example: str, query: dict[str, str] | None = None) -> dict[str, object]:
-    """OpenAPI for a raw signed body; the query parameters are documented here rather than declared,
-    because each declared parameter costs every push a validation pass."""
-    doc: dict[str, object] = {
-        "requestBody": {
-            "required": True,
-            "content": {media_type: {"schema": {"type": "string"}, "example": example}},
-        }
-    }
-    if query:
-        doc["parameters"] = [
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": text,
-            }
-            for name, text in query.items()
-        ]
-    return doc
 
 
 _WECHAT_QUERY = {
@@ -102,163 +55,128 @@ _WEIBO_QUERY = {
     "timestamp": "Unix 毫秒",
     "nonce": "随机数",
 }
+# The address verification's fields, as the GET routes declared them before (signed, echoed back).
+_HANDSHAKE_QUERY = dict.fromkeys(("signature", "timestamp", "nonce", "echostr"), "")
+
+# How each platform's address is documented; the routes are the same two functions for all of them.
+_PUSH_DOCS: dict[str, dict[str, Any]] = {
+    "wechat": {
+        "summary": "接收微信公众号消息推送",
+        "description": "明文模式与安全模式（AES）推送：验签（安全模式校验 msg_signature 并解密）、拒绝超过5分钟的重放，\n"
+        "先落库（按 MsgId 去重，事件按 FromUserName+CreateTime）再回复 `success`，满足5秒内应答的要求。\n"
+        "配置了 EncodingAESKey 的账号只接受安全模式推送。",
+        "responses": {
+            200: {"description": "已保存，返回 success", "content": {"text/plain": {"example": "success"}}},
+            **UNAUTHENTICATED,
+        },
+        "openapi_extra": raw_body_doc(
+            "text/xml",
+            "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[...]]></Encrypt></xml>",
+            _WECHAT_QUERY,
+        ),
+    },
+    "weibo": {
+        "summary": "接收微博私信推送",
+        "description": "粉丝服务平台推送的私信、@提及与事件：验签、拒绝重放，落库后返回空的 200。",
+        "openapi_extra": raw_body_doc(
+            "application/json",
+            '{"type":"text","receiver_id":"5612345678","sender_id":"1902538057",'
+            '"created_at":"Mon Jul 16 18:09:20 +0800 2012","text":"请问社保卡在哪里补办？","data":{}}',
+            _WEIBO_QUERY,
+        ),
+    },
+    "douyin": {
+        "summary": "接收抖音 Webhook",
+        "description": "抖音开放平台的 Webhook：`verify_webhook` 原样返回 challenge；"
+        "`X-Douyin-Signature` = SHA1(client_secret + 原始请求体)；\n"
+        "私信（im_receive_msg）按 Msg-Id 去重落库；本账号发出的消息（im_send_msg）作为回显关联到对应答复。\n"
+        "同一应用下其他已登记账号的私信按 `to_user_id` 存入对应账号。",
+        "openapi_extra": raw_body_doc(
+            "application/json",
+            '{"event":"verify_webhook","client_key":"awxxxxxxxx","content":{"challenge":12345}}',
+        ),
+    },
+    "generic": {
+        "summary": "网站/App 留言推送（签名）",
+        "description": "请求体同 `POST /messages`（不含 account_id）。请求头 `X-Huiying-Timestamp`（Unix 秒）与\n"
+        '`X-Huiying-Signature: sha256=<HMAC-SHA256(hmac_secret, timestamp + "." + 原始请求体) 的十六进制>`；\n'
+        "时间戳超过5分钟视为重放（401）。首次 201，重复投递 200 且返回同一个 `id`。",
+        "status_code": status.HTTP_201_CREATED,
+        "responses": {200: {"description": "重复投递：返回已保存的同一条留言的 id"}, **UNAUTHENTICATED},
+        "openapi_extra": raw_body_doc(
+            "application/json",
+            '{"external_id":"web-20240506-001","kind":"comment","author":{"id":"u1001","name":"市民"},'
+            '"content":"小区门口路灯不亮，请尽快维修","received_at":"2024-05-06T09:30:00+08:00"}',
+        ),
+    },
+}
+_HANDSHAKE_DOCS: dict[str, dict[str, Any]] = {
+    "wechat": {
+        "summary": "微信公众号服务器验证",
+        "description": "公众号后台“服务器配置”提交时微信发来的验证请求：`signature` = SHA1(排序后的 token、timestamp、nonce)，\n"
+        "通过则原样返回 `echostr`。服务器地址填 `https://<域名>/api/v1/webhooks/wechat/{账号ID}`。",
+        "openapi_extra": query_doc(_HANDSHAKE_QUERY),
+    },
+    "weibo": {
+        "summary": "微博粉丝服务URL验证",
+        "description": "微博粉丝服务平台的回调地址验证：`signature` = SHA1(排序后的 app_secret、timestamp、nonce)，"
+        "通过则返回 `echostr`。",
+        "openapi_extra": query_doc(_HANDSHAKE_QUERY),
+    },
+}
 
 
 # --- webhooks -------------------------------------------------------------------------------------------
 
 
-@webhooks_router.get(
-    "/wechat/{account_id}",
-    summary="微信公众号服务器验证",
-    response_class=Response,
-    responses=_UNAUTHENTICATED,
-)
-async def wechat_verify(
-    account_id: int,
-    request: Request,
-    session: SessionDep,
-    signature: str = "",
-    timestamp: str = "",
-    nonce: str = "",
-    echostr: str = "",
-) -> Response:
-    """公众号后台“服务器配置”提交时微信发来的验证请求：`signature` = SHA1(排序后的 token、timestamp、nonce)，
-    通过则原样返回 `echostr`。服务器地址填 `https://<域名>/api/v1/webhooks/wechat/{账号ID}`。"""
-    return _answer(
-        webhooks.wechat_handshake(session=session, account_id=account_id, query=request.query_params)
-    )
-
-
-@webhooks_router.post(
-    "/wechat/{account_id}",
-    summary="接收微信公众号消息推送",
-    response_class=Response,
-    responses={
-        200: {"description": "已保存，返回 success", "content": {"text/plain": {"example": "success"}}},
-        **_UNAUTHENTICATED,
-    },
-    openapi_extra=_raw_body_doc(
-        "text/xml",
-        "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[...]]></Encrypt></xml>",
-        _WECHAT_QUERY,
-    ),
-)
-async def wechat_push(account_id: int, request: Request, session: SessionDep) -> Response:
-    """明文模式与安全模式（AES）推送：验签（安全模式校验 msg_signature 并解密）、拒绝超过5分钟的重放，
-    先落库（按 MsgId 去重，事件按 FromUserName+CreateTime）再回复 `success`，满足5秒内应答的要求。
-    配置了 EncodingAESKey 的账号只接受安全模式推送。"""
-    body = await read_body(request)
-    return _answer(
-        await webhooks.wechat_push(
-            session=session, account_id=account_id, query=request.query_params, body=body, now=clock.now()
+def _push_route(platform: str) -> Callable[..., Awaitable[Response]]:
+    async def push(account_id: int, request: Request, session: SessionDep) -> Response:
+        body = await read_body(request)
+        answer = await webhooks.push(
+            session=session,
+            platform=platform,
+            account_id=account_id,
+            query=request.query_params,
+            headers=request.headers,
+            body=body,
+            now=clock.now(),
         )
-    )
+        return _answer(answer)
+
+    return push
 
 
-@webhooks_router.get(
-    "/weibo/{account_id}", summary="微博粉丝服务URL验证", response_class=Response, responses=_UNAUTHENTICATED
-)
-async def weibo_verify(
-    account_id: int,
-    request: Request,
-    session: SessionDep,
-    signature: str = "",
-    timestamp: str = "",
-    nonce: str = "",
-    echostr: str = "",
-) -> Response:
-    """微博粉丝服务平台的回调地址验证：`signature` = SHA1(排序后的 app_secret、timestamp、nonce)，通过则返回 `echostr`。"""
-    return _answer(
-        webhooks.weibo_handshake(session=session, account_id=account_id, query=request.query_params)
-    )
-
-
-@webhooks_router.post(
-    "/weibo/{account_id}",
-    summary="接收微博私信推送",
-    response_class=Response,
-    responses=_UNAUTHENTICATED,
-    openapi_extra=_raw_body_doc(
-        "application/json",
-        '{"type":"text","receiver_id":"5612345678","sender_id":"1902538057",'
-        '"created_at":"Mon Jul 16 18:09:20 +0800 2012","text":"请问社保卡在哪里补办？","data":{}}',
-        _WEIBO_QUERY,
-    ),
-)
-async def weibo_push(account_id: int, request: Request, session: SessionDep) -> Response:
-    """粉丝服务平台推送的私信、@提及与事件：验签、拒绝重放，落库后返回空的 200。"""
-    body = await read_body(request)
-    return _answer(
-        await webhooks.weibo_push(
-            session=session, account_id=account_id, query=request.query_params, body=body, now=clock.now()
+def _handshake_route(platform: str) -> Callable[..., Response]:
+    def verify(account_id: int, request: Request, session: SessionDep) -> Response:
+        return _answer(
+            webhooks.handshake(
+                session=session, platform=platform, account_id=account_id, query=request.query_params
+            )
         )
-    )
+
+    return verify
 
 
-@webhooks_router.post(
-    "/douyin/{account_id}",
-    summary="接收抖音 Webhook",
-    response_class=Response,
-    responses=_UNAUTHENTICATED,
-    openapi_extra=_raw_body_doc(
-        "application/json",
-        '{"event":"verify_webhook","client_key":"awxxxxxxxx","content":{"challenge":12345}}',
-    ),
-)
-async def douyin_push(account_id: int, request: Request, session: SessionDep) -> Response:
-    """抖音开放平台的 Webhook：`verify_webhook` 原样返回 challenge；`X-Douyin-Signature` = SHA1(client_secret + 原始请求体)；
-    私信（im_receive_msg）按 Msg-Id 去重落库；本账号发出的消息（im_send_msg）作为回显关联到对应答复。
-    同一应用下其他已登记账号的私信按 `to_user_id` 存入对应账号。"""
-    body = await read_body(request)
-    return _answer(
-        await webhooks.douyin_push(
-            session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
+# In the order the routes always had: per platform, its verification (GET) before its push (POST).
+for _platform, _doc in _PUSH_DOCS.items():
+    if _platform in _HANDSHAKE_DOCS:
+        webhooks_router.add_api_route(
+            f"/{_platform}/{{account_id}}",
+            _handshake_route(_platform),
+            methods=["GET"],
+            name=f"{_platform}_verify",
+            response_class=Response,
+            responses=UNAUTHENTICATED,
+            **_HANDSHAKE_DOCS[_platform],
         )
+    webhooks_router.add_api_route(
+        f"/{_platform}/{{account_id}}",
+        _push_route(_platform),
+        methods=["POST"],
+        name=f"{_platform}_push",
+        response_class=Response,
+        **{"responses": UNAUTHENTICATED, **_doc},
     )
-
-
-@webhooks_router.post(
-    "/generic/{account_id}",
-    summary="网站/App 留言推送（签名）",
-    response_class=Response,
-    status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "重复投递：返回已保存的同一条留言的 id"}, **_UNAUTHENTICATED},
-    openapi_extra=_raw_body_doc(
-        "application/json",
-        '{"external_id":"web-20240506-001","kind":"comment","author":{"id":"u1001","name":"市民"},'
-        '"content":"小区门口路灯不亮，请尽快维修","received_at":"2024-05-06T09:30:00+08:00"}',
-    ),
-)
-async def generic_push(account_id: int, request: Request, session: SessionDep) -> Response:
-    """请求体同 `POST /messages`（不含 account_id）。请求头 `X-Huiying-Timestamp`（Unix 秒）与
-    `X-Huiying-Signature: sha256=<HMAC-SHA256(hmac_secret, timestamp + "." + 原始请求体) 的十六进制>`；
-    时间戳超过5分钟视为重放（401）。首次 201，重复投递 200 且返回同一个 `id`。"""
-    body = await read_body(request)
-    return _answer(
-        await webhooks.generic_push(
-            session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
-        )
-    )
-
-
-@webhooks_router.post(
-    "/generic/{account_id}/posts",
-    summary="网站/App 发布推送（签名）",
-    response_model=AccountPublic,
-    responses=_UNAUTHENTICATED,
-    openapi_extra=_raw_body_doc(
-        "application/json",
-        '{"external_id":"news-20240506-01","posted_at":"2024-05-06T09:30:00+08:00","title":"关于五一假期办事安排的通知"}',
-    ),
-)
-async def generic_post(account_id: int, request: Request, session: SessionDep) -> object:
-    """网站或 App 发布了内容（签名方式同留言推送）：更新账号的“最近发布时间”（只前移），
-    供僵尸账号检查使用。"""
-    body = await read_body(request)
-    account = await supervision_posts.record_pushed(
-        session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
-    )
-    return accounts.public(account)
 
 
 # --- health and poll targets ------------------------------------------------------------------------------

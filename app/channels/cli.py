@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.auth import Principal
+from app.channels.imports import import_messages, parse_mapping
+from app.db import session_scope
+from app.errors import HuiyingError
+from app.messages.models import MessageKind
+from app.users.models import Role
+
 
 def _import_messages(args: argparse.Namespace) -> int:
-    from app.auth import Principal
-    from app.channels.imports import import_messages, parse_mapping
-    from app.db import session_scope
-    from app.errors import HuiyingError
-    from app.messages.models import MessageKind
-    from app.users.models import Role
-
     path = Path(args.file)
     if not path.is_file():
         print(f"文件不存在：{path}", file=sys.stderr)

@@ -1,47 +1,41 @@
-"""Platform pushes: find the account, let its connector verify and parse the push, store the message
-(idempotently) before answering, record events and echoes. The signature is the authentication: a
-push that fails it is refused with 401 and nothing is stored."""
+"""Platform pushes, one path for every platform: find the account, let its connector's `Webhook`
+(`connectors/registry.py`) verify and parse the push, store the message (idempotently) before
+answering, record events and echoes. The signature is the authentication: a push that fails it is
+refused with 401 and nothing is stored."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
 from sqlmodel import Session
 
 from app.channels import health, replay
 from app.channels.echoes import record_echo
 from app.channels.events import record_event
 from app.channels.store import ChannelAccount, find_account, load_account, prepare_item
-from app.errors import BadRequest, Unauthorized
+from app.errors import BadRequest, NotFound, Unauthorized
 from app.messages.group_commit import group_commit
 from app.security import constant_time_equals
-from connectors import douyin, generic, wechat, weibo
+from connectors import registry
 from connectors.base import (
+    EMPTY_ANSWER,
+    Answer,
     Handshake,
     InboundItem,
+    MissingSecret,
     PayloadError,
     PlatformEvent,
     ReplayError,
     SignatureError,
     TokenExpired,
+    Webhook,
 )
 from connectors.posts import Post
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What to send back to the platform."""
-
-    body: str
-    media_type: str = "text/plain"
-    status: int = 200
 
 
 @contextmanager
@@ -53,10 +47,19 @@ def _refusals() -> Iterator[None]:
         raise Unauthorized(exc.message, code="replay") from exc
     except SignatureError as exc:
         raise Unauthorized(exc.message, code="bad_signature") from exc
+    except MissingSecret as exc:
+        raise Unauthorized(exc.message, code="not_configured") from exc
     except TokenExpired as exc:  # a secret missing from the account: nothing can be verified
         raise Unauthorized(f"无法验证签名：{exc.message}", code="not_configured") from exc
     except PayloadError as exc:
         raise BadRequest(exc.message, code="malformed") from exc
+
+
+def _webhook(platform: str) -> Webhook:
+    connector = registry.CONNECTORS.get(platform)
+    if connector is None or connector.webhook is None:
+        raise NotFound(f"平台 {platform} 不接收推送")
+    return connector.webhook
 
 
 async def _take(
@@ -79,38 +82,43 @@ async def _take(
     return result
 
 
-def _handshake_fields(query: Mapping[str, str]) -> dict[str, str]:
-    """The signed fields of a GET verification (WeChat and Weibo name them alike); missing ones empty."""
-    return {name: query.get(name, "") for name in ("signature", "timestamp", "nonce", "echostr")}
-
-
-def _secret(account: ChannelAccount, name: str) -> str:
-    value = account.secrets.get(name, "")
-    if not value:
-        raise Unauthorized(f"账号未配置密钥 {name}，无法验证签名", code="not_configured")
-    return value
-
-
-# --- WeChat -------------------------------------------------------------------------------------------
-
-
-def wechat_handshake(*, session: Session, account_id: int, query: Mapping[str, str]) -> Answer:
-    """Server verification (GET): echo `echostr` when the signature over the token holds."""
-    account = load_account(session=session, account_id=account_id, platform="wechat")
+def handshake(*, session: Session, platform: str, account_id: int, query: Mapping[str, str]) -> Answer:
+    """The address verification (GET) of WeChat and Weibo: the `echostr` echoed when its signature holds."""
+    account = load_account(session=session, account_id=account_id, platform=platform)
+    verify = _webhook(platform).handshake
+    if verify is None:
+        raise NotFound(f"平台 {platform} 没有地址验证")
     with _refusals():
-        echo = wechat.check_signature(token=_secret(account, "token"), **_handshake_fields(query))
-    return Answer(echo)
+        return Answer(verify(secrets=account.secrets, query=query))
 
 
-async def wechat_push(
-    *, session: Session, account_id: int, query: Mapping[str, str], body: bytes, now: datetime
+async def push(
+    *,
+    session: Session,
+    platform: str,
+    account_id: int,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
 ) -> Answer:
-    """A message or event pushed in plain or safe mode: stored, then `success` (the 5-second rule)."""
-    account = load_account(session=session, account_id=account_id, platform="wechat")
+    """One push of any platform: verified, stored (or recorded), then answered as the platform expects
+    (WeChat `success`, an empty 200, the generic push's id with 201 new / 200 repeated). A verification
+    challenge in a POST (Douyin `verify_webhook`) is echoed; a message for another account of the same
+    app (Douyin sends them all to one address) is stored on that account."""
+    account = load_account(session=session, account_id=account_id, platform=platform)
+    hook = _webhook(platform)
     with _refusals():
-        parsed = wechat.parse_push(secrets=account.secrets, query=query, body=body, now=now)
-        if not account.secrets.get("encoding_aes_key"):
-            # Plain mode: the signature does not cover the body (safe mode's does; it is recommended).
+        parsed = hook.receive(
+            secrets=account.secrets,
+            external_id=account.external_id,
+            query=query,
+            headers=headers,
+            body=body,
+            now=now,
+        )
+        if hook.unsigned_body is not None and hook.unsigned_body(account.secrets):
+            # The signature does not cover the body: remember it, so that it cannot carry another one.
             replay.remember_push(
                 session=session,
                 account_id=account.id,
@@ -119,90 +127,36 @@ async def wechat_push(
                 body=body,
                 now=now,
             )
-    await _take(session, account, parsed, now=now)
-    return Answer(wechat.passive_response(secrets=account.secrets, now=now))
-
-
-# --- Weibo --------------------------------------------------------------------------------------------
-
-
-def weibo_handshake(*, session: Session, account_id: int, query: Mapping[str, str]) -> Answer:
-    """Fans-service URL verification (GET): echo `echostr` when the signature over the app secret holds."""
-    account = load_account(session=session, account_id=account_id, platform="weibo")
-    with _refusals():
-        echo = weibo.check_signature(app_secret=_secret(account, "app_secret"), **_handshake_fields(query))
-    return Answer(echo)
-
-
-async def weibo_push(
-    *, session: Session, account_id: int, query: Mapping[str, str], body: bytes, now: datetime
-) -> Answer:
-    """A fans-service push (private message, mention or event): stored, then an empty 200."""
-    account = load_account(session=session, account_id=account_id, platform="weibo")
-    with _refusals():
-        parsed = weibo.parse_push(
-            secrets=account.secrets, account_id=account.external_id, query=query, body=body, now=now
-        )
-    await _take(session, account, parsed, now=now)
-    return Answer("")
-
-
-# --- Douyin -------------------------------------------------------------------------------------------
-
-
-async def douyin_push(
-    *, session: Session, account_id: int, headers: Mapping[str, str], body: bytes, now: datetime
-) -> Answer:
-    """A Douyin webhook: the `verify_webhook` challenge echoed, messages stored, events recorded.
-
-    Douyin sends every authorised account's events to the app's one URL, so a private message is
-    stored on the account it names (`account_open_id`) when that account belongs to the same app.
-    """
-    account = load_account(session=session, account_id=account_id, platform="douyin")
-    with _refusals():
-        parsed = douyin.parse_webhook(
-            client_secret=_secret(account, "client_secret"), headers=headers, body=body
-        )
     if isinstance(parsed, Handshake):
         return Answer(parsed.body, media_type=parsed.media_type)
-    if isinstance(parsed, InboundItem):
-        owner = parsed.thread_ref.get("account_open_id", "")
+    if hook.owner is not None and isinstance(parsed, InboundItem):
+        owner = hook.owner(parsed)
         if owner and owner != account.external_id:
-            routed = find_account(session=session, platform="douyin", external_id=owner)
+            routed = find_account(session=session, platform=platform, external_id=owner)
             if routed is None or not constant_time_equals(
-                routed.secrets.get("client_secret", ""), account.secrets["client_secret"]
+                routed.secrets.get(hook.same_app, ""), account.secrets[hook.same_app]
             ):
-                log.warning("douyin push for unregistered account %s ignored", owner)
-                return Answer("", status=200)
+                log.warning("%s push for unregistered account %s ignored", platform, owner)
+                return EMPTY_ANSWER
             account = routed
-    await _take(session, account, parsed, now=now)
-    return Answer("")
+    message_id, created = await _take(session, account, parsed, now=now)
+    return hook.answer(secrets=account.secrets, message_id=message_id, created=created, now=now)
 
 
-# --- website / app and other sources ------------------------------------------------------------------
-
-
-async def generic_push(
-    *, session: Session, account_id: int, headers: Mapping[str, str], body: bytes, now: datetime
-) -> Answer:
-    """A signed message like `POST /messages`; answers like it: 201 new, 200 repeated, with the id."""
-    account = load_account(session=session, account_id=account_id, platform="generic")
-    with _refusals():
-        generic.verify(_secret(account, "hmac_secret"), headers, body, now=now)
-        item = generic.parse(body, now=now)
-    message_id, created = await _take(session, account, item, now=now)
-    payload = {"id": message_id, "status": "received", "duplicate": not created}
-    return Answer(
-        orjson.dumps(payload).decode(), media_type="application/json", status=201 if created else 200
-    )
-
-
-async def generic_post(
-    *, session: Session, account_id: int, headers: Mapping[str, str], body: bytes, now: datetime
+def receive_post(
+    *,
+    session: Session,
+    platform: str,
+    account_id: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
 ) -> Post:
-    """A signed `post` event of a website/app account (signed like a message push): the account
-    published something; returns the parsed post for the caller to record."""
-    account = load_account(session=session, account_id=account_id, platform="generic")
+    """A signed push telling that the account published something (website/app `post` events);
+    returns the parsed post for the caller to record."""
+    account = load_account(session=session, account_id=account_id, platform=platform)
+    receive = _webhook(platform).receive_post
+    if receive is None:
+        raise NotFound(f"平台 {platform} 不推送发布内容")
     with _refusals():
-        generic.verify(_secret(account, "hmac_secret"), headers, body, now=now)
-        return generic.parse_post(body, now=now)
+        return receive(secrets=account.secrets, headers=headers, body=body, now=now)

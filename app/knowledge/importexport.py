@@ -34,7 +34,7 @@ from app.knowledge.models import (
 )
 from app.units.models import Unit
 from app.users.models import Role
-from connectors.imports import read_spreadsheet
+from connectors.spreadsheet import read_spreadsheet
 
 MAX_ROWS = 50_000
 MAX_REJECTED_SHOWN = 500

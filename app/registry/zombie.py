@@ -4,7 +4,9 @@ separate `unresponsive` flag. Post times come from the connectors' post lists or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -26,11 +28,64 @@ from app.registry.models import (
     Registration,
     RegistrationStatus,
 )
-from app.supervision import notices, rectification
 from app.units.models import Unit
 from app.users.models import Role
 
 POST_ROLES = (Role.admin, Role.supervisor, Role.leader, Role.reviewer, Role.operator)
+
+
+class WarnFn(Protocol):
+    def __call__(
+        self,
+        *,
+        session: Session,
+        dedupe_key: str,
+        kind: str,
+        unit_code: str,
+        title: str,
+        text: str,
+        now: datetime,
+    ) -> object: ...
+
+
+class TrackFn(Protocol):
+    def __call__(
+        self,
+        *,
+        session: Session,
+        account: Account,
+        zombie: bool,
+        finding: str,
+        now: datetime,
+        tz: ZoneInfo,
+        rectify_days: int,
+    ) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ZombieFollowUp:
+    """What supervision does with the check's findings: `warn` queues the unit's early warning once per
+    key; `track` moves the account's rectification (整改) on and says what happened (notified, rectified,
+    escalated or None). Supervision reads the registry, so it lends these at start-up (`app/wiring.py`)
+    instead of the registry importing it. Neither commits."""
+
+    warn: WarnFn
+    track: TrackFn
+
+
+_follow_up: ZombieFollowUp | None = None
+
+
+def install(follow_up: ZombieFollowUp) -> None:
+    """Sets what the check does with its findings (once, at start-up; idempotent)."""
+    global _follow_up
+    _follow_up = follow_up
+
+
+def _installed() -> ZombieFollowUp:
+    if _follow_up is None:
+        raise RuntimeError("zombie follow-up not installed: call app.wiring.install() at start-up")
+    return _follow_up
 
 
 def record_post(*, session: Session, actor: Principal, account_id: int, posted_at: datetime) -> Account:
@@ -85,6 +140,7 @@ def check_accounts(
     escalated to the supervising office after `zombie_rectify_days`. Messages unanswered past their
     deadline are the separate flag `unresponsive`."""
     settings = settings or get_settings()
+    follow_up = _installed()
     limit, warn_after = settings.zombie_days, min(settings.zombie_warning_days, settings.zombie_days - 1)
     registrations: dict[int, Registration] = {}
     for r in session.exec(
@@ -152,7 +208,7 @@ def check_accounts(
         summary.unresponsive += int(unanswered > 0)
         label = f"{names.get(account.unit_code, account.unit_code)}的账号「{account.name}」"
         if warning and not was_warned:
-            notices.queue(
+            follow_up.warn(
                 session=session,
                 dedupe_key=f"zombie-warning:{account.id}:{since.isoformat()}",
                 kind="zombie_warning",
@@ -174,7 +230,7 @@ def check_accounts(
                 after={"reasons": reasons},
                 at=now,
             )
-        moved = rectification.track_zombie(
+        moved = follow_up.track(
             session=session,
             account=account,
             zombie=zombie,

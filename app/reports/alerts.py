@@ -16,27 +16,13 @@ from app.notifications import channels
 from app.notifications.robots import Notification, backoff
 from app.reports.models import TopicAlert, TopicCluster
 from app.reports.topics import TopicSettings, cache_terms, hot_topics
-from app.sla.escalation import load_settings
-from app.supervision.notices import fan_out
-from app.units.models import Unit
+from app.supervision.notices import fan_out, supervising_units
 
 log = logging.getLogger(__name__)
 
 # Alerts are louder than the board: a day against the week before, at least five messages.
 ALERT_SETTINGS = TopicSettings(window=timedelta(hours=24), baseline_windows=7, min_count=5, min_lift=3.0)
 MAX_ATTEMPTS = 8
-
-
-def supervising_units(*, session: Session) -> list[str]:
-    """Who hears about hot topics: the SLA settings' supervising unit for sensitive messages if set,
-    else every unit that supervises others and has no supervisor itself."""
-    configured = load_settings(session=session).sensitive_unit_code
-    if configured:
-        return [configured]
-    rows = list(session.exec(select(Unit.code, Unit.supervisor_code)))
-    supervisors = {s for _, s in rows if s}
-    top = {code for code, s in rows if code in supervisors and not s}
-    return sorted(top or supervisors)
 
 
 def _note_text(cluster: TopicCluster, settings: TopicSettings) -> str:

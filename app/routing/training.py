@@ -29,7 +29,7 @@ from app.routing.models import (
 from app.routing.service import bump_version
 from app.units.models import Unit
 from app.users.models import Role
-from connectors.imports import read_spreadsheet
+from connectors.spreadsheet import read_spreadsheet
 from kb import classifier
 from kb.normalise import normalise
 

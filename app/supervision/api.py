@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
+from app import clock
+from app.accounts import service as accounts
+from app.accounts.models import AccountPublic
+from app.channels.http import UNAUTHENTICATED, raw_body_doc, read_body
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.supervision import extensions, inspections, notices, rectification
+from app.supervision import extensions, inspections, notices, posts, rectification
 from app.supervision.models import (
     BulletinCreate,
     CloseFindingRequest,
@@ -30,6 +34,28 @@ from app.supervision.models import (
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/supervision", tags=["督查"])
+# Signed like the platform pushes (no token): a website/app telling that the account published something.
+posts_webhook_router = APIRouter(prefix="/webhooks", tags=["平台接入"])
+
+
+@posts_webhook_router.post(
+    "/generic/{account_id}/posts",
+    summary="网站/App 发布推送（签名）",
+    response_model=AccountPublic,
+    responses=UNAUTHENTICATED,
+    openapi_extra=raw_body_doc(
+        "application/json",
+        '{"external_id":"news-20240506-01","posted_at":"2024-05-06T09:30:00+08:00","title":"关于五一假期办事安排的通知"}',
+    ),
+)
+async def generic_post(account_id: int, request: Request, session: SessionDep) -> object:
+    """网站或 App 发布了内容（签名方式同留言推送）：更新账号的“最近发布时间”（只前移），
+    供僵尸账号检查使用。"""
+    body = await read_body(request)
+    account = posts.record_pushed(
+        session=session, account_id=account_id, headers=request.headers, body=body, now=clock.now()
+    )
+    return accounts.public(account)
 
 
 @router.get("/rectifications", response_model=list[RectificationPublic], summary="整改记录")

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from app.calendar.service import load_calendar
-from app.reports.alerts import supervising_units
 from app.supervision import notices
 
 ALERT_FROM_MONTH = 11
@@ -23,7 +22,7 @@ def check_next_year(*, session: Session, now: datetime, tz: ZoneInfo) -> int:
     if today.month < ALERT_FROM_MONTH or not load_calendar(session=session).is_provisional_year(year):
         return 0
     queued = 0
-    for unit_code in supervising_units(session=session):
+    for unit_code in notices.supervising_units(session=session):
         notice = notices.queue(
             session=session,
             dedupe_key=f"calendar-missing:{year}:{today.isoformat()}:{unit_code}",

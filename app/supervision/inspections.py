@@ -9,7 +9,7 @@ import io
 import random
 import re
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -19,15 +19,10 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.audit.service import record
 from app.auth import SYSTEM, Principal
-from app.calendar.service import load_calendar
 from app.errors import Conflict, Invalid, NotFound
 from app.messages.models import Message
 from app.registry import service as registry
 from app.registry.zombie import list_checks
-from app.reports.alerts import supervising_units
-from app.reports.models import Dimension
-from app.reports.service import build_report
-from app.sla.escalation import load_settings
 from app.supervision import notices
 from app.supervision.models import (
     FindingCreate,
@@ -85,7 +80,7 @@ def bulletin(*, session: Session, actor: Principal, key: str, tz: ZoneInfo) -> t
         return existing, False
     now = clock.now()
     summary = _figures(session, first, last, now=now, tz=tz)
-    recipients = supervising_units(session=session)
+    recipients = notices.supervising_units(session=session)
     item = Inspection(
         kind=InspectionKind.bulletin.value,
         period=period,
@@ -124,41 +119,29 @@ def bulletin(*, session: Session, actor: Principal, key: str, tz: ZoneInfo) -> t
     return item, True
 
 
+class UnitFiguresFn(Protocol):
+    def __call__(
+        self, *, session: Session, date_from: date, date_to: date, now: datetime, tz: ZoneInfo
+    ) -> dict[str, Any]: ...
+
+
+_unit_figures: UnitFiguresFn | None = None
+
+
+def install(unit_figures: UnitFiguresFn) -> None:
+    """Sets where a bulletin's figures come from: the unit report's totals (received, answered_on_time,
+    not_in_time, overdue_now, on_time_rate), its `units` rows and `notes`. The reports domain lends it at
+    start-up (`app/wiring.py`): reports count supervision's extensions, so supervision does not import
+    reports. Idempotent."""
+    global _unit_figures
+    _unit_figures = unit_figures
+
+
 def _figures(session: Session, first: date, last: date, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    sla = load_settings(session=session)
-    report = build_report(
-        session=session,
-        principal=SYSTEM,
-        dimension=Dimension.unit,
-        period=None,
-        date_from=first,
-        date_to=last,
-        now=now,
-        calendar=load_calendar(session=session),
-        tz=tz,
-        work_hours=(sla.work_start, sla.work_end),
-    )
-    total = report.total
-
-    def late(row: Any) -> int:
-        return int(row.answered_late + row.overdue_now + row.closed_late)
-
-    rows = [
-        {
-            "unit_code": r.unit_code,
-            "unit_name": r.unit_name,
-            "received": r.received,
-            "answered_on_time": r.answered_on_time,
-            "not_in_time": late(r),
-            "overdue_now": r.overdue_now,
-            "closed_without_reply": r.closed_without_reply,
-            "extensions": r.extensions or 0,
-            "on_time_rate": r.on_time_rate,
-            "reply_working_days": r.reply_working_days,
-        }
-        for r in report.rows
-        if r.received
-    ]
+    if _unit_figures is None:
+        raise RuntimeError("bulletin figures not installed: call app.wiring.install() at start-up")
+    report = _unit_figures(session=session, date_from=first, date_to=last, now=now, tz=tz)
+    rows = report["units"]
     judged = [r for r in rows if r["on_time_rate"] is not None]
     worst = sorted(
         judged,
@@ -179,16 +162,16 @@ def _figures(session: Session, first: date, last: date, *, now: datetime, tz: Zo
         for u in registry.unregistered(session=session, principal=SYSTEM)
     ]
     return {
-        "received": total.received,
-        "answered_on_time": total.answered_on_time,
-        "not_in_time": late(total),
-        "overdue_now": total.overdue_now,
-        "on_time_rate": total.on_time_rate,
+        "received": report["received"],
+        "answered_on_time": report["answered_on_time"],
+        "not_in_time": report["not_in_time"],
+        "overdue_now": report["overdue_now"],
+        "on_time_rate": report["on_time_rate"],
         "units": rows,
         "worst_units": [r["unit_code"] for r in worst],
         "zombies": zombies,
         "unregistered": unregistered,
-        "notes": report.notes,
+        "notes": report["notes"],
     }
 
 

@@ -15,9 +15,23 @@ from app.auth import Principal
 from app.notifications import channels
 from app.notifications.models import NotificationChannel
 from app.notifications.robots import Notification, backoff, send
+from app.sla.escalation import load_settings
 from app.supervision.models import NoticeState, SupervisionNotice
+from app.units.models import Unit
 
 MAX_ATTEMPTS = 8
+
+
+def supervising_units(*, session: Session) -> list[str]:
+    """Who hears about hot topics: the SLA settings' supervising unit for sensitive messages if set,
+    else every unit that supervises others and has no supervisor itself."""
+    configured = load_settings(session=session).sensitive_unit_code
+    if configured:
+        return [configured]
+    rows = list(session.exec(select(Unit.code, Unit.supervisor_code)))
+    supervisors = {s for _, s in rows if s}
+    top = {code for code, s in rows if code in supervisors and not s}
+    return sorted(top or supervisors)
 
 
 def queue(

@@ -105,12 +105,12 @@ def run(*, session: Session, now: datetime) -> int:
     return answered
 
 
-async def record_pushed(
+def record_pushed(
     *, session: Session, account_id: int, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> Account:
     """A website/app account's signed `post` event, verified and recorded; returns the account."""
-    post = await webhooks.generic_post(
-        session=session, account_id=account_id, headers=headers, body=body, now=now
+    post = webhooks.receive_post(
+        session=session, platform="generic", account_id=account_id, headers=headers, body=body, now=now
     )
     account = session.get(Account, account_id)
     assert account is not None  # the webhook found it

@@ -15,6 +15,7 @@ from app.accounts.models import Account
 from app.audit.service import record
 from app.auth import Principal
 from app.errors import Conflict, NotFound
+from app.registry.zombie import ZombieFollowUp
 from app.supervision import notices
 from app.supervision.models import (
     OPEN_RECTIFICATION,
@@ -218,3 +219,7 @@ def close(*, session: Session, actor: Principal, rectification_id: int, note: st
     )
     session.commit()
     return item
+
+
+# What the registry's zombie check does with its findings (installed by `app/wiring.py`).
+ZOMBIE_FOLLOW_UP = ZombieFollowUp(warn=notices.queue, track=track_zombie)

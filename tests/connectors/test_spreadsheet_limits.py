@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.base import PayloadError
-from connectors.imports import SpreadsheetTooLarge, read_spreadsheet
+from connectors.spreadsheet import SpreadsheetTooLarge, read_spreadsheet
 from tests.helpers import xlsx_bytes as xlsx
 
 
