@@ -23,6 +23,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.messages.models import Message
 from app.registry import service as registry
 from app.registry.zombie import list_checks
+from app.spreadsheet import append_rows
 from app.supervision import notices
 from app.supervision.models import (
     FindingCreate,
@@ -201,51 +202,57 @@ def bulletin_xlsx(item: Inspection) -> bytes:
     assert sheet is not None
     sheet.title = "通报"
     for line in bulletin_text(item).replace("**", "").split("\n"):
-        sheet.append([line])
+        append_rows(sheet, [[line]])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.column_dimensions["A"].width = 100
     per_unit = book.create_sheet("各单位")
-    per_unit.append(
+    append_rows(
+        per_unit,
         [
-            "单位代码",
-            "单位名称",
-            "答复时限（工作日）",
-            "收到留言",
-            "按时答复",
-            "未按时答复",
-            "超期未答复",
-            "未答复即关闭",
-            "批准延期",
-            "按时答复率（%）",
-            "排名靠后",
-        ]
+            [
+                "单位代码",
+                "单位名称",
+                "答复时限（工作日）",
+                "收到留言",
+                "按时答复",
+                "未按时答复",
+                "超期未答复",
+                "未答复即关闭",
+                "批准延期",
+                "按时答复率（%）",
+                "排名靠后",
+            ]
+        ],
     )
     for r in s["units"]:
-        per_unit.append(
+        append_rows(
+            per_unit,
             [
-                r["unit_code"],
-                r["unit_name"],
-                r["reply_working_days"],
-                r["received"],
-                r["answered_on_time"],
-                r["not_in_time"],
-                r["overdue_now"],
-                r["closed_without_reply"],
-                r["extensions"],
-                r["on_time_rate"],
-                "是" if r["unit_code"] in s["worst_units"] else "",
-            ]
+                [
+                    r["unit_code"],
+                    r["unit_name"],
+                    r["reply_working_days"],
+                    r["received"],
+                    r["answered_on_time"],
+                    r["not_in_time"],
+                    r["overdue_now"],
+                    r["closed_without_reply"],
+                    r["extensions"],
+                    r["on_time_rate"],
+                    "是" if r["unit_code"] in s["worst_units"] else "",
+                ]
+            ],
         )
     for cell in per_unit[1]:
         cell.font = Font(bold=True)
     zombies = book.create_sheet("僵尸账号")
-    zombies.append(["账号ID", "账号名称", "主办单位", "情况"])
+    append_rows(zombies, [["账号ID", "账号名称", "主办单位", "情况"]])
     for z in s["zombies"]:
-        zombies.append([z["account_id"], z["account_name"], z["unit_name"], "；".join(z["reasons"])])
+        append_rows(zombies, [[z["account_id"], z["account_name"], z["unit_name"], "；".join(z["reasons"])]])
     unregistered = book.create_sheet("未备案账号")
-    unregistered.append(["账号ID", "账号名称", "主办单位"])
+    append_rows(unregistered, [["账号ID", "账号名称", "主办单位"]])
     for u in s["unregistered"]:
-        unregistered.append([u["account_id"], u["account_name"], u["unit_name"]])
+        append_rows(unregistered, [[u["account_id"], u["account_name"], u["unit_name"]]])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

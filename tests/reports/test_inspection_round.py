@@ -162,3 +162,52 @@ def test_quarterly_inspection_on_the_demo_data(client, admin_headers, make_user,
     )
     sampling_file = client.get(f"/api/v1/supervision/inspections/{sample.json()['id']}.xlsx", headers=office)
     assert sampling_file.status_code == 404
+
+
+def test_bulletin_workbook_text_is_never_a_formula():
+    """Unit and account names are typed by people: in the bulletin's workbook they stay text."""
+    import io
+    from datetime import UTC, date, datetime
+
+    from openpyxl import load_workbook
+
+    from app.supervision.inspections import bulletin_xlsx
+    from app.supervision.models import Inspection
+
+    hostile = '=HYPERLINK("http://example.invalid","点此核对")'
+    unit = {
+        "unit_code": "u1",
+        "unit_name": hostile,
+        "reply_working_days": 5,
+        "received": 3,
+        "answered_on_time": 1,
+        "not_in_time": 1,
+        "overdue_now": 1,
+        "closed_without_reply": 0,
+        "extensions": 0,
+        "on_time_rate": 33.3,
+    }
+    item = Inspection(
+        kind="bulletin",
+        period="quarter",
+        period_key="2026-Q4",
+        date_from=date(2026, 10, 1),
+        date_to=date(2026, 12, 31),
+        title="第四季度通报",
+        summary={
+            "on_time_rate": 33.3,
+            "received": 3,
+            "answered_on_time": 1,
+            "not_in_time": 1,
+            "overdue_now": 1,
+            "units": [unit],
+            "worst_units": ["u1"],
+            "zombies": [{"account_id": 1, "account_name": hostile, "unit_name": "乙局", "reasons": [hostile]}],
+            "unregistered": [{"account_id": 2, "account_name": hostile, "unit_name": "丙局"}],
+        },
+        created_by="督办",
+        created_at=datetime(2027, 1, 4, tzinfo=UTC),
+    )
+    book = load_workbook(io.BytesIO(bulletin_xlsx(item)))
+    cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row if c.value == hostile]
+    assert len(cells) >= 4 and {c.data_type for c in cells} == {"s"}
