@@ -146,8 +146,8 @@ def _push_route(platform: str) -> Callable[..., Awaitable[Response]]:
     return push
 
 
-def _handshake_route(platform: str) -> Callable[..., Response]:
-    def verify(account_id: int, request: Request, session: SessionDep) -> Response:
+def _handshake_route(platform: str) -> Callable[..., Awaitable[Response]]:
+    async def verify(account_id: int, request: Request, session: SessionDep) -> Response:
         return _answer(
             webhooks.handshake(
                 session=session, platform=platform, account_id=account_id, query=request.query_params
