@@ -218,7 +218,7 @@ class Webhook:
     receive: ReceiveFn
     answer: AnswerFn = answer_empty
     handshake: HandshakeFn | None = None  # platforms that verify the address with a GET
-    # True when the push's signature does not cover its body (WeChat plain mode): the app then remembers
+    # True when the push's signature does not cover its body (WeChat plain mode, Weibo): the app remembers
     # each (timestamp, nonce) with the body's hash and refuses the same signature over another body.
     unsigned_body: Callable[[Mapping[str, str]], bool] | None = None
     # Platforms that send every account of an app to one address (Douyin): the platform account a

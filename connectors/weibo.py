@@ -394,7 +394,9 @@ def handshake(*, secrets: Mapping[str, str], query: Mapping[str, str]) -> str:
     return check_signature(app_secret=signing_secret(secrets, "app_secret"), **handshake_fields(query))
 
 
-WEBHOOK = Webhook(receive=receive, handshake=handshake)
+# The signature covers the secret, timestamp and nonce, not the body: the app remembers each pair with
+# the body it came with (as for WeChat plain mode).
+WEBHOOK = Webhook(receive=receive, handshake=handshake, unsigned_body=lambda secrets: True)
 
 
 # --- plumbing ---------------------------------------------------------------------------------------

@@ -71,6 +71,19 @@ def test_weibo_tampered_replayed_and_malformed_pushes(desk: Desk) -> None:
     assert desk.count() == 0
 
 
+def test_weibo_captured_signature_cannot_carry_a_forged_body(desk: Desk) -> None:
+    """Weibo's signature covers the secret, timestamp and nonce, not the body: within the time window a
+    captured query string with another body is a replay (401), while the platform's own retry of the
+    same push is stored once."""
+    query, body = weibo_push(weibo_text(desk.now), at=desk.now)
+    assert weibo(desk, query, body).status_code == 200
+    assert weibo(desk, query, body).status_code == 200  # the platform's retry
+    _, forged = weibo_push(weibo_text(desk.now, text="伪造的留言"), at=desk.now)
+    refused = weibo(desk, query, forged)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "replay"
+    assert desk.count() == 1
+
+
 # --- Douyin --------------------------------------------------------------------------------------------
 
 
