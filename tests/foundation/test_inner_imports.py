@@ -11,14 +11,6 @@ from pathlib import Path
 APP = Path(__file__).resolve().parents[2] / "app"
 LIMIT = 10
 
-# Files whose inner imports are being removed in a parallel change; delete each entry once merged.
-PENDING = {
-    "channels/cli.py",  # h2
-    "messages/search.py",  # h3
-    "sla/cli.py",  # h1
-    "sla/escalation.py",  # h1
-}
-
 
 @dataclass(frozen=True)
 class InnerImport:
@@ -49,8 +41,7 @@ def app_inner_imports() -> list[InnerImport]:
     out: list[InnerImport] = []
     for file in sorted(APP.rglob("*.py")):
         path = file.relative_to(APP).as_posix()
-        if path not in PENDING:
-            out.extend(inner_imports(file.read_text(encoding="utf-8"), path))
+        out.extend(inner_imports(file.read_text(encoding="utf-8"), path))
     return out
 
 
@@ -88,13 +79,3 @@ def test_the_walk_finds_nested_and_unexplained_imports():
         (8, "h", True),
         (11, "m", False),
     ]
-
-
-def test_pending_files_exist():
-    """A pending entry for a file that is gone or clean is stale: remove it."""
-    for path in PENDING:
-        file = APP / path
-        assert file.exists(), f"app/{path} no longer exists: remove it from PENDING"
-        assert inner_imports(file.read_text(encoding="utf-8"), path), (
-            f"app/{path} is clean: remove it from PENDING"
-        )
