@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -59,14 +59,23 @@ STATUS_MESSAGES = {
 }
 
 
+# A request answered beneath the framework: (scope, its whole body, send) → False, having sent
+# nothing, when the framework's route must answer it after all.
+Shortcut = Callable[[Scope, bytes, Send], Awaitable[bool]]
+
+
 class Edge:
     """The one ASGI layer in front of the app: refuses request bodies over `max_bytes` with 413 (with or
     without Content-Length) and counts requests and their latency per route template. One layer, not
-    two, because every layer costs each request a coroutine and a `send` wrapper."""
+    two, because every layer costs each request a coroutine and a `send` wrapper. `shortcuts` maps a
+    (method, path) with a JSON body to a handler that may answer it before routing (the ingest route)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, shortcuts: Mapping[tuple[str, str], Shortcut] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.shortcuts = dict(shortcuts or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,6 +83,7 @@ class Edge:
             return
         start = time.perf_counter()
         status = 500
+        route = "unmatched"
 
         async def send_wrapper(event: Message) -> None:
             nonlocal status
@@ -87,16 +97,24 @@ class Edge:
                 await _error(send_wrapper, *refusal)
                 return
             checked = await self._within_limit(scope, receive, send_wrapper)
-            if checked is not None:
-                await self.app(scope, checked, send_wrapper)
+            if checked is None:
+                return
+            receive, body = checked
+            shortcut = self.shortcuts.get((scope["method"], scope["path"])) if body is not None else None
+            if shortcut is not None and body is not None and await shortcut(scope, body, send_wrapper):
+                route = scope["path"]
+                return
+            await self.app(scope, receive, send_wrapper)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = getattr(scope.get("route"), "path", route)
             metrics.http_latency.labels(route=route).observe(time.perf_counter() - start)
             metrics.http_requests.labels(method=scope["method"], route=route, status=str(status)).inc()
 
-    async def _within_limit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
-        """The `receive` to hand on, or None when a 413 (or a 400 for a NUL in a JSON or form body) was
-        sent."""
+    async def _within_limit(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> tuple[Receive, bytes | None] | None:
+        """The `receive` to hand on and the body when it was read here (a text body, or one without a
+        Content-Length), or None when a 413 (or a 400 for a NUL in a JSON or form body) was sent."""
         text_body = False
         for name, value in scope["headers"]:
             if name == b"content-type":
@@ -111,7 +129,7 @@ class Edge:
                     await _too_large(send, self.max_bytes)
                     return None
                 if not text_body:
-                    return receive
+                    return receive, None
         # Chunked, or a body whose text is checked for NUL characters (a JSON "\u0000" escape too):
         # read it all here, within the limit, then replay.
         chunks: list[bytes] = []
@@ -120,7 +138,7 @@ class Edge:
         while more:
             event = await receive()
             if event["type"] != "http.request":
-                return receive
+                return receive, None
             chunk = event.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
@@ -141,7 +159,7 @@ class Edge:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        return replay
+        return replay, body
 
 
 # Bodies whose text is checked for NUL characters before any route sees it.
@@ -279,7 +297,10 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
     )
     install_error_handlers(app)
 
-    app.add_middleware(Edge, max_bytes=settings.max_body_bytes)
+    from app.messages import fast_route
+
+    shortcuts = {("POST", f"{API_PREFIX}/messages"): fast_route.create_message}
+    app.add_middleware(Edge, max_bytes=settings.max_body_bytes, shortcuts=shortcuts)
 
     from app.routes import include_routers
 
