@@ -60,7 +60,8 @@ STATUS_MESSAGES = {
 
 
 # A request answered beneath the framework: (scope, its whole body, send) → False, having sent
-# nothing, when the framework's route must answer it after all.
+# nothing, when the framework's route must answer it after all. It sets scope["route"] to the route it
+# stands in for, so that the request is counted under that route.
 Shortcut = Callable[[Scope, bytes, Send], Awaitable[bool]]
 
 
@@ -83,7 +84,6 @@ class Edge:
             return
         start = time.perf_counter()
         status = 500
-        route = "unmatched"
 
         async def send_wrapper(event: Message) -> None:
             nonlocal status
@@ -102,11 +102,10 @@ class Edge:
             receive, body = checked
             shortcut = self.shortcuts.get((scope["method"], scope["path"])) if body is not None else None
             if shortcut is not None and body is not None and await shortcut(scope, body, send_wrapper):
-                route = scope["path"]
                 return
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = getattr(scope.get("route"), "path", route)
+            route = getattr(scope.get("route"), "path", "unmatched")
             metrics.http_latency.labels(route=route).observe(time.perf_counter() - start)
             metrics.http_requests.labels(method=scope["method"], route=route, status=str(status)).inc()
 
@@ -294,6 +293,15 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
         lifespan=lifespan,
         docs_url=None,  # served offline by app/ops/docs.py
         redoc_url=None,
+        # The service exports its own Prometheus metrics (app/ops/metrics.py); FastAPI's OpenTelemetry
+        # spans, metrics and logs would cost every request without anyone to receive them.
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "auto_configure": False,
+        },
     )
     install_error_handlers(app)
 
