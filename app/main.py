@@ -69,7 +69,8 @@ class Edge:
     """The one ASGI layer in front of the app: refuses request bodies over `max_bytes` with 413 (with or
     without Content-Length) and counts requests and their latency per route template. One layer, not
     two, because every layer costs each request a coroutine and a `send` wrapper. `shortcuts` maps a
-    (method, path) with a JSON body to a handler that may answer it before routing (the ingest route)."""
+    (method, path) to a handler that may answer the request before routing, given the body this layer
+    read (a JSON, form or text body, or one without a Content-Length): the ingest route."""
 
     def __init__(
         self, app: ASGIApp, max_bytes: int, shortcuts: Mapping[tuple[str, str], Shortcut] | None = None
