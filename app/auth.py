@@ -108,6 +108,16 @@ def principal_for(session: Session, user: User) -> Principal:
     return Principal(user_id=user.id, name=user.name, role=role, unit_code=user.unit_code, units=units)
 
 
+def cached_principal(authorization: str) -> Principal | None:
+    """The principal of a bearer `Authorization` header from the token cache (no database), or None when
+    the header is not a bearer token or the token is not cached: then `authenticate` decides."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token_cache.get(hash_token(token))
+
+
 def authenticate(session: Session, authorization: str | None, *, cache_ttl: float) -> Principal:
     if not authorization:
         raise Unauthorized("缺少访问令牌：请在请求头中提供 Authorization: Bearer <token>")

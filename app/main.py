@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from app.config import DEFAULT_REPLY_WORKING_DAYS, Settings, get_settings
 from app.console.pages import install as install_console
 from app.db import get_engine, is_migrated, session_scope
 from app.errors import HuiyingError, error_body
+from app.messages import fast_route
 from app.ops import metrics
 from app.ops.runtime import tune_gc
 from app.routes import include_routers
@@ -65,14 +66,25 @@ STATUS_MESSAGES = {
 }
 
 
+# A request answered beneath the framework: (scope, its whole body, send) → False, having sent
+# nothing, when the framework's route must answer it after all. It sets scope["route"] to the route it
+# stands in for, so that the request is counted under that route.
+Shortcut = Callable[[Scope, bytes, Send], Awaitable[bool]]
+
+
 class Edge:
     """The one ASGI layer in front of the app: refuses request bodies over `max_bytes` with 413 (with or
     without Content-Length) and counts requests and their latency per route template. One layer, not
-    two, because every layer costs each request a coroutine and a `send` wrapper."""
+    two, because every layer costs each request a coroutine and a `send` wrapper. `shortcuts` maps a
+    (method, path) to a handler that may answer the request before routing, given the body this layer
+    read (a JSON, form or text body, or one without a Content-Length): the ingest route."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, shortcuts: Mapping[tuple[str, str], Shortcut] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.shortcuts = dict(shortcuts or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,16 +105,23 @@ class Edge:
                 await _error(send_wrapper, *refusal)
                 return
             checked = await self._within_limit(scope, receive, send_wrapper)
-            if checked is not None:
-                await self.app(scope, checked, send_wrapper)
+            if checked is None:
+                return
+            receive, body = checked
+            shortcut = self.shortcuts.get((scope["method"], scope["path"])) if body is not None else None
+            if shortcut is not None and body is not None and await shortcut(scope, body, send_wrapper):
+                return
+            await self.app(scope, receive, send_wrapper)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             metrics.http_latency.labels(route=route).observe(time.perf_counter() - start)
             metrics.http_requests.labels(method=scope["method"], route=route, status=str(status)).inc()
 
-    async def _within_limit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
-        """The `receive` to hand on, or None when a 413 (or a 400 for a NUL in a JSON or form body) was
-        sent."""
+    async def _within_limit(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> tuple[Receive, bytes | None] | None:
+        """The `receive` to hand on and the body when it was read here (a text body, or one without a
+        Content-Length), or None when a 413 (or a 400 for a NUL in a JSON or form body) was sent."""
         text_body = False
         for name, value in scope["headers"]:
             if name == b"content-type":
@@ -117,7 +136,7 @@ class Edge:
                     await _too_large(send, self.max_bytes)
                     return None
                 if not text_body:
-                    return receive
+                    return receive, None
         # Chunked, or a body whose text is checked for NUL characters (a JSON "\u0000" escape too):
         # read it all here, within the limit, then replay.
         chunks: list[bytes] = []
@@ -126,7 +145,7 @@ class Edge:
         while more:
             event = await receive()
             if event["type"] != "http.request":
-                return receive
+                return receive, None
             chunk = event.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
@@ -147,7 +166,7 @@ class Edge:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        return replay
+        return replay, body
 
 
 # Bodies whose text is checked for NUL characters before any route sees it.
@@ -274,10 +293,19 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool | None
         lifespan=lifespan,
         docs_url=None,  # served offline by app/ops/docs.py
         redoc_url=None,
+        # The service exports its own Prometheus metrics (app/ops/metrics.py); FastAPI's OpenTelemetry
+        # spans, metrics and logs would cost every request without anyone to receive them.
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "auto_configure": False,
+        },
     )
     install_error_handlers(app)
-
-    app.add_middleware(Edge, max_bytes=settings.max_body_bytes)
+    shortcuts = {("POST", f"{API_PREFIX}/messages"): fast_route.create_message}
+    app.add_middleware(Edge, max_bytes=settings.max_body_bytes, shortcuts=shortcuts)
 
     include_routers(app, API_PREFIX)
     if settings.demo_receiver:

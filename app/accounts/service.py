@@ -131,6 +131,14 @@ def get_cached(*, session: Session, account_id: int, principal: Principal | None
     return ref
 
 
+def peek_cached(account_id: int) -> AccountRef | None:
+    """The cached `AccountRef` if it is there and fresh (no database, no visibility check), else None."""
+    hit = _ref_cache.get(account_id)
+    if hit is None or hit[0] < time.monotonic():
+        return None
+    return hit[1]
+
+
 def forget_cached() -> None:
     _ref_cache.clear()
 

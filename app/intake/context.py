@@ -55,6 +55,7 @@ class PipelineContext:
     # Batch `prepare` results a step consumes for this message (None: the step works it out alone).
     prepared_kb: tuple[list[Hit], Pool | None] | None = None
     prepared_prediction: list[tuple[str, float]] | None = None
+    search_indexed: bool = False
 
     @cached_property
     def text(self) -> str:

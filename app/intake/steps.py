@@ -19,7 +19,7 @@ from app import clock
 from app.intake.context import PipelineContext
 from app.knowledge.index import Hit, Snapshot, knowledge_index
 from app.messages.followups import link_follow_up
-from app.messages.search import index_message
+from app.messages.search import index_message, index_messages
 from app.moderation import service as moderation
 from app.routing import service as routing
 from app.routing.engine import KB_UNIT_DEPTH, MODEL_CANDIDATES, kb_unit_evidence
@@ -246,9 +246,22 @@ def set_deadline(ctx: PipelineContext) -> None:
     ctx.deadline = ctx.message.due_at
 
 
-def index_for_search(ctx: PipelineContext) -> None:
+def _index_for_search(ctx: PipelineContext) -> None:
     """The message's keyword-search terms (GET /messages?q=)."""
-    index_message(session=ctx.session, message=ctx.message)
+    if not ctx.search_indexed:
+        index_message(session=ctx.session, message=ctx.message)
+
+
+def _prepare_index(contexts: list[PipelineContext]) -> None:
+    """Every message's search terms, segmented first and then written by one statement: on SQLite the
+    batch's first write takes the database's one write lock until the batch commits, and ingest in the
+    API process waits for it, so the segmenting (the step's CPU work) is done before that."""
+    index_messages(session=contexts[0].session, messages=[ctx.message for ctx in contexts])
+    for ctx in contexts:
+        ctx.search_indexed = True
+
+
+index_for_search = Batched(run=_index_for_search, prepare=_prepare_index)
 
 
 def default_steps() -> list[tuple[str, Step]]:
@@ -260,7 +273,9 @@ def default_steps() -> list[tuple[str, Step]]:
         ("follow-up", follow_up),  # after routing: a follow-up goes to the unit that answered
         ("kb-suggestions", attach_suggestions),
         ("deadline", set_deadline),
+        # Keyword search terms (GET /messages?q=): before the alerts, the first steps that write, so that
+        # on SQLite the batch holds the write lock only for the writes at its end.
+        ("search-index", index_for_search),
         ("sensitive-alert", alert_sensitive),  # after the deadline: the alert names the unit and due time
         ("content-hold", hold_and_alert),  # illegal content out of the queue as evidence; rumours checked
-        ("search-index", index_for_search),  # keyword search terms (GET /messages?q=)
     ]

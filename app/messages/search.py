@@ -7,6 +7,7 @@ step. SQLite searches them with an FTS5 table kept in step by triggers; PostgreS
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, text
@@ -92,9 +93,25 @@ def matching_ids(session: Session, q: str) -> Any:
 
 
 def index_message(*, session: Session, message: Message) -> None:
-    """Writes the message's keyword-search terms (intake, last step; `reindex` for every message)."""
+    """Writes the message's keyword-search terms (intake; `reindex` for every message)."""
     assert message.id is not None
     store(session, message_id=message.id, content=message.content, author_name=message.author_name)
+
+
+def index_messages(*, session: Session, messages: Sequence[Message]) -> None:
+    """Writes the keyword-search terms of several messages: every message is segmented first, then the
+    rows are written by one statement (intake, a batch at a time)."""
+    rows = [{"message_id": m.id, "terms": terms_of(m.content, m.author_name)} for m in messages]
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(SEARCH)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["message_id"], set_={"terms": statement.excluded.terms}
+        ),
+        rows,
+    )
 
 
 def reindex(*, session: Session, batch: int = 1000) -> int:

@@ -66,10 +66,18 @@ def prepare(
     *, session: Session, actor: Principal, data: MessageCreate, account: Account | AccountRef | None = None
 ) -> PreparedMessage:
     """Checks the caller, the account and the times; builds the row to insert (writes nothing)."""
+    if account is None:
+        if actor.user_id is not None:
+            actor.require(*INGEST_ROLES)  # before the look-up: a role that may not ingest gets 403, not 404
+        account = accounts.get_cached(session=session, account_id=data.account_id, principal=actor)
+    return build(actor=actor, data=data, account=account)
+
+
+def build(*, actor: Principal, data: MessageCreate, account: Account | AccountRef) -> PreparedMessage:
+    """What `prepare` does once the account is known (no database): checks the caller's role, the
+    account's state and the times; returns the row to insert."""
     if actor.user_id is not None:
         actor.require(*INGEST_ROLES)
-    if account is None:
-        account = accounts.get_cached(session=session, account_id=data.account_id, principal=actor)
     if not account.active:
         raise BadRequest(f"账号 {account.id} 已停用，不再接收消息")
     now = clock.now()

@@ -52,7 +52,11 @@ def test_no_domain_imports_the_intake_layer() -> None:
 
 def test_the_production_steps_with_batch_work_are_batch_steps() -> None:
     steps = dict(default_steps())
-    assert [n for n, s in steps.items() if isinstance(s, BatchStep)] == ["kb-match", "routing"]
+    assert [n for n, s in steps.items() if isinstance(s, BatchStep)] == [
+        "kb-match",
+        "routing",
+        "search-index",
+    ]
     assert not isinstance(steps["moderation"], BatchStep)
 
 

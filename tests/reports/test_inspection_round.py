@@ -202,7 +202,9 @@ def test_bulletin_workbook_text_is_never_a_formula():
             "overdue_now": 1,
             "units": [unit],
             "worst_units": ["u1"],
-            "zombies": [{"account_id": 1, "account_name": hostile, "unit_name": "乙局", "reasons": [hostile]}],
+            "zombies": [
+                {"account_id": 1, "account_name": hostile, "unit_name": "乙局", "reasons": [hostile]}
+            ],
             "unregistered": [{"account_id": 2, "account_name": hostile, "unit_name": "丙局"}],
         },
         created_by="督办",
