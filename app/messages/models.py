@@ -189,6 +189,10 @@ class Message(SQLModel, table=True):
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     escalation_level: int = 0
     first_replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Receipt to first reply in working days and working hours (one decimal), stored with the first
+    # reply (app.sla.service.mark_replied) under the calendar and working hours then in force.
+    reply_working_days: int | None = None
+    reply_working_hours: float | None = None
     platform_window_closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     def __setattr__(self, name: str, value: Any) -> None:

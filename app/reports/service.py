@@ -31,10 +31,10 @@ from app.reports.models import (
     ReportRow,
 )
 from app.reports.periods import Bucket, Period, buckets
-from app.reports.stats import nearest_rank, rate
-from app.reports.timing import ReplyTimer
+from app.reports.stats import nearest_rank_counted, rate
 from app.routing.transfers import transfers_out
 from app.sla.calendar import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar, working_days_after
+from app.sla.timing import ReplyTimer, stored_hours
 from app.supervision import extensions
 from app.supervision.models import DeadlineExtension, ExtensionState
 from app.units.models import Unit
@@ -112,21 +112,22 @@ TOTAL_LABEL = "合计"
 @dataclass
 class _Cell:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_FIELDS, 0))
-    days: list[float] = field(default_factory=list)
-    hours: list[float] = field(default_factory=list)
+    # Reply times as histograms: working days -> answers, stored working hours -> answers.
+    days: Counter[float] = field(default_factory=Counter)
+    hours: Counter[float] = field(default_factory=Counter)
 
     def metrics(self) -> dict[str, Any]:
         c = self.counts
-        hours_median = nearest_rank(self.hours, 0.5)
-        hours_p90 = nearest_rank(self.hours, 0.9)
+        hours_median = nearest_rank_counted(self.hours, 0.5)
+        hours_p90 = nearest_rank_counted(self.hours, 0.9)
         return {
             **c,
             "on_time_rate": rate(
                 c["answered_on_time"],
                 c["answered_on_time"] + c["answered_late"] + c["overdue_now"] + c["closed_late"],
             ),
-            "reply_days_median": nearest_rank(self.days, 0.5),
-            "reply_days_p90": nearest_rank(self.days, 0.9),
+            "reply_days_median": nearest_rank_counted(self.days, 0.5),
+            "reply_days_p90": nearest_rank_counted(self.days, 0.9),
             "reply_hours_median": None if hours_median is None else round(hours_median, 1),
             "reply_hours_p90": None if hours_p90 is None else round(hours_p90, 1),
         }
@@ -134,8 +135,8 @@ class _Cell:
     def add(self, other: _Cell) -> None:
         for key in COUNT_FIELDS:
             self.counts[key] += other.counts[key]
-        self.days.extend(other.days)
-        self.hours.extend(other.hours)
+        self.days.update(other.days)
+        self.hours.update(other.hours)
 
 
 def columns_for(dimension: Dimension, period: Period | None) -> list[ColumnInfo]:
@@ -277,29 +278,24 @@ def build_report(
         for name in COUNT_FIELDS:
             cell.counts[name] = int(mapping[name] or 0)
 
-    duration_query = sa_select(*keys, col(Message.received_at), col(Message.first_replied_at)).where(
-        *filters, col(Message.first_replied_at).is_not(None)
-    )
-    answered = [row._mapping for row in session.execute(duration_query)]
-    # The timer's tables cover the dates involved; a reply stamped before its receipt must fit too.
-    span: list[datetime] = []
-    if answered:
-        received = [m["received_at"] for m in answered]
-        replied = [m["first_replied_at"] for m in answered]
-        span = [min(min(received), min(replied)), max(max(received), max(replied))]
-    timer = ReplyTimer(
-        calendar,
-        tz,
-        span,
-        day_start=work_hours[0],
-        day_end=work_hours[1],
-    )
-    for mapping in answered:
-        received_at, replied_at = mapping["received_at"], mapping["first_replied_at"]
+    # Reply times as stored with each first reply, counted per value: a few hundred rows per cell.
+    days_col, hours_col = col(Message.reply_working_days), col(Message.reply_working_hours)
+    histogram_query = sa_select(
+        *keys, days_col.label("d"), hours_col.label("h"), func.count().label("n")
+    ).where(*filters, col(Message.first_replied_at).is_not(None))
+    unmeasured = 0
+    for row in session.execute(histogram_query.group_by(*group_by, days_col, hours_col)):
+        mapping = row._mapping
+        if mapping["d"] is None or mapping["h"] is None:
+            unmeasured += int(mapping["n"])
+            continue
         cell = cells[_cell_key(mapping, key_col is not None, bool(spans))]
-        days, hours = timer.measure(received_at, replied_at)
-        cell.days.append(float(days))
-        cell.hours.append(hours)
+        cell.days[float(mapping["d"])] += int(mapping["n"])
+        cell.hours[float(mapping["h"])] += int(mapping["n"])
+    if unmeasured:
+        _measure_unstored(
+            session, keys, filters, cells, key_col is not None, bool(spans), calendar, tz, work_hours
+        )
 
     rows = _rows(session, principal, dimension, spans, cells, unit_code, platform)
     total = _Cell()
@@ -339,6 +335,34 @@ def build_report(
         total=total_row,
         notes=_limit_notes(session, filters, rows, limits, _unit_names(session, principal, None)),
     )
+
+
+def _measure_unstored(
+    session: Session,
+    keys: list[Any],
+    filters: list[ColumnElement[bool]],
+    cells: dict[tuple[Any, int | None], _Cell],
+    has_key: bool,
+    has_bucket: bool,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    work_hours: tuple[time, time],
+) -> None:
+    """Measures the answers without a stored reply time (written by another path than the first reply
+    and not yet filled by `fill_reply_times`) as the first reply would have stored it."""
+    query = sa_select(*keys, col(Message.received_at), col(Message.first_replied_at)).where(
+        *filters, col(Message.first_replied_at).is_not(None), col(Message.reply_working_days).is_(None)
+    )
+    answered = [row._mapping for row in session.execute(query)]
+    moments = [m["received_at"] for m in answered] + [m["first_replied_at"] for m in answered]
+    timer = ReplyTimer(
+        calendar, tz, [min(moments), max(moments)], day_start=work_hours[0], day_end=work_hours[1]
+    )
+    for mapping in answered:
+        days, hours = timer.measure(mapping["received_at"], mapping["first_replied_at"])
+        cell = cells[_cell_key(mapping, has_key, has_bucket)]
+        cell.days[float(days)] += 1
+        cell.hours[stored_hours(hours)] += 1
 
 
 def unit_limits(*, session: Session) -> dict[str, int]:

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.reports.timing import ReplyTimer
 from app.sla.calendar import DayOverride, WorkCalendar, working_days_between, working_hours_between
+from app.sla.timing import ReplyTimer
 
 TZ = ZoneInfo("Asia/Shanghai")
 
