@@ -539,29 +539,60 @@ def overdue_report(
         col(Message.due_at).is_not(None),
     )
     today = now.astimezone(tz).date()
-    counts: Counter[str] = Counter()
-    per_unit: Counter[str | None] = Counter()
-    overdue: list[tuple[int, int]] = []
-    rows = session.exec(
-        select(Message.id, Message.unit_code, Message.due_at).where(
-            *scope, waiting, col(Message.due_at) < now
-        )
-    )
-    # Overdue rows share few due dates (a day's intake falls due together): count each date once.
     late_by_date: dict[date, int] = {}
-    for message_id, code, due_at in rows:
-        assert due_at is not None and message_id is not None
+
+    def late_of(due_at: datetime) -> int:
         due_on = due_at.astimezone(tz).date()
         late = late_by_date.get(due_on)
         if late is None:
             late = late_by_date[due_on] = working_days_after(due_on, today, calendar=calendar)
+        return late
+
+    # Overdue messages share few deadlines (a day's intake falls due together): count them per unit and
+    # deadline in SQL, and work out "working days late" once per due date.
+    counts: Counter[str] = Counter()
+    per_unit: Counter[str | None] = Counter()
+    per_late: Counter[int] = Counter()
+    latest_due: dict[int, datetime] = {}
+    overdue_filter = (*scope, waiting, col(Message.due_at) < now)
+    grouped = session.exec(
+        select(Message.unit_code, Message.due_at, func.count())
+        .where(*overdue_filter)
+        .group_by(col(Message.unit_code), col(Message.due_at))
+    )
+    for code, due_at, n in grouped:
+        assert due_at is not None
+        late = late_of(due_at)
         for key, _label, low, high in OVERDUE_BUCKETS:
             if late >= low and (high is None or late <= high):
-                counts[key] += 1
-        per_unit[code] += 1
-        overdue.append((late, message_id))
-    overdue.sort(key=lambda item: (-item[0], item[1]))
-    chosen = {mid: late for late, mid in overdue[:limit]}
+                counts[key] += n
+        per_unit[code] += n
+        per_late[late] += n
+        if late not in latest_due or due_at > latest_due[late]:
+            latest_due[late] = due_at
+    total = sum(per_late.values())
+
+    # The oldest `limit`: the later the deadline, the fewer working days late, so they are the messages
+    # due up to the deadline where the `limit` most late ones are reached (ties by id, as sorted below).
+    chosen: dict[int, int] = {}
+    if per_late and limit > 0:
+        taken, threshold = 0, max(per_late)
+        for late in sorted(per_late, reverse=True):
+            threshold = late
+            taken += per_late[late]
+            if taken >= limit:
+                break
+        candidates = [
+            (late_of(due_at), message_id)
+            for message_id, due_at in session.exec(
+                select(Message.id, Message.due_at).where(
+                    *overdue_filter, col(Message.due_at) <= latest_due[threshold]
+                )
+            )
+            if message_id is not None and due_at is not None
+        ]
+        candidates.sort(key=lambda item: (-item[0], item[1]))
+        chosen = {message_id: late for late, message_id in candidates[:limit]}
     unit_names = _unit_names(session, principal, None)
     oldest: list[OverdueItem] = []
     if chosen:
@@ -594,7 +625,7 @@ def overdue_report(
     ).one()
     return OverdueReport(
         generated_at=now,
-        total=len(overdue),
+        total=total,
         buckets=[OverdueBucket(key=k, label=label, count=counts[k]) for k, label, _, _ in OVERDUE_BUCKETS],
         upcoming=[
             OverdueBucket(key="today", label="今天到期", count=int(due_today or 0)),
@@ -602,7 +633,7 @@ def overdue_report(
         ],
         by_unit=[
             OverdueBucket(key=code or "", label=unit_names.get(code or "", UNROUTED_LABEL), count=n)
-            for code, n in per_unit.most_common()
+            for code, n in sorted(per_unit.items(), key=lambda item: (-item[1], item[0] or ""))
         ],
         oldest=oldest,
     )
