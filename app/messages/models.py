@@ -57,6 +57,26 @@ QUEUE_STATUSES = (
 OPEN_ORDER = (MessageStatus.received, *QUEUE_STATUSES)
 
 
+# What the reports read of a message (app.reports.service), in the order of ix_messages_report.
+REPORT_COLUMNS = (
+    "received_at",
+    "unit_code",
+    "account_id",
+    "platform",
+    "status",
+    "first_replied_at",
+    "due_at",
+    "closed_at",
+    "out_of_scope",
+    "transfer_count",
+    "escalation_level",
+    "reply_working_days",
+    "reply_working_hours",
+)
+# A deadline computed with another limit than the standard five working days (NULL never matches).
+OTHER_LIMIT_SQL = "working_days <> 5"
+
+
 def status_in_sql(statuses: tuple[MessageStatus, ...], dialect: str) -> str:
     """A partial index's condition, written out with literal values: SQLite uses a partial index only
     for a query carrying this very expression (bound parameters do not count), PostgreSQL for any query
@@ -143,6 +163,17 @@ class Message(SQLModel, table=True):
         Index("ix_messages_unit_due_id", "unit_code", "due_at", "id"),
         Index("ix_messages_queue_due_id", "due_at", "id", **_partial(QUEUE_STATUSES)),
         Index("ix_messages_queue_unit_due_id", "unit_code", "due_at", "id", **_partial(QUEUE_STATUSES)),
+        # The reports count a range of receipts from this index alone (every column they read), and
+        # list the few messages whose deadline used another limit than the standard five working days.
+        Index("ix_messages_report", *REPORT_COLUMNS),
+        Index(
+            "ix_messages_other_limit",
+            "received_at",
+            "unit_code",
+            "working_days",
+            sqlite_where=text(OTHER_LIMIT_SQL),
+            postgresql_where=text(OTHER_LIMIT_SQL),
+        ),
         # /metrics counts the open messages by SLA state from this index alone.
         Index("ix_messages_open_sla", "sla_state", "status", **_partial(OPEN_ORDER)),
     )
