@@ -113,11 +113,15 @@ def in_queue() -> ColumnElement[bool]:
     return status_in(QUEUE_STATUSES)
 
 
-def _partial(statuses: tuple[MessageStatus, ...]) -> dict[str, Any]:
+def _partial(statuses: tuple[MessageStatus, ...], also: str = "") -> dict[str, Any]:
     return {
-        "sqlite_where": text(status_in_sql(statuses, "sqlite")),
-        "postgresql_where": text(status_in_sql(statuses, "postgresql")),
+        "sqlite_where": text(status_in_sql(statuses, "sqlite") + also),
+        "postgresql_where": text(status_in_sql(statuses, "postgresql") + also),
     }
+
+
+# Open and not answered yet (with `status_in(OPEN_ORDER)`): the overdue report's rows.
+UNANSWERED_SQL = "first_replied_at IS NULL"
 
 
 class SlaState(StrEnum):
@@ -173,6 +177,14 @@ class Message(SQLModel, table=True):
             "working_days",
             sqlite_where=text(OTHER_LIMIT_SQL),
             postgresql_where=text(OTHER_LIMIT_SQL),
+        ),
+        # The overdue report counts the waiting messages per deadline and unit from this index alone.
+        Index(
+            "ix_messages_waiting_due",
+            "due_at",
+            "unit_code",
+            "id",
+            **_partial(OPEN_ORDER, f" AND {UNANSWERED_SQL}"),
         ),
         # /metrics counts the open messages by SLA state from this index alone.
         Index("ix_messages_open_sla", "sla_state", "status", **_partial(OPEN_ORDER)),

@@ -19,7 +19,15 @@ from app.accounts.models import Account
 from app.auth import Principal
 from app.config import get_settings
 from app.errors import Invalid
-from app.messages.models import OPEN_STATUSES, OTHER_LIMIT_SQL, Message, MessageStatus
+from app.messages.models import (
+    OPEN_ORDER,
+    OPEN_STATUSES,
+    OTHER_LIMIT_SQL,
+    UNANSWERED_SQL,
+    Message,
+    MessageStatus,
+    status_in,
+)
 from app.messages.present import masked
 from app.registry.models import PLATFORM_LABELS, AccountCheck
 from app.reports.models import (
@@ -554,11 +562,8 @@ def overdue_report(
     """Unanswered open messages: the overdue ones grouped by how long past their deadline, by unit,
     the oldest few, and how many fall due today and within three working days."""
     scope = _filters(principal, None, None, unit_code, None)
-    waiting = and_(
-        col(Message.first_replied_at).is_(None),
-        col(Message.status).in_([s.value for s in OPEN_STATUSES]),
-        col(Message.due_at).is_not(None),
-    )
+    # The condition of the partial index ix_messages_waiting_due, as its text.
+    waiting = and_(status_in(OPEN_ORDER), text(UNANSWERED_SQL), col(Message.due_at).is_not(None))
     today = now.astimezone(tz).date()
     late_by_date: dict[date, int] = {}
 

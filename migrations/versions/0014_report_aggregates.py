@@ -34,6 +34,9 @@ REPORT_COLUMNS = [
     "reply_working_hours",
 ]
 OTHER_LIMIT = "working_days <> 5"
+OPEN = "status IN ('received', 'open', 'drafting', 'in_review', 'approved', 'publishing')"
+WAITING = f"{OPEN} AND first_replied_at IS NULL"
+WAITING_SQLITE = f"+{WAITING}"
 
 
 def upgrade() -> None:
@@ -48,6 +51,13 @@ def upgrade() -> None:
             sqlite_where=sa.text(OTHER_LIMIT),
             postgresql_where=sa.text(OTHER_LIMIT),
         )
+        batch_op.create_index(
+            "ix_messages_waiting_due",
+            ["due_at", "unit_code", "id"],
+            unique=False,
+            sqlite_where=sa.text(WAITING_SQLITE),
+            postgresql_where=sa.text(WAITING),
+        )
     # Messages answered before this revision get their reply time measured now, under the calendar and
     # working hours in force (what the reports used to measure on every request).
     from app.sla.service import fill_reply_times
@@ -59,6 +69,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_waiting_due")
         batch_op.drop_index("ix_messages_other_limit")
         batch_op.drop_index("ix_messages_report")
         batch_op.drop_column("reply_working_hours")
