@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
@@ -114,8 +115,7 @@ ID_COLUMNS: dict[Dimension, tuple[str, ...]] = {
 
 UNIT_ONLY = ("transfers_out", "extensions")
 UNROUTED_LABEL = "未分办"
-# 原则上5个工作日内予以答复 (the limit OTHER_LIMIT_SQL compares with)
-STANDARD_LIMIT = 5
+STANDARD_LIMIT = 5  # 原则上5个工作日内予以答复; OTHER_LIMIT_SQL compares with the same number
 TOTAL_LABEL = "合计"
 
 
@@ -235,6 +235,7 @@ class _NoIndex(ColumnElement[Any]):
     look up every row, instead of reading ix_messages_report alone."""
 
     inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012 (SQLAlchemy's)
 
     def __init__(self, column: Any) -> None:
         self.column: ColumnElement[Any] = column
