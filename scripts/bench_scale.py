@@ -152,6 +152,12 @@ def copy_in_sql(total: int, n_seed: int) -> None:
         )
         with engine.begin() as conn:
             conn.execute(text(sql))
+    # The copies' first replies were written in SQL: store their reply times as migration 0014 does.
+    from app.db import session_scope
+    from app.sla.service import fill_reply_times
+
+    with session_scope() as session:
+        fill_reply_times(session=session)
     if dialect == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
@@ -191,11 +197,11 @@ def requests_to_measure(units: list[str]) -> list[tuple[str, str]]:
         ("messages sort=due_at deep", f"{m}?limit=50&sort=due_at&cursor={deep_due}"),
         ("messages sort=due_at unit", f"{m}?limit=50&sort=due_at&unit_code={unit}"),
         ("queue (admin)", "/api/v1/queue?limit=50"),
-        ("reports/units month", f"{r}/units?date_from={month}&date_to={today}"),
-        ("reports/units year", f"{r}/units?date_from={year}&date_to={today}"),
-        ("reports/accounts year", f"{r}/accounts?date_from={year}&date_to={today}"),
-        ("reports/platforms year", f"{r}/platforms?date_from={year}&date_to={today}"),
-        ("reports/periods year", f"{r}/periods?date_from={year}&date_to={today}&period=month"),
+        ("reports/units month", f"{r}/units?from={month}&to={today}"),
+        ("reports/units year", f"{r}/units?from={year}&to={today}"),
+        ("reports/accounts year", f"{r}/accounts?from={year}&to={today}"),
+        ("reports/platforms year", f"{r}/platforms?from={year}&to={today}"),
+        ("reports/periods year", f"{r}/periods?from={year}&to={today}&period=month"),
         ("reports/units all time", f"{r}/units"),
         ("reports/overdue", f"{r}/overdue"),
         ("reports/topics 30 days", f"{r}/topics?window_hours=720&baseline_windows=3"),

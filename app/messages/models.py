@@ -12,6 +12,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import NullType
 from sqlmodel import Field, SQLModel
 
+from app.config import DEFAULT_REPLY_WORKING_DAYS
 from app.db import JSONType, UTCDateTime
 
 
@@ -56,6 +57,26 @@ QUEUE_STATUSES = (
 OPEN_ORDER = (MessageStatus.received, *QUEUE_STATUSES)
 
 
+# What the reports read of a message (app.reports.service), in the order of ix_messages_report.
+REPORT_COLUMNS = (
+    "received_at",
+    "unit_code",
+    "account_id",
+    "platform",
+    "status",
+    "first_replied_at",
+    "due_at",
+    "closed_at",
+    "out_of_scope",
+    "transfer_count",
+    "escalation_level",
+    "reply_working_days",
+    "reply_working_hours",
+)
+# A deadline computed with another limit than the standard five working days (NULL never matches).
+OTHER_LIMIT_SQL = f"working_days <> {DEFAULT_REPLY_WORKING_DAYS}"
+
+
 def status_in_sql(statuses: tuple[MessageStatus, ...], dialect: str) -> str:
     """A partial index's condition, written out with literal values: SQLite uses a partial index only
     for a query carrying this very expression (bound parameters do not count), PostgreSQL for any query
@@ -92,11 +113,15 @@ def in_queue() -> ColumnElement[bool]:
     return status_in(QUEUE_STATUSES)
 
 
-def _partial(statuses: tuple[MessageStatus, ...]) -> dict[str, Any]:
+def _partial(statuses: tuple[MessageStatus, ...], also: str = "") -> dict[str, Any]:
     return {
-        "sqlite_where": text(status_in_sql(statuses, "sqlite")),
-        "postgresql_where": text(status_in_sql(statuses, "postgresql")),
+        "sqlite_where": text(status_in_sql(statuses, "sqlite") + also),
+        "postgresql_where": text(status_in_sql(statuses, "postgresql") + also),
     }
+
+
+# Open and not answered yet (with `status_in(OPEN_ORDER)`): the overdue report's rows.
+UNANSWERED_SQL = "first_replied_at IS NULL"
 
 
 class SlaState(StrEnum):
@@ -142,6 +167,25 @@ class Message(SQLModel, table=True):
         Index("ix_messages_unit_due_id", "unit_code", "due_at", "id"),
         Index("ix_messages_queue_due_id", "due_at", "id", **_partial(QUEUE_STATUSES)),
         Index("ix_messages_queue_unit_due_id", "unit_code", "due_at", "id", **_partial(QUEUE_STATUSES)),
+        # The reports count a range of receipts from this index alone (every column they read), and
+        # list the few messages whose deadline used another limit than the standard five working days.
+        Index("ix_messages_report", *REPORT_COLUMNS),
+        Index(
+            "ix_messages_other_limit",
+            "received_at",
+            "unit_code",
+            "working_days",
+            sqlite_where=text(OTHER_LIMIT_SQL),
+            postgresql_where=text(OTHER_LIMIT_SQL),
+        ),
+        # The overdue report counts the waiting messages per deadline and unit from this index alone.
+        Index(
+            "ix_messages_waiting_due",
+            "due_at",
+            "unit_code",
+            "id",
+            **_partial(OPEN_ORDER, f" AND {UNANSWERED_SQL}"),
+        ),
         # /metrics counts the open messages by SLA state from this index alone.
         Index("ix_messages_open_sla", "sla_state", "status", **_partial(OPEN_ORDER)),
     )
@@ -188,6 +232,10 @@ class Message(SQLModel, table=True):
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     escalation_level: int = 0
     first_replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Receipt to first reply in working days and working hours (one decimal), stored with the first
+    # reply (app.sla.service.mark_replied) under the calendar and working hours then in force.
+    reply_working_days: int | None = None
+    reply_working_hours: float | None = None
     platform_window_closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

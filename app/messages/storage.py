@@ -65,6 +65,8 @@ MESSAGE_COLUMNS_LEFT_UNSET = frozenset(
         "due_soon_at",
         "next_check_at",
         "first_replied_at",
+        "reply_working_days",
+        "reply_working_hours",
         "platform_window_closes_at",
     }
 )

@@ -10,16 +10,27 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_
+from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, text
 from sqlalchemy import select as sa_select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
 from app.auth import Principal
+from app.calendar.timing import ReplyTimer, stored_hours
 from app.calendar.workdays import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar, working_days_after
 from app.config import DEFAULT_REPLY_WORKING_DAYS, get_settings
 from app.errors import Invalid
-from app.messages.models import OPEN_STATUSES, Message, MessageStatus
+from app.messages.models import (
+    OPEN_ORDER,
+    OPEN_STATUSES,
+    OTHER_LIMIT_SQL,
+    UNANSWERED_SQL,
+    Message,
+    MessageStatus,
+    status_in,
+)
 from app.messages.present import masked
 from app.registry.models import PLATFORM_LABELS, AccountCheck
 from app.reports.models import (
@@ -32,8 +43,7 @@ from app.reports.models import (
     ReportRow,
 )
 from app.reports.periods import Bucket, Period, buckets
-from app.reports.stats import nearest_rank, rate
-from app.reports.timing import ReplyTimer
+from app.reports.stats import nearest_rank_counted, rate
 from app.routing.transfers import transfers_out
 from app.supervision import extensions
 from app.supervision.models import DeadlineExtension, ExtensionState
@@ -111,21 +121,22 @@ TOTAL_LABEL = "合计"
 @dataclass
 class _Cell:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_FIELDS, 0))
-    days: list[float] = field(default_factory=list)
-    hours: list[float] = field(default_factory=list)
+    # Reply times as histograms: working days -> answers, stored working hours -> answers.
+    days: Counter[float] = field(default_factory=Counter)
+    hours: Counter[float] = field(default_factory=Counter)
 
     def metrics(self) -> dict[str, Any]:
         c = self.counts
-        hours_median = nearest_rank(self.hours, 0.5)
-        hours_p90 = nearest_rank(self.hours, 0.9)
+        hours_median = nearest_rank_counted(self.hours, 0.5)
+        hours_p90 = nearest_rank_counted(self.hours, 0.9)
         return {
             **c,
             "on_time_rate": rate(
                 c["answered_on_time"],
                 c["answered_on_time"] + c["answered_late"] + c["overdue_now"] + c["closed_late"],
             ),
-            "reply_days_median": nearest_rank(self.days, 0.5),
-            "reply_days_p90": nearest_rank(self.days, 0.9),
+            "reply_days_median": nearest_rank_counted(self.days, 0.5),
+            "reply_days_p90": nearest_rank_counted(self.days, 0.9),
             "reply_hours_median": None if hours_median is None else round(hours_median, 1),
             "reply_hours_p90": None if hours_p90 is None else round(hours_p90, 1),
         }
@@ -133,8 +144,8 @@ class _Cell:
     def add(self, other: _Cell) -> None:
         for key in COUNT_FIELDS:
             self.counts[key] += other.counts[key]
-        self.days.extend(other.days)
-        self.hours.extend(other.hours)
+        self.days.update(other.days)
+        self.hours.update(other.hours)
 
 
 def columns_for(dimension: Dimension, period: Period | None) -> list[ColumnInfo]:
@@ -210,13 +221,39 @@ def _count_columns(now: datetime) -> list[Any]:
     ]
 
 
+def _answered_unmeasured() -> Any:
+    """Answers without a stored reply time (written by another path than the first reply)."""
+    return _flag(
+        and_(col(Message.first_replied_at).is_not(None), col(Message.reply_working_days).is_(None))
+    ).label("unmeasured")
+
+
+class _NoIndex(ColumnElement[Any]):
+    """A column that SQLite's planner may not take an index for (a unary plus). Grouped by a plain
+    `unit_code`, SQLite (without statistics) would walk ix_messages_unit_due_id to skip a sort and
+    look up every row, instead of reading ix_messages_report alone."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012 (SQLAlchemy's)
+
+    def __init__(self, column: Any) -> None:
+        self.column: ColumnElement[Any] = column
+        self.type = column.type
+
+
+@compiles(_NoIndex)
+def _no_index_sql(element: _NoIndex, compiler: Any, **kw: Any) -> str:
+    inner = compiler.process(element.column, **kw)
+    return f"+{inner}" if compiler.dialect.name == "sqlite" else str(inner)
+
+
 def _key_column(dimension: Dimension) -> Any:
     if dimension == Dimension.unit:
-        return col(Message.unit_code)
+        return _NoIndex(col(Message.unit_code))
     if dimension == Dimension.account:
-        return col(Message.account_id)
+        return _NoIndex(col(Message.account_id))
     if dimension == Dimension.platform:
-        return col(Message.platform)
+        return _NoIndex(col(Message.platform))
     return None
 
 
@@ -267,38 +304,26 @@ def build_report(
     # Group by the output names: PostgreSQL would see the CASE's bound parameters as a different expression.
     group_by: list[Any] = [literal_column(k.name) for k in keys]
     cells: dict[tuple[Any, int | None], _Cell] = defaultdict(_Cell)
-    count_query = sa_select(*keys, *_count_columns(now)).where(*filters)
-    if group_by:
-        count_query = count_query.group_by(*group_by)
-    for row in session.execute(count_query):
+    # One pass: the counts per cell and reply time as stored with each first reply (the unanswered in
+    # one group per cell), so that reply-time histograms come with the counts; a few hundred rows per cell.
+    days_col, hours_col = col(Message.reply_working_days), col(Message.reply_working_hours)
+    query = sa_select(
+        *keys, days_col.label("d"), hours_col.label("h"), *_count_columns(now), _answered_unmeasured()
+    ).where(*filters)
+    unmeasured = 0
+    for row in session.execute(query.group_by(*group_by, days_col, hours_col)):
         mapping = row._mapping
         cell = cells[_cell_key(mapping, key_col is not None, bool(spans))]
         for name in COUNT_FIELDS:
-            cell.counts[name] = int(mapping[name] or 0)
-
-    duration_query = sa_select(*keys, col(Message.received_at), col(Message.first_replied_at)).where(
-        *filters, col(Message.first_replied_at).is_not(None)
-    )
-    answered = [row._mapping for row in session.execute(duration_query)]
-    # The timer's tables cover the dates involved; a reply stamped before its receipt must fit too.
-    span: list[datetime] = []
-    if answered:
-        received = [m["received_at"] for m in answered]
-        replied = [m["first_replied_at"] for m in answered]
-        span = [min(min(received), min(replied)), max(max(received), max(replied))]
-    timer = ReplyTimer(
-        calendar,
-        tz,
-        span,
-        day_start=work_hours[0],
-        day_end=work_hours[1],
-    )
-    for mapping in answered:
-        received_at, replied_at = mapping["received_at"], mapping["first_replied_at"]
-        cell = cells[_cell_key(mapping, key_col is not None, bool(spans))]
-        days, hours = timer.measure(received_at, replied_at)
-        cell.days.append(float(days))
-        cell.hours.append(hours)
+            cell.counts[name] += int(mapping[name] or 0)
+        unmeasured += int(mapping["unmeasured"] or 0)
+        if mapping["d"] is not None and mapping["h"] is not None:
+            cell.days[float(mapping["d"])] += int(mapping["answered"] or 0)
+            cell.hours[float(mapping["h"])] += int(mapping["answered"] or 0)
+    if unmeasured:
+        _measure_unstored(
+            session, keys, filters, cells, key_col is not None, bool(spans), calendar, tz, work_hours
+        )
 
     rows = _rows(session, principal, dimension, spans, cells, unit_code, platform)
     total = _Cell()
@@ -340,6 +365,34 @@ def build_report(
     )
 
 
+def _measure_unstored(
+    session: Session,
+    keys: list[Any],
+    filters: list[ColumnElement[bool]],
+    cells: dict[tuple[Any, int | None], _Cell],
+    has_key: bool,
+    has_bucket: bool,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    work_hours: tuple[time, time],
+) -> None:
+    """Measures the answers without a stored reply time (written by another path than the first reply
+    and not yet filled by `fill_reply_times`) as the first reply would have stored it."""
+    query = sa_select(*keys, col(Message.received_at), col(Message.first_replied_at)).where(
+        *filters, col(Message.first_replied_at).is_not(None), col(Message.reply_working_days).is_(None)
+    )
+    answered = [row._mapping for row in session.execute(query)]
+    moments = [m["received_at"] for m in answered] + [m["first_replied_at"] for m in answered]
+    timer = ReplyTimer(
+        calendar, tz, [min(moments), max(moments)], day_start=work_hours[0], day_end=work_hours[1]
+    )
+    for mapping in answered:
+        days, hours = timer.measure(mapping["received_at"], mapping["first_replied_at"])
+        cell = cells[_cell_key(mapping, has_key, has_bucket)]
+        cell.days[float(days)] += 1
+        cell.hours[stored_hours(hours)] += 1
+
+
 def unit_limits(*, session: Session) -> dict[str, int]:
     """Each unit's reply limit in working days (its own, else the service default)."""
     default = get_settings().reply_working_days
@@ -366,20 +419,21 @@ def _limit_notes(
                 f"{names.get(code, code)}（{code}）当前答复时限为{limits[code]}个工作日，"
                 f"不是通常的{DEFAULT_REPLY_WORKING_DAYS}个工作日"
             )
+    unit = _NoIndex(col(Message.unit_code))
     other = session.exec(
-        select(Message.unit_code, Message.working_days, func.count())
+        select(unit, Message.working_days, func.count())
         .where(
             *filters,
             col(Message.out_of_scope).is_(False),
-            col(Message.working_days).is_not(None),
-            col(Message.working_days) != DEFAULT_REPLY_WORKING_DAYS,
+            # Written as the partial index ix_messages_other_limit's condition, so that only those rows are read.
+            text(OTHER_LIMIT_SQL),
             # An approved extension is counted as such, not as another limit.
             col(Message.id).not_in(
                 select(DeadlineExtension.message_id).where(DeadlineExtension.state == ExtensionState.approved)
             ),
         )
-        .group_by(col(Message.unit_code), col(Message.working_days))
-        .order_by(col(Message.unit_code), col(Message.working_days))
+        .group_by(unit, col(Message.working_days))
+        .order_by(unit, col(Message.working_days))
     )
     for unit, days, count in other:
         label = UNROUTED_LABEL if unit is None else f"{names.get(unit, unit)}（{unit}）"
@@ -508,35 +562,63 @@ def overdue_report(
     """Unanswered open messages: the overdue ones grouped by how long past their deadline, by unit,
     the oldest few, and how many fall due today and within three working days."""
     scope = _filters(principal, None, None, unit_code, None)
-    waiting = and_(
-        col(Message.first_replied_at).is_(None),
-        col(Message.status).in_([s.value for s in OPEN_STATUSES]),
-        col(Message.due_at).is_not(None),
-    )
+    # The condition of the partial index ix_messages_waiting_due, as its text.
+    waiting = and_(status_in(OPEN_ORDER), text(UNANSWERED_SQL), col(Message.due_at).is_not(None))
     today = now.astimezone(tz).date()
-    counts: Counter[str] = Counter()
-    per_unit: Counter[str | None] = Counter()
-    overdue: list[tuple[int, int]] = []
-    rows = session.exec(
-        select(Message.id, Message.unit_code, Message.due_at).where(
-            *scope, waiting, col(Message.due_at) < now
-        )
-    )
-    # Overdue rows share few due dates (a day's intake falls due together): count each date once.
     late_by_date: dict[date, int] = {}
-    for message_id, code, due_at in rows:
-        assert due_at is not None and message_id is not None
+
+    def late_of(due_at: datetime) -> int:
         due_on = due_at.astimezone(tz).date()
         late = late_by_date.get(due_on)
         if late is None:
             late = late_by_date[due_on] = working_days_after(due_on, today, calendar=calendar)
+        return late
+
+    # Overdue messages share few deadlines (a day's intake falls due together): count them per unit and
+    # deadline in SQL, and work out "working days late" once per due date.
+    counts: Counter[str] = Counter()
+    per_unit: Counter[str | None] = Counter()
+    per_late: Counter[int] = Counter()
+    latest_due: dict[int, datetime] = {}
+    overdue_filter = (*scope, waiting, col(Message.due_at) < now)
+    grouped = session.exec(
+        select(Message.unit_code, Message.due_at, func.count())
+        .where(*overdue_filter)
+        .group_by(col(Message.unit_code), col(Message.due_at))
+    )
+    for code, due_at, n in grouped:
+        assert due_at is not None
+        late = late_of(due_at)
         for key, _label, low, high in OVERDUE_BUCKETS:
             if late >= low and (high is None or late <= high):
-                counts[key] += 1
-        per_unit[code] += 1
-        overdue.append((late, message_id))
-    overdue.sort(key=lambda item: (-item[0], item[1]))
-    chosen = {mid: late for late, mid in overdue[:limit]}
+                counts[key] += n
+        per_unit[code] += n
+        per_late[late] += n
+        if late not in latest_due or due_at > latest_due[late]:
+            latest_due[late] = due_at
+    total = sum(per_late.values())
+
+    # The oldest `limit`: the later the deadline, the fewer working days late, so they are the messages
+    # due up to the deadline where the `limit` most late ones are reached (ties by id, as sorted below).
+    chosen: dict[int, int] = {}
+    if per_late and limit > 0:
+        taken, threshold = 0, max(per_late)
+        for late in sorted(per_late, reverse=True):
+            threshold = late
+            taken += per_late[late]
+            if taken >= limit:
+                break
+        candidates = [
+            (late_of(due_at), message_id)
+            for message_id, due_at in session.exec(
+                select(Message.id, Message.due_at).where(
+                    *overdue_filter, col(Message.due_at) <= latest_due[threshold]
+                )
+            )
+            if message_id is not None and due_at is not None
+        ]
+        candidates.sort(key=lambda item: (-item[0], item[1]))
+        chosen = {message_id: late for late, message_id in candidates[:limit]}
     unit_names = _unit_names(session, principal, None)
     oldest: list[OverdueItem] = []
     if chosen:
@@ -569,7 +651,7 @@ def overdue_report(
     ).one()
     return OverdueReport(
         generated_at=now,
-        total=len(overdue),
+        total=total,
         buckets=[OverdueBucket(key=k, label=label, count=counts[k]) for k, label, _, _ in OVERDUE_BUCKETS],
         upcoming=[
             OverdueBucket(key="today", label="今天到期", count=int(due_today or 0)),
@@ -577,7 +659,7 @@ def overdue_report(
         ],
         by_unit=[
             OverdueBucket(key=code or "", label=unit_names.get(code or "", UNROUTED_LABEL), count=n)
-            for code, n in per_unit.most_common()
+            for code, n in sorted(per_unit.items(), key=lambda item: (-item[1], item[0] or ""))
         ],
         oldest=oldest,
     )

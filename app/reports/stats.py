@@ -4,7 +4,7 @@ came within 26 working days" and can be checked by counting."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def nearest_rank(values: Sequence[float], p: float) -> float | None:
@@ -15,6 +15,22 @@ def nearest_rank(values: Sequence[float], p: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[max(math.ceil(p * len(ordered)), 1) - 1]
+
+
+def nearest_rank_counted(counts: Mapping[float, int], p: float) -> float | None:
+    """`nearest_rank` of a histogram (value -> how many times it occurs); None when empty."""
+    if not 0 < p <= 1:
+        raise ValueError("p must be in (0, 1]")
+    total = sum(counts.values())
+    if total <= 0:
+        return None
+    rank = max(math.ceil(p * total), 1)
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
+    raise AssertionError("unreachable: the ranks add up to the total")
 
 
 def rate(numerator: int, denominator: int) -> float | None:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -17,6 +17,7 @@ from app import clock
 from app.audit.service import record
 from app.auth import Principal
 from app.calendar.service import load_calendar
+from app.calendar.timing import ReplyTimer, reply_time, stored_hours
 from app.calendar.workdays import Deadline, RecomputeWindow, deadline
 from app.config import get_settings
 from app.db import is_postgres
@@ -143,15 +144,75 @@ def _open_window(session: Session, message: Message, window: timedelta) -> None:
         session.add(other)
 
 
+def fill_reply_times(*, session: Session, batch: int = 5_000) -> int:
+    """Stores the reply time of every answered message that has none yet (rows written before reply
+    times were stored, or copied in SQL), measured as `mark_replied` measures it; returns how many.
+    Runs in the caller's transaction."""
+    missing = (
+        col(Message.first_replied_at).is_not(None),
+        col(Message.reply_working_days).is_(None),
+    )
+    bounds = session.exec(
+        select(
+            func.min(Message.received_at),
+            func.min(Message.first_replied_at),
+            func.max(Message.received_at),
+            func.max(Message.first_replied_at),
+        ).where(*missing)
+    ).one()
+    moments = [m for m in bounds if m is not None]
+    first, last = min(moments, default=None), max(moments, default=None)
+    if first is None or last is None:
+        return 0
+    settings = load_settings(session=session)
+    calendar, tz = load_calendar(session=session), get_settings().tz
+    timer = ReplyTimer(calendar, tz, [first, last], day_start=settings.work_start, day_end=settings.work_end)
+    table = Message.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values(reply_working_days=bindparam("_days"), reply_working_hours=bindparam("_hours"))
+    )
+    done, after = 0, 0
+    while True:
+        rows = session.exec(
+            select(Message.id, Message.received_at, Message.first_replied_at)
+            .where(*missing, col(Message.id) > after)
+            .order_by(col(Message.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return done
+        values = []
+        for message_id, received_at, replied_at in rows:
+            assert replied_at is not None
+            days, hours = timer.measure(received_at, replied_at)
+            values.append({"_id": message_id, "_days": days, "_hours": stored_hours(hours)})
+        session.execute(statement, values)
+        done += len(values)
+        after = int(rows[-1][0] or 0)
+
+
 def _verdict(replied_at: datetime, due_at: datetime | None) -> SlaState:
     return SlaState.met if due_at is None or replied_at <= due_at else SlaState.missed
 
 
 def mark_replied(*, session: Session, message: Message, replied_at: datetime) -> None:
-    """Records the first reply: `first_replied_at` (kept if already set), sla_state met or missed by
-    `due_at`, no more checks, and cancels deadline notices still waiting to go out."""
+    """Records the first reply: `first_replied_at` (kept if already set) with the reply time in working
+    days and hours, sla_state met or missed by `due_at`, no more checks, and cancels deadline notices
+    still waiting to go out."""
     if message.first_replied_at is None:
         message.first_replied_at = replied_at
+        settings = load_settings(session=session)
+        days, hours = reply_time(
+            load_calendar(session=session),
+            get_settings().tz,
+            message.received_at,
+            replied_at,
+            day_start=settings.work_start,
+            day_end=settings.work_end,
+        )
+        message.reply_working_days, message.reply_working_hours = days, hours
     before = message.sla_state
     message.sla_state = _verdict(message.first_replied_at, message.due_at)
     message.next_check_at = None

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.calendar.timing import ReplyTimer
 from app.calendar.workdays import DayOverride, WorkCalendar, working_days_between, working_hours_between
-from app.reports.timing import ReplyTimer
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -1,0 +1,117 @@
+"""Migration 0014 on a database that already holds answered messages: upgrading from 0013 stores each
+one's reply time as the first reply would have, and leaves the unanswered without one."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts
+from app.accounts.models import AccountCreate, Platform
+from app.auth import SYSTEM
+from app.calendar.timing import reply_time
+from app.config import Settings, get_settings
+from app.db import alembic_config, current_revisions, is_migrated, make_engine
+from app.messages.models import Message
+from app.sla.escalation import load_settings
+from app.sla.service import load_calendar
+from app.units import service as units
+from app.units.models import UnitCreate
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    """An empty database of the kind the suite runs on (SQLite file or PostgreSQL), and its engine."""
+    base = os.environ.get("HUIYING_TEST_DATABASE_URL", "")
+    drop = None
+    if base.startswith("postgresql"):
+        from scripts.scratch_db import scratch_database
+
+        url, drop = scratch_database(base)
+        url = url.replace("postgresql://", "postgresql+psycopg://")
+    else:
+        url = f"sqlite:///{tmp_path / 'upgrade.db'}"
+    engine = make_engine(Settings(database_url=url))
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        if drop is not None:
+            drop()
+
+
+def _migrate(url: str, engine: Engine, revision: str, *, down: bool = False) -> None:
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_upgrade_fills_reply_times_of_existing_rows(scratch: tuple[str, Engine]) -> None:
+    url, engine = scratch
+    _migrate(url, engine, "head")
+    rng = random.Random(14)
+    start = datetime(2025, 9, 25, 1, tzinfo=UTC)  # National Day and its make-up Sunday in the span
+    with Session(engine) as session:
+        units.create(session=session, actor=SYSTEM, data=UnitCreate(code="gaj", name="县公安局"))
+        account = accounts.create(
+            session=session,
+            actor=SYSTEM,
+            data=AccountCreate(platform=Platform.generic, name="网站", external_id="site", unit_code="gaj"),
+        )
+        assert account.id is not None
+        for n in range(60):
+            received = start + timedelta(minutes=rng.randrange(0, 30 * 24 * 60))
+            replied = received + timedelta(minutes=rng.randrange(-60, 20 * 24 * 60)) if n % 4 else None
+            session.add(
+                Message(
+                    account_id=account.id,
+                    platform="generic",
+                    external_id=f"m-{n}",
+                    kind="comment",
+                    content="路灯坏了",
+                    received_at=received,
+                    created_at=received,
+                    updated_at=received,
+                    status="published" if replied else "open",
+                    unit_code="gaj",
+                    first_replied_at=replied,
+                )
+            )
+        session.commit()
+
+    # Back to 0013 (the columns go) and up again: the rows are now as 0014 finds them in service.
+    _migrate(url, engine, "0013", down=True)
+    assert current_revisions(engine) == {"0013"}
+    _migrate(url, engine, "head")
+    assert is_migrated(engine)
+
+    with Session(engine) as session:
+        settings, calendar = load_settings(session=session), load_calendar(session=session)
+        rows = session.exec(select(Message).order_by(col(Message.id))).all()
+        assert len(rows) == 60
+        answered = 0
+        for message in rows:
+            if message.first_replied_at is None:
+                assert message.reply_working_days is None and message.reply_working_hours is None
+                continue
+            answered += 1
+            expected = reply_time(
+                calendar,
+                get_settings().tz,
+                message.received_at,
+                message.first_replied_at,
+                day_start=settings.work_start,
+                day_end=settings.work_end,
+            )
+            assert (message.reply_working_days, message.reply_working_hours) == expected
+        assert answered == 45
+        assert any(m.reply_working_days for m in rows) and any(m.reply_working_days == 0 for m in rows)
