@@ -171,6 +171,7 @@ def overdue(
 def topics(
     session: SessionDep,
     user: CurrentUser,
+    config: SettingsDep,
     at: Annotated[BoundedDatetime | None, Query(description="窗口结束时间（含时区），默认现在")] = None,
     window_hours: Annotated[float, Query(gt=0, le=24 * 92, description="窗口长度（小时），如 24、168")] = 24,
     baseline_windows: Annotated[int, Query(ge=1, le=30, description="与此前多少个窗口的平均量比较")] = 7,
@@ -193,7 +194,12 @@ def topics(
         min_lift=min_lift,
     )
     return hot_topics(
-        session=session, principal=user, at=at or clock.now(), settings=settings, unit_code=unit_code
+        session=session,
+        principal=user,
+        at=at or clock.now(),
+        settings=settings,
+        unit_code=unit_code,
+        tz=config.tz,
     )
 
 
