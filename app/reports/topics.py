@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -192,6 +192,8 @@ def cache_terms(*, session: Session, since: datetime, until: datetime) -> int:
 _CHUNK = 300
 # The alert job counts at most this many days a run, newest first (the first runs fill the history).
 MAX_DAYS_PER_RUN = 60
+# Up to this many terms, the baseline's counts are read term by term through ix_topic_day_terms_term_day.
+_FEW_TERMS = 500
 
 
 def count_days(
@@ -410,15 +412,17 @@ class _Windows:
                     )
                 ]
 
-    def counts(self, current: bool) -> Counter[str]:
-        """Messages per term."""
+    def counts(self, current: bool, terms: Collection[str] | None = None) -> Counter[str]:
+        """Messages per term: every term, or at least those of `terms` (read through the term index
+        when they are few)."""
         out: Counter[str] = Counter()
         days = self._days[current]
-        if days:
+        if days and (terms is None or terms):
             term = _COUNTS.c.term
+            only = [term.in_(sorted(terms))] if terms is not None and len(terms) <= _FEW_TERMS else []
             for value, count in self._session.execute(
                 sa_select(term, func.sum(_COUNTS.c.count))
-                .where(_COUNTS.c.day.in_(days), *self._who)
+                .where(_COUNTS.c.day.in_(days), *only, *self._who)
                 .group_by(term)
             ):
                 out[value] += int(count)
@@ -485,7 +489,8 @@ def hot_topics(
         session, principal, unit_code, at - window * (n + 1), split, at, tz or get_settings().tz
     )
     now_counts = windows.counts(True)
-    before_counts = windows.counts(False)
+    # Only terms with enough messages now can be hot: the baseline is needed for those alone.
+    before_counts = windows.counts(False, {t for t, c in now_counts.items() if c >= settings.min_count})
 
     hot: list[TopicTerm] = []
     for term, count in now_counts.items():
