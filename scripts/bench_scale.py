@@ -4,7 +4,8 @@ Loads a scratch database (a fresh SQLite file, or a throw-away database on the P
 `--database-url`): a seed of real board texts goes through the real ingest and pipeline (routing,
 moderation, deadlines on the working-day calendar), then is copied in SQL, shifted back in time round by
 round so that the N messages spread over two years; older copies are answered (a few late), closed, or
-left unanswered and overdue, as in a live office. Then each request is made `--requests` times in this
+left unanswered and overdue, as in a live office; the copies get their seed's stored topic terms, and
+the daily topic counts are made as the topic-alert job's first runs make them. Then each request is made `--requests` times in this
 process through the ASGI application (no network; the same app object the server runs) and its p50/p99
 latency printed, with the process RSS (current and peak) after each. PostgreSQL gets `VACUUM ANALYZE`
 after the load (what autovacuum does in service); SQLite is left as the service leaves it.
@@ -158,9 +159,56 @@ def copy_in_sql(total: int, n_seed: int) -> None:
 
     with session_scope() as session:
         fill_reply_times(session=session)
+    copy_terms(rounds, n_seed)
     if dialect == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
+
+
+def copy_terms(rounds: int, n_seed: int) -> None:
+    """Stores the seed's topic terms (the topic-alert job's term cache) and copies them to every copy in
+    SQL, so that topic requests read stored terms as they do in service once the job has run."""
+    from sqlalchemy import select, text
+
+    from app.db import get_engine, session_scope
+    from app.messages.models import Message
+    from app.reports.models import MessageTerms
+    from app.reports.topics import TERMS_VERSION, message_terms
+
+    with session_scope() as session:
+        seeds = session.execute(
+            select(Message.id, Message.content).where(Message.id <= n_seed)  # type: ignore[arg-type,operator]
+        ).all()
+        for message_id, content in seeds:
+            session.add(
+                MessageTerms(message_id=message_id, version=TERMS_VERSION, terms=message_terms(content))
+            )
+    for r in range(1, rounds + 1):
+        with get_engine().begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO message_terms (message_id, version, terms) "
+                    "SELECT m.id, t.version, t.terms FROM messages s "
+                    "JOIN message_terms t ON t.message_id = s.id "
+                    "JOIN messages m ON m.account_id = s.account_id AND m.external_id = s.external_id || :suffix "
+                    f"WHERE s.id <= {n_seed}"
+                ),
+                {"suffix": f"-r{r}"},
+            )
+
+
+def count_topic_days() -> str:
+    """What the topic-alert job's first runs do: the daily per-term counts of every day before today."""
+    from app.config import get_settings
+    from app.db import session_scope
+    from app.reports import topics
+
+    if not hasattr(topics, "count_days"):
+        return "no daily topic counts in this version"
+    t0 = time.perf_counter()
+    with session_scope() as session:
+        days = topics.count_days(session=session, now=datetime.now(UTC), tz=get_settings().tz, max_days=None)
+    return f"daily topic counts of {days} days in {time.perf_counter() - t0:.1f} s"
 
 
 def requests_to_measure(units: list[str]) -> list[tuple[str, str]]:
@@ -205,7 +253,13 @@ def requests_to_measure(units: list[str]) -> list[tuple[str, str]]:
         ("reports/units all time", f"{r}/units"),
         ("reports/overdue", f"{r}/overdue"),
         ("reports/topics 30 days", f"{r}/topics?window_hours=720&baseline_windows=3"),
+        ("reports/topics 24 hours", f"{r}/topics"),
         ("board page", "/board"),
+        # What the board asks for with no range (the last 30 days; a 26-week trend; topics over 7 days).
+        ("board units 30 days", f"{r}/units?from={today - timedelta(days=29)}&to={today}"),
+        ("board overdue", f"{r}/overdue"),
+        ("board periods 26 weeks", f"{r}/periods?period=week&from={today - timedelta(weeks=25)}&to={today}"),
+        ("board topics 7 days", f"{r}/topics?window_hours=168&baseline_windows=4"),
         ("metrics", "/metrics"),
     ]
 
@@ -270,7 +324,7 @@ def main() -> None:
         dialect = get_engine().dialect.name
         print(
             f"{dialect}: {args.messages:,} messages (seed {args.seed:,} through the pipeline in {t1 - t0:.1f} s, "
-            f"copies in SQL in {t2 - t1:.1f} s)"
+            f"copies in SQL in {t2 - t1:.1f} s); {count_topic_days()}"
         )
         todo = requests_to_measure(names["units"])
         with TestClient(create_app(start_scheduler=False)) as client:

@@ -49,6 +49,8 @@ def prometheus_metrics() -> Response:
             .where(status_in(OPEN_ORDER))  # answered from the partial index ix_messages_open_sla
             .group_by(Message.sla_state)
         ).all()
+        # A state with no open message left drops out instead of keeping its last count.
+        metrics.messages_by_sla.clear()
         for state, count in rows:
             metrics.messages_by_sla.labels(sla_state=state or "none").set(count)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -11,11 +11,12 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.audit.service import record
+from app.config import get_settings
 from app.db import session_scope
 from app.notifications import channels
 from app.notifications.robots import Notification, backoff
 from app.reports.models import TopicAlert, TopicCluster
-from app.reports.topics import TopicSettings, cache_terms, hot_topics
+from app.reports.topics import TopicSettings, cache_terms, count_days, hot_topics
 from app.supervision.notices import fan_out, supervising_units
 
 log = logging.getLogger(__name__)
@@ -122,11 +123,13 @@ def send_pending(*, session: Session, now: datetime, client: httpx.Client | None
 
 
 def run(*, now: datetime | None = None, client: httpx.Client | None = None) -> int:
-    """The scheduler's entry: refresh the term cache for the alert windows, raise and send alerts."""
+    """The scheduler's entry: refresh the term cache for the alert windows and the daily per-term
+    counts (a bounded number of days a run), raise and send alerts."""
     now = now or clock.now()
     settings = ALERT_SETTINGS
     with session_scope() as session:
         cache_terms(session=session, since=now - settings.window * (settings.baseline_windows + 1), until=now)
+        count_days(session=session, now=now, tz=get_settings().tz)
         raise_alerts(session=session, now=now, settings=settings)
         return send_pending(session=session, now=now, client=client)
 

@@ -118,7 +118,8 @@ def _report(dimension: Dimension, q: ReportQuery, period: Period | None, platfor
 def units_report(q: ReportQueryDep, period: PeriodQuery = None, platform: str | None = None) -> Any:
     """按单位统计某段时间（按收到时间）内的留言：收到、已答复、按时/超期答复、超期未答复、非受理范围、转办、
     督办，以及首次答复用时的中位数和第90百分位（工作日、工作小时）。按时答复率 = 按时答复 ÷（按时答复 +
-    超期答复 + 超期未答复）。单位角色只看到本单位及下级单位；督办、审计、管理员看到全部。"""
+    超期答复 + 超期未答复）。单位角色只看到本单位及下级单位；督办、审计、管理员看到全部。
+    不带 `from`、`to` 时统计全部留言；督办看板（/board）未选日期时按最近30天（截至服务器的今天）请求。"""
     return _report(Dimension.unit, q, period, platform)
 
 
@@ -171,6 +172,7 @@ def overdue(
 def topics(
     session: SessionDep,
     user: CurrentUser,
+    config: SettingsDep,
     at: Annotated[BoundedDatetime | None, Query(description="窗口结束时间（含时区），默认现在")] = None,
     window_hours: Annotated[float, Query(gt=0, le=24 * 92, description="窗口长度（小时），如 24、168")] = 24,
     baseline_windows: Annotated[int, Query(ge=1, le=30, description="与此前多少个窗口的平均量比较")] = 7,
@@ -193,7 +195,12 @@ def topics(
         min_lift=min_lift,
     )
     return hot_topics(
-        session=session, principal=user, at=at or clock.now(), settings=settings, unit_code=unit_code
+        session=session,
+        principal=user,
+        at=at or clock.now(),
+        settings=settings,
+        unit_code=unit_code,
+        tz=config.tz,
     )
 
 

@@ -1,5 +1,5 @@
 """Report shapes (per unit, account, platform and period), the overdue view, hot topics, and the two
-tables behind hot topics: cached message terms and sent topic alerts."""
+tables behind hot topics: cached message terms, daily per-term counts and sent topic alerts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Text
+from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from app.config import DEFAULT_REPLY_WORKING_DAYS
@@ -180,6 +180,35 @@ class MessageTerms(SQLModel, table=True):
     message_id: int = Field(sa_column=Column(Integer, ForeignKey("messages.id"), primary_key=True))
     version: int
     terms: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+
+
+class TopicDay(SQLModel, table=True):
+    """A local day whose topic terms are counted in `topic_day_terms`, and what was counted: per unit
+    ("" for messages not yet routed) the number of messages and the sum of their ids. Hot topics use a
+    day's counts only while the day's messages still give the same figures (a message added to the day,
+    removed, or moved to another unit changes them), the zone is the service's and the term version
+    current; otherwise they count that day message by message."""
+
+    __tablename__ = "topic_days"
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    zone: str = Field(max_length=64)
+    version: int
+    units: dict[str, list[int]] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    counted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TopicDayTerm(SQLModel, table=True):
+    """How many messages of a local day and unit hold a topic term, and which (ids ascending)."""
+
+    __tablename__ = "topic_day_terms"
+    __table_args__ = (Index("ix_topic_day_terms_term_day", "term", "day"),)
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    unit_code: str = Field(sa_column=Column(String(64), primary_key=True))
+    term: str = Field(sa_column=Column(Text, primary_key=True))
+    count: int
+    ids: list[int] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
 
 
 class TopicAlert(SQLModel, table=True):

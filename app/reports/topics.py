@@ -6,27 +6,40 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, func, true
+from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, literal_column, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
+from app.config import get_settings
 from app.messages.models import Message
 from app.messages.present import masked
-from app.reports.models import MessageTerms, TopicCluster, TopicReport, TopicSample, TopicTerm, TopicUnit
+from app.reports.models import (
+    MessageTerms,
+    TopicCluster,
+    TopicDay,
+    TopicDayTerm,
+    TopicReport,
+    TopicSample,
+    TopicTerm,
+    TopicUnit,
+)
 from app.units.models import Unit
 from kb.normalise import normalise
 from kb.segment import tokens
 
 _TERMS: Table = MessageTerms.__table__  # type: ignore[attr-defined]
+_COUNTS: Table = TopicDayTerm.__table__  # type: ignore[attr-defined]
+_DAYS: Table = TopicDay.__table__  # type: ignore[attr-defined]
 
 # Bump when the term extraction changes: cached terms of an older version are recomputed.
 TERMS_VERSION = 2
@@ -175,79 +188,283 @@ def cache_terms(*, session: Session, since: datetime, until: datetime) -> int:
     return len(items)
 
 
-class _Baseline:
-    """The baseline windows' messages, counted in SQL: per-term counts and "how many hold any of these
-    terms" come from the stored term lists (`json_each` on SQLite, `json_array_elements_text` on
-    PostgreSQL), so the (several times larger) baseline is never decoded row by row in Python. Messages
-    whose terms are not stored yet (or are of an older version) are segmented here, as `_load` does."""
+# How many subqueries one statement of per-day fingerprints holds (SQLite allows 500 in a compound).
+_CHUNK = 300
+# The alert job counts at most this many days a run, newest first (the first runs fill the history).
+MAX_DAYS_PER_RUN = 60
+# Up to this many terms, the baseline's counts are read term by term through ix_topic_day_terms_term_day.
+_FEW_TERMS = 500
 
-    def __init__(self, session: Session, filters: Sequence[ColumnElement[bool]]) -> None:
-        self._session = session
-        self._filters = list(filters)
-        fresh = and_(_TERMS.c.message_id == col(Message.id), _TERMS.c.version == TERMS_VERSION)
-        self._fresh = fresh
-        self.size = int(
-            session.execute(sa_select(func.count()).select_from(Message).where(*self._filters)).scalar_one()
-        )
-        unstored = (
-            sa_select(col(Message.id))
-            .where(*self._filters)
-            .where(~sa_select(_TERMS.c.message_id).where(fresh).exists())
-        )
-        ids = [row[0] for row in session.execute(unstored)]
-        self._unstored: list[frozenset[str]] = []
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            for (content,) in session.execute(
-                sa_select(col(Message.content)).where(col(Message.id).in_(chunk))
-            ):
-                self._unstored.append(frozenset(message_terms(content)))
-        self._from = self._expanded()
-        term = self._term.c.value
-        self.counts: Counter[str] = Counter()
-        for value, count in session.execute(
-            sa_select(term, func.count()).select_from(self._from).where(*self._filters).group_by(term)
+
+def count_days(
+    *, session: Session, now: datetime, tz: ZoneInfo, max_days: int | None = MAX_DAYS_PER_RUN
+) -> int:
+    """Brings the daily per-term counts up to date for every whole local day before today (in `tz`)
+    since the first message: a day not counted yet, counted in another zone or term version, or whose
+    messages changed since (added, removed, moved to another unit: its per-unit fingerprint differs) is
+    counted again from its messages' terms (computing and storing the missing ones), newest first, at
+    most `max_days` of them (None: all). Each day is replaced in its own transaction, so running it
+    twice, or stopping it, leaves every day either counted or not; returns how many days it counted."""
+    first = session.execute(sa_select(func.min(col(Message.received_at)))).scalar_one()
+    today = _midnight(now.astimezone(tz).date(), tz)
+    if first is None or first >= today:
+        return 0
+    days = list(_local_days(first, today - timedelta(microseconds=1), tz))
+    received = col(Message.received_at)
+    live = _fingerprints(session, [[received >= d0, received < d1] for _, d0, d1 in days], [])
+    stored = {row.day: row for row in session.exec(select(TopicDay))}
+    todo = []
+    for (day, d0, d1), fingerprint in zip(days, live, strict=True):
+        row = stored.get(day)
+        if (
+            row is None
+            or row.zone != tz.key
+            or row.version != TERMS_VERSION
+            or {code: (v[0], v[1]) for code, v in row.units.items()} != fingerprint
         ):
-            self.counts[value] += count
-        for terms in self._unstored:
-            self.counts.update(terms)
+            todo.append((day, d0, d1))
+    todo.reverse()
+    if max_days is not None:
+        todo = todo[:max_days]
+    session.commit()
+    for day, d0, d1 in todo:
+        _count_day(session, day, d0, d1, tz, now)
+    return len(todo)
 
-    def _expanded(self) -> Any:
-        """messages ⋈ their stored terms ⋈ one row per term (`term.value`)."""
-        dialect = self._session.get_bind().dialect.name
-        elements = func.json_array_elements_text if dialect == "postgresql" else func.json_each
-        self._term = elements(_TERMS.c.terms).table_valued("value").alias("term")
-        messages: Table = Message.__table__  # type: ignore[attr-defined]
-        return messages.join(_TERMS, self._fresh).join(self._term, true())
+
+def _count_day(session: Session, day: date, d0: datetime, d1: datetime, tz: ZoneInfo, now: datetime) -> None:
+    received = col(Message.received_at)
+    units: dict[str, list[int]] = {}
+    postings: dict[tuple[str, str], list[int]] = {}
+    for message_id, _, unit_code, terms in _load(session, [received >= d0, received < d1], store=True):
+        code = unit_code or ""
+        fingerprint = units.setdefault(code, [0, 0])
+        fingerprint[0] += 1
+        fingerprint[1] += message_id
+        for term in set(terms):
+            postings.setdefault((code, term), []).append(message_id)
+    savepoint = session.begin_nested()
+    try:
+        session.execute(delete(_COUNTS).where(_COUNTS.c.day == day))
+        session.execute(delete(_DAYS).where(_DAYS.c.day == day))
+        if postings:
+            session.execute(
+                insert(_COUNTS),
+                [
+                    {"day": day, "unit_code": code, "term": term, "count": len(ids), "ids": sorted(ids)}
+                    for (code, term), ids in postings.items()
+                ],
+            )
+        session.execute(
+            insert(_DAYS).values(day=day, zone=tz.key, version=TERMS_VERSION, units=units, counted_at=now)
+        )
+        savepoint.commit()
+    except IntegrityError:
+        # Counted meanwhile by another worker from the same messages.
+        savepoint.rollback()
+    session.commit()
+
+
+def _who(principal: Principal | None, unit_code: str | None, column: Any) -> list[ColumnElement[bool]]:
+    """The unit scope of a request on `column` (a message's or a count's unit code)."""
+    out: list[ColumnElement[bool]] = []
+    if principal is not None and principal.units is not None:
+        out.append(column.in_(principal.units))
+    if unit_code is not None:
+        out.append(column == unit_code)
+    return out
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tz).astimezone(UTC)
+
+
+def _local_days(lo: datetime, hi: datetime, tz: ZoneInfo) -> Iterator[tuple[date, datetime, datetime]]:
+    """The local days that overlap [lo, hi], each with its bounds [d0, d1) in UTC."""
+    day = lo.astimezone(tz).date()
+    d0 = _midnight(day, tz)
+    while d0 <= hi:
+        d1 = _midnight(day + timedelta(days=1), tz)
+        yield day, d0, d1
+        day, d0 = day + timedelta(days=1), d1
+
+
+@dataclass
+class _Piece:
+    """A part of one local day inside a window; `day` is set when the piece is the whole day."""
+
+    current: bool
+    day: date | None
+    where: list[ColumnElement[bool]]
+
+
+def _pieces(start: datetime, split: datetime, at: datetime, tz: ZoneInfo) -> list[_Piece]:
+    """The baseline [start, split] and the current window (split, at) cut at local midnights."""
+    received = col(Message.received_at)
+    out: list[_Piece] = []
+    for day, d0, d1 in _local_days(start, split, tz):
+        if d0 >= start and d1 <= split:
+            out.append(_Piece(False, day, [received >= d0, received < d1]))
+        else:
+            out.append(
+                _Piece(
+                    False,
+                    None,
+                    [received >= max(start, d0), received < d1 if d1 <= split else received <= split],
+                )
+            )
+    for day, d0, d1 in _local_days(split, at, tz):
+        if d0 >= at:
+            break
+        if d0 > split and d1 <= at:
+            out.append(_Piece(True, day, [received >= d0, received < d1]))
+        else:
+            out.append(
+                _Piece(
+                    True, None, [received >= d0 if d0 > split else received > split, received < min(d1, at)]
+                )
+            )
+    return out
+
+
+def _fingerprints(
+    session: Session, pieces: Sequence[Sequence[ColumnElement[bool]]], who: Sequence[ColumnElement[bool]]
+) -> list[dict[str, tuple[int, int]]]:
+    """Per piece (a list of conditions on messages) and unit ("" = not routed): the number of messages
+    and the sum of their ids, a few hundred pieces a statement."""
+    unit = func.coalesce(col(Message.unit_code), literal_column("''"))
+    out: list[dict[str, tuple[int, int]]] = [{} for _ in pieces]
+    for first in range(0, len(pieces), _CHUNK):
+        selects: list[Any] = [
+            sa_select(literal_column(str(i)), unit, func.count(), func.sum(col(Message.id)))
+            .where(*where, *who)
+            .group_by(unit)
+            for i, where in enumerate(pieces[first : first + _CHUNK], first)
+        ]
+        statement: Any = selects[0] if len(selects) == 1 else union_all(*selects)
+        for i, code, count, total in session.execute(statement):
+            out[int(i)][code] = (int(count), int(total))
+    return out
+
+
+class _Windows:
+    """The current window and the baseline of one request, counted from the daily per-term counts
+    (`topic_day_terms`) for every whole local day whose counts are up to date, and message by message
+    (stored term lists, or segmenting) for the rest: the partial days at the windows' edges, today, and
+    days not counted yet or changed since."""
+
+    def __init__(
+        self,
+        session: Session,
+        principal: Principal | None,
+        unit_code: str | None,
+        start: datetime,
+        split: datetime,
+        at: datetime,
+        tz: ZoneInfo,
+    ) -> None:
+        self._session = session
+        pieces = _pieces(start, split, at, tz)
+        live = _fingerprints(
+            session, [p.where for p in pieces], _who(principal, unit_code, col(Message.unit_code))
+        )
+        self.sizes = {
+            flag: sum(
+                c for p, f in zip(pieces, live, strict=True) if p.current == flag for c, _ in f.values()
+            )
+            for flag in (True, False)
+        }
+        whole = [p.day for p in pieces if p.day is not None]
+        stored = (
+            {row.day: row for row in session.exec(select(TopicDay).where(col(TopicDay.day).in_(whole)))}
+            if whole
+            else {}
+        )
+
+        def visible(code: str) -> bool:
+            if principal is not None and principal.units is not None and code not in principal.units:
+                return False
+            return unit_code is None or code == unit_code
+
+        self._days: dict[bool, list[date]] = {True: [], False: []}
+        loose: dict[bool, list[ColumnElement[bool]]] = {True: [], False: []}
+        for piece, fingerprint in zip(pieces, live, strict=True):
+            row = stored.get(piece.day) if piece.day is not None else None
+            if (
+                row is not None
+                and row.zone == tz.key
+                and row.version == TERMS_VERSION
+                and {code: (v[0], v[1]) for code, v in row.units.items() if visible(code) and v[0]}
+                == fingerprint
+            ):
+                self._days[piece.current].append(row.day)
+            else:
+                loose[piece.current].append(and_(*piece.where))
+        self._who = _who(principal, unit_code, _COUNTS.c.unit_code)
+        self.loose: dict[bool, list[_Item]] = {True: [], False: []}
+        for flag, conditions in loose.items():
+            if conditions:
+                who = _who(principal, unit_code, col(Message.unit_code))
+                self.loose[flag] = [
+                    _Item(message_id, received_at, code, 0 if flag else 1, frozenset(terms))
+                    for message_id, received_at, code, terms in _load(
+                        session, [or_(*conditions), *who], store=False
+                    )
+                ]
+
+    def counts(self, current: bool, terms: Collection[str] | None = None) -> Counter[str]:
+        """Messages per term: every term, or at least those of `terms` (read through the term index
+        when they are few)."""
+        out: Counter[str] = Counter()
+        days = self._days[current]
+        if days and (terms is None or terms):
+            term = _COUNTS.c.term
+            only = [term.in_(sorted(terms))] if terms is not None and len(terms) <= _FEW_TERMS else []
+            for value, count in self._session.execute(
+                sa_select(term, func.sum(_COUNTS.c.count))
+                .where(_COUNTS.c.day.in_(days), *only, *self._who)
+                .group_by(term)
+            ):
+                out[value] += int(count)
+        for item in self.loose[current]:
+            out.update(item.terms)
+        return out
+
+    def holding(self, current: bool, terms: Iterable[str]) -> dict[str, set[int]]:
+        """For each of `terms`, the ids of the messages holding it."""
+        out: dict[str, set[int]] = {t: set() for t in terms}
+        days = self._days[current]
+        if days and out:
+            for value, ids in self._session.execute(
+                sa_select(_COUNTS.c.term, _COUNTS.c.ids).where(
+                    _COUNTS.c.term.in_(sorted(out)), _COUNTS.c.day.in_(days), *self._who
+                )
+            ):
+                out[value].update(ids)
+        for item in self.loose[current]:
+            for value in item.terms & out.keys():
+                out[value].add(item.id)
+        return out
 
     def holding_any(self, terms: set[str]) -> int:
         """How many baseline messages hold at least one of `terms`."""
-        stored = self._session.execute(
-            sa_select(func.count(func.distinct(col(Message.id))))
-            .select_from(self._from)
-            .where(*self._filters, self._term.c.value.in_(sorted(terms)))
-        ).scalar_one()
-        return int(stored) + sum(1 for t in self._unstored if t & terms)
+        found: set[int] = set()
+        for ids in self.holding(False, terms).values():
+            found |= ids
+        return len(found)
 
-
-def _windows(
-    session: Session,
-    principal: Principal | None,
-    at: datetime,
-    settings: TopicSettings,
-    unit_code: str | None,
-) -> tuple[list[_Item], _Baseline]:
-    """The current window's messages, (at − window, at), and the baseline, [at − window × (n + 1),
-    at − window]: the split `int((at − received_at) / window) == 0` makes."""
-    split = at - settings.window
-    scope = _scope(principal, at - settings.window * (settings.baseline_windows + 1), at, unit_code)
-    current = [
-        _Item(message_id, received_at, code, 0, frozenset(terms))
-        for message_id, received_at, code, terms in _load(
-            session, [*scope, col(Message.received_at) > split], store=False
-        )
-    ]
-    return current, _Baseline(session, [*scope, col(Message.received_at) <= split])
+    def items(self, ids: Iterable[int]) -> dict[int, _Item]:
+        """The current window's messages of `ids` (their time and unit)."""
+        out = {i.id: i for i in self.loose[True]}
+        wanted = sorted(set(ids) - out.keys())
+        for first in range(0, len(wanted), 500):
+            for message_id, received_at, code in self._session.execute(
+                sa_select(col(Message.id), col(Message.received_at), col(Message.unit_code)).where(
+                    col(Message.id).in_(wanted[first : first + 500])
+                )
+            ):
+                out[message_id] = _Item(message_id, received_at, code, 0, frozenset())
+        return out
 
 
 def hot_topics(
@@ -257,19 +474,23 @@ def hot_topics(
     at: datetime,
     settings: TopicSettings,
     unit_code: str | None = None,
+    tz: ZoneInfo | None = None,
 ) -> TopicReport:
     """Hot terms and clusters for the window ending at `at`, seen by `principal` (None = everything).
 
-    The current window, (at − window, at), is read message by message (clusters need each message's
-    terms); the baseline, [at − window × (n + 1), at − window], is counted in SQL (`_Baseline`)."""
+    The current window is (at − window, at), the baseline [at − window × (n + 1), at − window]. Both are
+    counted from the daily per-term counts where a whole local day (in `tz`, by default the service's
+    zone) is counted and unchanged, and message by message elsewhere (`_Windows`); the clusters read only
+    the messages that hold a hot term."""
     window = settings.window
     n = settings.baseline_windows
-    current, baseline = _windows(session, principal, at, settings, unit_code)
-
-    now_counts: Counter[str] = Counter()
-    for item in current:
-        now_counts.update(item.terms)
-    before_counts = baseline.counts
+    split = at - window
+    windows = _Windows(
+        session, principal, unit_code, at - window * (n + 1), split, at, tz or get_settings().tz
+    )
+    now_counts = windows.counts(True)
+    # Only terms with enough messages now can be hot: the baseline is needed for those alone.
+    before_counts = windows.counts(False, {t for t, c in now_counts.items() if c >= settings.min_count})
 
     hot: list[TopicTerm] = []
     for term, count in now_counts.items():
@@ -288,17 +509,17 @@ def hot_topics(
             )
     hot.sort(key=lambda t: (-t.score, -t.count, t.term))
 
-    clusters = _clusters(hot, current, baseline.holding_any, settings, n)
+    clusters = _clusters(hot, windows.holding(True, [t.term for t in hot]), windows, settings, n)
     names = _unit_names(session, {i.unit_code for c in clusters for i in c[1] if i.unit_code})
     return TopicReport(
-        window_start=at - window,
+        window_start=split,
         window_end=at,
         window_hours=window.total_seconds() / 3600,
         baseline_windows=n,
         min_count=settings.min_count,
         min_lift=settings.min_lift,
-        messages_in_window=len(current),
-        messages_in_baseline=baseline.size,
+        messages_in_window=windows.sizes[True],
+        messages_in_baseline=windows.sizes[False],
         terms=hot[: settings.max_terms],
         clusters=[
             _cluster_public(session, terms, members, base, settings, names)
@@ -309,19 +530,15 @@ def hot_topics(
 
 def _clusters(
     hot: Sequence[TopicTerm],
-    current: Sequence[_Item],
-    holding_any: Callable[[set[str]], int],
+    by_term: dict[str, set[int]],
+    windows: _Windows,
     settings: TopicSettings,
     n: int,
 ) -> list[tuple[list[str], list[_Item], float]]:
     """Greedy: a hot term joins the first cluster that holds at least half of its messages (terms of one
     story — "油烟", "扰民", a housing estate's name — share their messages), else starts its own.
-    `holding_any(terms)` counts the baseline messages holding any of `terms`."""
+    `by_term` holds the ids of the current window's messages holding each hot term."""
     groups: list[tuple[list[str], set[int]]] = []
-    by_term: dict[str, set[int]] = {t.term: set() for t in hot}
-    for item in current:
-        for term in item.terms & by_term.keys():
-            by_term[term].add(item.id)
     for topic in hot:
         ids = by_term[topic.term]
         for terms, members in groups:
@@ -331,22 +548,28 @@ def _clusters(
                 break
         else:
             groups.append(([topic.term], set(ids)))
-    out: list[tuple[list[str], list[_Item], float]] = []
+    kept: list[tuple[list[str], set[int], float]] = []
     for terms, members in groups:
         count = len(members)
         if count < settings.min_count:
             continue  # (the baseline cannot save it: skip its count)
-        before = holding_any(set(terms)) / n if n else 0.0
+        before = windows.holding_any(set(terms)) / n if n else 0.0
         if (count + 1) / (before + 1) < settings.min_lift:
             continue
-        items = sorted(
-            (i for i in current if i.id in members), key=lambda i: (i.received_at, i.id), reverse=True
-        )
         # The words most of the story's messages share name it best; score breaks ties (stable sort).
         named = sorted(terms, key=lambda t: -len(by_term[t]))
-        out.append((named, items, before))
-    out.sort(key=lambda c: (-len(c[1]), c[0][0]))
-    return out[: settings.max_clusters]
+        kept.append((named, members, before))
+    kept.sort(key=lambda c: (-len(c[1]), c[0][0]))
+    kept = kept[: settings.max_clusters]
+    items = windows.items(i for _, members, _ in kept for i in members)
+    return [
+        (
+            named,
+            sorted((items[i] for i in members), key=lambda i: (i.received_at, i.id), reverse=True),
+            before,
+        )
+        for named, members, before in kept
+    ]
 
 
 def _unit_names(session: Session, codes: Iterable[str]) -> dict[str, str]:

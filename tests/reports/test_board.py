@@ -153,6 +153,8 @@ def test_board_renders_every_chart_with_data(server, board_data, client):
     assert 'data-topic="' in dom and "魅力" in dom
     assert "13812345678" not in dom
     assert "按时答复率" in dom
+    # No range given: the last 30 days up to the server's today (2025-03-20).
+    assert "统计范围 2025-02-19 至 2025-03-20" in dom
     # The latest bulletin, and the separate flags of the account check.
     assert "政务新媒体留言办理情况通报（2025年第1季度）" in dom
     assert len(re.findall(r'data-bulletin="line"', dom)) == 3
@@ -163,6 +165,16 @@ def test_board_renders_every_chart_with_data(server, board_data, client):
     shot.unlink(missing_ok=True)
     result = run_chromium(binary, f"--screenshot={shot}", url)
     assert shot.exists() and shot.stat().st_size > 10_000, result.stderr[-2000:]
+
+
+def test_board_keeps_a_given_range(server, board_data):
+    binary = chromium()
+    token = board_data["Authorization"].removeprefix("Bearer ")
+    dom = run_chromium(binary, "--dump-dom", f"{server}/board?from=2025-01-01#token={token}").stdout
+    assert 'data-ready="1"' in dom and '<div class="error">' not in dom
+    assert "统计范围 2025-01-01 至 今天" in dom
+    dom = run_chromium(binary, "--dump-dom", f"{server}/board?to=2025-03-01#token={token}").stdout
+    assert "统计范围 2025-01-31 至 2025-03-01" in dom
 
 
 def test_board_asks_for_a_token(client, server):

@@ -1,6 +1,7 @@
-"""Hot topics count the baseline windows in SQL (per-term counts and "messages holding any of these terms"
-over the stored term lists); on random data (stored, stale and missing term lists, several units,
-instants on the window edges) every figure equals counting the messages one by one."""
+"""Hot topics count both windows from the daily per-term counts and, where a day is not counted, message
+by message (per-term counts and "messages holding any of these terms"); on random data (stored, stale
+and missing term lists, several units, instants on the window edges), before and after the days are
+counted, every figure equals counting the messages one by one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -51,22 +53,35 @@ def test_sql_baseline_equals_counting_row_by_row(
     window, n = timedelta(hours=rng.choice([6, 24, 36])), rng.choice([1, 3, 7])
     _seed(add_message, accounts, rng, window, n)
     start = AT - window * (n + 1)
-    for unit_code in (None, "b"):
+    tz = ZoneInfo("Asia/Shanghai")
+    for unit_code, counted in ((None, False), ("b", False), (None, True), ("b", True)):
+        if counted:
+            with session_scope() as session:
+                topics.count_days(session=session, now=AT, tz=tz, max_days=None)
         scope = topics._scope(None, start, AT, unit_code)
         with session_scope() as session:
             rows = topics._load(session, scope, store=False)  # every message's terms, one by one
             baseline_rows = [
                 set(terms) for _, received_at, _, terms in rows if int((AT - received_at) / window) > 0
             ]
-            current_ids = {mid for mid, received_at, _, _ in rows if int((AT - received_at) / window) == 0}
-            settings = topics.TopicSettings(window=window, baseline_windows=n)
-            current, baseline = topics._windows(session, None, AT, settings, unit_code)
+            current_rows = {
+                mid: set(terms)
+                for mid, received_at, _, terms in rows
+                if int((AT - received_at) / window) == 0
+            }
+            windows = topics._Windows(session, None, unit_code, start, AT - window, AT, tz)
             expected: Counter[str] = Counter()
             for terms in baseline_rows:
                 expected.update(terms)
-            assert {item.id for item in current} == current_ids
-            assert baseline.size == len(baseline_rows)
-            assert baseline.counts == expected
+            now_expected: Counter[str] = Counter()
+            for terms in current_rows.values():
+                now_expected.update(terms)
+            assert windows.sizes == {True: len(current_rows), False: len(baseline_rows)}
+            assert windows.counts(False) == expected
+            assert windows.counts(True) == now_expected
+            assert windows.holding(True, WORDS) == {
+                w: {mid for mid, terms in current_rows.items() if w in terms} for w in WORDS
+            }
             for _ in range(20):
                 chosen = set(rng.sample(WORDS, rng.randrange(1, 4)))
-                assert baseline.holding_any(chosen) == sum(1 for terms in baseline_rows if terms & chosen)
+                assert windows.holding_any(chosen) == sum(1 for terms in baseline_rows if terms & chosen)

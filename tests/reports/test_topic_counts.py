@@ -1,0 +1,240 @@
+"""Hot topics from the daily per-term counts equal the computation they replaced (every message of both
+windows read and counted one by one, kept below as the reference): on random messages over three weeks,
+random windows (edges on and off local midnights), scopes and zones (one with summer time), before the
+days are counted, after, after messages are added to counted days, moved to another unit or deleted, and
+after counting again."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from app.auth import Principal
+from app.db import session_scope
+from app.messages.models import Message
+from app.reports import topics
+from app.reports.models import MessageTerms, TopicDay, TopicDayTerm, TopicReport, TopicTerm
+from app.users.models import Role
+
+AT = datetime(2026, 3, 30, 9, 30, tzinfo=UTC)
+WORDS = ["路灯", "油烟", "扰民", "噪音", "停车", "物业", "供暖", "学校", "公交", "垃圾", "施工", "漏水"]
+STORY = ["魅力之城", "油烟", "扰民"]
+
+
+def reference_hot_topics(
+    session: Any,
+    principal: Principal | None,
+    at: datetime,
+    settings: topics.TopicSettings,
+    unit_code: str | None,
+) -> TopicReport:
+    """The former computation: both windows' messages read one by one, counted and clustered in Python."""
+    window, n = settings.window, settings.baseline_windows
+    split = at - window
+    rows = topics._load(session, topics._scope(principal, at - window * (n + 1), at, unit_code), store=False)
+    current = [topics._Item(i, r, u, 0, frozenset(t)) for i, r, u, t in rows if r > split]
+    baseline = [frozenset(t) for _, r, _, t in rows if r <= split]
+    now_counts: Counter[str] = Counter()
+    for item in current:
+        now_counts.update(item.terms)
+    before_counts: Counter[str] = Counter()
+    for terms in baseline:
+        before_counts.update(terms)
+    hot: list[TopicTerm] = []
+    for term, count in now_counts.items():
+        expected = before_counts[term] / n
+        lift = (count + 1) / (expected + 1)
+        if count >= settings.min_count and lift >= settings.min_lift:
+            score = (count - expected) / math.sqrt(expected + 1)
+            hot.append(
+                TopicTerm(
+                    term=term,
+                    count=count,
+                    baseline=round(expected, 2),
+                    lift=round(lift, 2),
+                    score=round(score, 2),
+                )
+            )
+    hot.sort(key=lambda t: (-t.score, -t.count, t.term))
+    clusters = _reference_clusters(hot, current, lambda ts: sum(1 for t in baseline if t & ts), settings, n)
+    names = topics._unit_names(session, {i.unit_code for c in clusters for i in c[1] if i.unit_code})
+    return TopicReport(
+        window_start=split,
+        window_end=at,
+        window_hours=window.total_seconds() / 3600,
+        baseline_windows=n,
+        min_count=settings.min_count,
+        min_lift=settings.min_lift,
+        messages_in_window=len(current),
+        messages_in_baseline=len(baseline),
+        terms=hot[: settings.max_terms],
+        clusters=[topics._cluster_public(session, t, m, b, settings, names) for t, m, b in clusters],
+    )
+
+
+def _reference_clusters(
+    hot: Sequence[TopicTerm],
+    current: Sequence[topics._Item],
+    holding_any: Callable[[set[str]], int],
+    settings: topics.TopicSettings,
+    n: int,
+) -> list[tuple[list[str], list[topics._Item], float]]:
+    groups: list[tuple[list[str], set[int]]] = []
+    by_term: dict[str, set[int]] = {t.term: set() for t in hot}
+    for item in current:
+        for term in item.terms & by_term.keys():
+            by_term[term].add(item.id)
+    for topic in hot:
+        ids = by_term[topic.term]
+        for terms, members in groups:
+            if len(ids & members) * 2 >= len(ids):
+                terms.append(topic.term)
+                members |= ids
+                break
+        else:
+            groups.append(([topic.term], set(ids)))
+    out = []
+    for terms, members in groups:
+        count = len(members)
+        if count < settings.min_count:
+            continue
+        before = holding_any(set(terms)) / n
+        if (count + 1) / (before + 1) < settings.min_lift:
+            continue
+        items = sorted(
+            (i for i in current if i.id in members), key=lambda i: (i.received_at, i.id), reverse=True
+        )
+        out.append((sorted(terms, key=lambda t: -len(by_term[t])), items, before))
+    out.sort(key=lambda c: (-len(c[1]), c[0][0]))
+    return out[: settings.max_clusters]
+
+
+def _text(rng: random.Random, received: datetime) -> str:
+    if AT - received < timedelta(days=3) and rng.random() < 0.4:
+        words = [*STORY, *rng.sample(WORDS, rng.randrange(0, 2))]
+    else:
+        words = rng.sample(WORDS, rng.randrange(1, 4))
+    return "，".join(words) + "的问题请处理"
+
+
+def _add(add_message: Any, accounts: dict[str, Any], rng: random.Random, count: int) -> None:
+    for _ in range(count):
+        received = AT - timedelta(days=21) * rng.random()
+        if rng.random() < 0.15:  # on a local midnight of either zone, or a microsecond off it
+            day = (AT - timedelta(days=rng.randrange(21))).astimezone(rng.choice(ZONES)).date()
+            midnight = datetime.combine(day, datetime.min.time(), rng.choice(ZONES)).astimezone(UTC)
+            received = midnight + timedelta(microseconds=rng.choice([-1, 0, 1]))
+        message_id = add_message(accounts[rng.choice(list(accounts))], received, content=_text(rng, received))
+        if rng.random() < 0.6:  # the rest have no stored terms: segmented when read or counted
+            with session_scope() as session:
+                text = session.get(Message, message_id).content  # type: ignore[union-attr]
+                session.add(
+                    MessageTerms(
+                        message_id=message_id, version=topics.TERMS_VERSION, terms=topics.message_terms(text)
+                    )
+                )
+
+
+ZONES = [ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Berlin")]  # Berlin: summer time from 2026-03-29
+
+
+def _compare(rng: random.Random, tz: ZoneInfo) -> int:
+    """Random requests; returns how many clusters the reference found in all (the test must see some)."""
+    principals = [
+        None,
+        Principal(user_id=None, name="甲", role=Role.operator, unit_code="a", units=frozenset({"a", "b"})),
+    ]
+    clusters = 0
+    for _ in range(12):
+        choice = rng.random()
+        if choice < 0.3:
+            at = AT
+        elif choice < 0.6:  # a local midnight
+            day = (AT - timedelta(days=rng.randrange(3))).astimezone(tz).date()
+            at = datetime.combine(day, datetime.min.time(), tz).astimezone(UTC)
+        else:
+            at = AT - timedelta(hours=rng.randrange(0, 72), minutes=rng.randrange(60))
+        settings = topics.TopicSettings(
+            window=timedelta(hours=rng.choice([6, 24, 30, 48, 72])),
+            baseline_windows=rng.choice([1, 2, 3, 7]),
+            min_count=rng.choice([2, 3]),
+            min_lift=rng.choice([1.5, 3.0]),
+        )
+        principal = rng.choice(principals)
+        unit_code = rng.choice([None, None, "b"])
+        with session_scope() as session:
+            expected = reference_hot_topics(session, principal, at, settings, unit_code)
+            got = topics.hot_topics(
+                session=session, principal=principal, at=at, settings=settings, unit_code=unit_code, tz=tz
+            )
+        assert got.model_dump() == expected.model_dump(), (at, settings, principal, unit_code)
+        clusters += len(expected.clusters)
+    return clusters
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_counts_give_the_same_topics_as_reading_every_message(
+    client, make_unit, make_account, add_message, seed: int
+) -> None:
+    rng = random.Random(seed)
+    tz = ZONES[seed % 2]
+    for code in ("a", "b", "c"):
+        make_unit(code, f"单位{code}")
+    accounts = {code: make_account(code) for code in ("a", "b", "c")}
+    _add(add_message, accounts, rng, 220)
+    clusters = _compare(rng, tz)  # nothing counted yet: every day message by message
+
+    with session_scope() as session:
+        assert topics.count_days(session=session, now=AT, tz=tz, max_days=None) >= 20
+        assert topics.count_days(session=session, now=AT, tz=tz, max_days=None) == 0  # idempotent
+        assert session.execute(select(func.count()).select_from(TopicDayTerm)).scalar_one() > 0
+    clusters += _compare(rng, tz)
+
+    # Counted days change: messages added to them, moved to another unit, deleted.
+    _add(add_message, accounts, rng, 40)
+    with session_scope() as session:
+        ids = list(session.execute(select(Message.id)).scalars())
+        moved, gone = rng.sample(ids, 15), rng.sample(ids, 5)
+        session.execute(
+            update(Message).where(Message.id.in_(moved)).values(unit_code=rng.choice(["a", "b", "c"]))
+        )  # type: ignore[union-attr]
+        session.execute(delete(MessageTerms).where(MessageTerms.message_id.in_(gone)))  # type: ignore[attr-defined]
+        session.execute(delete(Message).where(Message.id.in_(gone)))  # type: ignore[union-attr]
+    clusters += _compare(rng, tz)
+
+    with session_scope() as session:
+        assert topics.count_days(session=session, now=AT, tz=tz, max_days=None) > 0
+    clusters += _compare(rng, tz)
+    assert clusters > 0
+
+
+def test_the_job_counts_whole_days_before_today_newest_first_a_bounded_number(
+    client, make_unit, make_account, add_message
+) -> None:
+    make_unit("a", "甲局")
+    account = make_account("a")
+    tz = ZONES[0]
+    for days in range(6):
+        add_message(account, AT - timedelta(days=days), content="噪音扰民")
+    with session_scope() as session:
+        assert topics.count_days(session=session, now=AT, tz=tz, max_days=2) == 2
+        today = AT.astimezone(tz).date()
+        counted = sorted(session.execute(select(TopicDay.day)).scalars())
+        assert counted == [today - timedelta(days=2), today - timedelta(days=1)]
+        assert topics.count_days(session=session, now=AT, tz=tz, max_days=None) == 3
+        rows = session.execute(
+            select(TopicDayTerm.count, TopicDayTerm.ids).where(
+                TopicDayTerm.term == "噪音扰民", TopicDayTerm.day == today - timedelta(days=1)
+            )
+        ).all()
+        assert [(count, len(ids)) for count, ids in rows] == [(1, 1)]
+        # A day counted in another zone is counted again.
+        assert topics.count_days(session=session, now=AT, tz=ZONES[1], max_days=None) == 5
