@@ -6,17 +6,22 @@ KB evidence for routing (`app.routing.service.kb_evidence`, the intake's rule ov
 the channels link an echo to its reply (`app.replies.echoes.LINKS` into `app.channels.echoes`); what the
 registry's zombie check does with its findings (`app.supervision.rectification.ZOMBIE_FOLLOW_UP` into
 `app.registry.zombie`); the unit report's figures for the supervision bulletin
-(`app.reports.bulletin.unit_figures` into `app.supervision.inspections`)."""
+(`app.reports.bulletin.unit_figures` into `app.supervision.inspections`); the inbox's notice feeds of the
+domains (`app.notifications.inbox.register_feed`: hot-topic alerts from the reports, zombie-account flags
+from the registry)."""
 
 from __future__ import annotations
 
 from app.channels import echoes as channel_echoes
 from app.intake.steps import kb_units
 from app.knowledge.consistency import check_draft
+from app.notifications.inbox import register_feed
 from app.registry import zombie
+from app.registry.inbox_feed import ZOMBIE_FEED
 from app.replies import echoes as reply_echoes
 from app.replies.service import draft_checks
 from app.reports import bulletin
+from app.reports.inbox_feed import TOPIC_FEED
 from app.routing.service import kb_evidence
 from app.supervision import inspections, rectification
 
@@ -30,3 +35,5 @@ def install() -> None:
     channel_echoes.install(reply_echoes.LINKS)
     zombie.install(rectification.ZOMBIE_FOLLOW_UP)
     inspections.install(bulletin.unit_figures)
+    for feed in (TOPIC_FEED, ZOMBIE_FEED):
+        register_feed(feed)

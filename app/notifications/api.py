@@ -1,5 +1,6 @@
-"""HTTP routes for notifications: the units' channels (group robots, webhooks), the notification
-records and their retry, and the in-app inbox (站内通知)."""
+"""HTTP routes for notifications: the units' channels (group robots, webhooks), the retry of a
+notification record, and the in-app inbox (站内通知). The list of the records, scoped by their messages'
+units, is served with the deadlines (`app.sla.api`)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,7 @@ from app.notifications.models import (
     MarkRead,
     NoticeSource,
     NotificationPublic,
-    NotificationState,
 )
-from app.users.models import Role
 
 # Listed with the deadlines in the API documentation, as before the notifications had their own package.
 TAG = "时限与日历"
@@ -71,29 +70,6 @@ def test_channel(channel_id: int, session: SessionDep, user: CurrentUser) -> Cha
     """立即通过该渠道发送一条测试消息，返回平台的应答（便于核对 key、加签密钥）。"""
     result = channels.send_test(session=session, actor=user, channel_id=channel_id)
     return ChannelTestResult(ok=result.ok, retryable=result.retryable, detail=result.detail)
-
-
-@router.get("/sla/notifications", response_model=list[NotificationPublic], summary="提醒与督办记录")
-def list_notifications(
-    session: SessionDep,
-    user: CurrentUser,
-    state: NotificationState | None = None,
-    message_id: int | None = None,
-    before_id: Annotated[int | None, Query(description="翻页：只返回ID小于此值的记录")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[NotificationPublic]:
-    """每条留言每个督办步骤一条记录：pending 待发送、sent 已发送、failed 失败、skipped 跳过（无渠道等）、
-    cancelled 已答复取消。单位负责人只看到本单位及下级单位的记录。"""
-    user.require(Role.admin, Role.supervisor, Role.auditor, Role.leader)
-    items = records.list_notifications(
-        session=session,
-        units=user.units,
-        state=state.value if state else None,
-        message_id=message_id,
-        before_id=before_id,
-        limit=limit,
-    )
-    return [records.public(n) for n in items]
 
 
 @router.post("/sla/notifications/{record_id}/retry", response_model=NotificationPublic, summary="重发通知")

@@ -8,6 +8,7 @@ database transaction is open during the HTTP calls."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
@@ -24,7 +25,6 @@ from app.calendar.workdays import next_working_time
 from app.config import get_settings
 from app.db import get_engine, is_postgres
 from app.errors import Conflict, NotFound
-from app.messages.models import OPEN_STATUSES, Message
 from app.notifications import channels
 from app.notifications.models import CONTENT_ALERT_STEPS, NotificationState, SlaNotification
 from app.notifications.robots import DEFAULT_TIMEOUT, ChannelConfig, Notification, SendResult, backoff, send
@@ -39,11 +39,14 @@ CLAIM_BATCH = 5
 
 @dataclass(frozen=True)
 class DeliveryRules:
-    """How records are sent: the most attempts, and the working hours a routine notice's retry waits for."""
+    """How records are sent: the most attempts, the working hours a routine notice's retry waits for, and
+    `settled(session, message_id)`: whether the message a notice is about is answered or closed (then a
+    routine notice is cancelled; an alert about what the message says is still sent)."""
 
     max_attempts: int
     work_start: time
     work_end: time
+    settled: Callable[[Session, int], bool]
 
 
 class RulesSource(Protocol):
@@ -71,7 +74,8 @@ def send_pending(
     max_batches: int = 200,
 ) -> DeliveryResult:
     """Sends every notification whose time has come; returns the counts. `rules(session=…)` gives the
-    attempts allowed and the working hours (the SLA settings: `app.sla.escalation.delivery_rules`)."""
+    attempts allowed, the working hours and whether a message is settled (the SLA settings:
+    `app.sla.escalation.delivery_rules`)."""
     now = now or clock.now()
     engine = engine or get_engine()
     result = DeliveryResult()
@@ -153,9 +157,8 @@ def _prepare(
     item = session.get(SlaNotification, record_id)
     if item is None or item.state != NotificationState.pending or item.attempts != token:
         return None  # cancelled meanwhile, or another sender's lease
-    message = session.get(Message, item.message_id)
-    answered = message is None or message.first_replied_at is not None or message.status not in OPEN_STATUSES
-    if answered and item.step not in CONTENT_ALERT_STEPS:
+    in_force = rules(session=session)
+    if item.step not in CONTENT_ALERT_STEPS and in_force.settled(session, item.message_id):
         _close(session, item, NotificationState.cancelled, "留言已答复或已办结，不再提醒", now)
         result.cancelled += 1
         return None
@@ -172,7 +175,7 @@ def _prepare(
         urgent=item.urgent,
         dedupe_key=f"huiying:{item.message_id}:{item.step}",
     )
-    return _Plan(note, targets, rules(session=session), item.working_hours_only)
+    return _Plan(note, targets, in_force, item.working_hours_only)
 
 
 def _settle(

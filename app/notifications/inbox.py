@@ -1,10 +1,17 @@
 """The inbox of a user: every notice the service records, scoped to the user's units and role, with
 read/unread per user. It reads the notice records themselves, so a notice is in the inbox from the
 moment it is recorded — whether or not a group robot is configured and whatever the delivery state —
-and a new kind of notice recorded through the same tables arrives without changes here."""
+and a new kind of notice recorded through the same tables arrives without changes here.
+
+Its own source is the notification records (`sla_notifications`). The other notices live in the domains
+that raise them (hot-topic alerts in reports, zombie-account checks in the registry); each domain declares
+a `NoticeFeed` for them, and the start-up wiring (`app.wiring.install`) registers it with `register_feed`.
+Listing, the unread count, visibility and read marks all go through the feeds alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,31 +19,34 @@ from sqlalchemy import and_, exists, func, select
 from sqlmodel import Session, col
 
 from app import clock
-from app.accounts.models import Account
 from app.auth import Principal
 from app.errors import Invalid, NotFound
 from app.notifications.models import InboxItem, InboxPage, InboxRead, NoticeSource, SlaNotification
 from app.notifications.records import bulk_insert
-from app.registry.models import AccountCheck
-from app.reports.models import TopicAlert
 from app.users.models import Role
 
 # Operators and reviewers get the notices addressed to their unit's desk; leaders and above also get
 # the ones for leaders and supervising offices, hot topics included.
 DESK_ROLES = frozenset({Role.operator, Role.reviewer})
 READS = InboxRead.__table__  # type: ignore[attr-defined]
-ZOMBIE_TITLE = "账号长期未更新（僵尸账号检查）"
 
 
-def _is_read(source: NoticeSource, item_id: Any, user_id: int, since: Any = None) -> Any:
-    condition = and_(
-        col(InboxRead.user_id) == user_id,
-        col(InboxRead.source) == source.value,
-        col(InboxRead.item_id) == item_id,
-    )
-    if since is not None:  # a zombie flag raised again after it was read is new again
-        condition = and_(condition, col(InboxRead.read_at) >= since)
-    return exists().where(condition)
+@dataclass(frozen=True)
+class NoticeFeed:
+    """One source of inbox notices, declared by the domain that records them.
+
+    `query(principal)`: a select of the rows the principal may see (None: none of this source for them);
+    `item_id`: the column whose value is the notice's number (`source:number`, and the read marks);
+    `raised_since`: a column with the time the item was (re-)raised — a read mark older than it no longer
+    counts, and marking it read again refreshes the mark; `order`: newest first; `item(row, read)`: the
+    inbox view of one row of `query` (its columns in order)."""
+
+    source: NoticeSource
+    query: Callable[[Principal], Any | None]
+    item_id: Any
+    order: tuple[Any, ...]
+    item: Callable[[Sequence[Any], bool], InboxItem]
+    raised_since: Any | None = None
 
 
 def _sla_query(principal: Principal) -> Any:
@@ -48,24 +58,54 @@ def _sla_query(principal: Principal) -> Any:
     return query
 
 
-def _topic_query(principal: Principal) -> Any | None:
-    if principal.role in DESK_ROLES:
-        return None
-    query = select(TopicAlert)
-    if principal.units is not None:
-        query = query.where(col(TopicAlert.unit_code).in_(principal.units))
-    return query
-
-
-def _zombie_query(principal: Principal) -> Any:
-    query = (
-        select(AccountCheck, col(Account.name), col(Account.unit_code), col(Account.platform))
-        .join(Account, col(Account.id) == col(AccountCheck.account_id))
-        .where(col(AccountCheck.zombie).is_(True), col(AccountCheck.flagged_since).is_not(None))
+def _sla_item(row: Sequence[Any], read: bool) -> InboxItem:
+    record: SlaNotification = row[0]
+    assert record.id is not None
+    return InboxItem(
+        key=f"sla:{record.id}",
+        source=NoticeSource.sla,
+        kind=record.step,
+        title=record.title,
+        text=record.text,
+        unit_code=record.unit_code,
+        message_id=record.message_id,
+        urgent=record.urgent,
+        delivery=record.state,
+        created_at=record.created_at,
+        read=read,
     )
-    if principal.units is not None:
-        query = query.where(col(Account.unit_code).in_(principal.units))
-    return query
+
+
+SLA_FEED = NoticeFeed(
+    source=NoticeSource.sla,
+    query=_sla_query,
+    item_id=col(SlaNotification.id),
+    order=(col(SlaNotification.created_at).desc(), col(SlaNotification.id).desc()),
+    item=_sla_item,
+)
+
+_feeds: dict[NoticeSource, NoticeFeed] = {NoticeSource.sla: SLA_FEED}
+
+
+def register_feed(feed: NoticeFeed) -> None:
+    """Adds a domain's notices to the inbox (once per source: registering again replaces, never doubles)."""
+    _feeds[feed.source] = feed
+
+
+def feeds() -> list[NoticeFeed]:
+    """The feeds in force, the inbox's own first."""
+    return list(_feeds.values())
+
+
+def _is_read(feed: NoticeFeed, user_id: int) -> Any:
+    condition = and_(
+        col(InboxRead.user_id) == user_id,
+        col(InboxRead.source) == feed.source.value,
+        col(InboxRead.item_id) == feed.item_id,
+    )
+    if feed.raised_since is not None:  # an item raised again after it was read is new again
+        condition = and_(condition, col(InboxRead.read_at) >= feed.raised_since)
+    return exists().where(condition)
 
 
 def list_inbox(
@@ -81,22 +121,17 @@ def list_inbox(
     user_id = principal.user_id or 0
     want = offset + limit + 1
     items: list[InboxItem] = []
-    if source in (None, NoticeSource.sla):
-        read = _is_read(NoticeSource.sla, SlaNotification.id, user_id)
-        order: tuple[Any, ...] = (col(SlaNotification.created_at).desc(), col(SlaNotification.id).desc())
-        rows = _newest(session, _sla_query(principal), read, order, unread_only=unread_only, limit=want)
-        items += [_sla_item(row[0], bool(row[-1])) for row in rows]
-    topic = _topic_query(principal)
-    if topic is not None and source in (None, NoticeSource.topic):
-        read = _is_read(NoticeSource.topic, TopicAlert.id, user_id)
-        order = (col(TopicAlert.created_at).desc(), col(TopicAlert.id).desc())
-        rows = _newest(session, topic, read, order, unread_only=unread_only, limit=want)
-        items += [_topic_item(row[0], bool(row[-1])) for row in rows]
-    if source in (None, NoticeSource.zombie):
-        read = _is_read(NoticeSource.zombie, AccountCheck.account_id, user_id, AccountCheck.flagged_since)
-        order = (col(AccountCheck.flagged_since).desc(),)
-        rows = _newest(session, _zombie_query(principal), read, order, unread_only=unread_only, limit=want)
-        items += [_zombie_item(row[0], row[1], row[2], bool(row[-1])) for row in rows]
+    for feed in feeds():
+        if source not in (None, feed.source):
+            continue
+        query = feed.query(principal)
+        if query is None:
+            continue
+        read = _is_read(feed, user_id)
+        if unread_only:
+            query = query.where(~read)
+        rows = session.execute(query.add_columns(read).order_by(*feed.order).limit(want)).all()
+        items += [feed.item(tuple(row[:-1]), bool(row[-1])) for row in rows]
     items.sort(key=lambda item: (item.created_at, item.key), reverse=True)
     page = items[offset : offset + limit]
     return InboxPage(
@@ -106,82 +141,16 @@ def list_inbox(
     )
 
 
-def _newest(
-    session: Session, query: Any, read: Any, order: tuple[Any, ...], *, unread_only: bool, limit: int
-) -> list[Any]:
-    """The newest rows of one source, each with its read flag as the last column."""
-    if unread_only:
-        query = query.where(~read)
-    return list(session.execute(query.add_columns(read).order_by(*order).limit(limit)).all())
-
-
 def unread_count(*, session: Session, principal: Principal) -> int:
     user_id = principal.user_id or 0
-    total = session.execute(
-        _sla_query(principal)
-        .with_only_columns(func.count())
-        .where(~_is_read(NoticeSource.sla, SlaNotification.id, user_id))
-    ).scalar_one()
-    topic = _topic_query(principal)
-    if topic is not None:
-        total += session.execute(
-            topic.with_only_columns(func.count()).where(~_is_read(NoticeSource.topic, TopicAlert.id, user_id))
-        ).scalar_one()
-    zombie = _zombie_query(principal).where(
-        ~_is_read(NoticeSource.zombie, AccountCheck.account_id, user_id, AccountCheck.flagged_since)
-    )
-    total += session.execute(select(func.count()).select_from(zombie.subquery())).scalar_one()
+    total = 0
+    for feed in feeds():
+        query = feed.query(principal)
+        if query is None:
+            continue
+        unread = query.where(~_is_read(feed, user_id))
+        total += session.execute(select(func.count()).select_from(unread.subquery())).scalar_one()
     return int(total)
-
-
-def _sla_item(row: SlaNotification, read: bool) -> InboxItem:
-    assert row.id is not None
-    return InboxItem(
-        key=f"sla:{row.id}",
-        source=NoticeSource.sla,
-        kind=row.step,
-        title=row.title,
-        text=row.text,
-        unit_code=row.unit_code,
-        message_id=row.message_id,
-        urgent=row.urgent,
-        delivery=row.state,
-        created_at=row.created_at,
-        read=read,
-    )
-
-
-def _topic_item(row: TopicAlert, read: bool) -> InboxItem:
-    assert row.id is not None
-    return InboxItem(
-        key=f"topic:{row.id}",
-        source=NoticeSource.topic,
-        kind="hot_topic",
-        title=f"热点话题：{row.label}",
-        text=row.text,
-        unit_code=row.unit_code,
-        urgent=True,
-        delivery=row.state,
-        created_at=row.created_at,
-        read=read,
-    )
-
-
-def _zombie_item(row: AccountCheck, name: str, unit_code: str, read: bool) -> InboxItem:
-    assert row.flagged_since is not None
-    days = f"已 {row.days_since_post} 天未更新" if row.days_since_post is not None else "从未发布内容"
-    return InboxItem(
-        key=f"zombie:{row.account_id}",
-        source=NoticeSource.zombie,
-        kind="zombie",
-        title=f"{ZOMBIE_TITLE}：{name}",
-        text=f"账号「{name}」{days}。" + "；".join(row.reasons),
-        unit_code=unit_code,
-        urgent=False,
-        delivery="inbox",
-        created_at=row.flagged_since,
-        read=read,
-    )
 
 
 def _parse_key(key: str) -> tuple[NoticeSource, int]:
@@ -193,16 +162,11 @@ def _parse_key(key: str) -> tuple[NoticeSource, int]:
 
 
 def _visible(session: Session, principal: Principal, source: NoticeSource, item_id: int) -> bool:
-    if source is NoticeSource.sla:
-        query = _sla_query(principal).where(col(SlaNotification.id) == item_id)
-    elif source is NoticeSource.topic:
-        query = _topic_query(principal)
-        if query is None:
-            return False
-        query = query.where(col(TopicAlert.id) == item_id)
-    else:
-        query = _zombie_query(principal).where(col(AccountCheck.account_id) == item_id)
-    return session.execute(query.limit(1)).first() is not None
+    feed = _feeds.get(source)
+    query = feed.query(principal) if feed is not None else None
+    if feed is None or query is None:
+        return False
+    return session.execute(query.where(feed.item_id == item_id).limit(1)).first() is not None
 
 
 def mark_read(*, session: Session, principal: Principal, keys: list[str], now: datetime | None = None) -> int:
@@ -221,16 +185,19 @@ def mark_read(*, session: Session, principal: Principal, keys: list[str], now: d
     rows = [
         {"user_id": principal.user_id, "source": s.value, "item_id": i, "read_at": now} for s, i in targets
     ]
-    # A zombie flag read before it was raised again: refresh the time (delete, then insert).
-    zombies = [i for s, i in targets if s is NoticeSource.zombie]
-    if zombies:
-        session.execute(
-            READS.delete().where(
-                READS.c.user_id == principal.user_id,
-                READS.c.source == NoticeSource.zombie.value,
-                READS.c.item_id.in_(zombies),
+    # An item read before it was raised again: refresh the time (delete, then insert).
+    for feed in feeds():
+        if feed.raised_since is None:
+            continue
+        again = [i for s, i in targets if s is feed.source]
+        if again:
+            session.execute(
+                READS.delete().where(
+                    READS.c.user_id == principal.user_id,
+                    READS.c.source == feed.source.value,
+                    READS.c.item_id.in_(again),
+                )
             )
-        )
     bulk_insert(session, READS, rows, ignore_duplicates=True)
     session.commit()
     return unread_count(session=session, principal=principal)

@@ -12,7 +12,6 @@ from sqlalchemy import JSON, Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from app.messages.models import Message
 from app.notifications.models import NotificationPublic, NotificationState, SlaNotification
 from app.units.models import Unit
 
@@ -149,27 +148,3 @@ def for_message(session: Session, message_id: int) -> list[SlaNotification]:
             .order_by(col(SlaNotification.id))
         )
     )
-
-
-def list_notifications(
-    *,
-    session: Session,
-    units: frozenset[str] | None,
-    state: str | None = None,
-    message_id: int | None = None,
-    before_id: int | None = None,
-    limit: int = 50,
-) -> list[SlaNotification]:
-    """Newest first; `units` limits to notifications about those units' messages (None = all)."""
-    query = select(SlaNotification).order_by(col(SlaNotification.id).desc()).limit(limit)
-    if units is not None:
-        query = query.join(Message, col(Message.id) == col(SlaNotification.message_id)).where(
-            col(Message.unit_code).in_(units)
-        )
-    if state is not None:
-        query = query.where(SlaNotification.state == state)
-    if message_id is not None:
-        query = query.where(SlaNotification.message_id == message_id)
-    if before_id is not None:
-        query = query.where(col(SlaNotification.id) < before_id)
-    return list(session.exec(query))

@@ -1,5 +1,5 @@
 """HTTP routes for deadlines: the working-day calendar, the deadline calculator, a message's deadline
-basis and the escalation settings."""
+basis, the escalation settings and the list of notification records (scoped by their messages' units)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.deps import CurrentUser, SessionDep
 from app.errors import Invalid
 from app.messages import service as messages
 from app.notifications import records
+from app.notifications.models import NotificationPublic, NotificationState
 from app.sla import days, escalation, service
 from app.sla.models import MessageDeadlinePublic, SlaSettings
 from app.units import service as units
@@ -154,3 +155,26 @@ def put_settings(data: SlaSettings, session: SessionDep, user: CurrentUser) -> S
     """修改临期规则、工作时间或督办阶梯（仅管理员）。所有未办结留言随即按新设置重新检查。"""
     saved, _ = escalation.update_settings(session=session, actor=user, data=data)
     return saved
+
+
+@sla_router.get("/sla/notifications", response_model=list[NotificationPublic], summary="提醒与督办记录")
+def list_notifications(
+    session: SessionDep,
+    user: CurrentUser,
+    state: NotificationState | None = None,
+    message_id: int | None = None,
+    before_id: Annotated[int | None, Query(description="翻页：只返回ID小于此值的记录")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[NotificationPublic]:
+    """每条留言每个督办步骤一条记录：pending 待发送、sent 已发送、failed 失败、skipped 跳过（无渠道等）、
+    cancelled 已答复取消。单位负责人只看到本单位及下级单位的记录。"""
+    user.require(Role.admin, Role.supervisor, Role.auditor, Role.leader)
+    items = service.list_notifications(
+        session=session,
+        units=user.units,
+        state=state.value if state else None,
+        message_id=message_id,
+        before_id=before_id,
+        limit=limit,
+    )
+    return [records.public(n) for n in items]

@@ -50,12 +50,21 @@ def load_settings(*, session: Session) -> SlaSettings:
 
 
 def delivery_rules(*, session: Session) -> DeliveryRules:
-    """What the notification sender needs of the settings: attempts, and the working hours routine
-    notices wait for."""
+    """What the notification sender needs of the settings: attempts, the working hours routine notices
+    wait for, and whether a message is settled (`message_settled`)."""
     settings = load_settings(session=session)
     return DeliveryRules(
-        max_attempts=settings.max_attempts, work_start=settings.work_start, work_end=settings.work_end
+        max_attempts=settings.max_attempts,
+        work_start=settings.work_start,
+        work_end=settings.work_end,
+        settled=message_settled,
     )
+
+
+def message_settled(session: Session, message_id: int) -> bool:
+    """Whether a message needs no more deadline notices: gone, answered, or no longer open."""
+    message = session.get(Message, message_id)
+    return message is None or message.first_replied_at is not None or message.status not in OPEN_STATUSES
 
 
 def update_settings(*, session: Session, actor: Principal, data: SlaSettings) -> tuple[SlaSettings, int]:

@@ -463,3 +463,28 @@ def recompute_open(
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
+
+
+def list_notifications(
+    *,
+    session: Session,
+    units: frozenset[str] | None,
+    state: str | None = None,
+    message_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[SlaNotification]:
+    """The notification records, newest first; `units` limits to those about these units' messages
+    (None = all)."""
+    query = select(SlaNotification).order_by(col(SlaNotification.id).desc()).limit(limit)
+    if units is not None:
+        query = query.join(Message, col(Message.id) == col(SlaNotification.message_id)).where(
+            col(Message.unit_code).in_(units)
+        )
+    if state is not None:
+        query = query.where(SlaNotification.state == state)
+    if message_id is not None:
+        query = query.where(SlaNotification.message_id == message_id)
+    if before_id is not None:
+        query = query.where(col(SlaNotification.id) < before_id)
+    return list(session.exec(query))

@@ -23,3 +23,20 @@ def test_importing_the_routers_installs_no_hook_and_start_up_installs_each_once(
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "0", "1", "1"]
+
+
+def test_importing_the_routers_registers_no_inbox_feed_and_install_adds_each_once() -> None:
+    script = textwrap.dedent(
+        """
+        import app.routes
+        from app import wiring
+        from app.notifications import inbox
+        print(",".join(feed.source for feed in inbox.feeds()))
+        wiring.install()
+        wiring.install()
+        print(",".join(feed.source for feed in inbox.feeds()))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["sla", "sla,topic,zombie"]

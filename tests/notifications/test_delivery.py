@@ -1,18 +1,22 @@
 """The notification sender follows the rules it is handed: the attempt limit stored in the SLA settings
-ends a failing notice after that many tries (the default would keep retrying)."""
+ends a failing notice after that many tries (the default would keep retrying), and whether a message is
+settled (a routine notice about it is then cancelled) is the rules' word, not the sender's."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
 import respx
+from sqlmodel import Session
 
 from app import clock
 from app.db import session_scope
 from app.intake.pipeline import Pipeline
-from app.notifications.delivery import send_pending
-from app.notifications.models import NotificationState, SlaNotification
+from app.notifications.delivery import DeliveryRules, send_pending
+from app.notifications.models import SENSITIVE_STEP, NotificationState, SlaNotification
+from app.notifications.records import NOTIFICATIONS, bulk_insert, notification_row
 from app.sla.escalation import delivery_rules
 from tests.helpers import ok_json, post_message
 
@@ -50,3 +54,51 @@ def test_the_stored_attempt_limit_ends_a_failing_notice(
     with session_scope() as session:
         [record] = session.query(SlaNotification).all()
         assert (record.state, record.attempts) == (NotificationState.failed, 2)
+
+
+def test_the_sender_asks_the_rules_whether_the_message_is_settled(
+    client, admin_headers, make_unit, make_account, frozen_clock
+):
+    make_unit("police", "县公安局", keywords=["户口"])
+    account = make_account("police")
+    body = {"account_id": account["id"], "external_id": "d2", "content": "请问户口迁移需要什么材料？"}
+    message_id = post_message(client, admin_headers, {**body, "author": {"id": "c", "name": "网友"}})
+    Pipeline().drain()
+    now = clock.now()
+    with session_scope() as session:
+        bulk_insert(
+            session,
+            NOTIFICATIONS,
+            [
+                notification_row(
+                    message_id=message_id,
+                    step=step,
+                    target="unit",
+                    unit_code="police",
+                    title=step,
+                    text=step,
+                    urgent=False,
+                    working_hours_only=False,
+                    send_at=now,
+                    now=now,
+                )
+                for step in ("due_soon", SENSITIVE_STEP)
+            ],
+        )
+        session.commit()
+    asked: list[int] = []
+
+    def settled(session: Session, message_id: int) -> bool:
+        asked.append(message_id)
+        return True  # the message itself is still open: only the rules say it is settled
+
+    def rules(*, session: Session) -> DeliveryRules:
+        return replace(delivery_rules(session=session), settled=settled)
+
+    result = send_pending(rules=rules, now=now)
+    # The routine notice is cancelled; the alert about what the message says still goes (no channel: skipped).
+    assert (result.cancelled, result.skipped) == (1, 1)
+    assert asked == [message_id]
+    with session_scope() as session:
+        states = {r.step: r.state for r in session.query(SlaNotification).all()}
+    assert states == {"due_soon": NotificationState.cancelled, SENSITIVE_STEP: NotificationState.skipped}
