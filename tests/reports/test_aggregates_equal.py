@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select, update
 
 from app.auth import SYSTEM, Principal
 from app.config import get_settings
-from app.db import session_scope
+from app.db import get_engine, session_scope
 from app.intake.pipeline import Pipeline
 from app.messages import service as messages
 from app.messages.models import OPEN_STATUSES, Message, MessageCreate, MessageStatus
@@ -159,8 +159,7 @@ def _live(rng: random.Random, message_id: int, received_at: datetime, frozen_clo
 
 
 def _session() -> Session:
-    from app.db import get_engine
-
+    """A session of its own for each service call (those that commit do so themselves)."""
     return Session(get_engine())
 
 
