@@ -56,31 +56,33 @@ def read(model: type[SQLModel], *, session: Session, row_id: int) -> VersionKey 
 
 class VersionedCache(Generic[K, V]):
     """A value built from the database, kept in the process under the key (version) it was built at and
-    in the session once checked, so a request or pipeline batch pays one small query for the key."""
+    in the session once checked, so a request or pipeline batch pays one small query for the key.
+
+    "No key" (nothing ever changed, so no version row) is a key like any other: the first change creates
+    the row with a new random stamp, which no held value matches, so a value built before it is never
+    served after it."""
 
     def __init__(self, session_key: str) -> None:
         self.session_key = session_key
         self._lock = Lock()
-        self._held: tuple[K, V] | None = None
+        self._held: tuple[K | None, V] | None = None
 
     def get(
         self, session: Session, *, key: Callable[[Session], K | None], build: Callable[[Session, K | None], V]
     ) -> V:
-        """The value for the database's current key; rebuilt when the key changed. With no key (nothing
-        recorded yet) the value is built for this session only."""
+        """The value for the database's current key; rebuilt when the key changed."""
         in_session: V | None = session.info.get(self.session_key)
         if in_session is not None:
             return in_session
         current = key(session)
         held = self._held
-        if current is not None and held is not None and held[0] == current:
+        if held is not None and held[0] == current:
             value = held[1]
         else:
             # Key first, rows second (in `build`): the rows are at least as new as the key they are kept under.
             value = build(session, current)
-            if current is not None:
-                with self._lock:
-                    self._held = (current, value)
+            with self._lock:
+                self._held = (current, value)
         session.info[self.session_key] = value
         return value
 

@@ -28,7 +28,7 @@ def test_bump_creates_the_row_then_advances_it_with_a_new_stamp() -> None:
 
 def test_cache_rebuilds_only_when_the_key_changes() -> None:
     cache: VersionedCache[VersionKey, str] = VersionedCache("test.value")
-    keys: list[VersionKey | None] = [None, None, (1, "a"), (1, "a"), (2, "b")]
+    keys: list[VersionKey | None] = [None, None, (1, "a"), (1, "a"), (2, "b"), None, None]
     builds: list[VersionKey | None] = []
 
     def build(_session: Session, key: VersionKey | None) -> str:
@@ -41,8 +41,9 @@ def test_cache_rebuilds_only_when_the_key_changes() -> None:
         values.append(cache.get(session, key=lambda _s, k=key: k, build=build))
         # Within a session the value is not looked up again.
         assert cache.get(session, key=lambda _s: (9, "z"), build=build) == values[-1]
-    # No key yet: built for each session; then kept until the key changes.
-    assert builds == [None, None, (1, "a"), (2, "b")]
+    # Kept until the key changes; "no version row yet" is a key too (built once, not per session), and a
+    # database emptied or recreated (no row again) gets a value built for it, not the last one held.
+    assert builds == [None, (1, "a"), (2, "b"), None]
     assert values[3] == "built for (1, 'a')"
 
 
