@@ -141,11 +141,30 @@ def authenticate(session: Session, authorization: str | None, *, cache_ttl: floa
     return principal
 
 
+CHANGE_FIRST_MESSAGE = "首次登录或密码被管理员重置后，须先修改密码"
+
+
+def must_change_password(user: User, settings: Settings) -> bool:
+    """Whether the user signs in with a password someone else set and must choose their own first."""
+    return (
+        settings.password_change_required
+        and user.password_hash is not None
+        and (user.password_changed_at is None)
+    )
+
+
 def authenticate_session(
-    *, session: Session, settings: Settings, token: str, csrf: str | None, changes_state: bool
+    *,
+    session: Session,
+    settings: Settings,
+    token: str,
+    csrf: str | None,
+    changes_state: bool,
+    allow_initial_password: bool = False,
 ) -> Principal:
-    """The principal of a session cookie; refuses expired sessions and, for a state change, a missing or
-    wrong CSRF token."""
+    """The principal of a session cookie; refuses expired sessions, for a state change a missing or wrong
+    CSRF token, and — unless `allow_initial_password` (changing it, signing out, /me) — a user who must
+    still replace an initial password."""
     now = clock.now()
     row = session.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
     if row is None or row.revoked_at is not None:
@@ -161,6 +180,8 @@ def authenticate_session(
         raise Unauthorized("未登录或会话已失效，请重新登录", code="session_invalid")
     if changes_state and not (csrf and constant_time_equals(csrf, csrf_token_for(token))):
         raise Forbidden(f"缺少或错误的 CSRF 令牌（请求头 {CSRF_HEADER}）", code="csrf_failed")
+    if not allow_initial_password and must_change_password(user, settings):
+        raise Forbidden(CHANGE_FIRST_MESSAGE, code="password_change_required")
     if now - row.last_seen_at >= LAST_SEEN_STEP:
         row.last_seen_at = now
         session.add(row)

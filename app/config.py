@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     )
     login_max_failures: int = Field(default=5, ge=1, description="wrong passwords in a row before lock-out")
     login_lock_minutes: int = Field(default=30, ge=1, description="how long a locked account stays locked")
+    password_change_required: bool = Field(
+        default=True,
+        description="a password set by an administrator (new user, reset) must be replaced at the next sign-in",
+    )
     login_source_max_failures: int = Field(
         default=20, ge=1, description="failed sign-ins from one address within the window before it must wait"
     )

@@ -40,11 +40,13 @@ SettingsDep = Annotated[Settings, Depends(settings_dep)]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def get_principal(
+def _principal(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    session: Session,
+    settings: Settings,
+    credentials: HTTPAuthorizationCredentials | None,
+    *,
+    allow_initial_password: bool,
 ) -> Principal:
     """A bearer token when one is sent (API clients: no CSRF, no cookie); else the sign-in cookie, whose
     state-changing requests must carry the session's CSRF token."""
@@ -56,9 +58,31 @@ async def get_principal(
             token=cookie,
             csrf=request.headers.get(CSRF_HEADER),
             changes_state=request.method not in SAFE_METHODS,
+            allow_initial_password=allow_initial_password,
         )
     header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
     return authenticate(session, header, cache_ttl=settings.token_cache_seconds)
 
 
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller; a signed-in user who must still replace an initial password gets 403."""
+    return _principal(request, session, settings, credentials, allow_initial_password=False)
+
+
+async def get_principal_with_initial_password(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller, even one who must still replace an initial password (changing it, signing out, /me)."""
+    return _principal(request, session, settings, credentials, allow_initial_password=True)
+
+
 CurrentUser = Annotated[Principal, Depends(get_principal)]
+SigningInUser = Annotated[Principal, Depends(get_principal_with_initial_password)]

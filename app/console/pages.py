@@ -41,6 +41,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 DONE_STATUSES = frozenset({"published", "closed"})
 QUEUE_LIMIT = 50
+CHANGE_FORM_PATH = "/console/password"
 PLATFORMS = {"wechat": "微信", "weibo": "微博", "douyin": "抖音", "generic": "网站/App"}
 STATUS_LABELS = {
     "received": "待处理",
@@ -121,6 +122,10 @@ class _SignInNeeded(Exception):
         self.target = target
 
 
+class _PasswordChangeNeeded(Exception):
+    """A signed-in user with an initial password opened a page other than the password page."""
+
+
 async def console_user(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
     """The signed-in user of a page; without a valid session the page answers with the sign-in page."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -128,10 +133,19 @@ async def console_user(request: Request, session: SessionDep, settings: Settings
         raise _SignInNeeded(str(request.url.path))
     try:
         return authenticate_session(
-            session=session, settings=settings, token=token, csrf=None, changes_state=False
+            session=session,
+            settings=settings,
+            token=token,
+            csrf=None,
+            changes_state=False,
+            allow_initial_password=request.url.path == CHANGE_FORM_PATH,
         )
     except Unauthorized:
         raise _SignInNeeded(str(request.url.path)) from None
+    except Forbidden as exc:
+        if exc.code == "password_change_required":
+            raise _PasswordChangeNeeded from None
+        raise
 
 
 PageUser = Annotated[Principal, Depends(console_user)]
@@ -145,6 +159,10 @@ def install(app: Any) -> None:
     @app.exception_handler(_SignInNeeded)
     async def _to_login(_: Request, exc: _SignInNeeded) -> Response:
         return RedirectResponse(f"/console/login?next={quote(exc.target)}", status_code=303)
+
+    @app.exception_handler(_PasswordChangeNeeded)
+    async def _to_password(_: Request, exc: _PasswordChangeNeeded) -> Response:
+        return RedirectResponse(f"{CHANGE_FORM_PATH}?initial=1", status_code=303)
 
 
 def _render(request: Request, name: str, principal: Principal | None, **context: Any) -> HTMLResponse:
@@ -465,5 +483,5 @@ def reports_page(request: Request, user: PageUser) -> HTMLResponse:
 
 
 @router.get("/password", response_class=HTMLResponse)
-def password_page(request: Request, user: PageUser) -> HTMLResponse:
-    return _render(request, "password.html", user)
+def password_page(request: Request, user: PageUser, initial: bool = False) -> HTMLResponse:
+    return _render(request, "password.html", user, initial=initial)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.deps import CurrentUser, SessionDep, SettingsDep, SigningInUser
 from app.users import service, signin
 from app.users.models import (
     LoginRequest,
@@ -46,6 +46,7 @@ def login(
     user = signed.user
     assert user.id is not None
     return LoginResult(
+        password_change_required=signed.password_change_required,
         user_id=user.id,
         name=user.name,
         role=user.role,
@@ -56,7 +57,7 @@ def login(
 
 
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="退出登录")
-def logout(request: Request, response: Response, session: SessionDep, user: CurrentUser) -> Response:
+def logout(request: Request, response: Response, session: SessionDep, user: SigningInUser) -> Response:
     """结束当前会话并清除 Cookie。"""
     token = request.cookies.get(signin.SESSION_COOKIE)
     if token:
@@ -67,7 +68,7 @@ def logout(request: Request, response: Response, session: SessionDep, user: Curr
 
 
 @auth_router.post("/password", status_code=status.HTTP_204_NO_CONTENT, summary="修改本人密码")
-def change_password(data: PasswordChange, session: SessionDep, user: CurrentUser) -> Response:
+def change_password(data: PasswordChange, session: SessionDep, user: SigningInUser) -> Response:
     """须提供原密码；新密码至少 10 位且含大写、小写、数字、符号中的三类，不得包含用户名。修改后所有会话失效，请重新登录。"""
     signin.change_password(
         session=session, actor=user, old_password=data.old_password, new_password=data.new_password
@@ -78,7 +79,7 @@ def change_password(data: PasswordChange, session: SessionDep, user: CurrentUser
 
 
 @router.get("/me", summary="当前用户")
-def me(user: CurrentUser) -> dict[str, object]:
+def me(user: SigningInUser) -> dict[str, object]:
     """当前令牌对应的用户、角色和可见单位。"""
     return {
         "user_id": user.user_id,

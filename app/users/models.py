@@ -53,6 +53,10 @@ class LoginResult(SQLModel):
     unit_code: str | None
     csrf_token: str = Field(description="以 Cookie 登录后，每个修改请求须在请求头 X-CSRF-Token 中带上")
     expires_at: datetime
+    password_change_required: bool = Field(
+        default=False,
+        description="初始密码（管理员创建或重置）须先修改：为 true 时除修改密码、退出和 /me 外的请求均返回 403",
+    )
 
 
 class PasswordChange(SQLModel):

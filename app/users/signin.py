@@ -16,7 +16,7 @@ from app import clock
 from app.audit.service import record
 from app.auth import CSRF_HEADER as CSRF_HEADER
 from app.auth import SESSION_COOKIE as SESSION_COOKIE
-from app.auth import Principal, principal_for
+from app.auth import Principal, must_change_password, principal_for
 from app.config import Settings
 from app.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from app.security import csrf_token_for, hash_token, new_token
@@ -33,6 +33,7 @@ class SignedIn:
     token: str
     csrf_token: str
     expires_at: datetime
+    password_change_required: bool = False
 
 
 def login(
@@ -125,7 +126,13 @@ def _login(*, session: Session, settings: Settings, username: str, password: str
     )
     _audit(session, principal_for(session, user), "auth.login", user)
     session.commit()
-    return SignedIn(user=user, token=token, csrf_token=csrf_token_for(token), expires_at=expires_at)
+    return SignedIn(
+        user=user,
+        token=token,
+        csrf_token=csrf_token_for(token),
+        expires_at=expires_at,
+        password_change_required=must_change_password(user, settings),
+    )
 
 
 def _audit(
@@ -168,11 +175,13 @@ def revoke_sessions(session: Session, user_id: int) -> None:
         session.add(row)
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """Checks complexity and stores the new hash (joins the caller's transaction)."""
+def set_password(session: Session, user: User, password: str, *, chosen_by_user: bool = False) -> None:
+    """Checks complexity and stores the new hash (joins the caller's transaction). A password someone
+    else set (an administrator creating the user or resetting it) is an initial one: no change time is
+    recorded, and the user must choose their own at the next sign-in (`password_change_required`)."""
     check_complexity(password, username=user.username)
     user.password_hash = hash_password(password)
-    user.password_changed_at = clock.now()
+    user.password_changed_at = clock.now() if chosen_by_user else None
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
@@ -189,7 +198,7 @@ def change_password(*, session: Session, actor: Principal, old_password: str, ne
         raise Forbidden("原密码错误", code="bad_credentials")
     if verify_password(user.password_hash, new_password):
         raise Invalid("新密码不能与原密码相同", code="weak_password")
-    set_password(session, user, new_password)
+    set_password(session, user, new_password, chosen_by_user=True)
     assert user.id is not None
     revoke_sessions(session, user.id)
     _audit(session, actor, "auth.password_change", user)

@@ -318,3 +318,51 @@ def test_the_address_window_stays_bounded():
         failures.fail(f"10.0.0.{n}", now=now, limit=1)
     assert failures.blocked_until("10.0.0.0", now=now, limit=1, window=window) is None  # dropped
     assert failures.blocked_until("10.0.0.4", now=now, limit=1, window=window) == now + window
+
+
+@pytest.fixture
+def initial_passwords(monkeypatch):
+    """The deployed default: a password set by an administrator must be replaced at the next sign-in."""
+    from app.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "password_change_required", True)
+
+
+def test_an_initial_password_must_be_replaced_before_anything_else(
+    client, admin_headers, operator, initial_passwords
+):
+    resp = client.post("/api/v1/auth/login", json={"username": "wang.op", "password": PASSWORD})
+    assert resp.status_code == 200 and resp.json()["password_change_required"] is True
+    csrf = resp.json()["csrf_token"]
+    # Only /me, the password change and signing out; the API answers 403, the console sends to the form.
+    assert client.get("/api/v1/me").status_code == 200
+    refused = client.get("/api/v1/queue")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "password_change_required"
+    page = client.get("/console", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/console/password?initial=1"
+    assert "初始密码" in client.get("/console/password?initial=1").text
+    changed = client.post(
+        "/api/v1/auth/password",
+        json={"old_password": PASSWORD, "new_password": "Own-choice-2026!"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert changed.status_code == 204, changed.text
+    again = client.post("/api/v1/auth/login", json={"username": "wang.op", "password": "Own-choice-2026!"})
+    assert again.status_code == 200 and again.json()["password_change_required"] is False
+    assert client.get("/api/v1/queue").status_code == 200
+    assert client.get("/console", follow_redirects=False).status_code == 200
+    # An administrator's reset makes it an initial password again; API tokens are not affected.
+    user_id = operator["id"]
+    reset = client.post(
+        f"/api/v1/users/{user_id}/password",
+        json={"password": "Reset-by-admin-1!"},
+        headers=admin_headers,
+    )
+    assert reset.status_code in (200, 204), reset.text
+    client.cookies.clear()
+    after_reset = client.post(
+        "/api/v1/auth/login", json={"username": "wang.op", "password": "Reset-by-admin-1!"}
+    )
+    assert after_reset.json()["password_change_required"] is True
+    assert client.get("/api/v1/queue").status_code == 403
+    assert client.get("/api/v1/queue", headers=admin_headers).status_code == 200
