@@ -30,6 +30,8 @@ from app.reports.models import (
     TopicDayTerm,
     TopicReport,
     TopicSample,
+    TopicSpan,
+    TopicSpanTerm,
     TopicTerm,
     TopicUnit,
 )
@@ -40,6 +42,8 @@ from kb.segment import tokens
 _TERMS: Table = MessageTerms.__table__  # type: ignore[attr-defined]
 _COUNTS: Table = TopicDayTerm.__table__  # type: ignore[attr-defined]
 _DAYS: Table = TopicDay.__table__  # type: ignore[attr-defined]
+_SPAN_TERMS: Table = TopicSpanTerm.__table__  # type: ignore[attr-defined]
+_SPANS: Table = TopicSpan.__table__  # type: ignore[attr-defined]
 
 # Bump when the term extraction changes: cached terms of an older version are recomputed.
 TERMS_VERSION = 2
@@ -192,6 +196,8 @@ def cache_terms(*, session: Session, since: datetime, until: datetime) -> int:
 _CHUNK = 300
 # The alert job counts at most this many days a run, newest first (the first runs fill the history).
 MAX_DAYS_PER_RUN = 60
+# The alert job sums at most this many weeks and months a run, newest first.
+MAX_SPANS_PER_RUN = 20
 # Up to this many terms, the baseline's counts are read term by term through ix_topic_day_terms_term_day.
 _FEW_TERMS = 500
 
@@ -204,7 +210,11 @@ def count_days(
     messages changed since (added, removed, moved to another unit: its per-unit fingerprint differs) is
     counted again from its messages' terms (computing and storing the missing ones), newest first, at
     most `max_days` of them (None: all). Each day is replaced in its own transaction, so running it
-    twice, or stopping it, leaves every day either counted or not; returns how many days it counted."""
+    twice, or stopping it, leaves every day either counted or not; returns how many days it counted.
+
+    Then it sums the counts of whole local weeks (from Monday) and calendar months over all units
+    (`_roll_up`), for spans whose days are all counted and whose sums are missing or out of date, newest
+    first, at most MAX_SPANS_PER_RUN of them (all when `max_days` is None)."""
     first = session.execute(sa_select(func.min(col(Message.received_at)))).scalar_one()
     today = _midnight(now.astimezone(tz).date(), tz)
     if first is None or first >= today:
@@ -224,12 +234,167 @@ def count_days(
         ):
             todo.append((day, d0, d1))
     todo.reverse()
+    left: set[date] = set()
     if max_days is not None:
+        left = {day for day, _, _ in todo[max_days:]}
         todo = todo[:max_days]
     session.commit()
     for day, d0, d1 in todo:
         _count_day(session, day, d0, d1, tz, now)
+    totals = {day: _total(fingerprint) for (day, _, _), fingerprint in zip(days, live, strict=True)}
+    _roll_up(
+        session,
+        totals,
+        left,
+        tz,
+        now,
+        MAX_SPANS_PER_RUN if max_days is not None else None,
+    )
     return len(todo)
+
+
+def _total(fingerprint: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """A per-unit fingerprint summed over the units."""
+    return sum(c for c, _ in fingerprint.values()), sum(t for _, t in fingerprint.values())
+
+
+def _span_days(kind: str, start: date) -> list[date]:
+    """The local days of a week (from its Monday) or a calendar month (from its first day)."""
+    if kind == "week":
+        end = start + timedelta(days=7)
+    else:
+        end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def _spans_within(days: Collection[date]) -> list[tuple[str, date]]:
+    """The months, then the weeks, whose every day is among `days` (they may overlap each other)."""
+    out: list[tuple[str, date]] = []
+    if not days:
+        return out
+    lo, hi = min(days), max(days)
+    month = date(lo.year, lo.month, 1)
+    while month <= hi:
+        span = _span_days("month", month)
+        if all(d in days for d in span):
+            out.append(("month", month))
+        month = span[-1] + timedelta(days=1)
+    week = lo - timedelta(days=lo.weekday())
+    while week <= hi:
+        if all(d in days for d in _span_days("week", week)):
+            out.append(("week", week))
+        week += timedelta(days=7)
+    return out
+
+
+def _span_where(spans: Sequence[tuple[str, date]]) -> ColumnElement[bool]:
+    kinds = sorted({kind for kind, _ in spans})
+    return or_(
+        *(
+            and_(
+                _SPAN_TERMS.c.kind == kind, _SPAN_TERMS.c.start.in_(sorted(s for k, s in spans if k == kind))
+            )
+            for kind in kinds
+        )
+    )
+
+
+def _roll_up(
+    session: Session,
+    totals: dict[date, tuple[int, int]],
+    left: set[date],
+    tz: ZoneInfo,
+    now: datetime,
+    max_spans: int | None,
+) -> int:
+    """Sums the daily counts of every week and month inside `totals` (the live messages and id sum of
+    each day before today) whose sums are missing, of another zone or term version, or no longer match
+    its days' messages, provided none of its days is still to be counted (`left`); newest first, at most
+    `max_spans`. Returns how many spans it summed."""
+    stored = {(row.kind, row.start): row for row in session.exec(select(TopicSpan))}
+    todo: list[tuple[str, date, list[date]]] = []
+    for kind, start in _spans_within(totals.keys()):
+        days = _span_days(kind, start)
+        live = (sum(totals[d][0] for d in days), sum(totals[d][1] for d in days))
+        row = stored.get((kind, start))
+        if (
+            row is not None
+            and row.zone == tz.key
+            and row.version == TERMS_VERSION
+            and (row.count, row.total) == live
+        ):
+            continue
+        if not left.intersection(days):
+            todo.append((kind, start, days))
+    todo.sort(key=lambda t: (t[2][-1], t[0]), reverse=True)
+    if max_spans is not None:
+        todo = todo[:max_spans]
+    session.commit()
+    done = 0
+    for kind, start, days in todo:
+        done += _sum_span(session, kind, start, days, tz, now)
+    return done
+
+
+def _day_rows(
+    session: Session, days: Sequence[date]
+) -> list[tuple[date, str, int, dict[str, list[int]], datetime]]:
+    return [
+        (row.day, row.zone, row.version, row.units, row.counted_at)
+        for row in session.exec(
+            select(TopicDay).where(col(TopicDay.day).in_(days)).order_by(col(TopicDay.day))
+        )
+    ]
+
+
+def _sum_span(session: Session, kind: str, start: date, days: list[date], tz: ZoneInfo, now: datetime) -> int:
+    """Replaces one span's sums by those of its days' counts, recording what those counts counted (their
+    messages and id sum); returns 1, or 0 when a day is not counted in this zone and version or was
+    counted again meanwhile."""
+    before = _day_rows(session, days)
+    if len(before) != len(days) or any(
+        zone != tz.key or version != TERMS_VERSION for _, zone, version, _, _ in before
+    ):
+        session.commit()
+        return 0
+    sums: dict[str, list[int]] = {}
+    for term, ids in session.execute(sa_select(_COUNTS.c.term, _COUNTS.c.ids).where(_COUNTS.c.day.in_(days))):
+        sums.setdefault(term, []).extend(ids)
+    if _day_rows(session, days) != before:
+        session.commit()
+        return 0
+    count = sum(v[0] for *_, units, _ in before for v in units.values())
+    total = sum(v[1] for *_, units, _ in before for v in units.values())
+    savepoint = session.begin_nested()
+    try:
+        where = [_SPAN_TERMS.c.kind == kind, _SPAN_TERMS.c.start == start]
+        session.execute(delete(_SPAN_TERMS).where(*where))
+        session.execute(delete(_SPANS).where(_SPANS.c.kind == kind, _SPANS.c.start == start))
+        if sums:
+            session.execute(
+                insert(_SPAN_TERMS),
+                [
+                    {"kind": kind, "start": start, "term": term, "count": len(ids), "ids": sorted(ids)}
+                    for term, ids in sums.items()
+                ],
+            )
+        session.execute(
+            insert(_SPANS).values(
+                kind=kind,
+                start=start,
+                zone=tz.key,
+                version=TERMS_VERSION,
+                count=count,
+                total=total,
+                counted_at=now,
+            )
+        )
+        savepoint.commit()
+    except IntegrityError:
+        # Summed meanwhile by another worker.
+        savepoint.rollback()
+    session.commit()
+    return 1
 
 
 def _count_day(session: Session, day: date, d0: datetime, d1: datetime, tz: ZoneInfo, now: datetime) -> None:
@@ -386,9 +551,47 @@ class _Windows:
                 return False
             return unit_code is None or code == unit_code
 
+        self._spans: dict[bool, list[tuple[str, date]]] = {True: [], False: []}
+        scoped = (principal is not None and principal.units is not None) or unit_code is not None
+        spanned: set[date] | None = None if scoped else set()
+        if spanned is not None:
+            # No unit scope: whole weeks and months are read from their sums while those are current.
+            totals = {
+                p.day: (p.current, _total(f)) for p, f in zip(pieces, live, strict=True) if p.day is not None
+            }
+            wanted = {
+                flag: _spans_within([day for day, (current, _) in totals.items() if current == flag])
+                for flag in (True, False)
+            }
+            starts = sorted({first for spans in wanted.values() for _, first in spans})
+            sums = (
+                {
+                    (row.kind, row.start): row
+                    for row in session.exec(select(TopicSpan).where(col(TopicSpan.start).in_(starts)))
+                }
+                if starts
+                else {}
+            )
+            for flag, spans in wanted.items():
+                for kind, first in spans:
+                    days = _span_days(kind, first)
+                    span = sums.get((kind, first))
+                    if (
+                        span is None
+                        or span.zone != tz.key
+                        or span.version != TERMS_VERSION
+                        or spanned.intersection(days)
+                        or (span.count, span.total)
+                        != (sum(totals[d][1][0] for d in days), sum(totals[d][1][1] for d in days))
+                    ):
+                        continue
+                    self._spans[flag].append((kind, first))
+                    spanned.update(days)
         self._days: dict[bool, list[date]] = {True: [], False: []}
         loose: dict[bool, list[ColumnElement[bool]]] = {True: [], False: []}
         for piece, fingerprint in zip(pieces, live, strict=True):
+            if spanned and piece.day in spanned:
+                continue
             row = stored.get(piece.day) if piece.day is not None else None
             if (
                 row is not None
@@ -416,6 +619,14 @@ class _Windows:
         """Messages per term: every term, or at least those of `terms` (read through the term index
         when they are few)."""
         out: Counter[str] = Counter()
+        spans = self._spans[current]
+        if spans and (terms is None or terms):
+            term = _SPAN_TERMS.c.term
+            only = [term.in_(sorted(terms))] if terms is not None and len(terms) <= _FEW_TERMS else []
+            for value, count in self._session.execute(
+                sa_select(term, func.sum(_SPAN_TERMS.c.count)).where(_span_where(spans), *only).group_by(term)
+            ):
+                out[value] += int(count)
         days = self._days[current]
         if days and (terms is None or terms):
             term = _COUNTS.c.term
@@ -433,6 +644,14 @@ class _Windows:
     def holding(self, current: bool, terms: Iterable[str]) -> dict[str, set[int]]:
         """For each of `terms`, the ids of the messages holding it."""
         out: dict[str, set[int]] = {t: set() for t in terms}
+        spans = self._spans[current]
+        if spans and out:
+            for value, ids in self._session.execute(
+                sa_select(_SPAN_TERMS.c.term, _SPAN_TERMS.c.ids).where(
+                    _SPAN_TERMS.c.term.in_(sorted(out)), _span_where(spans)
+                )
+            ):
+                out[value].update(ids)
         days = self._days[current]
         if days and out:
             for value, ids in self._session.execute(
