@@ -512,11 +512,43 @@ def _fingerprints(
     return out
 
 
+def _choose_spans(
+    session: Session, pieces: Sequence[_Piece], tz: ZoneInfo
+) -> dict[bool, list[tuple[str, date, tuple[int, int]]]]:
+    """Per window (current or not), the weeks and months made of its whole-day pieces whose sums exist
+    in `tz` and the current term version, months first, none overlapping another; each with what its sums
+    counted (messages, id sum), to check against its live messages."""
+    out: dict[bool, list[tuple[str, date, tuple[int, int]]]] = {True: [], False: []}
+    wanted = {
+        flag: _spans_within([p.day for p in pieces if p.day is not None and p.current == flag])
+        for flag in (True, False)
+    }
+    starts = sorted({first for spans in wanted.values() for _, first in spans})
+    if not starts:
+        return out
+    stored = {
+        (row.kind, row.start): row
+        for row in session.exec(select(TopicSpan).where(col(TopicSpan.start).in_(starts)))
+        if row.zone == tz.key and row.version == TERMS_VERSION
+    }
+    taken: set[date] = set()
+    for flag, spans in wanted.items():
+        for kind, first in spans:
+            days = _span_days(kind, first)
+            row = stored.get((kind, first))
+            if row is None or taken.intersection(days):
+                continue
+            out[flag].append((kind, first, (row.count, row.total)))
+            taken.update(days)
+    return out
+
+
 class _Windows:
-    """The current window and the baseline of one request, counted from the daily per-term counts
-    (`topic_day_terms`) for every whole local day whose counts are up to date, and message by message
-    (stored term lists, or segmenting) for the rest: the partial days at the windows' edges, today, and
-    days not counted yet or changed since."""
+    """The current window and the baseline of one request, counted from the sums of whole local weeks and
+    months over all units (`topic_span_terms`, for a request without a unit scope) and the daily per-term
+    counts (`topic_day_terms`) wherever those are up to date (checked by one fingerprint per span or day),
+    and message by message (stored term lists, or segmenting) for the rest: the partial days at the
+    windows' edges, today, and days not counted yet or changed since."""
 
     def __init__(
         self,
@@ -530,16 +562,48 @@ class _Windows:
     ) -> None:
         self._session = session
         pieces = _pieces(start, split, at, tz)
+        who = _who(principal, unit_code, col(Message.unit_code))
+        scoped = (principal is not None and principal.units is not None) or unit_code is not None
+        # Without a unit scope, whole weeks and months are candidates for their sums: one fingerprint each.
+        chosen = {True: [], False: []} if scoped else _choose_spans(session, pieces, tz)
+        spanned = {day for spans in chosen.values() for span in spans for day in _span_days(*span[:2])}
+        rest = [p for p in pieces if p.day is None or p.day not in spanned]
+        listed = [(flag, span) for flag, spans in chosen.items() for span in spans]
+        received = col(Message.received_at)
         live = _fingerprints(
-            session, [p.where for p in pieces], _who(principal, unit_code, col(Message.unit_code))
+            session,
+            [
+                *(
+                    [
+                        received >= _midnight(days[0], tz),
+                        received < _midnight(days[-1] + timedelta(days=1), tz),
+                    ]
+                    for days in (_span_days(kind, first) for _, (kind, first, _) in listed)
+                ),
+                *(p.where for p in rest),
+            ],
+            who,
         )
+        span_live, rest_live = live[: len(listed)], live[len(listed) :]
         self.sizes = {
             flag: sum(
-                c for p, f in zip(pieces, live, strict=True) if p.current == flag for c, _ in f.values()
+                _total(f)[0] for (current, _), f in zip(listed, span_live, strict=True) if current == flag
             )
+            + sum(_total(f)[0] for p, f in zip(rest, rest_live, strict=True) if p.current == flag)
             for flag in (True, False)
         }
-        whole = [p.day for p in pieces if p.day is not None]
+        self._spans: dict[bool, list[tuple[str, date]]] = {True: [], False: []}
+        changed: list[_Piece] = []
+        for (flag, (kind, first, summed)), fingerprint in zip(listed, span_live, strict=True):
+            if summed == _total(fingerprint):
+                self._spans[flag].append((kind, first))
+            else:  # its messages changed since it was summed: its days one by one
+                days = set(_span_days(kind, first))
+                changed.extend(p for p in pieces if p.day in days)
+        if changed:
+            rest = [*rest, *changed]
+            rest_live = [*rest_live, *_fingerprints(session, [p.where for p in changed], who)]
+        whole = [p.day for p in rest if p.day is not None]
         stored = (
             {row.day: row for row in session.exec(select(TopicDay).where(col(TopicDay.day).in_(whole)))}
             if whole
@@ -551,47 +615,9 @@ class _Windows:
                 return False
             return unit_code is None or code == unit_code
 
-        self._spans: dict[bool, list[tuple[str, date]]] = {True: [], False: []}
-        scoped = (principal is not None and principal.units is not None) or unit_code is not None
-        spanned: set[date] | None = None if scoped else set()
-        if spanned is not None:
-            # No unit scope: whole weeks and months are read from their sums while those are current.
-            totals = {
-                p.day: (p.current, _total(f)) for p, f in zip(pieces, live, strict=True) if p.day is not None
-            }
-            wanted = {
-                flag: _spans_within([day for day, (current, _) in totals.items() if current == flag])
-                for flag in (True, False)
-            }
-            starts = sorted({first for spans in wanted.values() for _, first in spans})
-            sums = (
-                {
-                    (row.kind, row.start): row
-                    for row in session.exec(select(TopicSpan).where(col(TopicSpan.start).in_(starts)))
-                }
-                if starts
-                else {}
-            )
-            for flag, spans in wanted.items():
-                for kind, first in spans:
-                    days = _span_days(kind, first)
-                    span = sums.get((kind, first))
-                    if (
-                        span is None
-                        or span.zone != tz.key
-                        or span.version != TERMS_VERSION
-                        or spanned.intersection(days)
-                        or (span.count, span.total)
-                        != (sum(totals[d][1][0] for d in days), sum(totals[d][1][1] for d in days))
-                    ):
-                        continue
-                    self._spans[flag].append((kind, first))
-                    spanned.update(days)
         self._days: dict[bool, list[date]] = {True: [], False: []}
         loose: dict[bool, list[ColumnElement[bool]]] = {True: [], False: []}
-        for piece, fingerprint in zip(pieces, live, strict=True):
-            if spanned and piece.day in spanned:
-                continue
+        for piece, fingerprint in zip(rest, rest_live, strict=True):
             row = stored.get(piece.day) if piece.day is not None else None
             if (
                 row is not None
@@ -607,7 +633,6 @@ class _Windows:
         self.loose: dict[bool, list[_Item]] = {True: [], False: []}
         for flag, conditions in loose.items():
             if conditions:
-                who = _who(principal, unit_code, col(Message.unit_code))
                 self.loose[flag] = [
                     _Item(message_id, received_at, code, 0 if flag else 1, frozenset(terms))
                     for message_id, received_at, code, terms in _load(
