@@ -14,7 +14,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, literal_column, or_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    true,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -666,6 +678,74 @@ class _Windows:
             out.update(item.terms)
         return out
 
+    def candidates(self, settings: TopicSettings) -> tuple[Counter[str], Counter[str]]:
+        """The current window's and the baseline's messages per term, exactly, for every term that can be
+        hot (a superset of the hot terms). One statement sums the stored counts of both windows per term
+        and keeps only the terms that could still reach `min_count` and `min_lift` if each gained as
+        many current-window messages as the messages read one by one give any term; a term those leave
+        out is read again only when it has no stored counts and its messages read one by one could make
+        it hot."""
+        n = settings.baseline_windows
+        loose_now: Counter[str] = Counter()
+        for item in self.loose[True]:
+            loose_now.update(item.terms)
+        loose_before: Counter[str] = Counter()
+        for item in self.loose[False]:
+            loose_before.update(item.terms)
+        spare = max(loose_now.values(), default=0)
+        parts: list[Any] = []
+        for flag in (True, False):
+            window = literal_column("1" if flag else "0")
+            if self._spans[flag]:
+                parts.append(
+                    sa_select(_SPAN_TERMS.c.term, _SPAN_TERMS.c.count, window.label("current")).where(
+                        _span_where(self._spans[flag])
+                    )
+                )
+            if self._days[flag]:
+                parts.append(
+                    sa_select(_COUNTS.c.term, _COUNTS.c.count, window.label("current")).where(
+                        _COUNTS.c.day.in_(self._days[flag]), *self._who
+                    )
+                )
+
+        def could_be_hot(now: Any, before: Any) -> Any:
+            # (now + 1) / (before / n + 1) >= min_lift, multiplied out; the slack keeps rounding on the
+            # side of reading a term too many.
+            return and_(
+                now + spare >= settings.min_count,
+                (now + spare + 1) * n >= (before + n) * (settings.min_lift * (1 - 1e-9)) if n else true(),
+            )
+
+        stored: dict[str, tuple[int, int]] = {}
+        if parts:
+            rows = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+            now = func.sum(case((rows.c.current == 1, rows.c.count), else_=0))
+            before = func.sum(case((rows.c.current == 0, rows.c.count), else_=0))
+            summed = sa_select(rows.c.term, now, before).group_by(rows.c.term)
+            for term, a, b in self._session.execute(summed.having(could_be_hot(now, before))):
+                stored[term] = (int(a), int(b))
+            unknown = sorted(
+                t
+                for t, c in loose_now.items()
+                if t not in stored
+                and c >= settings.min_count
+                and (not n or (c + 1) / (loose_before[t] / n + 1) >= settings.min_lift * (1 - 1e-9))
+            )
+            for first in range(0, len(unknown), 500):
+                for term, a, b in self._session.execute(
+                    summed.where(rows.c.term.in_(unknown[first : first + 500]))
+                ):
+                    stored[term] = (int(a), int(b))
+        now_counts: Counter[str] = Counter()
+        before_counts: Counter[str] = Counter()
+        for term in {*stored, *loose_now}:
+            a, b = stored.get(term, (0, 0))
+            if a + loose_now[term] > 0:
+                now_counts[term] = a + loose_now[term]
+                before_counts[term] = b + loose_before[term]
+        return now_counts, before_counts
+
     def holding(self, current: bool, terms: Iterable[str]) -> dict[str, set[int]]:
         """For each of `terms`, the ids of the messages holding it."""
         out: dict[str, set[int]] = {t: set() for t in terms}
@@ -732,9 +812,7 @@ def hot_topics(
     windows = _Windows(
         session, principal, unit_code, at - window * (n + 1), split, at, tz or get_settings().tz
     )
-    now_counts = windows.counts(True)
-    # Only terms with enough messages now can be hot: the baseline is needed for those alone.
-    before_counts = windows.counts(False, {t for t, c in now_counts.items() if c >= settings.min_count})
+    now_counts, before_counts = windows.candidates(settings)
 
     hot: list[TopicTerm] = []
     for term, count in now_counts.items():
