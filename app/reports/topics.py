@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    false,
     func,
     insert,
     literal_column,
@@ -210,6 +211,9 @@ _CHUNK = 300
 MAX_DAYS_PER_RUN = 60
 # The alert job sums at most this many weeks and months a run, newest first.
 MAX_SPANS_PER_RUN = 20
+# Hot topics sum these many of the terms most frequent among the messages read one by one whatever their
+# stored counts (see _Windows.candidates).
+_ALWAYS_SUMMED = 100
 # Up to this many terms, the baseline's counts are read term by term through ix_topic_day_terms_term_day.
 _FEW_TERMS = 500
 
@@ -681,10 +685,10 @@ class _Windows:
     def candidates(self, settings: TopicSettings) -> tuple[Counter[str], Counter[str]]:
         """The current window's and the baseline's messages per term, exactly, for every term that can be
         hot (a superset of the hot terms). One statement sums the stored counts of both windows per term
-        and keeps only the terms that could still reach `min_count` and `min_lift` if each gained as
-        many current-window messages as the messages read one by one give any term; a term those leave
-        out is read again only when it has no stored counts and its messages read one by one could make
-        it hot."""
+        and keeps the _ALWAYS_SUMMED terms most frequent among the messages read one by one, and every
+        other term that could still reach `min_count` and `min_lift` if it gained as many current-window
+        messages from those as the next most frequent term does; a term it leaves out is read again
+        only when it has no stored counts and its messages read one by one could make it hot."""
         n = settings.baseline_windows
         loose_now: Counter[str] = Counter()
         for item in self.loose[True]:
@@ -692,10 +696,14 @@ class _Windows:
         loose_before: Counter[str] = Counter()
         for item in self.loose[False]:
             loose_before.update(item.terms)
-        spare = max(loose_now.values(), default=0)
+        # The terms most frequent among the messages read one by one are always summed; every other
+        # term gains at most `spare` current messages from them.
+        ranked = loose_now.most_common(_ALWAYS_SUMMED + 1)
+        always = sorted(t for t, _ in ranked[:_ALWAYS_SUMMED])
+        spare = ranked[_ALWAYS_SUMMED][1] if len(ranked) > _ALWAYS_SUMMED else 0
         parts: list[Any] = []
         for flag in (True, False):
-            window = literal_column("1" if flag else "0")
+            window: ColumnElement[int] = literal_column("1" if flag else "0")
             if self._spans[flag]:
                 parts.append(
                     sa_select(_SPAN_TERMS.c.term, _SPAN_TERMS.c.count, window.label("current")).where(
@@ -709,21 +717,22 @@ class _Windows:
                     )
                 )
 
-        def could_be_hot(now: Any, before: Any) -> Any:
-            # (now + 1) / (before / n + 1) >= min_lift, multiplied out; the slack keeps rounding on the
-            # side of reading a term too many.
-            return and_(
-                now + spare >= settings.min_count,
-                (now + spare + 1) * n >= (before + n) * (settings.min_lift * (1 - 1e-9)) if n else true(),
-            )
-
         stored: dict[str, tuple[int, int]] = {}
         if parts:
             rows = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
             now = func.sum(case((rows.c.current == 1, rows.c.count), else_=0))
             before = func.sum(case((rows.c.current == 0, rows.c.count), else_=0))
             summed = sa_select(rows.c.term, now, before).group_by(rows.c.term)
-            for term, a, b in self._session.execute(summed.having(could_be_hot(now, before))):
+            # (now + 1) / (before / n + 1) >= min_lift, multiplied out; the slack keeps rounding on the
+            # side of reading a term too many.
+            could_be_hot = or_(
+                rows.c.term.in_(always) if always else false(),
+                and_(
+                    now + spare >= settings.min_count,
+                    (now + spare + 1) * n >= (before + n) * (settings.min_lift * (1 - 1e-9)) if n else true(),
+                ),
+            )
+            for term, a, b in self._session.execute(summed.having(could_be_hot)):
                 stored[term] = (int(a), int(b))
             unknown = sorted(
                 t
