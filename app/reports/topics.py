@@ -701,25 +701,34 @@ class _Windows:
         ranked = loose_now.most_common(_ALWAYS_SUMMED + 1)
         always = sorted(t for t, _ in ranked[:_ALWAYS_SUMMED])
         spare = ranked[_ALWAYS_SUMMED][1] if len(ranked) > _ALWAYS_SUMMED else 0
+        narrow: list[str] | None = None
+        if not self._spans[True] and not self._days[True]:
+            # The current window is read one by one: only its terms with enough messages can be hot.
+            enough = sorted(t for t, c in loose_now.items() if c >= settings.min_count)
+            narrow = enough if len(enough) <= _FEW_TERMS else None
         parts: list[Any] = []
         for flag in (True, False):
             window: ColumnElement[int] = literal_column("1" if flag else "0")
             if self._spans[flag]:
                 parts.append(
                     sa_select(_SPAN_TERMS.c.term, _SPAN_TERMS.c.count, window.label("current")).where(
-                        _span_where(self._spans[flag])
+                        _span_where(self._spans[flag]),
+                        *([_SPAN_TERMS.c.term.in_(narrow)] if narrow is not None else []),
                     )
                 )
             if self._days[flag]:
                 parts.append(
                     sa_select(_COUNTS.c.term, _COUNTS.c.count, window.label("current")).where(
-                        _COUNTS.c.day.in_(self._days[flag]), *self._who
+                        _COUNTS.c.day.in_(self._days[flag]),
+                        *self._who,
+                        *([_COUNTS.c.term.in_(narrow)] if narrow is not None else []),
                     )
                 )
 
         stored: dict[str, tuple[int, int]] = {}
         if parts:
-            rows = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+            both: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+            rows = both.subquery()
             now = func.sum(case((rows.c.current == 1, rows.c.count), else_=0))
             before = func.sum(case((rows.c.current == 0, rows.c.count), else_=0))
             summed = sa_select(rows.c.term, now, before).group_by(rows.c.term)
