@@ -1,8 +1,10 @@
-"""topic roll-ups: per-term counts of whole local weeks and months over all units
+"""topic roll-ups: per-term counts of whole local weeks and months over all units, and an index for
+checking counts against their messages
 
 Summed from the daily counts (topic_day_terms) by the topic-alert job, a bounded number of spans a run
 (app.reports.topics.MAX_SPANS_PER_RUN); the tables start empty, and until a span is summed, requests
-read its days' counts as before.
+read its days' counts as before. ix_messages_received_unit_id lets hot topics fingerprint a range of
+messages (per unit: how many, the sum of their ids) from the index alone.
 
 Revision ID: 0016
 Revises: 0015
@@ -40,8 +42,12 @@ def upgrade() -> None:
         sa.Column("ids", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("kind", "start", "term"),
     )
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("ix_messages_received_unit_id", ["received_at", "unit_code", "id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_received_unit_id")
     op.drop_table("topic_span_terms")
     op.drop_table("topic_spans")
