@@ -355,10 +355,13 @@ def _roll_up(
 def _day_rows(
     session: Session, days: Sequence[date]
 ) -> list[tuple[date, str, int, dict[str, list[int]], datetime]]:
+    """The stored days among `days`, read afresh (not from the session's objects)."""
     return [
-        (row.day, row.zone, row.version, row.units, row.counted_at)
-        for row in session.exec(
-            select(TopicDay).where(col(TopicDay.day).in_(days)).order_by(col(TopicDay.day))
+        (day, zone, version, units, counted_at)
+        for day, zone, version, units, counted_at in session.execute(
+            sa_select(_DAYS.c.day, _DAYS.c.zone, _DAYS.c.version, _DAYS.c.units, _DAYS.c.counted_at)
+            .where(_DAYS.c.day.in_(days))
+            .order_by(_DAYS.c.day)
         )
     ]
 
