@@ -11,7 +11,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,15 @@ from app.auth import Principal
 from app.db import session_scope
 from app.messages.models import Message
 from app.reports import topics
-from app.reports.models import MessageTerms, TopicDay, TopicDayTerm, TopicReport, TopicSpan, TopicTerm
+from app.reports.models import (
+    MessageTerms,
+    TopicDay,
+    TopicDayTerm,
+    TopicReport,
+    TopicSpan,
+    TopicSpanTerm,
+    TopicTerm,
+)
 from app.users.models import Role
 
 AT = datetime(2026, 3, 30, 9, 30, tzinfo=UTC)
@@ -282,3 +290,30 @@ def test_week_and_month_sums_give_the_same_topics(
         assert AT in set(session.execute(select(TopicSpan.counted_at)).scalars())
     clusters += _compare(rng, tz, hours)
     assert clusters > 0
+
+
+def test_a_span_is_summed_only_from_days_counted_in_its_zone(
+    client, make_unit, make_account, add_message
+) -> None:
+    make_unit("a", "甲局")
+    account = make_account("a")
+    tz = ZONES[0]
+    for days in range(20):
+        add_message(account, AT - timedelta(days=days), content="噪音扰民")
+    with session_scope() as session:
+        topics.count_days(session=session, now=AT, tz=tz, max_days=None)
+        assert set(session.execute(select(TopicSpan.kind, TopicSpan.start)).tuples()) == {
+            ("week", date(2026, 3, 16)),
+            ("week", date(2026, 3, 23)),
+        }
+        week = topics._span_days("week", date(2026, 3, 16))
+        session.execute(update(TopicDay).where(TopicDay.day == week[3]).values(zone="Europe/Berlin"))  # type: ignore[arg-type]
+        assert topics._sum_span(session, "week", week[0], week, tz, AT) == 0
+        session.execute(delete(TopicDay).where(TopicDay.day == week[3]))  # type: ignore[arg-type]
+        assert topics._sum_span(session, "week", week[0], week, tz, AT) == 0
+        last = topics._span_days("week", date(2026, 3, 23))
+        assert topics._sum_span(session, "week", last[0], last, tz, AT) == 1
+        rows = session.execute(
+            select(TopicSpanTerm.count, TopicSpanTerm.ids).where(TopicSpanTerm.start == last[0])
+        ).all()
+        assert [(count, len(ids)) for count, ids in rows] == [(7, 7)]
