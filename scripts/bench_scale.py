@@ -198,7 +198,8 @@ def copy_terms(rounds: int, n_seed: int) -> None:
 
 
 def count_topic_days() -> str:
-    """What the topic-alert job's first runs do: the daily per-term counts of every day before today."""
+    """What the topic-alert job's first runs do: the daily per-term counts of every day before today
+    (and, where the version has them, the sums of every whole week and month)."""
     from app.config import get_settings
     from app.db import session_scope
     from app.reports import topics
@@ -208,7 +209,8 @@ def count_topic_days() -> str:
     t0 = time.perf_counter()
     with session_scope() as session:
         days = topics.count_days(session=session, now=datetime.now(UTC), tz=get_settings().tz, max_days=None)
-    return f"daily topic counts of {days} days in {time.perf_counter() - t0:.1f} s"
+    spans = " and their week and month sums" if hasattr(topics, "MAX_SPANS_PER_RUN") else ""
+    return f"daily topic counts of {days} days{spans} in {time.perf_counter() - t0:.1f} s"
 
 
 def requests_to_measure(units: list[str]) -> list[tuple[str, str]]:

@@ -188,6 +188,9 @@ class Message(SQLModel, table=True):
         ),
         # /metrics counts the open messages by SLA state from this index alone.
         Index("ix_messages_open_sla", "sla_state", "status", **_partial(OPEN_ORDER)),
+        # Hot topics check the daily and weekly counts against a range's messages (per unit: how many,
+        # the sum of their ids) from this index alone.
+        Index("ix_messages_received_unit_id", "received_at", "unit_code", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

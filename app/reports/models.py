@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from app.config import DEFAULT_REPLY_WORKING_DAYS
@@ -206,6 +206,35 @@ class TopicDayTerm(SQLModel, table=True):
 
     day: date = Field(sa_column=Column(Date, primary_key=True))
     unit_code: str = Field(sa_column=Column(String(64), primary_key=True))
+    term: str = Field(sa_column=Column(Text, primary_key=True))
+    count: int
+    ids: list[int] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+
+
+class TopicSpan(SQLModel, table=True):
+    """A local week (from Monday) or calendar month whose topic terms are summed over all units in
+    `topic_span_terms` from its days' counts, and what was summed: the number of the span's messages and
+    the sum of their ids. Requests without a unit scope read a span's sums instead of its days' while its
+    messages still give the same figures and the zone and term version are current."""
+
+    __tablename__ = "topic_spans"
+
+    kind: str = Field(sa_column=Column(String(8), primary_key=True))
+    start: date = Field(sa_column=Column(Date, primary_key=True))
+    zone: str = Field(max_length=64)
+    version: int
+    count: int
+    total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    counted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TopicSpanTerm(SQLModel, table=True):
+    """How many messages of a week or month (all units) hold a topic term, and which (ids ascending)."""
+
+    __tablename__ = "topic_span_terms"
+
+    kind: str = Field(sa_column=Column(String(8), primary_key=True))
+    start: date = Field(sa_column=Column(Date, primary_key=True))
     term: str = Field(sa_column=Column(Text, primary_key=True))
     count: int
     ids: list[int] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))

@@ -14,7 +14,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, literal_column, or_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    literal_column,
+    or_,
+    true,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -30,6 +43,8 @@ from app.reports.models import (
     TopicDayTerm,
     TopicReport,
     TopicSample,
+    TopicSpan,
+    TopicSpanTerm,
     TopicTerm,
     TopicUnit,
 )
@@ -40,6 +55,8 @@ from kb.segment import tokens
 _TERMS: Table = MessageTerms.__table__  # type: ignore[attr-defined]
 _COUNTS: Table = TopicDayTerm.__table__  # type: ignore[attr-defined]
 _DAYS: Table = TopicDay.__table__  # type: ignore[attr-defined]
+_SPAN_TERMS: Table = TopicSpanTerm.__table__  # type: ignore[attr-defined]
+_SPANS: Table = TopicSpan.__table__  # type: ignore[attr-defined]
 
 # Bump when the term extraction changes: cached terms of an older version are recomputed.
 TERMS_VERSION = 2
@@ -192,6 +209,11 @@ def cache_terms(*, session: Session, since: datetime, until: datetime) -> int:
 _CHUNK = 300
 # The alert job counts at most this many days a run, newest first (the first runs fill the history).
 MAX_DAYS_PER_RUN = 60
+# The alert job sums at most this many weeks and months a run, newest first.
+MAX_SPANS_PER_RUN = 20
+# Hot topics sum these many of the terms most frequent among the messages read one by one whatever their
+# stored counts (see _Windows.candidates).
+_ALWAYS_SUMMED = 100
 # Up to this many terms, the baseline's counts are read term by term through ix_topic_day_terms_term_day.
 _FEW_TERMS = 500
 
@@ -204,7 +226,11 @@ def count_days(
     messages changed since (added, removed, moved to another unit: its per-unit fingerprint differs) is
     counted again from its messages' terms (computing and storing the missing ones), newest first, at
     most `max_days` of them (None: all). Each day is replaced in its own transaction, so running it
-    twice, or stopping it, leaves every day either counted or not; returns how many days it counted."""
+    twice, or stopping it, leaves every day either counted or not; returns how many days it counted.
+
+    Then it sums the counts of whole local weeks (from Monday) and calendar months over all units
+    (`_roll_up`), for spans whose days are all counted and whose sums are missing or out of date, newest
+    first, at most MAX_SPANS_PER_RUN of them (all when `max_days` is None)."""
     first = session.execute(sa_select(func.min(col(Message.received_at)))).scalar_one()
     today = _midnight(now.astimezone(tz).date(), tz)
     if first is None or first >= today:
@@ -224,12 +250,170 @@ def count_days(
         ):
             todo.append((day, d0, d1))
     todo.reverse()
+    left: set[date] = set()
     if max_days is not None:
+        left = {day for day, _, _ in todo[max_days:]}
         todo = todo[:max_days]
     session.commit()
     for day, d0, d1 in todo:
         _count_day(session, day, d0, d1, tz, now)
+    totals = {day: _total(fingerprint) for (day, _, _), fingerprint in zip(days, live, strict=True)}
+    _roll_up(
+        session,
+        totals,
+        left,
+        tz,
+        now,
+        MAX_SPANS_PER_RUN if max_days is not None else None,
+    )
     return len(todo)
+
+
+def _total(fingerprint: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """A per-unit fingerprint summed over the units."""
+    return sum(c for c, _ in fingerprint.values()), sum(t for _, t in fingerprint.values())
+
+
+def _span_days(kind: str, start: date) -> list[date]:
+    """The local days of a week (from its Monday) or a calendar month (from its first day)."""
+    if kind == "week":
+        end = start + timedelta(days=7)
+    else:
+        end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def _spans_within(days: Collection[date]) -> list[tuple[str, date]]:
+    """The months, then the weeks, whose every day is among `days` (they may overlap each other)."""
+    out: list[tuple[str, date]] = []
+    if not days:
+        return out
+    lo, hi = min(days), max(days)
+    month = date(lo.year, lo.month, 1)
+    while month <= hi:
+        span = _span_days("month", month)
+        if all(d in days for d in span):
+            out.append(("month", month))
+        month = span[-1] + timedelta(days=1)
+    week = lo - timedelta(days=lo.weekday())
+    while week <= hi:
+        if all(d in days for d in _span_days("week", week)):
+            out.append(("week", week))
+        week += timedelta(days=7)
+    return out
+
+
+def _span_where(spans: Sequence[tuple[str, date]]) -> ColumnElement[bool]:
+    kinds = sorted({kind for kind, _ in spans})
+    return or_(
+        *(
+            and_(
+                _SPAN_TERMS.c.kind == kind, _SPAN_TERMS.c.start.in_(sorted(s for k, s in spans if k == kind))
+            )
+            for kind in kinds
+        )
+    )
+
+
+def _roll_up(
+    session: Session,
+    totals: dict[date, tuple[int, int]],
+    left: set[date],
+    tz: ZoneInfo,
+    now: datetime,
+    max_spans: int | None,
+) -> int:
+    """Sums the daily counts of every week and month inside `totals` (the live messages and id sum of
+    each day before today) whose sums are missing, of another zone or term version, or no longer match
+    its days' messages, provided none of its days is still to be counted (`left`); newest first, at most
+    `max_spans`. Returns how many spans it summed."""
+    stored = {(row.kind, row.start): row for row in session.exec(select(TopicSpan))}
+    todo: list[tuple[str, date, list[date]]] = []
+    for kind, start in _spans_within(totals.keys()):
+        days = _span_days(kind, start)
+        live = (sum(totals[d][0] for d in days), sum(totals[d][1] for d in days))
+        row = stored.get((kind, start))
+        if (
+            row is not None
+            and row.zone == tz.key
+            and row.version == TERMS_VERSION
+            and (row.count, row.total) == live
+        ):
+            continue
+        if not left.intersection(days):
+            todo.append((kind, start, days))
+    todo.sort(key=lambda t: (t[2][-1], t[0]), reverse=True)
+    if max_spans is not None:
+        todo = todo[:max_spans]
+    session.commit()
+    done = 0
+    for kind, start, days in todo:
+        done += _sum_span(session, kind, start, days, tz, now)
+    return done
+
+
+def _day_rows(
+    session: Session, days: Sequence[date]
+) -> list[tuple[date, str, int, dict[str, list[int]], datetime]]:
+    """The stored days among `days`, read afresh (not from the session's objects)."""
+    return [
+        (day, zone, version, units, counted_at)
+        for day, zone, version, units, counted_at in session.execute(
+            sa_select(_DAYS.c.day, _DAYS.c.zone, _DAYS.c.version, _DAYS.c.units, _DAYS.c.counted_at)
+            .where(_DAYS.c.day.in_(days))
+            .order_by(_DAYS.c.day)
+        )
+    ]
+
+
+def _sum_span(session: Session, kind: str, start: date, days: list[date], tz: ZoneInfo, now: datetime) -> int:
+    """Replaces one span's sums by those of its days' counts, recording what those counts counted (their
+    messages and id sum); returns 1, or 0 when a day is not counted in this zone and version or was
+    counted again meanwhile."""
+    before = _day_rows(session, days)
+    if len(before) != len(days) or any(
+        zone != tz.key or version != TERMS_VERSION for _, zone, version, _, _ in before
+    ):
+        session.commit()
+        return 0
+    sums: dict[str, list[int]] = {}
+    for term, ids in session.execute(sa_select(_COUNTS.c.term, _COUNTS.c.ids).where(_COUNTS.c.day.in_(days))):
+        sums.setdefault(term, []).extend(ids)
+    if _day_rows(session, days) != before:
+        session.commit()
+        return 0
+    count = sum(v[0] for *_, units, _ in before for v in units.values())
+    total = sum(v[1] for *_, units, _ in before for v in units.values())
+    savepoint = session.begin_nested()
+    try:
+        where = [_SPAN_TERMS.c.kind == kind, _SPAN_TERMS.c.start == start]
+        session.execute(delete(_SPAN_TERMS).where(*where))
+        session.execute(delete(_SPANS).where(_SPANS.c.kind == kind, _SPANS.c.start == start))
+        if sums:
+            session.execute(
+                insert(_SPAN_TERMS),
+                [
+                    {"kind": kind, "start": start, "term": term, "count": len(ids), "ids": sorted(ids)}
+                    for term, ids in sums.items()
+                ],
+            )
+        session.execute(
+            insert(_SPANS).values(
+                kind=kind,
+                start=start,
+                zone=tz.key,
+                version=TERMS_VERSION,
+                count=count,
+                total=total,
+                counted_at=now,
+            )
+        )
+        savepoint.commit()
+    except IntegrityError:
+        # Summed meanwhile by another worker.
+        savepoint.rollback()
+    session.commit()
+    return 1
 
 
 def _count_day(session: Session, day: date, d0: datetime, d1: datetime, tz: ZoneInfo, now: datetime) -> None:
@@ -347,11 +531,43 @@ def _fingerprints(
     return out
 
 
+def _choose_spans(
+    session: Session, pieces: Sequence[_Piece], tz: ZoneInfo
+) -> dict[bool, list[tuple[str, date, tuple[int, int]]]]:
+    """Per window (current or not), the weeks and months made of its whole-day pieces whose sums exist
+    in `tz` and the current term version, months first, none overlapping another; each with what its sums
+    counted (messages, id sum), to check against its live messages."""
+    out: dict[bool, list[tuple[str, date, tuple[int, int]]]] = {True: [], False: []}
+    wanted = {
+        flag: _spans_within([p.day for p in pieces if p.day is not None and p.current == flag])
+        for flag in (True, False)
+    }
+    starts = sorted({first for spans in wanted.values() for _, first in spans})
+    if not starts:
+        return out
+    stored = {
+        (row.kind, row.start): row
+        for row in session.exec(select(TopicSpan).where(col(TopicSpan.start).in_(starts)))
+        if row.zone == tz.key and row.version == TERMS_VERSION
+    }
+    taken: set[date] = set()
+    for flag, spans in wanted.items():
+        for kind, first in spans:
+            days = _span_days(kind, first)
+            row = stored.get((kind, first))
+            if row is None or taken.intersection(days):
+                continue
+            out[flag].append((kind, first, (row.count, row.total)))
+            taken.update(days)
+    return out
+
+
 class _Windows:
-    """The current window and the baseline of one request, counted from the daily per-term counts
-    (`topic_day_terms`) for every whole local day whose counts are up to date, and message by message
-    (stored term lists, or segmenting) for the rest: the partial days at the windows' edges, today, and
-    days not counted yet or changed since."""
+    """The current window and the baseline of one request, counted from the sums of whole local weeks and
+    months over all units (`topic_span_terms`, for a request without a unit scope) and the daily per-term
+    counts (`topic_day_terms`) wherever those are up to date (checked by one fingerprint per span or day),
+    and message by message (stored term lists, or segmenting) for the rest: the partial days at the
+    windows' edges, today, and days not counted yet or changed since."""
 
     def __init__(
         self,
@@ -365,16 +581,48 @@ class _Windows:
     ) -> None:
         self._session = session
         pieces = _pieces(start, split, at, tz)
+        who = _who(principal, unit_code, col(Message.unit_code))
+        scoped = (principal is not None and principal.units is not None) or unit_code is not None
+        # Without a unit scope, whole weeks and months are candidates for their sums: one fingerprint each.
+        chosen = {True: [], False: []} if scoped else _choose_spans(session, pieces, tz)
+        spanned = {day for spans in chosen.values() for span in spans for day in _span_days(*span[:2])}
+        rest = [p for p in pieces if p.day is None or p.day not in spanned]
+        listed = [(flag, span) for flag, spans in chosen.items() for span in spans]
+        received = col(Message.received_at)
         live = _fingerprints(
-            session, [p.where for p in pieces], _who(principal, unit_code, col(Message.unit_code))
+            session,
+            [
+                *(
+                    [
+                        received >= _midnight(days[0], tz),
+                        received < _midnight(days[-1] + timedelta(days=1), tz),
+                    ]
+                    for days in (_span_days(kind, first) for _, (kind, first, _) in listed)
+                ),
+                *(p.where for p in rest),
+            ],
+            who,
         )
+        span_live, rest_live = live[: len(listed)], live[len(listed) :]
         self.sizes = {
             flag: sum(
-                c for p, f in zip(pieces, live, strict=True) if p.current == flag for c, _ in f.values()
+                _total(f)[0] for (current, _), f in zip(listed, span_live, strict=True) if current == flag
             )
+            + sum(_total(f)[0] for p, f in zip(rest, rest_live, strict=True) if p.current == flag)
             for flag in (True, False)
         }
-        whole = [p.day for p in pieces if p.day is not None]
+        self._spans: dict[bool, list[tuple[str, date]]] = {True: [], False: []}
+        changed: list[_Piece] = []
+        for (flag, (kind, first, summed)), fingerprint in zip(listed, span_live, strict=True):
+            if summed == _total(fingerprint):
+                self._spans[flag].append((kind, first))
+            else:  # its messages changed since it was summed: its days one by one
+                days = set(_span_days(kind, first))
+                changed.extend(p for p in pieces if p.day in days)
+        if changed:
+            rest = [*rest, *changed]
+            rest_live = [*rest_live, *_fingerprints(session, [p.where for p in changed], who)]
+        whole = [p.day for p in rest if p.day is not None]
         stored = (
             {row.day: row for row in session.exec(select(TopicDay).where(col(TopicDay.day).in_(whole)))}
             if whole
@@ -388,7 +636,7 @@ class _Windows:
 
         self._days: dict[bool, list[date]] = {True: [], False: []}
         loose: dict[bool, list[ColumnElement[bool]]] = {True: [], False: []}
-        for piece, fingerprint in zip(pieces, live, strict=True):
+        for piece, fingerprint in zip(rest, rest_live, strict=True):
             row = stored.get(piece.day) if piece.day is not None else None
             if (
                 row is not None
@@ -404,7 +652,6 @@ class _Windows:
         self.loose: dict[bool, list[_Item]] = {True: [], False: []}
         for flag, conditions in loose.items():
             if conditions:
-                who = _who(principal, unit_code, col(Message.unit_code))
                 self.loose[flag] = [
                     _Item(message_id, received_at, code, 0 if flag else 1, frozenset(terms))
                     for message_id, received_at, code, terms in _load(
@@ -416,6 +663,14 @@ class _Windows:
         """Messages per term: every term, or at least those of `terms` (read through the term index
         when they are few)."""
         out: Counter[str] = Counter()
+        spans = self._spans[current]
+        if spans and (terms is None or terms):
+            term = _SPAN_TERMS.c.term
+            only = [term.in_(sorted(terms))] if terms is not None and len(terms) <= _FEW_TERMS else []
+            for value, count in self._session.execute(
+                sa_select(term, func.sum(_SPAN_TERMS.c.count)).where(_span_where(spans), *only).group_by(term)
+            ):
+                out[value] += int(count)
         days = self._days[current]
         if days and (terms is None or terms):
             term = _COUNTS.c.term
@@ -430,9 +685,99 @@ class _Windows:
             out.update(item.terms)
         return out
 
+    def candidates(self, settings: TopicSettings) -> tuple[Counter[str], Counter[str]]:
+        """The current window's and the baseline's messages per term, exactly, for every term that can be
+        hot (a superset of the hot terms). One statement sums the stored counts of both windows per term
+        and keeps the _ALWAYS_SUMMED terms most frequent among the messages read one by one, and every
+        other term that could still reach `min_count` and `min_lift` if it gained as many current-window
+        messages from those as the next most frequent term does; a term it leaves out is read again
+        only when it has no stored counts and its messages read one by one could make it hot."""
+        n = settings.baseline_windows
+        loose_now: Counter[str] = Counter()
+        for item in self.loose[True]:
+            loose_now.update(item.terms)
+        loose_before: Counter[str] = Counter()
+        for item in self.loose[False]:
+            loose_before.update(item.terms)
+        # The terms most frequent among the messages read one by one are always summed; every other
+        # term gains at most `spare` current messages from them.
+        ranked = loose_now.most_common(_ALWAYS_SUMMED + 1)
+        always = sorted(t for t, _ in ranked[:_ALWAYS_SUMMED])
+        spare = ranked[_ALWAYS_SUMMED][1] if len(ranked) > _ALWAYS_SUMMED else 0
+        narrow: list[str] | None = None
+        if not self._spans[True] and not self._days[True]:
+            # The current window is read one by one: only its terms with enough messages can be hot.
+            enough = sorted(t for t, c in loose_now.items() if c >= settings.min_count)
+            narrow = enough if len(enough) <= _FEW_TERMS else None
+        parts: list[Any] = []
+        for flag in (True, False):
+            window: ColumnElement[int] = literal_column("1" if flag else "0")
+            if self._spans[flag]:
+                parts.append(
+                    sa_select(_SPAN_TERMS.c.term, _SPAN_TERMS.c.count, window.label("current")).where(
+                        _span_where(self._spans[flag]),
+                        *([_SPAN_TERMS.c.term.in_(narrow)] if narrow is not None else []),
+                    )
+                )
+            if self._days[flag]:
+                parts.append(
+                    sa_select(_COUNTS.c.term, _COUNTS.c.count, window.label("current")).where(
+                        _COUNTS.c.day.in_(self._days[flag]),
+                        *self._who,
+                        *([_COUNTS.c.term.in_(narrow)] if narrow is not None else []),
+                    )
+                )
+
+        stored: dict[str, tuple[int, int]] = {}
+        if parts:
+            both: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+            rows = both.subquery()
+            now = func.sum(case((rows.c.current == 1, rows.c.count), else_=0))
+            before = func.sum(case((rows.c.current == 0, rows.c.count), else_=0))
+            summed = sa_select(rows.c.term, now, before).group_by(rows.c.term)
+            # (now + 1) / (before / n + 1) >= min_lift, multiplied out; the slack keeps rounding on the
+            # side of reading a term too many.
+            could_be_hot = or_(
+                rows.c.term.in_(always) if always else false(),
+                and_(
+                    now + spare >= settings.min_count,
+                    (now + spare + 1) * n >= (before + n) * (settings.min_lift * (1 - 1e-9)) if n else true(),
+                ),
+            )
+            for term, a, b in self._session.execute(summed.having(could_be_hot)):
+                stored[term] = (int(a), int(b))
+            unknown = sorted(
+                t
+                for t, c in loose_now.items()
+                if t not in stored
+                and c >= settings.min_count
+                and (not n or (c + 1) / (loose_before[t] / n + 1) >= settings.min_lift * (1 - 1e-9))
+            )
+            for first in range(0, len(unknown), 500):
+                for term, a, b in self._session.execute(
+                    summed.where(rows.c.term.in_(unknown[first : first + 500]))
+                ):
+                    stored[term] = (int(a), int(b))
+        now_counts: Counter[str] = Counter()
+        before_counts: Counter[str] = Counter()
+        for term in {*stored, *loose_now}:
+            a, b = stored.get(term, (0, 0))
+            if a + loose_now[term] > 0:
+                now_counts[term] = a + loose_now[term]
+                before_counts[term] = b + loose_before[term]
+        return now_counts, before_counts
+
     def holding(self, current: bool, terms: Iterable[str]) -> dict[str, set[int]]:
         """For each of `terms`, the ids of the messages holding it."""
         out: dict[str, set[int]] = {t: set() for t in terms}
+        spans = self._spans[current]
+        if spans and out:
+            for value, ids in self._session.execute(
+                sa_select(_SPAN_TERMS.c.term, _SPAN_TERMS.c.ids).where(
+                    _SPAN_TERMS.c.term.in_(sorted(out)), _span_where(spans)
+                )
+            ):
+                out[value].update(ids)
         days = self._days[current]
         if days and out:
             for value, ids in self._session.execute(
@@ -488,9 +833,7 @@ def hot_topics(
     windows = _Windows(
         session, principal, unit_code, at - window * (n + 1), split, at, tz or get_settings().tz
     )
-    now_counts = windows.counts(True)
-    # Only terms with enough messages now can be hot: the baseline is needed for those alone.
-    before_counts = windows.counts(False, {t for t, c in now_counts.items() if c >= settings.min_count})
+    now_counts, before_counts = windows.candidates(settings)
 
     hot: list[TopicTerm] = []
     for term, count in now_counts.items():

@@ -2,7 +2,8 @@
 windows read and counted one by one, kept below as the reference): on random messages over three weeks,
 random windows (edges on and off local midnights), scopes and zones (one with summer time), before the
 days are counted, after, after messages are added to counted days, moved to another unit or deleted, and
-after counting again."""
+after counting again; and the same for windows of weeks over months of messages, read from the sums of
+whole weeks and months where a request has no unit scope."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,15 @@ from app.auth import Principal
 from app.db import session_scope
 from app.messages.models import Message
 from app.reports import topics
-from app.reports.models import MessageTerms, TopicDay, TopicDayTerm, TopicReport, TopicTerm
+from app.reports.models import (
+    MessageTerms,
+    TopicDay,
+    TopicDayTerm,
+    TopicReport,
+    TopicSpan,
+    TopicSpanTerm,
+    TopicTerm,
+)
 from app.users.models import Role
 
 AT = datetime(2026, 3, 30, 9, 30, tzinfo=UTC)
@@ -125,11 +134,11 @@ def _text(rng: random.Random, received: datetime) -> str:
     return "，".join(words) + "的问题请处理"
 
 
-def _add(add_message: Any, accounts: dict[str, Any], rng: random.Random, count: int) -> None:
+def _add(add_message: Any, accounts: dict[str, Any], rng: random.Random, count: int, days: int = 21) -> None:
     for _ in range(count):
-        received = AT - timedelta(days=21) * rng.random()
+        received = AT - timedelta(days=days) * rng.random()
         if rng.random() < 0.15:  # on a local midnight of either zone, or a microsecond off it
-            day = (AT - timedelta(days=rng.randrange(21))).astimezone(rng.choice(ZONES)).date()
+            day = (AT - timedelta(days=rng.randrange(days))).astimezone(rng.choice(ZONES)).date()
             midnight = datetime.combine(day, datetime.min.time(), rng.choice(ZONES)).astimezone(UTC)
             received = midnight + timedelta(microseconds=rng.choice([-1, 0, 1]))
         message_id = add_message(accounts[rng.choice(list(accounts))], received, content=_text(rng, received))
@@ -146,7 +155,7 @@ def _add(add_message: Any, accounts: dict[str, Any], rng: random.Random, count: 
 ZONES = [ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Berlin")]  # Berlin: summer time from 2026-03-29
 
 
-def _compare(rng: random.Random, tz: ZoneInfo) -> int:
+def _compare(rng: random.Random, tz: ZoneInfo, hours: Sequence[int] = (6, 24, 30, 48, 72)) -> int:
     """Random requests; returns how many clusters the reference found in all (the test must see some)."""
     principals = [
         None,
@@ -163,7 +172,7 @@ def _compare(rng: random.Random, tz: ZoneInfo) -> int:
         else:
             at = AT - timedelta(hours=rng.randrange(0, 72), minutes=rng.randrange(60))
         settings = topics.TopicSettings(
-            window=timedelta(hours=rng.choice([6, 24, 30, 48, 72])),
+            window=timedelta(hours=rng.choice(hours)),
             baseline_windows=rng.choice([1, 2, 3, 7]),
             min_count=rng.choice([2, 3]),
             min_lift=rng.choice([1.5, 3.0]),
@@ -182,8 +191,10 @@ def _compare(rng: random.Random, tz: ZoneInfo) -> int:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_counts_give_the_same_topics_as_reading_every_message(
-    client, make_unit, make_account, add_message, seed: int
+    client, make_unit, make_account, add_message, monkeypatch, seed: int
 ) -> None:
+    # Few terms always summed, so that the others' bound on messages read one by one is exercised.
+    monkeypatch.setattr(topics, "_ALWAYS_SUMMED", seed % 3)
     rng = random.Random(seed)
     tz = ZONES[seed % 2]
     for code in ("a", "b", "c"):
@@ -238,3 +249,71 @@ def test_the_job_counts_whole_days_before_today_newest_first_a_bounded_number(
         assert [(count, len(ids)) for count, ids in rows] == [(1, 1)]
         # A day counted in another zone is counted again.
         assert topics.count_days(session=session, now=AT, tz=ZONES[1], max_days=None) == 5
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_week_and_month_sums_give_the_same_topics(
+    client, make_unit, make_account, add_message, seed: int
+) -> None:
+    rng = random.Random(100 + seed)
+    tz = ZONES[seed % 2]
+    for code in ("a", "b", "c"):
+        make_unit(code, f"单位{code}")
+    accounts = {code: make_account(code) for code in ("a", "b", "c")}
+    _add(add_message, accounts, rng, 260, days=75)
+    first = AT - timedelta(days=1)
+    with session_scope() as session:
+        assert topics.count_days(session=session, now=first, tz=tz, max_days=None) >= 70
+        spans = Counter(session.execute(select(TopicSpan.kind)).scalars())
+        assert spans["month"] >= 1 and spans["week"] >= 9, spans
+        # Nothing changed: neither days nor spans are counted again.
+        assert topics.count_days(session=session, now=first + timedelta(hours=1), tz=tz, max_days=None) == 0
+        assert set(session.execute(select(TopicSpan.counted_at)).scalars()) == {first}
+        # A request without a unit scope over February reads its month's sums.
+        feb = datetime(2026, 3, 1, tzinfo=tz).astimezone(UTC)
+        windows = topics._Windows(session, None, None, feb - timedelta(days=35), feb, AT, tz)
+        assert ("month", datetime(2026, 2, 1).date()) in windows._spans[False]
+        assert windows._spans[True]  # whole weeks of March
+    hours = (24 * 7, 24 * 10, 24 * 14)
+    clusters = _compare(rng, tz, hours)
+
+    # Messages of summed spans change: their sums are not used until summed again.
+    _add(add_message, accounts, rng, 30, days=75)
+    with session_scope() as session:
+        ids = list(session.execute(select(Message.id)).scalars())
+        gone = rng.sample(ids, 5)
+        session.execute(delete(MessageTerms).where(MessageTerms.message_id.in_(gone)))  # type: ignore[attr-defined]
+        session.execute(delete(Message).where(Message.id.in_(gone)))  # type: ignore[union-attr]
+    clusters += _compare(rng, tz, hours)
+    with session_scope() as session:
+        assert topics.count_days(session=session, now=AT, tz=tz, max_days=None) > 0
+        assert AT in set(session.execute(select(TopicSpan.counted_at)).scalars())
+    clusters += _compare(rng, tz, hours)
+    assert clusters > 0
+
+
+def test_a_span_is_summed_only_from_days_counted_in_its_zone(
+    client, make_unit, make_account, add_message
+) -> None:
+    make_unit("a", "甲局")
+    account = make_account("a")
+    tz = ZONES[0]
+    for days in range(20):
+        add_message(account, AT - timedelta(days=days), content="噪音扰民")
+    with session_scope() as session:
+        topics.count_days(session=session, now=AT, tz=tz, max_days=None)
+        assert set(session.execute(select(TopicSpan.kind, TopicSpan.start)).tuples()) == {
+            ("week", date(2026, 3, 16)),
+            ("week", date(2026, 3, 23)),
+        }
+        week = topics._span_days("week", date(2026, 3, 16))
+        session.execute(update(TopicDay).where(TopicDay.day == week[3]).values(zone="Europe/Berlin"))  # type: ignore[arg-type]
+        assert topics._sum_span(session, "week", week[0], week, tz, AT) == 0
+        session.execute(delete(TopicDay).where(TopicDay.day == week[3]))  # type: ignore[arg-type]
+        assert topics._sum_span(session, "week", week[0], week, tz, AT) == 0
+        last = topics._span_days("week", date(2026, 3, 23))
+        assert topics._sum_span(session, "week", last[0], last, tz, AT) == 1
+        rows = session.execute(
+            select(TopicSpanTerm.count, TopicSpanTerm.ids).where(TopicSpanTerm.start == last[0])
+        ).all()
+        assert [(count, len(ids)) for count, ids in rows] == [(7, 7)]
