@@ -194,6 +194,10 @@ def bulletin_text(item: Inspection) -> str:
     return "\n".join(lines)
 
 
+def _worst(row: dict[str, Any], summary: dict[str, Any]) -> str:
+    return "是" if row["unit_code"] in summary["worst_units"] else ""
+
+
 def bulletin_xlsx(item: Inspection) -> bytes:
     """The bulletin as a workbook: 通报 (the text), 各单位 (figures per unit), 僵尸账号, 未备案账号."""
     s = item.summary
@@ -201,58 +205,50 @@ def bulletin_xlsx(item: Inspection) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "通报"
-    for line in bulletin_text(item).replace("**", "").split("\n"):
-        append_rows(sheet, [[line]])
+    append_rows(sheet, ([line] for line in bulletin_text(item).replace("**", "").split("\n")))
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.column_dimensions["A"].width = 100
     per_unit = book.create_sheet("各单位")
+    header = [
+        "单位代码",
+        "单位名称",
+        "答复时限（工作日）",
+        "收到留言",
+        "按时答复",
+        "未按时答复",
+        "超期未答复",
+    ]
+    header += ["未答复即关闭", "批准延期", "按时答复率（%）", "排名靠后"]
+    figures = ["reply_working_days", "received", "answered_on_time", "not_in_time", "overdue_now"]
+    figures += ["closed_without_reply", "extensions", "on_time_rate"]
     append_rows(
         per_unit,
         [
-            [
-                "单位代码",
-                "单位名称",
-                "答复时限（工作日）",
-                "收到留言",
-                "按时答复",
-                "未按时答复",
-                "超期未答复",
-                "未答复即关闭",
-                "批准延期",
-                "按时答复率（%）",
-                "排名靠后",
-            ]
+            header,
+            *([r["unit_code"], r["unit_name"], *(r[k] for k in figures), _worst(r, s)] for r in s["units"]),
         ],
     )
-    for r in s["units"]:
-        append_rows(
-            per_unit,
-            [
-                [
-                    r["unit_code"],
-                    r["unit_name"],
-                    r["reply_working_days"],
-                    r["received"],
-                    r["answered_on_time"],
-                    r["not_in_time"],
-                    r["overdue_now"],
-                    r["closed_without_reply"],
-                    r["extensions"],
-                    r["on_time_rate"],
-                    "是" if r["unit_code"] in s["worst_units"] else "",
-                ]
-            ],
-        )
     for cell in per_unit[1]:
         cell.font = Font(bold=True)
     zombies = book.create_sheet("僵尸账号")
-    append_rows(zombies, [["账号ID", "账号名称", "主办单位", "情况"]])
-    for z in s["zombies"]:
-        append_rows(zombies, [[z["account_id"], z["account_name"], z["unit_name"], "；".join(z["reasons"])]])
+    append_rows(
+        zombies,
+        [
+            ["账号ID", "账号名称", "主办单位", "情况"],
+            *(
+                [z["account_id"], z["account_name"], z["unit_name"], "；".join(z["reasons"])]
+                for z in s["zombies"]
+            ),
+        ],
+    )
     unregistered = book.create_sheet("未备案账号")
-    append_rows(unregistered, [["账号ID", "账号名称", "主办单位"]])
-    for u in s["unregistered"]:
-        append_rows(unregistered, [[u["account_id"], u["account_name"], u["unit_name"]]])
+    append_rows(
+        unregistered,
+        [
+            ["账号ID", "账号名称", "主办单位"],
+            *([u["account_id"], u["account_name"], u["unit_name"]] for u in s["unregistered"]),
+        ],
+    )
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
