@@ -213,6 +213,21 @@ def count_topic_days() -> str:
     return f"daily topic counts of {days} days{spans} in {time.perf_counter() - t0:.1f} s"
 
 
+def build_rollups() -> str:
+    """What the report roll-up job's first runs do: every whole day and month before today."""
+    from app.config import get_settings
+    from app.db import session_scope
+
+    try:
+        from app.reports import rollups
+    except ImportError:
+        return "no report roll-ups in this version"
+    t0 = time.perf_counter()
+    with session_scope() as session:
+        built = rollups.refresh(session=session, now=datetime.now(UTC), tz=get_settings().tz, max_spans=None)
+    return f"report roll-ups of {built} days and months in {time.perf_counter() - t0:.1f} s"
+
+
 def requests_to_measure(units: list[str]) -> list[tuple[str, str]]:
     """(label, path) of every list, queue, report, topic, board and metrics request measured."""
     from sqlalchemy import func, select
@@ -326,7 +341,7 @@ def main() -> None:
         dialect = get_engine().dialect.name
         print(
             f"{dialect}: {args.messages:,} messages (seed {args.seed:,} through the pipeline in {t1 - t0:.1f} s, "
-            f"copies in SQL in {t2 - t1:.1f} s); {count_topic_days()}"
+            f"copies in SQL in {t2 - t1:.1f} s); {count_topic_days()}; {build_rollups()}"
         )
         todo = requests_to_measure(names["units"])
         with TestClient(create_app(start_scheduler=False)) as client:

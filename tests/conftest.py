@@ -75,7 +75,8 @@ def _empty_tables() -> None:
                     text("TRUNCATE " + ", ".join(f'"{t}"' for t in used) + " RESTART IDENTITY CASCADE")
                 )
         else:
-            for table in tables:
+            # Deleting messages logs report changes (triggers of migration 0017): that log goes last.
+            for table in sorted(tables, key=lambda name: name == "report_changes"):
                 conn.execute(text(f'DELETE FROM "{table}"'))
 
 

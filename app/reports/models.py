@@ -1,5 +1,6 @@
-"""Report shapes (per unit, account, platform and period), the overdue view, hot topics, and the two
-tables behind hot topics: cached message terms, daily per-term counts and sent topic alerts."""
+"""Report shapes (per unit, account, platform and period), the overdue view, hot topics, the tables behind
+hot topics (cached message terms, daily per-term counts, sent topic alerts) and the report roll-ups
+(counts and reply-time histograms of whole local days and months, and the log of changes that voids them)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.config import DEFAULT_REPLY_WORKING_DAYS
@@ -279,3 +280,69 @@ class TopicAlertPublic(SQLModel):
     detail: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+class ReportChange(SQLModel, table=True):
+    """When the receipt time of a message that the roll-ups count changed: written by database triggers on
+    `messages` (migration 0017) for every insert, delete and report-relevant update of a message that is not
+    waiting for its first reply, in the writer's own transaction. A roll-up whose range holds a change is
+    not read; the roll-up job retires it and removes the changes it has seen."""
+
+    __tablename__ = "report_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class ReportSpan(SQLModel, table=True):
+    """A local day, week (from Monday) or calendar month (in `zone`) whose messages not waiting for a first reply are counted
+    in `report_cells`, from `start_at` to `end_at` (UTC). Live while `retired_at` is empty; at most one live
+    span per zone, kind and start."""
+
+    __tablename__ = "report_spans"
+    __table_args__ = (
+        Index(
+            "ux_report_spans_live",
+            "zone",
+            "kind",
+            "start",
+            unique=True,
+            sqlite_where=text("retired_at IS NULL"),
+            postgresql_where=text("retired_at IS NULL"),
+        ),
+        Index("ix_report_spans_start_at", "start_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    zone: str = Field(max_length=64)
+    kind: str = Field(max_length=8)
+    start: date = Field(sa_column=Column(Date, nullable=False))
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    end_at: datetime = Field(sa_type=UTCDateTime)
+    built_at: datetime = Field(sa_type=UTCDateTime)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReportCell(SQLModel, table=True):
+    """The counts of one span's messages of one unit, account and platform, and their reply times as
+    histograms (`app.reports.rollups.encode`: pairs of value and count, values ascending)."""
+
+    __tablename__ = "report_cells"
+
+    id: int | None = Field(default=None, primary_key=True)
+    span_id: int = Field(foreign_key="report_spans.id", index=True)
+    unit_code: str | None = Field(default=None, max_length=64)
+    account_id: int
+    platform: str = Field(max_length=16)
+    received: int = 0
+    answered: int = 0
+    answered_on_time: int = 0
+    answered_late: int = 0
+    out_of_scope: int = 0
+    transferred: int = 0
+    transfers: int = 0
+    escalated: int = 0
+    closed_without_reply: int = 0
+    closed_late: int = 0
+    days_hist: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    hours_hist: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

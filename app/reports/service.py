@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, text
 from sqlalchemy import select as sa_select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
@@ -24,15 +22,24 @@ from app.config import DEFAULT_REPLY_WORKING_DAYS, get_settings
 from app.errors import Invalid
 from app.messages.models import (
     OPEN_ORDER,
-    OPEN_STATUSES,
     OTHER_LIMIT_SQL,
     UNANSWERED_SQL,
     Message,
-    MessageStatus,
     status_in,
 )
 from app.messages.present import masked
 from app.registry.models import PLATFORM_LABELS, AccountCheck
+from app.reports import rollups
+from app.reports.counting import (
+    COUNT_FIELDS,
+    ROLLED_FIELDS,
+    NoIndex,
+    answered_unmeasured,
+    count_columns,
+    flag,
+    not_waiting,
+    waiting,
+)
 from app.reports.models import (
     ColumnInfo,
     Dimension,
@@ -40,29 +47,15 @@ from app.reports.models import (
     OverdueItem,
     OverdueReport,
     Report,
+    ReportCell,
     ReportRow,
 )
 from app.reports.periods import Bucket, Period, buckets
-from app.reports.stats import nearest_rank_counted, rate
+from app.reports.stats import nearest_rank_merged, rate
 from app.routing.transfers import transfers_out
 from app.supervision import extensions
 from app.supervision.models import DeadlineExtension, ExtensionState
 from app.units.models import Unit
-
-COUNT_FIELDS = (
-    "received",
-    "answered",
-    "answered_on_time",
-    "answered_late",
-    "overdue_now",
-    "open_now",
-    "out_of_scope",
-    "transferred",
-    "transfers",
-    "escalated",
-    "closed_without_reply",
-    "closed_late",
-)
 
 METRIC_LABELS: dict[str, str] = {
     "received": "收到留言",
@@ -124,19 +117,22 @@ class _Cell:
     # Reply times as histograms: working days -> answers, stored working hours -> answers.
     days: Counter[float] = field(default_factory=Counter)
     hours: Counter[float] = field(default_factory=Counter)
+    # The same from roll-ups, as stored (app.reports.stats.encode_histogram).
+    days_stored: list[bytes] = field(default_factory=list)
+    hours_stored: list[bytes] = field(default_factory=list)
 
     def metrics(self) -> dict[str, Any]:
         c = self.counts
-        hours_median = nearest_rank_counted(self.hours, 0.5)
-        hours_p90 = nearest_rank_counted(self.hours, 0.9)
+        hours_median = nearest_rank_merged(self.hours, self.hours_stored, 0.5)
+        hours_p90 = nearest_rank_merged(self.hours, self.hours_stored, 0.9)
         return {
             **c,
             "on_time_rate": rate(
                 c["answered_on_time"],
                 c["answered_on_time"] + c["answered_late"] + c["overdue_now"] + c["closed_late"],
             ),
-            "reply_days_median": nearest_rank_counted(self.days, 0.5),
-            "reply_days_p90": nearest_rank_counted(self.days, 0.9),
+            "reply_days_median": nearest_rank_merged(self.days, self.days_stored, 0.5),
+            "reply_days_p90": nearest_rank_merged(self.days, self.days_stored, 0.9),
             "reply_hours_median": None if hours_median is None else round(hours_median, 1),
             "reply_hours_p90": None if hours_p90 is None else round(hours_p90, 1),
         }
@@ -146,6 +142,8 @@ class _Cell:
             self.counts[key] += other.counts[key]
         self.days.update(other.days)
         self.hours.update(other.hours)
+        self.days_stored += other.days_stored
+        self.hours_stored += other.hours_stored
 
 
 def columns_for(dimension: Dimension, period: Period | None) -> list[ColumnInfo]:
@@ -194,66 +192,13 @@ def _filters(
     return out
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _count_columns(now: datetime) -> list[Any]:
-    replied = col(Message.first_replied_at)
-    due = col(Message.due_at)
-    answered = replied.is_not(None)
-    waiting = and_(replied.is_(None), col(Message.status).in_([s.value for s in OPEN_STATUSES]))
-    unanswered_close = and_(replied.is_(None), col(Message.status) == MessageStatus.closed.value)
-    return [
-        func.count().label("received"),
-        _flag(answered).label("answered"),
-        _flag(and_(answered, due.is_not(None), replied <= due)).label("answered_on_time"),
-        _flag(and_(answered, due.is_not(None), replied > due)).label("answered_late"),
-        _flag(and_(waiting, due < now)).label("overdue_now"),
-        _flag(and_(waiting, or_(due.is_(None), due >= now))).label("open_now"),
-        _flag(col(Message.out_of_scope).is_(True)).label("out_of_scope"),
-        _flag(col(Message.transfer_count) > 0).label("transferred"),
-        func.coalesce(func.sum(col(Message.transfer_count)), 0).label("transfers"),
-        _flag(col(Message.escalation_level) > 0).label("escalated"),
-        _flag(unanswered_close).label("closed_without_reply"),
-        # Closed after the deadline passed: it was not answered in time, whatever the closing reason.
-        _flag(and_(unanswered_close, due.is_not(None), col(Message.closed_at) > due)).label("closed_late"),
-    ]
-
-
-def _answered_unmeasured() -> Any:
-    """Answers without a stored reply time (written by another path than the first reply)."""
-    return _flag(
-        and_(col(Message.first_replied_at).is_not(None), col(Message.reply_working_days).is_(None))
-    ).label("unmeasured")
-
-
-class _NoIndex(ColumnElement[Any]):
-    """A column that SQLite's planner may not take an index for (a unary plus). Grouped by a plain
-    `unit_code`, SQLite (without statistics) would walk ix_messages_unit_due_id to skip a sort and
-    look up every row, instead of reading ix_messages_report alone."""
-
-    inherit_cache = True
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012 (SQLAlchemy's)
-
-    def __init__(self, column: Any) -> None:
-        self.column: ColumnElement[Any] = column
-        self.type = column.type
-
-
-@compiles(_NoIndex)
-def _no_index_sql(element: _NoIndex, compiler: Any, **kw: Any) -> str:
-    inner = compiler.process(element.column, **kw)
-    return f"+{inner}" if compiler.dialect.name == "sqlite" else str(inner)
-
-
 def _key_column(dimension: Dimension) -> Any:
     if dimension == Dimension.unit:
-        return _NoIndex(col(Message.unit_code))
+        return NoIndex(col(Message.unit_code))
     if dimension == Dimension.account:
-        return _NoIndex(col(Message.account_id))
+        return NoIndex(col(Message.account_id))
     if dimension == Dimension.platform:
-        return _NoIndex(col(Message.platform))
+        return NoIndex(col(Message.platform))
     return None
 
 
@@ -283,15 +228,14 @@ def build_report(
         select(func.min(Message.received_at), func.max(Message.received_at)).where(*filters)
     ).one()
 
+    lo = date_from or (first.astimezone(tz).date() if first else None)
+    hi = date_to or (last.astimezone(tz).date() if last else None)
     spans: list[Bucket] = []
-    if period is not None:
-        lo = date_from or (first.astimezone(tz).date() if first else None)
-        hi = date_to or (last.astimezone(tz).date() if last else None)
-        if lo is not None and hi is not None:
-            try:
-                spans = buckets(lo, hi, period, tz=tz)
-            except ValueError as exc:
-                raise Invalid("时间范围内的周期过多，请缩小时间范围或改用更长的周期") from exc
+    if period is not None and lo is not None and hi is not None:
+        try:
+            spans = buckets(lo, hi, period, tz=tz)
+        except ValueError as exc:
+            raise Invalid("时间范围内的周期过多，请缩小时间范围或改用更长的周期") from exc
 
     keys: list[Any] = []
     key_col = _key_column(dimension)
@@ -300,29 +244,59 @@ def build_report(
     if spans:
         bucket = case(*[(col(Message.received_at) < b.end_at, i) for i, b in enumerate(spans)], else_=-1)
         keys.append(bucket.label("bucket"))
+    has_key, has_bucket = key_col is not None, bool(spans)
+    cells: dict[tuple[Any, int | None], _Cell] = defaultdict(_Cell)
+
+    # Whole days and months of the range come from the roll-ups where they are up to date, the messages
+    # waiting for a first reply from their partial index, and the rest from the messages.
+    cover = rollups.Plan()
+    if lo is not None and hi is not None and first is not None:
+        ranges: list[tuple[date, date, int | None]] = []
+        if spans:
+            for i, span in enumerate(spans):
+                a, z = max(lo, span.start), min(hi, span.end - timedelta(days=1))
+                if a <= z:
+                    ranges.append((a, z, i))
+        else:
+            ranges.append((lo, hi, None))
+        cover = rollups.plan(session, tz=tz, ranges=ranges)
+        if len(cover.live) > MAX_LIVE_RUNS:
+            cover = rollups.Plan(live=[(start or first, end or last + timedelta(seconds=1))])
+    _add_stored(session, cover, dimension, principal, unit_code, platform, cells)
 
     # Group by the output names: PostgreSQL would see the CASE's bound parameters as a different expression.
     group_by: list[Any] = [literal_column(k.name) for k in keys]
-    cells: dict[tuple[Any, int | None], _Cell] = defaultdict(_Cell)
-    # One pass: the counts per cell and reply time as stored with each first reply (the unanswered in
-    # one group per cell), so that reply-time histograms come with the counts; a few hundred rows per cell.
-    days_col, hours_col = col(Message.reply_working_days), col(Message.reply_working_hours)
-    query = sa_select(
-        *keys, days_col.label("d"), hours_col.label("h"), *_count_columns(now), _answered_unmeasured()
-    ).where(*filters)
+    received = col(Message.received_at)
+    live = or_(*[and_(received >= a, received < z) for a, z in cover.live])
     unmeasured = 0
-    for row in session.execute(query.group_by(*group_by, days_col, hours_col)):
+    if cover.live:
+        # One pass: the counts per cell and reply time as stored with each first reply, so that reply-time
+        # histograms come with the counts; a few hundred rows per cell.
+        days_col, hours_col = col(Message.reply_working_days), col(Message.reply_working_hours)
+        query = sa_select(
+            *keys, days_col.label("d"), hours_col.label("h"), *count_columns(now), answered_unmeasured()
+        ).where(*filters, live, not_waiting())
+        for row in session.execute(query.group_by(*group_by, days_col, hours_col)):
+            mapping = row._mapping
+            cell = cells[_cell_key(mapping, has_key, has_bucket)]
+            for name in COUNT_FIELDS:
+                cell.counts[name] += int(mapping[name] or 0)
+            unmeasured += int(mapping["unmeasured"] or 0)
+            if mapping["d"] is not None and mapping["h"] is not None:
+                cell.days[float(mapping["d"])] += int(mapping["answered"] or 0)
+                cell.hours[float(mapping["h"])] += int(mapping["answered"] or 0)
+    # The messages waiting for a first reply (overdue or not as of `now`), from ix_messages_waiting_report.
+    waiting_query = sa_select(*keys, *count_columns(now)).where(*filters, waiting())
+    for row in session.execute(waiting_query.group_by(*group_by) if group_by else waiting_query):
         mapping = row._mapping
-        cell = cells[_cell_key(mapping, key_col is not None, bool(spans))]
+        if not mapping["received"]:
+            continue
+        cell = cells[_cell_key(mapping, has_key, has_bucket)]
         for name in COUNT_FIELDS:
             cell.counts[name] += int(mapping[name] or 0)
-        unmeasured += int(mapping["unmeasured"] or 0)
-        if mapping["d"] is not None and mapping["h"] is not None:
-            cell.days[float(mapping["d"])] += int(mapping["answered"] or 0)
-            cell.hours[float(mapping["h"])] += int(mapping["answered"] or 0)
     if unmeasured:
         _measure_unstored(
-            session, keys, filters, cells, key_col is not None, bool(spans), calendar, tz, work_hours
+            session, keys, [*filters, live], cells, has_key, has_bucket, calendar, tz, work_hours
         )
 
     rows = _rows(session, principal, dimension, spans, cells, unit_code, platform)
@@ -363,6 +337,41 @@ def build_report(
         total=total_row,
         notes=_limit_notes(session, filters, rows, limits, _unit_names(session, principal, None)),
     )
+
+
+MAX_LIVE_RUNS = 40
+
+
+def _add_stored(
+    session: Session,
+    cover: rollups.Plan,
+    dimension: Dimension,
+    principal: Principal,
+    unit_code: str | None,
+    platform: str | None,
+    cells: dict[tuple[Any, int | None], _Cell],
+) -> None:
+    """Adds the roll-up cells the plan reads, in the report's scope."""
+    if not cover.spans:
+        return
+    c = ReportCell.__table__.c  # type: ignore[attr-defined]
+    scope: list[Any] = []
+    if principal.units is not None:
+        scope.append(c.unit_code.in_(principal.units))
+    if unit_code is not None:
+        scope.append(c.unit_code == unit_code)
+    if platform is not None:
+        scope.append(c.platform == platform)
+    pick = {Dimension.unit: 1, Dimension.account: 2, Dimension.platform: 3}.get(dimension)
+    first, last = 4, 4 + len(ROLLED_FIELDS)
+    for row in rollups.cells(session, cover.spans, scope):
+        cell = cells[(row[pick] if pick is not None else None, row[0])]
+        counts = cell.counts
+        for name, value in zip(ROLLED_FIELDS, row[first:last], strict=True):
+            counts[name] += value
+        if row[last]:
+            cell.days_stored.append(row[last])
+            cell.hours_stored.append(row[last + 1])
 
 
 def _measure_unstored(
@@ -419,7 +428,7 @@ def _limit_notes(
                 f"{names.get(code, code)}（{code}）当前答复时限为{limits[code]}个工作日，"
                 f"不是通常的{DEFAULT_REPLY_WORKING_DAYS}个工作日"
             )
-    unit = _NoIndex(col(Message.unit_code))
+    unit = NoIndex(col(Message.unit_code))
     other = session.exec(
         select(unit, Message.working_days, func.count())
         .where(
@@ -645,8 +654,8 @@ def overdue_report(
     end_horizon = datetime.combine(horizon + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     due_today, due_soon = session.exec(
         select(
-            _flag(col(Message.due_at) < end_today),
-            _flag(col(Message.due_at) < end_horizon),
+            flag(col(Message.due_at) < end_today),
+            flag(col(Message.due_at) < end_horizon),
         ).where(*scope, waiting, col(Message.due_at) >= now)
     ).one()
     return OverdueReport(

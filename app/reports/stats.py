@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 
 def nearest_rank(values: Sequence[float], p: float) -> float | None:
     """The smallest value with at least `p` (0–1] of `values` at or below it; None when empty."""
@@ -38,3 +40,30 @@ def rate(numerator: int, denominator: int) -> float | None:
     if denominator <= 0:
         return None
     return round(100 * numerator / denominator, 1)
+
+
+# A reply-time histogram as stored in a roll-up: (value, count) pairs, values ascending.
+HISTOGRAM = np.dtype([("v", "<f8"), ("n", "<i8")])
+
+
+def encode_histogram(counts: Mapping[float, int]) -> bytes:
+    pairs = sorted((float(v), int(n)) for v, n in counts.items() if n)
+    return np.array(pairs, dtype=HISTOGRAM).tobytes()
+
+
+def nearest_rank_merged(counts: Mapping[float, int], encoded: Sequence[bytes], p: float) -> float | None:
+    """`nearest_rank_counted` of `counts` and the encoded histograms together."""
+    if not encoded:
+        return nearest_rank_counted(counts, p)
+    if not 0 < p <= 1:
+        raise ValueError("p must be in (0, 1]")
+    merged = np.frombuffer(b"".join(encoded), dtype=HISTOGRAM)
+    if counts:
+        merged = np.concatenate([merged, np.array(list(counts.items()), dtype=HISTOGRAM)])
+    merged = merged[merged["n"] > 0]
+    if not len(merged):
+        return None
+    values, where = np.unique(merged["v"], return_inverse=True)
+    totals = np.bincount(where, weights=merged["n"]).astype(np.int64)
+    rank = max(math.ceil(p * int(totals.sum())), 1)
+    return float(values[int(np.searchsorted(np.cumsum(totals), rank))])

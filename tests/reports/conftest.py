@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.config import get_settings
 from app.db import session_scope
 from app.messages.models import Message
 
@@ -67,3 +68,12 @@ def add_message() -> Callable[..., int]:
             return message.id
 
     return _add
+
+
+@pytest.fixture(params=["Asia/Shanghai", "Europe/Berlin"])
+def zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("HUIYING_TIMEZONE", request.param)
+    get_settings.cache_clear()
+    yield request.param
+    monkeypatch.undo()
+    get_settings.cache_clear()

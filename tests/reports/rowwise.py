@@ -19,17 +19,15 @@ from app.calendar.timing import ReplyTimer
 from app.calendar.workdays import WORKING_HOURS_END, WORKING_HOURS_START, WorkCalendar, working_days_after
 from app.errors import Invalid
 from app.messages.models import OPEN_STATUSES, Message
+from app.reports.counting import COUNT_FIELDS, count_columns, flag
 from app.reports.models import Dimension, OverdueBucket, OverdueItem, OverdueReport, Report, ReportRow
 from app.reports.periods import Bucket, Period, buckets
 from app.reports.service import (
-    COUNT_FIELDS,
     OVERDUE_BUCKETS,
     UNROUTED_LABEL,
     _cell_key,
-    _count_columns,
     _excerpt,
     _filters,
-    _flag,
     _key_column,
     _label_total,
     _limit_notes,
@@ -120,7 +118,7 @@ def build_report_rowwise(
     # Group by the output names: PostgreSQL would see the CASE's bound parameters as a different expression.
     group_by: list[Any] = [literal_column(k.name) for k in keys]
     cells: dict[tuple[Any, int | None], _Cell] = defaultdict(_Cell)
-    count_query = sa_select(*keys, *_count_columns(now)).where(*filters)
+    count_query = sa_select(*keys, *count_columns(now)).where(*filters)
     if group_by:
         count_query = count_query.group_by(*group_by)
     for row in session.execute(count_query):
@@ -261,8 +259,8 @@ def overdue_report_rowwise(
     end_horizon = datetime.combine(horizon + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     due_today, due_soon = session.exec(
         select(
-            _flag(col(Message.due_at) < end_today),
-            _flag(col(Message.due_at) < end_horizon),
+            flag(col(Message.due_at) < end_today),
+            flag(col(Message.due_at) < end_horizon),
         ).where(*scope, waiting, col(Message.due_at) >= now)
     ).one()
     return OverdueReport(

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlmodel import Session, col, select, update
 
 from app.auth import SYSTEM, Principal
@@ -40,15 +39,6 @@ PLATFORMS = ("wechat", "weibo", "generic")
 FIRST_DAY = datetime(2025, 9, 20, tzinfo=UTC)
 SPAN_DAYS = 170
 NOW = FIRST_DAY + timedelta(days=SPAN_DAYS + 12)
-
-
-@pytest.fixture(params=["Asia/Shanghai", "Europe/Berlin"])
-def zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("HUIYING_TIMEZONE", request.param)
-    get_settings.cache_clear()
-    yield request.param
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _random_moment(rng: random.Random, after: datetime, days: float) -> datetime:
