@@ -175,6 +175,7 @@ class Message(SQLModel, table=True):
             "received_at",
             "unit_code",
             "working_days",
+            "out_of_scope",
             sqlite_where=text(OTHER_LIMIT_SQL),
             postgresql_where=text(OTHER_LIMIT_SQL),
         ),

@@ -72,6 +72,12 @@ def count_columns(now: Any) -> list[Any]:
     ]
 
 
+def waiting_columns(now: Any) -> list[Any]:
+    """`count_columns` of messages known to be waiting (open, unanswered): the others are zero."""
+    zero = {"answered", "answered_on_time", "answered_late", "closed_without_reply", "closed_late"}
+    return [c for c in count_columns(now) if c.name not in zero]
+
+
 def rolled_columns() -> list[Any]:
     """`count_columns` without the fields that depend on the time of asking."""
     return [c for c in count_columns(datetime(1970, 1, 1, tzinfo=UTC)) if c.name not in NOW_FIELDS]

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, text
+from sqlalchemy import ColumnElement, Date, and_, case, cast, func, literal_column, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -39,6 +39,7 @@ from app.reports.counting import (
     flag,
     not_waiting,
     waiting,
+    waiting_columns,
 )
 from app.reports.models import (
     ColumnInfo,
@@ -251,14 +252,16 @@ def build_report(
     # waiting for a first reply from their partial index, and the rest from the messages.
     cover = rollups.Plan()
     if lo is not None and hi is not None and first is not None:
+        # Unbounded below, the range may start on its first month's first day: nothing came before.
+        low = lo if date_from is not None else lo.replace(day=1)
         ranges: list[tuple[date, date, int | None]] = []
         if spans:
             for i, span in enumerate(spans):
-                a, z = max(lo, span.start), min(hi, span.end - timedelta(days=1))
+                a, z = max(low, span.start), min(hi, span.end - timedelta(days=1))
                 if a <= z:
                     ranges.append((a, z, i))
         else:
-            ranges.append((lo, hi, None))
+            ranges.append((low, hi, None))
         cover = rollups.plan(session, tz=tz, ranges=ranges)
         if len(cover.live) > MAX_LIVE_RUNS:
             cover = rollups.Plan(live=[(start or first, end or last + timedelta(seconds=1))])
@@ -286,14 +289,15 @@ def build_report(
                 cell.days[float(mapping["d"])] += int(mapping["answered"] or 0)
                 cell.hours[float(mapping["h"])] += int(mapping["answered"] or 0)
     # The messages waiting for a first reply (overdue or not as of `now`), from ix_messages_waiting_report.
-    waiting_query = sa_select(*keys, *count_columns(now)).where(*filters, waiting())
+    counted = waiting_columns(now)
+    waiting_query = sa_select(*keys, *counted).where(*filters, waiting())
     for row in session.execute(waiting_query.group_by(*group_by) if group_by else waiting_query):
         mapping = row._mapping
         if not mapping["received"]:
             continue
         cell = cells[_cell_key(mapping, has_key, has_bucket)]
-        for name in COUNT_FIELDS:
-            cell.counts[name] += int(mapping[name] or 0)
+        for column in counted:
+            cell.counts[column.name] += int(mapping[column.name] or 0)
     if unmeasured:
         _measure_unstored(
             session, keys, [*filters, live], cells, has_key, has_bucket, calendar, tz, work_hours
@@ -590,10 +594,15 @@ def overdue_report(
     per_late: Counter[int] = Counter()
     latest_due: dict[int, datetime] = {}
     overdue_filter = (*scope, waiting, col(Message.due_at) < now)
-    grouped = session.exec(
-        select(Message.unit_code, Message.due_at, func.count())
+    # Per local due date where the database knows the zone (PostgreSQL), else per deadline.
+    due = col(Message.due_at)
+    day: Any = due
+    if session.get_bind().dialect.name == "postgresql":
+        day = cast(func.timezone(tz.key, due), Date)
+    grouped = session.execute(
+        sa_select(col(Message.unit_code), func.max(due), func.count())
         .where(*overdue_filter)
-        .group_by(col(Message.unit_code), col(Message.due_at))
+        .group_by(col(Message.unit_code), day)
     )
     for code, due_at, n in grouped:
         assert due_at is not None

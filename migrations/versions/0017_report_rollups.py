@@ -1,5 +1,6 @@
-"""report roll-ups: counts and reply-time histograms of whole local days and months, the triggers that log
-changes voiding them, and an index of the messages waiting for a first reply
+"""report roll-ups: counts and reply-time histograms of whole local days, weeks and months, the triggers
+that log changes voiding them, an index of the messages waiting for a first reply, and out_of_scope in
+ix_messages_other_limit
 
 `report_spans` / `report_cells` start empty: the report roll-up job (app.reports.rollups) builds them. The
 triggers on `messages` log, in the writer's transaction, the receipt time of every message the roll-ups
@@ -37,6 +38,7 @@ REPORT_COLUMNS = (
     "reply_working_days",
     "reply_working_hours",
 )
+OTHER_LIMIT = "working_days <> 5"
 OPEN = "'received', 'open', 'drafting', 'in_review', 'approved', 'publishing'"
 COUNT_COLUMNS = (
     "received",
@@ -103,6 +105,15 @@ def upgrade() -> None:
             unique=False,
             sqlite_where=sa.text(f"+status IN ({OPEN}) AND first_replied_at IS NULL"),
             postgresql_where=sa.text(f"status IN ({OPEN}) AND first_replied_at IS NULL"),
+        )
+        # The note on deadlines computed with another limit skips out-of-scope messages: from the index alone.
+        batch_op.drop_index("ix_messages_other_limit")
+        batch_op.create_index(
+            "ix_messages_other_limit",
+            ["received_at", "unit_code", "working_days", "out_of_scope"],
+            unique=False,
+            sqlite_where=sa.text(OTHER_LIMIT),
+            postgresql_where=sa.text(OTHER_LIMIT),
         )
     dialect = op.get_bind().dialect.name
     for statement in trigger_statements(dialect):
@@ -172,6 +183,14 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS report_change_logged()")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_waiting_report")
+        batch_op.drop_index("ix_messages_other_limit")
+        batch_op.create_index(
+            "ix_messages_other_limit",
+            ["received_at", "unit_code", "working_days"],
+            unique=False,
+            sqlite_where=sa.text(OTHER_LIMIT),
+            postgresql_where=sa.text(OTHER_LIMIT),
+        )
     op.drop_index("ix_report_cells_span_id", table_name="report_cells")
     op.drop_table("report_cells")
     op.drop_index("ix_report_spans_start_at", table_name="report_spans")
