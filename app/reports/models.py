@@ -203,11 +203,7 @@ class TopicDayTerm(SQLModel, table=True):
     """How many messages of a local day and unit hold a topic term, and which (ids ascending)."""
 
     __tablename__ = "topic_day_terms"
-    __table_args__ = (
-        Index("ix_topic_day_terms_term_day", "term", "day"),
-        # Hot topics sum the counts of days from this index alone, never reading the rows' id lists.
-        Index("ix_topic_day_terms_count", "day", "unit_code", "term", "count"),
-    )
+    __table_args__ = (Index("ix_topic_day_terms_term_day", "term", "day"),)
 
     day: date = Field(sa_column=Column(Date, primary_key=True))
     unit_code: str = Field(sa_column=Column(String(64), primary_key=True))
@@ -237,8 +233,6 @@ class TopicSpanTerm(SQLModel, table=True):
     """How many messages of a week or month (all units) hold a topic term, and which (ids ascending)."""
 
     __tablename__ = "topic_span_terms"
-    # Hot topics sum the counts of weeks and months from this index alone, never reading the id lists.
-    __table_args__ = (Index("ix_topic_span_terms_count", "kind", "start", "term", "count"),)
 
     kind: str = Field(sa_column=Column(String(8), primary_key=True))
     start: date = Field(sa_column=Column(Date, primary_key=True))

@@ -1,6 +1,6 @@
 """report roll-ups: counts and reply-time histograms of whole local days, weeks and months, the triggers
-that log changes voiding them, an index of the messages waiting for a first reply, out_of_scope in
-ix_messages_other_limit, and covering indexes of the stored topic counts
+that log changes voiding them, an index of the messages waiting for a first reply, and out_of_scope in
+ix_messages_other_limit
 
 `report_spans` / `report_cells` start empty: the report roll-up job (app.reports.rollups) builds them. The
 triggers on `messages` log, in the writer's transaction, the receipt time of every message the roll-ups
@@ -115,9 +115,6 @@ def upgrade() -> None:
             sqlite_where=sa.text(OTHER_LIMIT),
             postgresql_where=sa.text(OTHER_LIMIT),
         )
-    # Hot topics sum stored counts without reading the rows' id lists.
-    op.create_index("ix_topic_day_terms_count", "topic_day_terms", ["day", "unit_code", "term", "count"])
-    op.create_index("ix_topic_span_terms_count", "topic_span_terms", ["kind", "start", "term", "count"])
     dialect = op.get_bind().dialect.name
     for statement in trigger_statements(dialect):
         op.execute(statement)
@@ -179,8 +176,6 @@ FOR EACH ROW WHEN ({update_when}) EXECUTE FUNCTION report_change_logged()""",
 
 def downgrade() -> None:
     bind = op.get_bind()
-    op.drop_index("ix_topic_span_terms_count", table_name="topic_span_terms")
-    op.drop_index("ix_topic_day_terms_count", table_name="topic_day_terms")
     for name in ("insert", "delete", "update"):
         on = " ON messages" if bind.dialect.name == "postgresql" else ""
         op.execute(f"DROP TRIGGER IF EXISTS tr_messages_report_{name}{on}")
