@@ -219,6 +219,21 @@ def _compare(
     return compared
 
 
+def build_world(
+    rng: random.Random, make_unit: Any, make_account: Any, frozen_clock: Any
+) -> list[dict[str, Any]]:
+    """The supervising office, three units (one with a 7-day limit), their accounts, and 110 messages
+    living their random lives; returns the accounts."""
+    make_unit("zfb", "县政府办公室")
+    for code in UNITS:
+        make_unit(code, code, supervisor_code="zfb", **({"reply_working_days": 7} if code == "zjj" else {}))
+    accounts = [
+        make_account(code, platform) for code in UNITS for platform in PLATFORMS if rng.random() < 0.8
+    ]
+    _build(rng, accounts, 110, frozen_clock)
+    return accounts
+
+
 def compare_every_scope(session: Session) -> None:
     """Every shape for the administrator, and the short list for a unit role and a unit filter."""
     assert _compare(session, SYSTEM) > 50
@@ -232,14 +247,7 @@ def compare_every_scope(session: Session) -> None:
 def test_reports_equal_row_by_row(
     zone: str, client: Any, make_unit: Any, make_account: Any, frozen_clock: Any
 ) -> None:
-    rng = random.Random(f"reports-{zone}")
-    make_unit("zfb", "县政府办公室")
-    for code in UNITS:
-        make_unit(code, code, supervisor_code="zfb", **({"reply_working_days": 7} if code == "zjj" else {}))
-    accounts = [
-        make_account(code, platform) for code in UNITS for platform in PLATFORMS if rng.random() < 0.8
-    ]
-    _build(rng, accounts, 110, frozen_clock)
+    build_world(random.Random(f"reports-{zone}"), make_unit, make_account, frozen_clock)
 
     with session_scope() as session:
         answered = session.exec(select(Message).where(col(Message.first_replied_at).is_not(None))).all()

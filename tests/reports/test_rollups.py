@@ -20,7 +20,7 @@ from app.messages.models import REPORT_COLUMNS, Message, MessageCreate, MessageS
 from app.reports import rollups
 from app.reports.models import ReportCell, ReportChange, ReportSpan
 from app.sla import service as sla
-from tests.reports.test_aggregates_equal import NOW, PLATFORMS, UNITS, _build, _compare, compare_every_scope
+from tests.reports.test_aggregates_equal import NOW, _compare, build_world, compare_every_scope
 
 BEIJING = "Asia/Shanghai"
 
@@ -48,14 +48,7 @@ def test_reports_from_rollups_equal_row_by_row(
     frozen_clock: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rng = random.Random(f"rollups-{zone}")
-    make_unit("zfb", "县政府办公室")
-    for code in UNITS:
-        make_unit(code, code, supervisor_code="zfb", **({"reply_working_days": 7} if code == "zjj" else {}))
-    accounts = [
-        make_account(code, platform) for code in UNITS for platform in PLATFORMS if rng.random() < 0.8
-    ]
-    _build(rng, accounts, 110, frozen_clock)
+    accounts = build_world(random.Random(f"rollups-{zone}"), make_unit, make_account, frozen_clock)
 
     built = _refresh()
     with session_scope() as session:
