@@ -28,7 +28,8 @@ class Bucket:
     end_at: datetime  # UTC
 
 
-def _local_midnight(d: date, tz: ZoneInfo) -> datetime:
+def local_midnight(d: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant local date `d` begins in `tz`."""
     return datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)
 
 
@@ -43,7 +44,8 @@ def period_start(d: date, period: Period) -> date:
     return d.replace(month=(d.month - 1) // 3 * 3 + 1, day=1)
 
 
-def _next_start(d: date, period: Period) -> date:
+def next_start(d: date, period: Period) -> date:
+    """The first local date of the bucket after the one starting on `d`."""
     if period == Period.day:
         return d + timedelta(days=1)
     if period == Period.week:
@@ -75,8 +77,8 @@ def buckets(first: date, last: date, period: Period, *, tz: ZoneInfo) -> list[Bu
     while start <= last:
         if len(out) >= MAX_BUCKETS:
             raise ValueError(f"too many {period.value} buckets")
-        end = _next_start(start, period)
+        end = next_start(start, period)
         key, label = _key_and_label(start, period)
-        out.append(Bucket(key, label, start, end, _local_midnight(start, tz), _local_midnight(end, tz)))
+        out.append(Bucket(key, label, start, end, local_midnight(start, tz), local_midnight(end, tz)))
         start = end
     return out

@@ -22,7 +22,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,12 +37,14 @@ from app.db import session_scope
 from app.messages.models import Message
 from app.reports.counting import ROLLED_FIELDS, answered_unmeasured, not_waiting, rolled_columns
 from app.reports.models import ReportCell, ReportChange, ReportSpan
+from app.reports.periods import Period, local_midnight, next_start, period_start
 from app.reports.stats import encode_histogram
 from app.sla.service import fill_reply_times
 
 log = logging.getLogger(__name__)
 
-DAY, WEEK, MONTH = "day", "week", "month"
+# Span kinds: the report periods of the same name.
+DAY, WEEK, MONTH = Period.day.value, Period.week.value, Period.month.value
 # Retired spans are deleted this long after, so that a report reading them meanwhile still finds their cells.
 RETIRED_KEPT = timedelta(hours=1)
 # Spans built per run of the job (the first runs on an existing database build its history).
@@ -51,14 +53,6 @@ CHANGES_PER_BATCH = 10_000
 # Changes a report reads itself to tell which spans they void (beyond, the database does).
 CHANGES_READ = 2_000
 DAYS_PER_QUERY = 31
-
-
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-
-
-def month_after(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 @dataclass(frozen=True)
@@ -126,7 +120,7 @@ def plan(session: Session, *, tz: ZoneInfo, ranges: Sequence[tuple[date, date, i
         day = first
         while day <= last:
             if day.day == 1:
-                following = month_after(day)
+                following = next_start(day, Period.month)
                 month = spans.get((MONTH, day))
                 if month is not None and following - timedelta(days=1) <= last:
                     out.spans[month.id] = bucket
@@ -270,19 +264,15 @@ def missing_spans(*, session: Session, now: datetime, tz: ZoneInfo) -> list[tupl
         )
     }
     days = [start + timedelta(days=i) for i in range((today - start).days)]
-    months = []
-    month = start.replace(day=1)
-    while month_after(month) <= today:
-        months.append(month)
-        month = month_after(month)
-    weeks = []
-    week = start - timedelta(days=start.weekday())
-    while week + timedelta(days=7) <= today:
-        weeks.append(week)
-        week += timedelta(days=7)
     out = [(DAY, d) for d in reversed(days) if (DAY, d) not in live]
-    out += [(WEEK, w) for w in reversed(weeks) if (WEEK, w) not in live]
-    return out + [(MONTH, m) for m in reversed(months) if (MONTH, m) not in live]
+    for period in (Period.week, Period.month):
+        whole: list[date] = []
+        begins = period_start(start, period)
+        while next_start(begins, period) <= today:
+            whole.append(begins)
+            begins = next_start(begins, period)
+        out += [(period.value, d) for d in reversed(whole) if (period.value, d) not in live]
+    return out
 
 
 def build_missing(*, session: Session, now: datetime, tz: ZoneInfo, max_spans: int | None) -> int:
@@ -328,8 +318,7 @@ def _chunks(todo: Sequence[tuple[str, date]]) -> Iterable[list[tuple[str, date]]
 
 
 def _bounds(kind: str, day: date, tz: ZoneInfo) -> tuple[str, date, datetime, datetime]:
-    end = {MONTH: month_after(day), WEEK: day + timedelta(days=7)}.get(kind, day + timedelta(days=1))
-    return kind, day, local_midnight(day, tz), local_midnight(end, tz)
+    return kind, day, local_midnight(day, tz), local_midnight(next_start(day, Period(kind)), tz)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from app.reports.models import (
     TopicTerm,
     TopicUnit,
 )
+from app.reports.periods import local_midnight
 from app.units.models import Unit
 from kb.normalise import normalise
 from kb.segment import tokens
@@ -232,7 +233,7 @@ def count_days(
     (`_roll_up`), for spans whose days are all counted and whose sums are missing or out of date, newest
     first, at most MAX_SPANS_PER_RUN of them (all when `max_days` is None)."""
     first = session.execute(sa_select(func.min(col(Message.received_at)))).scalar_one()
-    today = _midnight(now.astimezone(tz).date(), tz)
+    today = local_midnight(now.astimezone(tz).date(), tz)
     if first is None or first >= today:
         return 0
     days = list(_local_days(first, today - timedelta(microseconds=1), tz))
@@ -459,16 +460,12 @@ def _who(principal: Principal | None, unit_code: str | None, column: Any) -> lis
     return out
 
 
-def _midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tz).astimezone(UTC)
-
-
 def _local_days(lo: datetime, hi: datetime, tz: ZoneInfo) -> Iterator[tuple[date, datetime, datetime]]:
     """The local days that overlap [lo, hi], each with its bounds [d0, d1) in UTC."""
     day = lo.astimezone(tz).date()
-    d0 = _midnight(day, tz)
+    d0 = local_midnight(day, tz)
     while d0 <= hi:
-        d1 = _midnight(day + timedelta(days=1), tz)
+        d1 = local_midnight(day + timedelta(days=1), tz)
         yield day, d0, d1
         day, d0 = day + timedelta(days=1), d1
 
@@ -594,8 +591,8 @@ class _Windows:
             [
                 *(
                     [
-                        received >= _midnight(days[0], tz),
-                        received < _midnight(days[-1] + timedelta(days=1), tz),
+                        received >= local_midnight(days[0], tz),
+                        received < local_midnight(days[-1] + timedelta(days=1), tz),
                     ]
                     for days in (_span_days(kind, first) for _, (kind, first, _) in listed)
                 ),
