@@ -11,7 +11,10 @@ latency printed, with the process RSS (current and peak) after each. PostgreSQL 
 after the load (what autovacuum does in service); SQLite is left as the service leaves it.
 
     python -m scripts.bench_scale [--messages 100000] [--seed 1000] [--requests 20]
-        [--database-url postgresql://user@host:5432/postgres]
+        [--database-url postgresql://user@host:5432/postgres] [--keep] [--reuse URL]
+
+`--keep` leaves the loaded database (or SQLite file) in place and prints the URL that `--reuse` takes to
+measure it again without loading; drop a kept PostgreSQL database yourself when done.
 
 Figures depend on the machine and what else runs on it: quote them with the command and that state.
 """
@@ -228,6 +231,17 @@ def build_rollups() -> str:
     return f"report roll-ups of {built} days and months in {time.perf_counter() - t0:.1f} s"
 
 
+def loaded_units() -> list[str]:
+    """The codes of the units a kept database's seed made (all but the supervising office)."""
+    from sqlalchemy import select
+
+    from app.db import session_scope
+    from app.identity import Unit
+
+    with session_scope() as session:
+        return [code for code in session.execute(select(Unit.code).order_by(Unit.id)).scalars() if code != "zfb"]
+
+
 def requests_to_measure(units: list[str]) -> list[tuple[str, str]]:
     """(label, path) of every list, queue, report, topic, board and metrics request measured."""
     from sqlalchemy import func, select
@@ -311,14 +325,24 @@ def main() -> None:
     parser.add_argument(
         "--only", default=None, help="comma-separated words: measure only requests whose label holds one"
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the loaded database and print its URL (to measure it again with --reuse)",
+    )
+    parser.add_argument(
+        "--reuse", default=None, metavar="URL", help="measure a database an earlier --keep run loaded"
+    )
     args = parser.parse_args()
 
     from scripts.scratch_db import scratch_database
 
     tmp = Path(tempfile.mkdtemp(prefix="huiying-scale-"))
     url = args.database_url
-    scratch = scratch_database(url) if url and url.startswith("postgresql") else None
-    os.environ["HUIYING_DATABASE_URL"] = scratch[0] if scratch else url or f"sqlite:///{tmp / 'scale.db'}"
+    scratch = scratch_database(url) if not args.reuse and url and url.startswith("postgresql") else None
+    os.environ["HUIYING_DATABASE_URL"] = (
+        args.reuse or (scratch[0] if scratch else url or f"sqlite:///{tmp / 'scale.db'}")
+    )
     os.environ.setdefault("HUIYING_SECRET_KEY", "bench-secret")
     os.environ["HUIYING_ADMIN_TOKEN"] = TOKEN
     os.environ["HUIYING_SCHEDULER"] = "off"
@@ -332,25 +356,30 @@ def main() -> None:
         get_settings.cache_clear()
         set_engine(make_engine(get_settings()))
         migrate(get_engine())
-        rng = random.Random(7)
-        t0 = time.perf_counter()
-        names = seed(args.seed, rng)
-        t1 = time.perf_counter()
-        copy_in_sql(args.messages, args.seed)
-        t2 = time.perf_counter()
         dialect = get_engine().dialect.name
-        print(
-            f"{dialect}: {args.messages:,} messages (seed {args.seed:,} through the pipeline in {t1 - t0:.1f} s, "
-            f"copies in SQL in {t2 - t1:.1f} s); {count_topic_days()}; {build_rollups()}"
-        )
-        if dialect == "postgresql":
+        if args.reuse:
+            units = loaded_units()
+        else:
+            rng = random.Random(7)
+            t0 = time.perf_counter()
+            units = seed(args.seed, rng)["units"]
+            t1 = time.perf_counter()
+            copy_in_sql(args.messages, args.seed)
+            t2 = time.perf_counter()
+            print(
+                f"{dialect}: {args.messages:,} messages (seed {args.seed:,} through the pipeline in "
+                f"{t1 - t0:.1f} s, copies in SQL in {t2 - t1:.1f} s); {count_topic_days()}; {build_rollups()}"
+            )
+        if args.keep:
+            print(f"kept: --reuse {os.environ['HUIYING_DATABASE_URL']}", flush=True)
+        if dialect == "postgresql" and not args.reuse:
             # What autovacuum does soon after: the counts just built, and the 1M changes the roll-up job
             # read and deleted, leave dead rows and no statistics. Measured after it, not while it runs.
             from sqlalchemy import text
 
             with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))
-        todo = requests_to_measure(names["units"])
+        todo = requests_to_measure(units)
         with TestClient(create_app(start_scheduler=False)) as client:
             print(f"{'request':<30} {'status':>6} {'first':>9} {'p50':>9} {'p99':>9}   RSS now/peak MB")
             for label, path in todo:
@@ -365,7 +394,7 @@ def main() -> None:
                 )
         set_engine(None)
     finally:
-        if scratch:
+        if scratch and not args.keep:
             scratch[1]()
 
 

@@ -179,7 +179,7 @@ class Message(SQLModel, table=True):
             sqlite_where=text(OTHER_LIMIT_SQL),
             postgresql_where=text(OTHER_LIMIT_SQL),
         ),
-        # The overdue report counts the waiting messages per deadline and unit from this index alone.
+        # The overdue report counts the waiting messages per unit and range of deadlines from this index alone.
         Index(
             "ix_messages_waiting_due",
             "due_at",

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, and_, case, cast, func, literal_column, or_, text
+from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -21,11 +21,8 @@ from app.calendar.workdays import WORKING_HOURS_END, WORKING_HOURS_START, WorkCa
 from app.config import DEFAULT_REPLY_WORKING_DAYS, get_settings
 from app.errors import Invalid
 from app.messages.models import (
-    OPEN_ORDER,
     OTHER_LIMIT_SQL,
-    UNANSWERED_SQL,
     Message,
-    status_in,
 )
 from app.messages.present import masked
 from app.registry.models import PLATFORM_LABELS, AccountCheck
@@ -51,7 +48,7 @@ from app.reports.models import (
     ReportCell,
     ReportRow,
 )
-from app.reports.periods import Bucket, Period, buckets
+from app.reports.periods import Bucket, Period, buckets, local_midnight
 from app.reports.stats import nearest_rank_merged, rate
 from app.routing.transfers import transfers_out
 from app.supervision import extensions
@@ -576,7 +573,7 @@ def overdue_report(
     the oldest few, and how many fall due today and within three working days."""
     scope = _filters(principal, None, None, unit_code, None)
     # The condition of the partial index ix_messages_waiting_due, as its text.
-    waiting = and_(status_in(OPEN_ORDER), text(UNANSWERED_SQL), col(Message.due_at).is_not(None))
+    waiting_dated = (*scope, waiting(), col(Message.due_at).is_not(None))
     today = now.astimezone(tz).date()
     late_by_date: dict[date, int] = {}
 
@@ -587,53 +584,65 @@ def overdue_report(
             late = late_by_date[due_on] = working_days_after(due_on, today, calendar=calendar)
         return late
 
-    # Overdue messages share few deadlines (a day's intake falls due together): count them per unit and
-    # deadline in SQL, and work out "working days late" once per due date.
-    counts: Counter[str] = Counter()
-    per_unit: Counter[str | None] = Counter()
-    per_late: Counter[int] = Counter()
-    latest_due: dict[int, datetime] = {}
-    overdue_filter = (*scope, waiting, col(Message.due_at) < now)
-    # Per local due date where the database knows the zone (PostgreSQL), else per deadline.
-    due = col(Message.due_at)
-    day: Any = due
-    if session.get_bind().dialect.name == "postgresql":
-        day = cast(func.timezone(tz.key, due), Date)
-    grouped = session.execute(
-        sa_select(col(Message.unit_code), func.max(due), func.count())
-        .where(*overdue_filter)
-        .group_by(col(Message.unit_code), day)
-    )
-    for code, due_at, n in grouped:
-        assert due_at is not None
-        late = late_of(due_at)
-        for key, _label, low, high in OVERDUE_BUCKETS:
-            if late >= low and (high is None or late <= high):
-                counts[key] += n
-        per_unit[code] += n
-        per_late[late] += n
-        if late not in latest_due or due_at > latest_due[late]:
-            latest_due[late] = due_at
-    total = sum(per_late.values())
+    def late_at_least(days: int) -> datetime:
+        """The instant before which a deadline is at least `days` (>= 1) working days overdue today: the
+        local midnight of the `days`-th latest working day up to today (working days after the deadline's
+        local date, up to today, are then `days` or more)."""
+        return local_midnight(calendar.previous_workday(today + timedelta(days=1), days), tz)
 
-    # The oldest `limit`: the later the deadline, the fewer working days late, so they are the messages
-    # due up to the deadline where the `limit` most late ones are reached (ties by id, as sorted below).
+    # "Working days late" falls as the deadline's local date rises, so each bucket is a range of
+    # deadlines: one pass over the waiting messages' index counts them per unit, with the upcoming ones.
+    due = col(Message.due_at)
+    end_today = local_midnight(today + timedelta(days=1), tz)
+    end_horizon = local_midnight(calendar.next_workday(today, 3) + timedelta(days=1), tz)
+    edges = [low for _key, _label, low, _high in OVERDUE_BUCKETS if low > 0]
+    rows = session.execute(
+        sa_select(
+            col(Message.unit_code),
+            flag(due < now),
+            *(flag(due < late_at_least(low)) for low in edges),
+            flag(and_(due >= now, due < end_today)),
+            flag(and_(due >= now, due < end_horizon)),
+        )
+        .where(*waiting_dated)
+        .group_by(col(Message.unit_code))
+    ).all()
+    per_unit: Counter[str | None] = Counter()
+    at_least: Counter[int] = Counter()  # overdue messages at least `low` working days late, per bucket edge
+    due_today = due_soon = 0
+    for code, overdue, *later, today_n, soon_n in rows:
+        if overdue:
+            per_unit[code] += int(overdue)
+        at_least[0] += int(overdue)
+        for low, n in zip(edges, later, strict=True):
+            at_least[low] += int(n)
+        due_today += int(today_n)
+        due_soon += int(soon_n)
+    counts = {
+        key: at_least[low] - (at_least[high + 1] if high is not None else 0)
+        for key, _label, low, high in OVERDUE_BUCKETS
+    }
+    total = at_least[0]
+
+    # The oldest `limit`, most working days late first (ties by id): the `limit`-th earliest deadline is
+    # `floor` working days late; every message as late or later is due before the matching edge.
     chosen: dict[int, int] = {}
-    if per_late and limit > 0:
-        taken, threshold = 0, max(per_late)
-        for late in sorted(per_late, reverse=True):
-            threshold = late
-            taken += per_late[late]
-            if taken >= limit:
-                break
+    if total and limit > 0:
+        nth = session.execute(
+            sa_select(due)
+            .where(*waiting_dated, due < now)
+            .order_by(due)
+            .offset(min(limit, total) - 1)
+            .limit(1)
+        ).scalar_one()
+        floor = late_of(nth)
         candidates = [
             (late_of(due_at), message_id)
-            for message_id, due_at in session.exec(
-                select(Message.id, Message.due_at).where(
-                    *overdue_filter, col(Message.due_at) <= latest_due[threshold]
+            for message_id, due_at in session.execute(
+                sa_select(col(Message.id), due).where(
+                    *waiting_dated, due < (late_at_least(floor) if floor > 0 else now)
                 )
             )
-            if message_id is not None and due_at is not None
         ]
         candidates.sort(key=lambda item: (-item[0], item[1]))
         chosen = {message_id: late for late, message_id in candidates[:limit]}
@@ -657,23 +666,13 @@ def overdue_report(
             )
         oldest.sort(key=lambda item: (-item.working_days_overdue, item.id))
 
-    # Upcoming: due later today, and within the next three working days (today included).
-    end_today = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    horizon = calendar.next_workday(today, 3)
-    end_horizon = datetime.combine(horizon + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    due_today, due_soon = session.exec(
-        select(
-            flag(col(Message.due_at) < end_today),
-            flag(col(Message.due_at) < end_horizon),
-        ).where(*scope, waiting, col(Message.due_at) >= now)
-    ).one()
     return OverdueReport(
         generated_at=now,
         total=total,
         buckets=[OverdueBucket(key=k, label=label, count=counts[k]) for k, label, _, _ in OVERDUE_BUCKETS],
         upcoming=[
-            OverdueBucket(key="today", label="今天到期", count=int(due_today or 0)),
-            OverdueBucket(key="3wd", label="3个工作日内到期", count=int(due_soon or 0)),
+            OverdueBucket(key="today", label="今天到期", count=due_today),
+            OverdueBucket(key="3wd", label="3个工作日内到期", count=due_soon),
         ],
         by_unit=[
             OverdueBucket(key=code or "", label=unit_names.get(code or "", UNROUTED_LABEL), count=n)

@@ -208,15 +208,24 @@ def _compare(
         assert fast == slow, (dimension, period, date_from, date_to, platform)
         compared += 1
     for limit in (1, 3, 20, 200):
-        args = {"session": session, "principal": principal, "now": NOW, "calendar": calendar, "tz": tz}
-        fast_overdue = service.overdue_report(**args, unit_code=unit_code, limit=limit).model_dump()
-        slow_overdue = overdue_report_rowwise(**args, unit_code=unit_code, limit=limit).model_dump()
-        # Units with as many overdue messages come in the database's order row by row: compare as sets.
-        for body in (fast_overdue, slow_overdue):
-            body["by_unit"] = sorted(body["by_unit"], key=lambda b: (-b["count"], b["key"]))
-        assert fast_overdue == slow_overdue, limit
+        compare_overdue(session, principal, NOW, unit_code=unit_code, limit=limit)
         compared += 1
     return compared
+
+
+def compare_overdue(
+    session: Session, principal: Principal, now: datetime, *, unit_code: str | None, limit: int
+) -> dict[str, Any]:
+    """The overdue view at `now` both ways; returns it."""
+    calendar, tz = sla.load_calendar(session=session), get_settings().tz
+    args = {"session": session, "principal": principal, "now": now, "calendar": calendar, "tz": tz}
+    fast = service.overdue_report(**args, unit_code=unit_code, limit=limit).model_dump()
+    slow = overdue_report_rowwise(**args, unit_code=unit_code, limit=limit).model_dump()
+    # Units with as many overdue messages come in the database's order row by row: compare as sets.
+    for body in (fast, slow):
+        body["by_unit"] = sorted(body["by_unit"], key=lambda b: (-b["count"], b["key"]))
+    assert fast == slow, (now, unit_code, limit)
+    return fast
 
 
 def build_world(
@@ -268,6 +277,22 @@ def test_reports_equal_row_by_row(
 
     with session_scope() as session:
         compare_every_scope(session)
+
+    # The overdue view as it stood at other moments of the span (the messages as they are now): on
+    # working days, weekends, the National Day holiday and its make-up Saturday, at the edges of a local
+    # day, so that every bucket of working days late holds messages at some moment.
+    moments = [
+        FIRST_DAY + timedelta(days=d, hours=h) for d in range(3, SPAN_DAYS + 12, 4) for h in (1, 15, 23)
+    ]
+    moments += [datetime(2025, 10, 3, 12, tzinfo=UTC), datetime(2025, 10, 11, 2, tzinfo=UTC)]
+    seen: set[str] = set()
+    with session_scope() as session:
+        for i, now in enumerate(moments):
+            unit_code = (None, "gaj")[i % 2]
+            report = compare_overdue(session, SYSTEM, now, unit_code=unit_code, limit=(1, 5, 20)[i % 3])
+            seen.update(b["key"] for b in report["buckets"] if b["count"])
+            seen.update(b["key"] for b in report["upcoming"] if b["count"])
+    assert seen == {"lt1", "1-2", "3-5", "6-10", "gt10", "today", "3wd"}
 
     # Answers whose reply time was not stored (rows written another way) are measured on the fly, and
     # fill_reply_times (what migration 0014 runs) stores the same figures.
