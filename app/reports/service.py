@@ -598,14 +598,14 @@ def overdue_report(
     edges = [low for _key, _label, low, _high in OVERDUE_BUCKETS if low > 0]
     rows = session.execute(
         sa_select(
-            col(Message.unit_code),
+            NoIndex(col(Message.unit_code)),
             flag(due < now),
             *(flag(due < late_at_least(low)) for low in edges),
             flag(and_(due >= now, due < end_today)),
             flag(and_(due >= now, due < end_horizon)),
         )
         .where(*waiting_dated)
-        .group_by(col(Message.unit_code))
+        .group_by(NoIndex(col(Message.unit_code)))
     ).all()
     per_unit: Counter[str | None] = Counter()
     at_least: Counter[int] = Counter()  # overdue messages at least `low` working days late, per bucket edge
