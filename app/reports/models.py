@@ -8,7 +8,19 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from app.config import DEFAULT_REPLY_WORKING_DAYS
@@ -197,6 +209,9 @@ class TopicDay(SQLModel, table=True):
     version: int
     units: dict[str, list[int]] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     counted_at: datetime = Field(sa_type=UTCDateTime)
+    # The day's messages per term over all units, by term id (`topic_term_ids`; app.reports.stats.
+    # encode_counts): what requests without a unit scope add up.
+    sums: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class TopicDayTerm(SQLModel, table=True):
@@ -227,6 +242,18 @@ class TopicSpan(SQLModel, table=True):
     count: int
     total: int = Field(sa_column=Column(BigInteger, nullable=False))
     counted_at: datetime = Field(sa_type=UTCDateTime)
+    # The span's messages per term by term id, as a day's `sums` (`topic_span_terms` keeps which messages).
+    sums: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class TopicTermId(SQLModel, table=True):
+    """A number for each topic term ever counted, so that stored counts are arrays added up at once."""
+
+    __tablename__ = "topic_term_ids"
+    __table_args__ = (UniqueConstraint("term", name="uq_topic_term_ids_term"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    term: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class TopicSpanTerm(SQLModel, table=True):

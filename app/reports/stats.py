@@ -100,3 +100,15 @@ def nearest_rank_merged(counts: Mapping[float, int], encoded: Sequence[bytes], p
     cumulative = np.cumsum(totals)
     rank = max(math.ceil(p * int(cumulative[-1])), 1)
     return (int(np.searchsorted(cumulative, rank)) + low) / TENTHS
+
+
+def encode_counts(counts: Mapping[int, int]) -> bytes:
+    """Counts per whole-number key (a topic term's id) in the stored form of a histogram, keys ascending,
+    zero counts left out."""
+    return np.array(sorted((k, n) for k, n in counts.items() if n), dtype=HISTOGRAM).tobytes()
+
+
+def summed_counts(encoded: Sequence[bytes], size: int = 0) -> np.ndarray:
+    """Stored counts (`encode_counts`) added up per key: element k is key k's total; at least `size` long."""
+    stored = np.frombuffer(b"".join(encoded), dtype=HISTOGRAM)
+    return np.bincount(stored["v"], weights=stored["n"], minlength=size).astype(np.int64)

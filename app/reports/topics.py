@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Table,
@@ -36,6 +37,7 @@ from app.auth import Principal
 from app.config import get_settings
 from app.messages.models import Message
 from app.messages.present import masked
+from app.notifications.records import bulk_insert
 from app.reports.models import (
     MessageTerms,
     TopicCluster,
@@ -46,9 +48,11 @@ from app.reports.models import (
     TopicSpan,
     TopicSpanTerm,
     TopicTerm,
+    TopicTermId,
     TopicUnit,
 )
 from app.reports.periods import local_midnight
+from app.reports.stats import encode_counts, summed_counts
 from app.units.models import Unit
 from kb.normalise import normalise
 from kb.segment import tokens
@@ -58,6 +62,7 @@ _COUNTS: Table = TopicDayTerm.__table__  # type: ignore[attr-defined]
 _DAYS: Table = TopicDay.__table__  # type: ignore[attr-defined]
 _SPAN_TERMS: Table = TopicSpanTerm.__table__  # type: ignore[attr-defined]
 _SPANS: Table = TopicSpan.__table__  # type: ignore[attr-defined]
+_TERM_IDS: Table = TopicTermId.__table__  # type: ignore[attr-defined]
 
 # Bump when the term extraction changes: cached terms of an older version are recomputed.
 TERMS_VERSION = 2
@@ -239,7 +244,10 @@ def count_days(
     days = list(_local_days(first, today - timedelta(microseconds=1), tz))
     received = col(Message.received_at)
     live = _fingerprints(session, [[received >= d0, received < d1] for _, d0, d1 in days], [])
-    stored = {row.day: row for row in session.exec(select(TopicDay))}
+    stored = {
+        row.day: row
+        for row in session.execute(sa_select(_DAYS.c.day, _DAYS.c.zone, _DAYS.c.version, _DAYS.c.units))
+    }
     todo = []
     for (day, d0, d1), fingerprint in zip(days, live, strict=True):
         row = stored.get(day)
@@ -328,18 +336,19 @@ def _roll_up(
     each day before today) whose sums are missing, of another zone or term version, or no longer match
     its days' messages, provided none of its days is still to be counted (`left`); newest first, at most
     `max_spans`. Returns how many spans it summed."""
-    stored = {(row.kind, row.start): row for row in session.exec(select(TopicSpan))}
+    current = {
+        (kind, start): (count, total)
+        for kind, start, count, total in session.execute(
+            sa_select(_SPANS.c.kind, _SPANS.c.start, _SPANS.c.count, _SPANS.c.total).where(
+                _SPANS.c.zone == tz.key, _SPANS.c.version == TERMS_VERSION
+            )
+        )
+    }
     todo: list[tuple[str, date, list[date]]] = []
     for kind, start in _spans_within(totals.keys()):
         days = _span_days(kind, start)
         live = (sum(totals[d][0] for d in days), sum(totals[d][1] for d in days))
-        row = stored.get((kind, start))
-        if (
-            row is not None
-            and row.zone == tz.key
-            and row.version == TERMS_VERSION
-            and (row.count, row.total) == live
-        ):
+        if current.get((kind, start)) == live:
             continue
         if not left.intersection(days):
             todo.append((kind, start, days))
@@ -385,6 +394,7 @@ def _sum_span(session: Session, kind: str, start: date, days: list[date], tz: Zo
         return 0
     count = sum(v[0] for *_, units, _ in before for v in units.values())
     total = sum(v[1] for *_, units, _ in before for v in units.values())
+    encoded = _encode_terms(session, {term: len(ids) for term, ids in sums.items()})
     savepoint = session.begin_nested()
     try:
         where = [_SPAN_TERMS.c.kind == kind, _SPAN_TERMS.c.start == start]
@@ -407,6 +417,7 @@ def _sum_span(session: Session, kind: str, start: date, days: list[date], tz: Zo
                 count=count,
                 total=total,
                 counted_at=now,
+                sums=encoded,
             )
         )
         savepoint.commit()
@@ -428,6 +439,10 @@ def _count_day(session: Session, day: date, d0: datetime, d1: datetime, tz: Zone
         fingerprint[1] += message_id
         for term in set(terms):
             postings.setdefault((code, term), []).append(message_id)
+    day_terms: Counter[str] = Counter()
+    for (_code, term), ids in postings.items():
+        day_terms[term] += len(ids)
+    sums = _encode_terms(session, day_terms)
     savepoint = session.begin_nested()
     try:
         session.execute(delete(_COUNTS).where(_COUNTS.c.day == day))
@@ -441,13 +456,56 @@ def _count_day(session: Session, day: date, d0: datetime, d1: datetime, tz: Zone
                 ],
             )
         session.execute(
-            insert(_DAYS).values(day=day, zone=tz.key, version=TERMS_VERSION, units=units, counted_at=now)
+            insert(_DAYS).values(
+                day=day, zone=tz.key, version=TERMS_VERSION, units=units, counted_at=now, sums=sums
+            )
         )
         savepoint.commit()
     except IntegrityError:
         # Counted meanwhile by another worker from the same messages.
         savepoint.rollback()
     session.commit()
+
+
+def _term_ids(session: Session, terms: Iterable[str], *, add: bool) -> dict[str, int]:
+    """The numbers of those of `terms` that have one, numbering the others first when `add` (numbers
+    are never reused or changed: the table only grows)."""
+    wanted = sorted(set(terms))
+    out: dict[str, int] = {}
+
+    def read(chosen: list[str]) -> None:
+        for first in range(0, len(chosen), 500):
+            for term_id, term in session.execute(
+                sa_select(_TERM_IDS.c.id, _TERM_IDS.c.term).where(
+                    _TERM_IDS.c.term.in_(chosen[first : first + 500])
+                )
+            ):
+                out[term] = term_id
+
+    read(wanted)
+    missing = [term for term in wanted if term not in out]
+    if missing and add:
+        bulk_insert(session, _TERM_IDS, [{"term": term} for term in missing], ignore_duplicates=True)
+        read(missing)
+    return out
+
+
+def _term_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """The terms of numbers `ids`."""
+    wanted = sorted(set(ids))
+    out: dict[int, str] = {}
+    for first in range(0, len(wanted), 500):
+        for term_id, term in session.execute(
+            sa_select(_TERM_IDS.c.id, _TERM_IDS.c.term).where(_TERM_IDS.c.id.in_(wanted[first : first + 500]))
+        ):
+            out[term_id] = term
+    return out
+
+
+def _encode_terms(session: Session, counts: dict[str, int]) -> bytes:
+    """Messages per term in the stored form: counts by term number."""
+    ids = _term_ids(session, counts, add=True)
+    return encode_counts({ids[term]: n for term, n in counts.items()})
 
 
 def _who(principal: Principal | None, unit_code: str | None, column: Any) -> list[ColumnElement[bool]]:
@@ -472,39 +530,40 @@ def _local_days(lo: datetime, hi: datetime, tz: ZoneInfo) -> Iterator[tuple[date
 
 @dataclass
 class _Piece:
-    """A part of one local day inside a window; `day` is set when the piece is the whole day."""
+    """A part of one local day inside a window, from `lo` to `hi` (each bound included or not); `day`
+    is set when the piece is the whole day."""
 
     current: bool
     day: date | None
-    where: list[ColumnElement[bool]]
+    lo: datetime
+    hi: datetime
+    lo_included: bool = True
+    hi_included: bool = False
+
+    @property
+    def where(self) -> list[ColumnElement[bool]]:
+        received = col(Message.received_at)
+        return [
+            received >= self.lo if self.lo_included else received > self.lo,
+            received <= self.hi if self.hi_included else received < self.hi,
+        ]
 
 
 def _pieces(start: datetime, split: datetime, at: datetime, tz: ZoneInfo) -> list[_Piece]:
     """The baseline [start, split] and the current window (split, at) cut at local midnights."""
-    received = col(Message.received_at)
     out: list[_Piece] = []
     for day, d0, d1 in _local_days(start, split, tz):
         if d0 >= start and d1 <= split:
-            out.append(_Piece(False, day, [received >= d0, received < d1]))
+            out.append(_Piece(False, day, d0, d1))
         else:
-            out.append(
-                _Piece(
-                    False,
-                    None,
-                    [received >= max(start, d0), received < d1 if d1 <= split else received <= split],
-                )
-            )
+            out.append(_Piece(False, None, max(start, d0), min(d1, split), hi_included=d1 > split))
     for day, d0, d1 in _local_days(split, at, tz):
         if d0 >= at:
             break
         if d0 > split and d1 <= at:
-            out.append(_Piece(True, day, [received >= d0, received < d1]))
+            out.append(_Piece(True, day, d0, d1))
         else:
-            out.append(
-                _Piece(
-                    True, None, [received >= d0 if d0 > split else received > split, received < min(d1, at)]
-                )
-            )
+            out.append(_Piece(True, None, max(d0, split), min(d1, at), lo_included=d0 > split))
     return out
 
 
@@ -543,18 +602,21 @@ def _choose_spans(
     if not starts:
         return out
     stored = {
-        (row.kind, row.start): row
-        for row in session.exec(select(TopicSpan).where(col(TopicSpan.start).in_(starts)))
-        if row.zone == tz.key and row.version == TERMS_VERSION
+        (kind, start): (count, total)
+        for kind, start, count, total in session.execute(
+            sa_select(_SPANS.c.kind, _SPANS.c.start, _SPANS.c.count, _SPANS.c.total).where(
+                _SPANS.c.start.in_(starts), _SPANS.c.zone == tz.key, _SPANS.c.version == TERMS_VERSION
+            )
+        )
     }
     taken: set[date] = set()
     for flag, spans in wanted.items():
         for kind, first in spans:
             days = _span_days(kind, first)
-            row = stored.get((kind, first))
-            if row is None or taken.intersection(days):
+            summed = stored.get((kind, first))
+            if summed is None or taken.intersection(days):
                 continue
-            out[flag].append((kind, first, (row.count, row.total)))
+            out[flag].append((kind, first, summed))
             taken.update(days)
     return out
 
@@ -620,8 +682,17 @@ class _Windows:
             rest = [*rest, *changed]
             rest_live = [*rest_live, *_fingerprints(session, [p.where for p in changed], who)]
         whole = [p.day for p in rest if p.day is not None]
+        # Without a unit scope, a day's counts over all units come with its row (one array).
+        blob: Any = literal_column("NULL") if scoped else _DAYS.c.sums
         stored = (
-            {row.day: row for row in session.exec(select(TopicDay).where(col(TopicDay.day).in_(whole)))}
+            {
+                row.day: row
+                for row in session.execute(
+                    sa_select(
+                        _DAYS.c.day, _DAYS.c.zone, _DAYS.c.version, _DAYS.c.units, blob.label("sums")
+                    ).where(_DAYS.c.day.in_(whole))
+                )
+            }
             if whole
             else {}
         )
@@ -632,6 +703,8 @@ class _Windows:
             return unit_code is None or code == unit_code
 
         self._days: dict[bool, list[date]] = {True: [], False: []}
+        # Without a unit scope: the stored counts (by term number) of every span and day used, per window.
+        self._sums: dict[bool, list[bytes]] | None = None if scoped else {True: [], False: []}
         loose: dict[bool, list[ColumnElement[bool]]] = {True: [], False: []}
         for piece, fingerprint in zip(rest, rest_live, strict=True):
             row = stored.get(piece.day) if piece.day is not None else None
@@ -643,8 +716,21 @@ class _Windows:
                 == fingerprint
             ):
                 self._days[piece.current].append(row.day)
+                if self._sums is not None:
+                    self._sums[piece.current].append(row.sums)
             else:
                 loose[piece.current].append(and_(*piece.where))
+        if self._sums is not None and (self._spans[True] or self._spans[False]):
+            span_sums = {
+                (kind, first): sums
+                for kind, first, sums in session.execute(
+                    sa_select(_SPANS.c.kind, _SPANS.c.start, _SPANS.c.sums).where(
+                        _SPANS.c.start.in_({first for spans in self._spans.values() for _, first in spans})
+                    )
+                )
+            }
+            for flag, spans in self._spans.items():
+                self._sums[flag].extend(span_sums.get(span, b"") for span in spans)
         self._who = _who(principal, unit_code, _COUNTS.c.unit_code)
         self.loose: dict[bool, list[_Item]] = {True: [], False: []}
         for flag, conditions in loose.items():
@@ -660,15 +746,12 @@ class _Windows:
         """Messages per term: every term, or at least those of `terms` (read through the term index
         when they are few)."""
         out: Counter[str] = Counter()
-        spans = self._spans[current]
-        if spans and (terms is None or terms):
-            term = _SPAN_TERMS.c.term
-            only = [term.in_(sorted(terms))] if terms is not None and len(terms) <= _FEW_TERMS else []
-            for value, count in self._session.execute(
-                sa_select(term, func.sum(_SPAN_TERMS.c.count)).where(_span_where(spans), *only).group_by(term)
-            ):
-                out[value] += int(count)
-        days = self._days[current]
+        if self._sums is not None:
+            summed = summed_counts(self._sums[current])
+            ids = np.flatnonzero(summed).tolist()
+            for term_id, name in _term_names(self._session, ids).items():
+                out[name] = int(summed[term_id])
+        days = self._days[current] if self._sums is None else []
         if days and (terms is None or terms):
             term = _COUNTS.c.term
             only = [term.in_(sorted(terms))] if terms is not None and len(terms) <= _FEW_TERMS else []
@@ -684,11 +767,14 @@ class _Windows:
 
     def candidates(self, settings: TopicSettings) -> tuple[Counter[str], Counter[str]]:
         """The current window's and the baseline's messages per term, exactly, for every term that can be
-        hot (a superset of the hot terms). One statement sums the stored counts of both windows per term
-        and keeps the _ALWAYS_SUMMED terms most frequent among the messages read one by one, and every
-        other term that could still reach `min_count` and `min_lift` if it gained as many current-window
-        messages from those as the next most frequent term does; a term it leaves out is read again
-        only when it has no stored counts and its messages read one by one could make it hot."""
+        hot (a superset of the hot terms).
+
+        The stored counts of both windows are summed per term: without a unit scope the spans' and days'
+        arrays here (numpy), with one the scope's daily counts by one statement. Kept are the
+        _ALWAYS_SUMMED terms most frequent among the messages read one by one, and every other term that
+        could still reach `min_count` and `min_lift` if it gained as many current-window messages from
+        those as the next most frequent term does; a term left out is looked up again only when it has
+        no stored counts and its messages read one by one could make it hot."""
         n = settings.baseline_windows
         loose_now: Counter[str] = Counter()
         for item in self.loose[True]:
@@ -701,21 +787,76 @@ class _Windows:
         ranked = loose_now.most_common(_ALWAYS_SUMMED + 1)
         always = sorted(t for t, _ in ranked[:_ALWAYS_SUMMED])
         spare = ranked[_ALWAYS_SUMMED][1] if len(ranked) > _ALWAYS_SUMMED else 0
+        slack = settings.min_lift * (1 - 1e-9)  # keeps rounding on the side of reading a term too many
+
+        def unknown(stored: Collection[str]) -> list[str]:
+            """The terms read one by one that could be hot but were not kept."""
+            return sorted(
+                t
+                for t, c in loose_now.items()
+                if t not in stored
+                and c >= settings.min_count
+                and (not n or (c + 1) / (loose_before[t] / n + 1) >= slack)
+            )
+
+        if self._sums is not None:
+            stored = self._kept_sums(settings, always, spare, unknown)
+        else:
+            stored = self._kept_counts(settings, always, spare, unknown, loose_now)
+        now_counts: Counter[str] = Counter()
+        before_counts: Counter[str] = Counter()
+        for term in {*stored, *loose_now}:
+            a, b = stored.get(term, (0, 0))
+            if a + loose_now[term] > 0:
+                now_counts[term] = a + loose_now[term]
+                before_counts[term] = b + loose_before[term]
+        return now_counts, before_counts
+
+    def _kept_sums(
+        self,
+        settings: TopicSettings,
+        always: list[str],
+        spare: int,
+        unknown: Callable[[Collection[str]], list[str]],
+    ) -> dict[str, tuple[int, int]]:
+        """`candidates`' stored counts without a unit scope: the spans' and days' arrays added up."""
+        assert self._sums is not None
+        n = settings.baseline_windows
+        now, before = summed_counts(self._sums[True]), summed_counts(self._sums[False])
+        size = max(len(now), len(before))
+        now, before = np.pad(now, (0, size - len(now))), np.pad(before, (0, size - len(before)))
+        # (now + 1) / (before / n + 1) >= min_lift, multiplied out.
+        could_be_hot = now + spare >= settings.min_count
+        if n:
+            could_be_hot &= (now + spare + 1) * n >= (before + n) * (settings.min_lift * (1 - 1e-9))
+        stored = {
+            term: (int(now[term_id]), int(before[term_id]))
+            for term_id, term in _term_names(self._session, np.flatnonzero(could_be_hot).tolist()).items()
+        }
+        looked_up = [t for t in always if t not in stored]
+        for term, term_id in _term_ids(self._session, [*looked_up, *unknown(stored)], add=False).items():
+            if term_id < size:
+                stored[term] = (int(now[term_id]), int(before[term_id]))
+        return stored
+
+    def _kept_counts(
+        self,
+        settings: TopicSettings,
+        always: list[str],
+        spare: int,
+        unknown: Callable[[Collection[str]], list[str]],
+        loose_now: Counter[str],
+    ) -> dict[str, tuple[int, int]]:
+        """`candidates`' stored counts with a unit scope: the scope's daily counts summed in SQL."""
+        n = settings.baseline_windows
         narrow: list[str] | None = None
-        if not self._spans[True] and not self._days[True]:
+        if not self._days[True]:
             # The current window is read one by one: only its terms with enough messages can be hot.
             enough = sorted(t for t, c in loose_now.items() if c >= settings.min_count)
             narrow = enough if len(enough) <= _FEW_TERMS else None
         parts: list[Any] = []
         for flag in (True, False):
             window: ColumnElement[int] = literal_column("1" if flag else "0")
-            if self._spans[flag]:
-                parts.append(
-                    sa_select(_SPAN_TERMS.c.term, _SPAN_TERMS.c.count, window.label("current")).where(
-                        _span_where(self._spans[flag]),
-                        *([_SPAN_TERMS.c.term.in_(narrow)] if narrow is not None else []),
-                    )
-                )
             if self._days[flag]:
                 parts.append(
                     sa_select(_COUNTS.c.term, _COUNTS.c.count, window.label("current")).where(
@@ -743,26 +884,13 @@ class _Windows:
             )
             for term, a, b in self._session.execute(summed.having(could_be_hot)):
                 stored[term] = (int(a), int(b))
-            unknown = sorted(
-                t
-                for t, c in loose_now.items()
-                if t not in stored
-                and c >= settings.min_count
-                and (not n or (c + 1) / (loose_before[t] / n + 1) >= settings.min_lift * (1 - 1e-9))
-            )
-            for first in range(0, len(unknown), 500):
+            left = unknown(stored)
+            for first in range(0, len(left), 500):
                 for term, a, b in self._session.execute(
-                    summed.where(rows.c.term.in_(unknown[first : first + 500]))
+                    summed.where(rows.c.term.in_(left[first : first + 500]))
                 ):
                     stored[term] = (int(a), int(b))
-        now_counts: Counter[str] = Counter()
-        before_counts: Counter[str] = Counter()
-        for term in {*stored, *loose_now}:
-            a, b = stored.get(term, (0, 0))
-            if a + loose_now[term] > 0:
-                now_counts[term] = a + loose_now[term]
-                before_counts[term] = b + loose_before[term]
-        return now_counts, before_counts
+        return stored
 
     def holding(self, current: bool, terms: Iterable[str]) -> dict[str, set[int]]:
         """For each of `terms`, the ids of the messages holding it."""

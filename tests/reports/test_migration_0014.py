@@ -1,14 +1,18 @@
-"""Migration 0014 on a database that already holds answered messages: upgrading from 0013 stores each
-one's reply time as the first reply would have, and leaves the unanswered without one."""
+"""Migrations that fill new columns from rows already stored: 0014 on a database that already holds
+answered messages (upgrading from 0013 stores each one's reply time as the first reply would have, and
+leaves the unanswered without one), and 0018 on counted topic days and spans (it sums their terms as the
+topic-alert job does)."""
 
 from __future__ import annotations
 
 import os
 import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from alembic import command
 from sqlalchemy import Engine
@@ -21,6 +25,9 @@ from app.calendar.timing import reply_time
 from app.config import Settings, get_settings
 from app.db import alembic_config, current_revisions, is_migrated, make_engine
 from app.messages.models import Message
+from app.reports import topics
+from app.reports.models import TopicDay, TopicDayTerm, TopicSpan, TopicTermId
+from app.reports.stats import HISTOGRAM
 from app.sla.escalation import load_settings
 from app.sla.service import load_calendar
 from app.units import service as units
@@ -115,3 +122,69 @@ def test_upgrade_fills_reply_times_of_existing_rows(scratch: tuple[str, Engine])
             assert (message.reply_working_days, message.reply_working_hours) == expected
         assert answered == 45
         assert any(m.reply_working_days for m in rows) and any(m.reply_working_days == 0 for m in rows)
+
+
+def test_upgrade_0018_sums_the_terms_of_counted_days_and_spans(scratch: tuple[str, Engine]) -> None:
+    url, engine = scratch
+    _migrate(url, engine, "head")
+    rng = random.Random(18)
+    start = datetime(2025, 9, 25, 1, tzinfo=UTC)
+    words = ["路灯", "噪音", "停车", "学校", "供暖", "占道"]
+    with Session(engine) as session:
+        for code in ("gaj", "ybj"):
+            units.create(session=session, actor=SYSTEM, data=UnitCreate(code=code, name=code))
+        account = accounts.create(
+            session=session,
+            actor=SYSTEM,
+            data=AccountCreate(platform=Platform.generic, name="网站", external_id="site", unit_code="gaj"),
+        )
+        assert account.id is not None
+        for n in range(150):
+            received = start + timedelta(minutes=rng.randrange(0, 40 * 24 * 60))
+            session.add(
+                Message(
+                    account_id=account.id,
+                    platform="generic",
+                    external_id=f"t-{n}",
+                    kind="comment",
+                    content=f"{rng.choice(words)}问题，{rng.choice(words)}",
+                    received_at=received,
+                    created_at=received,
+                    updated_at=received,
+                    status="open",
+                    unit_code=rng.choice(("gaj", "ybj", None)),
+                )
+            )
+        session.commit()
+        at = start + timedelta(days=45)
+        assert topics.count_days(session=session, now=at, tz=get_settings().tz, max_days=None) > 40
+        days = {row.day: _by_term(session, row.sums) for row in session.exec(select(TopicDay))}
+        spans = {
+            (row.kind, row.start): _by_term(session, row.sums) for row in session.exec(select(TopicSpan))
+        }
+    assert {kind for kind, _ in spans} == {"week", "month"}
+    assert sum(sum(terms.values()) for terms in days.values()) > 150
+    assert all(terms == {} or min(terms.values()) > 0 for terms in days.values())
+    # The job's own figures: every message of a day counted once per term it holds.
+    with Session(engine) as session:
+        for day, terms in days.items():
+            totals: Counter[str] = Counter()
+            for row in session.exec(select(TopicDayTerm).where(TopicDayTerm.day == day)):
+                totals[row.term] += row.count
+            assert terms == dict(totals)
+
+    _migrate(url, engine, "0017", down=True)
+    _migrate(url, engine, "head")
+    with Session(engine) as session:
+        assert {row.day: _by_term(session, row.sums) for row in session.exec(select(TopicDay))} == days
+        assert {
+            (row.kind, row.start): _by_term(session, row.sums) for row in session.exec(select(TopicSpan))
+        } == spans
+
+
+def _by_term(session: Session, sums: bytes) -> dict[str, int]:
+    """Stored counts by term number, as counts by term."""
+    pairs = np.frombuffer(sums, dtype=HISTOGRAM)
+    names = dict(session.exec(select(TopicTermId.id, TopicTermId.term)).all())
+    assert list(pairs["v"]) == sorted(pairs["v"]) and all(pairs["n"] > 0)
+    return {names[int(v)]: int(n) for v, n in zip(pairs["v"], pairs["n"], strict=True)}
