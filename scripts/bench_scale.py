@@ -285,6 +285,7 @@ def requests_to_measure(units: list[str]) -> list[tuple[str, str]]:
         ("reports/overdue", f"{r}/overdue"),
         ("reports/topics 30 days", f"{r}/topics?window_hours=720&baseline_windows=3"),
         ("reports/topics 24 hours", f"{r}/topics"),
+        ("reports/topics 30 days, unit", f"{r}/topics?window_hours=720&baseline_windows=3&unit_code={unit}"),
         ("board page", "/board"),
         # What the board asks for with no range (the last 30 days; a 26-week trend; topics over 7 days).
         ("board units 30 days", f"{r}/units?from={today - timedelta(days=29)}&to={today}"),

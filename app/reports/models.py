@@ -209,9 +209,6 @@ class TopicDay(SQLModel, table=True):
     version: int
     units: dict[str, list[int]] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     counted_at: datetime = Field(sa_type=UTCDateTime)
-    # The day's messages per term over all units, by term id (`topic_term_ids`; app.reports.stats.
-    # encode_counts): what requests without a unit scope add up.
-    sums: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class TopicDayTerm(SQLModel, table=True):
@@ -242,7 +239,19 @@ class TopicSpan(SQLModel, table=True):
     count: int
     total: int = Field(sa_column=Column(BigInteger, nullable=False))
     counted_at: datetime = Field(sa_type=UTCDateTime)
-    # The span's messages per term by term id, as a day's `sums` (`topic_span_terms` keeps which messages).
+    # The span's messages per term, by term number (`topic_term_ids`; app.reports.stats.encode_counts):
+    # what requests add up (`topic_span_terms` keeps which messages).
+    sums: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class TopicDayUnit(SQLModel, table=True):
+    """A counted day's messages of one unit ("" = not routed) per term, by term number, as a span's
+    `sums`: what requests add up for the days they read."""
+
+    __tablename__ = "topic_day_units"
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    unit_code: str = Field(sa_column=Column(String(64), primary_key=True))
     sums: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 

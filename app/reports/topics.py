@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,14 +20,11 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
-    case,
     delete,
-    false,
     func,
     insert,
     literal_column,
     or_,
-    true,
     union_all,
 )
 from sqlalchemy import select as sa_select
@@ -43,6 +41,7 @@ from app.reports.models import (
     TopicCluster,
     TopicDay,
     TopicDayTerm,
+    TopicDayUnit,
     TopicReport,
     TopicSample,
     TopicSpan,
@@ -60,6 +59,7 @@ from kb.segment import tokens
 _TERMS: Table = MessageTerms.__table__  # type: ignore[attr-defined]
 _COUNTS: Table = TopicDayTerm.__table__  # type: ignore[attr-defined]
 _DAYS: Table = TopicDay.__table__  # type: ignore[attr-defined]
+_DAY_UNITS: Table = TopicDayUnit.__table__  # type: ignore[attr-defined]
 _SPAN_TERMS: Table = TopicSpanTerm.__table__  # type: ignore[attr-defined]
 _SPANS: Table = TopicSpan.__table__  # type: ignore[attr-defined]
 _TERM_IDS: Table = TopicTermId.__table__  # type: ignore[attr-defined]
@@ -220,8 +220,8 @@ MAX_SPANS_PER_RUN = 20
 # Hot topics sum these many of the terms most frequent among the messages read one by one whatever their
 # stored counts (see _Windows.candidates).
 _ALWAYS_SUMMED = 100
-# Up to this many terms, the baseline's counts are read term by term through ix_topic_day_terms_term_day.
-_FEW_TERMS = 500
+# Hot topics name at most this many candidate terms by their stored counts alone (see _Windows.candidates).
+_NAMED_AT_ONCE = 500
 
 
 def count_days(
@@ -439,13 +439,14 @@ def _count_day(session: Session, day: date, d0: datetime, d1: datetime, tz: Zone
         fingerprint[1] += message_id
         for term in set(terms):
             postings.setdefault((code, term), []).append(message_id)
-    day_terms: Counter[str] = Counter()
-    for (_code, term), ids in postings.items():
-        day_terms[term] += len(ids)
-    sums = _encode_terms(session, day_terms)
+    numbers = _term_ids(session, (term for _, term in postings), add=True)
+    per_unit: dict[str, dict[int, int]] = {}
+    for (code, term), ids in postings.items():
+        per_unit.setdefault(code, {})[numbers[term]] = len(ids)
     savepoint = session.begin_nested()
     try:
         session.execute(delete(_COUNTS).where(_COUNTS.c.day == day))
+        session.execute(delete(_DAY_UNITS).where(_DAY_UNITS.c.day == day))
         session.execute(delete(_DAYS).where(_DAYS.c.day == day))
         if postings:
             session.execute(
@@ -455,10 +456,13 @@ def _count_day(session: Session, day: date, d0: datetime, d1: datetime, tz: Zone
                     for (code, term), ids in postings.items()
                 ],
             )
-        session.execute(
-            insert(_DAYS).values(
-                day=day, zone=tz.key, version=TERMS_VERSION, units=units, counted_at=now, sums=sums
+        if per_unit:
+            session.execute(
+                insert(_DAY_UNITS),
+                [{"day": day, "unit_code": code, "sums": encode_counts(c)} for code, c in per_unit.items()],
             )
+        session.execute(
+            insert(_DAYS).values(day=day, zone=tz.key, version=TERMS_VERSION, units=units, counted_at=now)
         )
         savepoint.commit()
     except IntegrityError:
@@ -682,15 +686,13 @@ class _Windows:
             rest = [*rest, *changed]
             rest_live = [*rest_live, *_fingerprints(session, [p.where for p in changed], who)]
         whole = [p.day for p in rest if p.day is not None]
-        # Without a unit scope, a day's counts over all units come with its row (one array).
-        blob: Any = literal_column("NULL") if scoped else _DAYS.c.sums
         stored = (
             {
                 row.day: row
                 for row in session.execute(
-                    sa_select(
-                        _DAYS.c.day, _DAYS.c.zone, _DAYS.c.version, _DAYS.c.units, blob.label("sums")
-                    ).where(_DAYS.c.day.in_(whole))
+                    sa_select(_DAYS.c.day, _DAYS.c.zone, _DAYS.c.version, _DAYS.c.units).where(
+                        _DAYS.c.day.in_(whole)
+                    )
                 )
             }
             if whole
@@ -703,8 +705,6 @@ class _Windows:
             return unit_code is None or code == unit_code
 
         self._days: dict[bool, list[date]] = {True: [], False: []}
-        # Without a unit scope: the stored counts (by term number) of every span and day used, per window.
-        self._sums: dict[bool, list[bytes]] | None = None if scoped else {True: [], False: []}
         loose: dict[bool, list[ColumnElement[bool]]] = {True: [], False: []}
         for piece, fingerprint in zip(rest, rest_live, strict=True):
             row = stored.get(piece.day) if piece.day is not None else None
@@ -716,11 +716,21 @@ class _Windows:
                 == fingerprint
             ):
                 self._days[piece.current].append(row.day)
-                if self._sums is not None:
-                    self._sums[piece.current].append(row.sums)
             else:
                 loose[piece.current].append(and_(*piece.where))
-        if self._sums is not None and (self._spans[True] or self._spans[False]):
+        self._who = _who(principal, unit_code, _COUNTS.c.unit_code)
+        # The stored counts (by term number) of every span used, and of the scope's units on every day used.
+        self._sums: dict[bool, list[bytes]] = {True: [], False: []}
+        current_days = set(self._days[True])
+        if self._days[True] or self._days[False]:
+            for day, sums in session.execute(
+                sa_select(_DAY_UNITS.c.day, _DAY_UNITS.c.sums).where(
+                    _DAY_UNITS.c.day.in_([*self._days[True], *self._days[False]]),
+                    *_who(principal, unit_code, _DAY_UNITS.c.unit_code),
+                )
+            ):
+                self._sums[day in current_days].append(sums)
+        if self._spans[True] or self._spans[False]:
             span_sums = {
                 (kind, first): sums
                 for kind, first, sums in session.execute(
@@ -731,7 +741,6 @@ class _Windows:
             }
             for flag, spans in self._spans.items():
                 self._sums[flag].extend(span_sums.get(span, b"") for span in spans)
-        self._who = _who(principal, unit_code, _COUNTS.c.unit_code)
         self.loose: dict[bool, list[_Item]] = {True: [], False: []}
         for flag, conditions in loose.items():
             if conditions:
@@ -742,67 +751,65 @@ class _Windows:
                     )
                 ]
 
-    def counts(self, current: bool, terms: Collection[str] | None = None) -> Counter[str]:
-        """Messages per term: every term, or at least those of `terms` (read through the term index
-        when they are few)."""
+    def counts(self, current: bool) -> Counter[str]:
+        """Messages per term (every term)."""
         out: Counter[str] = Counter()
-        if self._sums is not None:
-            summed = summed_counts(self._sums[current])
-            ids = np.flatnonzero(summed).tolist()
-            for term_id, name in _term_names(self._session, ids).items():
-                out[name] = int(summed[term_id])
-        days = self._days[current] if self._sums is None else []
-        if days and (terms is None or terms):
-            term = _COUNTS.c.term
-            only = [term.in_(sorted(terms))] if terms is not None and len(terms) <= _FEW_TERMS else []
-            for value, count in self._session.execute(
-                sa_select(term, func.sum(_COUNTS.c.count))
-                .where(_COUNTS.c.day.in_(days), *only, *self._who)
-                .group_by(term)
-            ):
-                out[value] += int(count)
-        for item in self.loose[current]:
-            out.update(item.terms)
+        summed = summed_counts(self._sums[current])
+        for term_id, term in _term_names(self._session, np.flatnonzero(summed).tolist()).items():
+            out[term] = int(summed[term_id])
+        out.update(chain.from_iterable(item.terms for item in self.loose[current]))
         return out
 
     def candidates(self, settings: TopicSettings) -> tuple[Counter[str], Counter[str]]:
         """The current window's and the baseline's messages per term, exactly, for every term that can be
         hot (a superset of the hot terms).
 
-        The stored counts of both windows are summed per term: without a unit scope the spans' and days'
-        arrays here (numpy), with one the scope's daily counts by one statement. Kept are the
-        _ALWAYS_SUMMED terms most frequent among the messages read one by one, and every other term that
-        could still reach `min_count` and `min_lift` if it gained as many current-window messages from
-        those as the next most frequent term does; a term left out is looked up again only when it has
-        no stored counts and its messages read one by one could make it hot."""
+        The stored arrays of both windows are added up (numpy) and the messages read one by one counted
+        per term. Only terms that could be hot are named: those whose stored current count, plus at most
+        `spare` messages read one by one, reach `min_count` and `min_lift` (`spare`: the count of the
+        term after the _ALWAYS_SUMMED most frequent among those messages, which are named anyway). When
+        that bound leaves more than _NAMED_AT_ONCE terms, the terms read one by one are looked up by
+        name and counted exactly instead."""
         n = settings.baseline_windows
-        loose_now: Counter[str] = Counter()
-        for item in self.loose[True]:
-            loose_now.update(item.terms)
-        loose_before: Counter[str] = Counter()
-        for item in self.loose[False]:
-            loose_before.update(item.terms)
-        # The terms most frequent among the messages read one by one are always summed; every other
-        # term gains at most `spare` current messages from them.
+        loose_now = Counter(chain.from_iterable(item.terms for item in self.loose[True]))
+        loose_before = Counter(chain.from_iterable(item.terms for item in self.loose[False]))
+        now, before = summed_counts(self._sums[True]), summed_counts(self._sums[False])
+        size = max(len(now), len(before))
+        now, before = np.pad(now, (0, size - len(now))), np.pad(before, (0, size - len(before)))
+        slack = settings.min_lift * (1 - 1e-9)  # keeps rounding on the side of naming a term too many
+
+        def could_be_hot(current: np.ndarray) -> np.ndarray:
+            # (now + 1) / (before / n + 1) >= min_lift, multiplied out.
+            mask = current >= settings.min_count
+            if n:
+                mask &= (current + 1) * n >= (before + n) * slack
+            return mask
+
         ranked = loose_now.most_common(_ALWAYS_SUMMED + 1)
-        always = sorted(t for t, _ in ranked[:_ALWAYS_SUMMED])
+        named = [t for t, _ in ranked[:_ALWAYS_SUMMED]]
         spare = ranked[_ALWAYS_SUMMED][1] if len(ranked) > _ALWAYS_SUMMED else 0
-        slack = settings.min_lift * (1 - 1e-9)  # keeps rounding on the side of reading a term too many
-
-        def unknown(stored: Collection[str]) -> list[str]:
-            """The terms read one by one that could be hot but were not kept."""
-            return sorted(
-                t
-                for t, c in loose_now.items()
-                if t not in stored
-                and c >= settings.min_count
-                and (not n or (c + 1) / (loose_before[t] / n + 1) >= slack)
-            )
-
-        if self._sums is not None:
-            stored = self._kept_sums(settings, always, spare, unknown)
-        else:
-            stored = self._kept_counts(settings, always, spare, unknown, loose_now)
+        chosen = np.flatnonzero(could_be_hot(now + spare))
+        if len(chosen) > _NAMED_AT_ONCE:
+            exact = now.copy()
+            for term, term_id in _term_ids(self._session, loose_now, add=False).items():
+                if term_id < size:
+                    exact[term_id] += loose_now[term]
+            chosen, named = np.flatnonzero(could_be_hot(exact)), []
+        # Terms read one by one that could be hot on those messages alone (they may have no stored count).
+        named += [
+            t
+            for t, c in loose_now.items()
+            if c >= settings.min_count and (not n or (c + 1) / (loose_before[t] / n + 1) >= slack)
+        ]
+        stored = {
+            term: (int(now[term_id]), int(before[term_id]))
+            for term_id, term in _term_names(self._session, chosen.tolist()).items()
+        }
+        for term, term_id in _term_ids(
+            self._session, [t for t in named if t not in stored], add=False
+        ).items():
+            if term_id < size:
+                stored[term] = (int(now[term_id]), int(before[term_id]))
         now_counts: Counter[str] = Counter()
         before_counts: Counter[str] = Counter()
         for term in {*stored, *loose_now}:
@@ -811,86 +818,6 @@ class _Windows:
                 now_counts[term] = a + loose_now[term]
                 before_counts[term] = b + loose_before[term]
         return now_counts, before_counts
-
-    def _kept_sums(
-        self,
-        settings: TopicSettings,
-        always: list[str],
-        spare: int,
-        unknown: Callable[[Collection[str]], list[str]],
-    ) -> dict[str, tuple[int, int]]:
-        """`candidates`' stored counts without a unit scope: the spans' and days' arrays added up."""
-        assert self._sums is not None
-        n = settings.baseline_windows
-        now, before = summed_counts(self._sums[True]), summed_counts(self._sums[False])
-        size = max(len(now), len(before))
-        now, before = np.pad(now, (0, size - len(now))), np.pad(before, (0, size - len(before)))
-        # (now + 1) / (before / n + 1) >= min_lift, multiplied out.
-        could_be_hot = now + spare >= settings.min_count
-        if n:
-            could_be_hot &= (now + spare + 1) * n >= (before + n) * (settings.min_lift * (1 - 1e-9))
-        stored = {
-            term: (int(now[term_id]), int(before[term_id]))
-            for term_id, term in _term_names(self._session, np.flatnonzero(could_be_hot).tolist()).items()
-        }
-        looked_up = [t for t in always if t not in stored]
-        for term, term_id in _term_ids(self._session, [*looked_up, *unknown(stored)], add=False).items():
-            if term_id < size:
-                stored[term] = (int(now[term_id]), int(before[term_id]))
-        return stored
-
-    def _kept_counts(
-        self,
-        settings: TopicSettings,
-        always: list[str],
-        spare: int,
-        unknown: Callable[[Collection[str]], list[str]],
-        loose_now: Counter[str],
-    ) -> dict[str, tuple[int, int]]:
-        """`candidates`' stored counts with a unit scope: the scope's daily counts summed in SQL."""
-        n = settings.baseline_windows
-        narrow: list[str] | None = None
-        if not self._days[True]:
-            # The current window is read one by one: only its terms with enough messages can be hot.
-            enough = sorted(t for t, c in loose_now.items() if c >= settings.min_count)
-            narrow = enough if len(enough) <= _FEW_TERMS else None
-        parts: list[Any] = []
-        for flag in (True, False):
-            window: ColumnElement[int] = literal_column("1" if flag else "0")
-            if self._days[flag]:
-                parts.append(
-                    sa_select(_COUNTS.c.term, _COUNTS.c.count, window.label("current")).where(
-                        _COUNTS.c.day.in_(self._days[flag]),
-                        *self._who,
-                        *([_COUNTS.c.term.in_(narrow)] if narrow is not None else []),
-                    )
-                )
-
-        stored: dict[str, tuple[int, int]] = {}
-        if parts:
-            both: Any = union_all(*parts) if len(parts) > 1 else parts[0]
-            rows = both.subquery()
-            now = func.sum(case((rows.c.current == 1, rows.c.count), else_=0))
-            before = func.sum(case((rows.c.current == 0, rows.c.count), else_=0))
-            summed = sa_select(rows.c.term, now, before).group_by(rows.c.term)
-            # (now + 1) / (before / n + 1) >= min_lift, multiplied out; the slack keeps rounding on the
-            # side of reading a term too many.
-            could_be_hot = or_(
-                rows.c.term.in_(always) if always else false(),
-                and_(
-                    now + spare >= settings.min_count,
-                    (now + spare + 1) * n >= (before + n) * (settings.min_lift * (1 - 1e-9)) if n else true(),
-                ),
-            )
-            for term, a, b in self._session.execute(summed.having(could_be_hot)):
-                stored[term] = (int(a), int(b))
-            left = unknown(stored)
-            for first in range(0, len(left), 500):
-                for term, a, b in self._session.execute(
-                    summed.where(rows.c.term.in_(left[first : first + 500]))
-                ):
-                    stored[term] = (int(a), int(b))
-        return stored
 
     def holding(self, current: bool, terms: Iterable[str]) -> dict[str, set[int]]:
         """For each of `terms`, the ids of the messages holding it."""

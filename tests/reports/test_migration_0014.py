@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import random
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from app.config import Settings, get_settings
 from app.db import alembic_config, current_revisions, is_migrated, make_engine
 from app.messages.models import Message
 from app.reports import topics
-from app.reports.models import TopicDay, TopicDayTerm, TopicSpan, TopicTermId
+from app.reports.models import TopicDay, TopicDayTerm, TopicDayUnit, TopicSpan, TopicTermId
 from app.reports.stats import HISTOGRAM
 from app.sla.escalation import load_settings
 from app.sla.service import load_calendar
@@ -158,25 +157,33 @@ def test_upgrade_0018_sums_the_terms_of_counted_days_and_spans(scratch: tuple[st
         session.commit()
         at = start + timedelta(days=45)
         assert topics.count_days(session=session, now=at, tz=get_settings().tz, max_days=None) > 40
-        days = {row.day: _by_term(session, row.sums) for row in session.exec(select(TopicDay))}
+        days = {
+            (row.day, row.unit_code): _by_term(session, row.sums)
+            for row in session.exec(select(TopicDayUnit))
+        }
+        assert {day for day, _ in days} == {row.day for row in session.exec(select(TopicDay)) if row.units}
         spans = {
             (row.kind, row.start): _by_term(session, row.sums) for row in session.exec(select(TopicSpan))
         }
     assert {kind for kind, _ in spans} == {"week", "month"}
     assert sum(sum(terms.values()) for terms in days.values()) > 150
+    assert {code for _, code in days} == {"gaj", "ybj", ""}
     assert all(terms == {} or min(terms.values()) > 0 for terms in days.values())
     # The job's own figures: every message of a day counted once per term it holds.
     with Session(engine) as session:
-        for day, terms in days.items():
-            totals: Counter[str] = Counter()
-            for row in session.exec(select(TopicDayTerm).where(TopicDayTerm.day == day)):
-                totals[row.term] += row.count
-            assert terms == dict(totals)
+        for (day, code), terms in days.items():
+            rows = session.exec(
+                select(TopicDayTerm).where(TopicDayTerm.day == day, TopicDayTerm.unit_code == code)
+            )
+            assert terms == {row.term: row.count for row in rows}
 
     _migrate(url, engine, "0017", down=True)
     _migrate(url, engine, "head")
     with Session(engine) as session:
-        assert {row.day: _by_term(session, row.sums) for row in session.exec(select(TopicDay))} == days
+        assert {
+            (row.day, row.unit_code): _by_term(session, row.sums)
+            for row in session.exec(select(TopicDayUnit))
+        } == days
         assert {
             (row.kind, row.start): _by_term(session, row.sums) for row in session.exec(select(TopicSpan))
         } == spans
