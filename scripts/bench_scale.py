@@ -239,7 +239,9 @@ def loaded_units() -> list[str]:
     from app.identity import Unit
 
     with session_scope() as session:
-        return [code for code in session.execute(select(Unit.code).order_by(Unit.id)).scalars() if code != "zfb"]
+        return [
+            code for code in session.execute(select(Unit.code).order_by(Unit.id)).scalars() if code != "zfb"
+        ]
 
 
 def requests_to_measure(units: list[str]) -> list[tuple[str, str]]:
@@ -341,8 +343,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="huiying-scale-"))
     url = args.database_url
     scratch = scratch_database(url) if not args.reuse and url and url.startswith("postgresql") else None
-    os.environ["HUIYING_DATABASE_URL"] = (
-        args.reuse or (scratch[0] if scratch else url or f"sqlite:///{tmp / 'scale.db'}")
+    os.environ["HUIYING_DATABASE_URL"] = args.reuse or (
+        scratch[0] if scratch else url or f"sqlite:///{tmp / 'scale.db'}"
     )
     os.environ.setdefault("HUIYING_SECRET_KEY", "bench-secret")
     os.environ["HUIYING_ADMIN_TOKEN"] = TOKEN
