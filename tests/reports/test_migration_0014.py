@@ -10,6 +10,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,32 +62,49 @@ def _migrate(url: str, engine: Engine, revision: str, *, down: bool = False) -> 
         (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
+def _site_account(session: Session, unit_code: str) -> int:
+    """A unit and its website account."""
+    units.create(session=session, actor=SYSTEM, data=UnitCreate(code=unit_code, name="县公安局"))
+    account = accounts.create(
+        session=session,
+        actor=SYSTEM,
+        data=AccountCreate(platform=Platform.generic, name="网站", external_id="site", unit_code=unit_code),
+    )
+    assert account.id is not None
+    return account.id
+
+
+def _message(account_id: int, external_id: str, content: str, received: datetime, **fields: Any) -> Message:
+    """A row as an older version of the service wrote it (no pipeline)."""
+    return Message(
+        account_id=account_id,
+        platform="generic",
+        external_id=external_id,
+        kind="comment",
+        content=content,
+        received_at=received,
+        created_at=received,
+        updated_at=received,
+        **{"status": "open", **fields},
+    )
+
+
 def test_upgrade_fills_reply_times_of_existing_rows(scratch: tuple[str, Engine]) -> None:
     url, engine = scratch
     _migrate(url, engine, "head")
     rng = random.Random(14)
     start = datetime(2025, 9, 25, 1, tzinfo=UTC)  # National Day and its make-up Sunday in the span
     with Session(engine) as session:
-        units.create(session=session, actor=SYSTEM, data=UnitCreate(code="gaj", name="县公安局"))
-        account = accounts.create(
-            session=session,
-            actor=SYSTEM,
-            data=AccountCreate(platform=Platform.generic, name="网站", external_id="site", unit_code="gaj"),
-        )
-        assert account.id is not None
+        account_id = _site_account(session, "gaj")
         for n in range(60):
             received = start + timedelta(minutes=rng.randrange(0, 30 * 24 * 60))
             replied = received + timedelta(minutes=rng.randrange(-60, 20 * 24 * 60)) if n % 4 else None
             session.add(
-                Message(
-                    account_id=account.id,
-                    platform="generic",
-                    external_id=f"m-{n}",
-                    kind="comment",
-                    content="路灯坏了",
-                    received_at=received,
-                    created_at=received,
-                    updated_at=received,
+                _message(
+                    account_id,
+                    f"m-{n}",
+                    "路灯坏了",
+                    received,
                     status="published" if replied else "open",
                     unit_code="gaj",
                     first_replied_at=replied,
@@ -130,29 +148,13 @@ def test_upgrade_0018_sums_the_terms_of_counted_days_and_spans(scratch: tuple[st
     start = datetime(2025, 9, 25, 1, tzinfo=UTC)
     words = ["路灯", "噪音", "停车", "学校", "供暖", "占道"]
     with Session(engine) as session:
-        for code in ("gaj", "ybj"):
-            units.create(session=session, actor=SYSTEM, data=UnitCreate(code=code, name=code))
-        account = accounts.create(
-            session=session,
-            actor=SYSTEM,
-            data=AccountCreate(platform=Platform.generic, name="网站", external_id="site", unit_code="gaj"),
-        )
-        assert account.id is not None
+        units.create(session=session, actor=SYSTEM, data=UnitCreate(code="ybj", name="ybj"))
+        account_id = _site_account(session, "gaj")
         for n in range(150):
             received = start + timedelta(minutes=rng.randrange(0, 40 * 24 * 60))
+            text = f"{rng.choice(words)}问题，{rng.choice(words)}"
             session.add(
-                Message(
-                    account_id=account.id,
-                    platform="generic",
-                    external_id=f"t-{n}",
-                    kind="comment",
-                    content=f"{rng.choice(words)}问题，{rng.choice(words)}",
-                    received_at=received,
-                    created_at=received,
-                    updated_at=received,
-                    status="open",
-                    unit_code=rng.choice(("gaj", "ybj", None)),
-                )
+                _message(account_id, f"t-{n}", text, received, unit_code=rng.choice(("gaj", "ybj", None)))
             )
         session.commit()
         at = start + timedelta(days=45)
