@@ -217,7 +217,7 @@ _CHUNK = 300
 MAX_DAYS_PER_RUN = 60
 # The alert job sums at most this many weeks and months a run, newest first.
 MAX_SPANS_PER_RUN = 20
-# Hot topics sum these many of the terms most frequent among the messages read one by one whatever their
+# Hot topics name these many of the terms most frequent among the messages read one by one whatever their
 # stored counts (see _Windows.candidates).
 _ALWAYS_SUMMED = 100
 # Hot topics name at most this many candidate terms by their stored counts alone (see _Windows.candidates).
@@ -626,11 +626,12 @@ def _choose_spans(
 
 
 class _Windows:
-    """The current window and the baseline of one request, counted from the sums of whole local weeks and
-    months over all units (`topic_span_terms`, for a request without a unit scope) and the daily per-term
-    counts (`topic_day_terms`) wherever those are up to date (checked by one fingerprint per span or day),
-    and message by message (stored term lists, or segmenting) for the rest: the partial days at the
-    windows' edges, today, and days not counted yet or changed since."""
+    """The current window and the baseline of one request, counted from the arrays of whole local weeks and
+    months over all units (`topic_spans.sums`, for a request without a unit scope) and of the scope's
+    units on whole days (`topic_day_units`) wherever those are up to date (checked by one fingerprint per
+    span or day), and message by message (stored term lists, or segmenting) for the rest: the partial
+    days at the windows' edges, today, and days not counted yet or changed since. The id lists
+    (`topic_span_terms`, `topic_day_terms`) give the messages holding the hot terms."""
 
     def __init__(
         self,
