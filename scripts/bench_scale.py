@@ -5,8 +5,8 @@ Loads a scratch database (a fresh SQLite file, or a throw-away database on the P
 moderation, deadlines on the working-day calendar), then is copied in SQL, shifted back in time round by
 round so that the N messages spread over two years; older copies are answered (a few late), closed, or
 left unanswered and overdue, as in a live office; the copies get their seed's stored topic terms, and
-the daily topic counts are made as the topic-alert job's first runs make them. Then each request is made `--requests` times in this
-process through the ASGI application (no network; the same app object the server runs) and its p50/p99
+the daily topic counts are made as the topic-alert job's first runs make them. Then each request is made `--requests` times in a
+new process (as `--reuse` does; not the loading one) through the ASGI application (no network; the same app object the server runs) and its p50/p99
 latency printed, with the process RSS (current and peak) after each. PostgreSQL gets `VACUUM ANALYZE`
 after the load (what autovacuum does in service); SQLite is left as the service leaves it.
 
@@ -25,6 +25,7 @@ import argparse
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -382,6 +383,20 @@ def main() -> None:
 
             with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))
+        if not args.reuse:
+            # Measured by a process of its own, as a server would be: not one whose heap holds the load's
+            # objects (a larger heap makes every full garbage collection during a request slower).
+            set_engine(None)
+            command = [
+                sys.executable,
+                "-m",
+                "scripts.bench_scale",
+                "--reuse",
+                os.environ["HUIYING_DATABASE_URL"],
+            ]
+            command += ["--requests", str(args.requests), *(["--only", args.only] if args.only else [])]
+            subprocess.run(command, check=True, cwd=ROOT)
+            return
         todo = requests_to_measure(units)
         with TestClient(create_app(start_scheduler=False)) as client:
             print(f"{'request':<30} {'status':>6} {'first':>9} {'p50':>9} {'p99':>9}   RSS now/peak MB")

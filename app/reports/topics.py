@@ -823,22 +823,24 @@ class _Windows:
     def holding(self, current: bool, terms: Iterable[str]) -> dict[str, set[int]]:
         """For each of `terms`, the ids of the messages holding it."""
         out: dict[str, set[int]] = {t: set() for t in terms}
-        spans = self._spans[current]
-        if spans and out:
-            for value, ids in self._session.execute(
-                sa_select(_SPAN_TERMS.c.term, _SPAN_TERMS.c.ids).where(
-                    _SPAN_TERMS.c.term.in_(sorted(out)), _span_where(spans)
-                )
-            ):
-                out[value].update(ids)
-        days = self._days[current]
-        if days and out:
-            for value, ids in self._session.execute(
-                sa_select(_COUNTS.c.term, _COUNTS.c.ids).where(
-                    _COUNTS.c.term.in_(sorted(out)), _COUNTS.c.day.in_(days), *self._who
-                )
-            ):
-                out[value].update(ids)
+        spans, days = self._spans[current], self._days[current]
+        wanted = sorted(out)
+        for first in range(0, len(wanted), 500):
+            chunk = wanted[first : first + 500]
+            if spans:
+                for value, ids in self._session.execute(
+                    sa_select(_SPAN_TERMS.c.term, _SPAN_TERMS.c.ids).where(
+                        _SPAN_TERMS.c.term.in_(chunk), _span_where(spans)
+                    )
+                ):
+                    out[value].update(ids)
+            if days:
+                for value, ids in self._session.execute(
+                    sa_select(_COUNTS.c.term, _COUNTS.c.ids).where(
+                        _COUNTS.c.term.in_(chunk), _COUNTS.c.day.in_(days), *self._who
+                    )
+                ):
+                    out[value].update(ids)
         for item in self.loose[current]:
             for value in item.terms & out.keys():
                 out[value].add(item.id)
@@ -935,21 +937,32 @@ def _clusters(
     story — "油烟", "扰民", a housing estate's name — share their messages), else starts its own.
     `by_term` holds the ids of the current window's messages holding each hot term."""
     groups: list[tuple[list[str], set[int]]] = []
+    # Which groups each message is in, so that a term's overlap with every group is one tally.
+    groups_of: dict[int, list[int]] = {}
     for topic in hot:
         ids = by_term[topic.term]
-        for terms, members in groups:
-            if len(ids & members) * 2 >= len(ids):
-                terms.append(topic.term)
-                members |= ids
-                break
-        else:
-            groups.append(([topic.term], set(ids)))
+        shared = Counter(g for i in ids for g in groups_of.get(i, ()))
+        first = min((g for g, k in shared.items() if k * 2 >= len(ids)), default=None)
+        if first is None and not ids:
+            first = (
+                0 if groups else None
+            )  # an empty term joins the first group, as every group holds half of nothing
+        if first is None:
+            first = len(groups)
+            groups.append(([], set()))
+        terms, members = groups[first]
+        terms.append(topic.term)
+        for i in ids - members:
+            groups_of.setdefault(i, []).append(first)
+        members |= ids
+    # (A story with too few messages cannot be saved by its baseline: its baseline is not read.)
+    groups = [(terms, members) for terms, members in groups if len(members) >= settings.min_count]
+    # The baseline's messages holding each term of those stories, read at once.
+    baseline = windows.holding(False, [t for terms, _ in groups for t in terms]) if n else {}
     kept: list[tuple[list[str], set[int], float]] = []
     for terms, members in groups:
         count = len(members)
-        if count < settings.min_count:
-            continue  # (the baseline cannot save it: skip its count)
-        before = windows.holding_any(set(terms)) / n if n else 0.0
+        before = len(set().union(*(baseline[t] for t in terms))) / n if n else 0.0
         if (count + 1) / (before + 1) < settings.min_lift:
             continue
         # The words most of the story's messages share name it best; score breaks ties (stable sort).
