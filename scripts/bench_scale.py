@@ -285,6 +285,7 @@ def requests_to_measure(units: list[str]) -> list[tuple[str, str]]:
         ("reports/platforms year", f"{r}/platforms?from={year}&to={today}"),
         ("reports/periods year", f"{r}/periods?from={year}&to={today}&period=month"),
         ("reports/units all time", f"{r}/units"),
+        ("reports/accounts year, unit", f"{r}/accounts?from={year}&to={today}&unit_code={unit}"),
         ("reports/overdue", f"{r}/overdue"),
         ("reports/topics 30 days", f"{r}/topics?window_hours=720&baseline_windows=3"),
         ("reports/topics 24 hours", f"{r}/topics"),

@@ -177,14 +177,17 @@ def _filters(
     platform: str | None,
 ) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
+    # The unit filters go through NoIndex: SQLite would otherwise walk the unit's messages by deadline
+    # (ix_messages_unit_due_id) rather than read a range of receipts or the waiting messages' index.
+    unit = NoIndex(col(Message.unit_code))
     if principal.units is not None:
-        out.append(col(Message.unit_code).in_(principal.units))
+        out.append(unit.in_(principal.units))
     if start is not None:
         out.append(col(Message.received_at) >= start)
     if end is not None:
         out.append(col(Message.received_at) < end)
     if unit_code is not None:
-        out.append(col(Message.unit_code) == unit_code)
+        out.append(unit == unit_code)
     if platform is not None:
         out.append(col(Message.platform) == platform)
     return out

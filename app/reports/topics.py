@@ -36,6 +36,7 @@ from app.config import get_settings
 from app.messages.models import Message
 from app.messages.present import masked
 from app.notifications.records import bulk_insert
+from app.reports.counting import NoIndex
 from app.reports.models import (
     MessageTerms,
     TopicCluster,
@@ -645,7 +646,9 @@ class _Windows:
     ) -> None:
         self._session = session
         pieces = _pieces(start, split, at, tz)
-        who = _who(principal, unit_code, col(Message.unit_code))
+        # SQLite would walk a unit's messages by deadline (ix_messages_unit_due_id) for every day's
+        # fingerprint instead of reading each day's range of ix_messages_received_unit_id.
+        who = _who(principal, unit_code, NoIndex(col(Message.unit_code)))
         scoped = (principal is not None and principal.units is not None) or unit_code is not None
         # Without a unit scope, whole weeks and months are candidates for their sums: one fingerprint each.
         chosen = {True: [], False: []} if scoped else _choose_spans(session, pieces, tz)
