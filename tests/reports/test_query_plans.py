@@ -52,6 +52,18 @@ def _plans(statements: list[tuple[str, Any]]) -> list[str]:
         ]
 
 
+def _overdue(session: Session, unit_code: str | None) -> Any:
+    calendar = sla.load_calendar(session=session)
+    return service.overdue_report(
+        session=session,
+        principal=SYSTEM,
+        now=AT,
+        calendar=calendar,
+        tz=get_settings().tz,
+        unit_code=unit_code,
+    )
+
+
 @pytest.mark.parametrize(
     "report",
     [
@@ -63,21 +75,8 @@ def _plans(statements: list[tuple[str, Any]]) -> list[str]:
             unit_code="gaj",
             tz=get_settings().tz,
         ),
-        lambda session: service.overdue_report(
-            session=session,
-            principal=SYSTEM,
-            now=AT,
-            calendar=sla.load_calendar(session=session),
-            tz=get_settings().tz,
-            unit_code="gaj",
-        ),
-        lambda session: service.overdue_report(
-            session=session,
-            principal=SYSTEM,
-            now=AT,
-            calendar=sla.load_calendar(session=session),
-            tz=get_settings().tz,
-        ),
+        lambda session: _overdue(session, "gaj"),
+        lambda session: _overdue(session, None),
         lambda session: service.build_report(
             session=session,
             principal=SYSTEM,
